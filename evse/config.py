@@ -1,0 +1,176 @@
+"""The technician's YAML file, parsed into pydantic models.
+
+Unknown keys are refused. Every error becomes ONE line naming the file, the key path and the problem,
+so a technician on a serial console sees what to fix: `sim.yaml: evses[0].connectors[0].type: ...`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from evse.errors import ConfigError
+
+# ConnectorEnumType of OCPP 2.0.1 Part 2 (the ConnectorType variable); not part of the JSON schemas.
+CONNECTOR_TYPES = (
+    "cCCS1", "cCCS2", "cG105", "cTesla", "cType1", "cType2", "s309-1P-16A", "s309-1P-32A", "s309-3P-16A",
+    "s309-3P-32A", "sBS1361", "sCEE-7-7", "sType2", "sType3", "Other1PhMax16A", "Other1PhOver16A",
+    "Other3Ph", "Pan", "wInductive", "wResonant", "Undetermined", "Unknown",
+)  # fmt: skip
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StationSection(_Section):
+    """Identity of the station; lengths are those of ChargingStationType in BootNotification."""
+
+    # OCPP-J: the identity is part of the URL and the Basic-auth user name, so no ':' and URL-safe.
+    id: str = Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9*\-_=+|@.]+$")
+    vendor: str = Field(min_length=1, max_length=50)
+    model: str = Field(min_length=1, max_length=20)
+    serial: str | None = Field(default=None, max_length=25)
+    firmware_version: str | None = Field(default=None, max_length=50)
+
+
+class CsmsSection(_Section):
+    """Where the CSMS is and how to authenticate (OCPP 2.0.1 security profiles)."""
+
+    url: str = Field(pattern=r"^wss?://[^\s]+$")
+    security_profile: Literal[0, 1, 2, 3] = 1
+    basic_auth_password: SecretStr | None = None
+    # Profiles 2/3 (TLS): CA bundle to trust, and for profile 3 the station's client certificate.
+    ca_file: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+    @field_validator("basic_auth_password")
+    @classmethod
+    def _password_length(cls, value: SecretStr | None) -> SecretStr | None:
+        # SecurityCtrlr.BasicAuthPassword is a passwordString of at most 40 characters.
+        if value is not None and not 1 <= len(value.get_secret_value()) <= 40:
+            raise ValueError("must be 1 to 40 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _profile_needs(self) -> CsmsSection:
+        if self.security_profile in (1, 2) and self.basic_auth_password is None:
+            raise ValueError(f"security_profile {self.security_profile} needs basic_auth_password")
+        if self.security_profile >= 2 and not self.url.startswith("wss://"):
+            raise ValueError(f"security_profile {self.security_profile} needs a wss:// url")
+        if self.security_profile <= 1 and self.url.startswith("wss://"):
+            raise ValueError(f"security_profile {self.security_profile} needs a ws:// url")
+        if self.security_profile == 3 and (self.client_cert is None or self.client_key is None):
+            raise ValueError("security_profile 3 needs client_cert and client_key")
+        return self
+
+
+class ConnectorSection(_Section):
+    id: int = Field(ge=1)
+    type: str = "cType2"
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in CONNECTOR_TYPES:
+            raise ValueError(f"unknown connector type {value!r} (one of {', '.join(CONNECTOR_TYPES)})")
+        return value
+
+
+class EvseSection(_Section):
+    id: int = Field(ge=1)
+    connectors: list[ConnectorSection] = Field(min_length=1)
+    max_current_a: float = Field(default=32.0, ge=6, le=80)
+    phases: Literal[1, 3] = 3
+
+    @model_validator(mode="after")
+    def _numbered(self) -> EvseSection:
+        ids = [c.id for c in self.connectors]
+        if ids != list(range(1, len(ids) + 1)):
+            raise ValueError(f"connector ids must be 1..n in order, got {ids}")
+        return self
+
+
+class Settings(_Section):
+    """The whole station configuration."""
+
+    station: StationSection
+    csms: CsmsSection
+    board: Literal["sim"] | dict[str, Any] = "sim"
+    evses: list[EvseSection] = Field(min_length=1)
+    state_dir: Path = Path("/var/lib/evse")
+    control_socket: Path | None = None
+    device_model: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _evses_numbered(self) -> Settings:
+        # OCPP numbers EVSEs 1..n without gaps (the station is EVSE 0).
+        ids = [e.id for e in self.evses]
+        if ids != list(range(1, len(ids) + 1)):
+            raise ValueError(f"evse ids must be 1..n in order, got {ids}")
+        return self
+
+    @property
+    def socket_path(self) -> Path:
+        return self.control_socket or self.state_dir / "control.sock"
+
+    @property
+    def layout(self) -> list[tuple[int, list[int]]]:
+        return [(e.id, [c.id for c in e.connectors]) for e in self.evses]
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            continue  # pydantic's internal validator/union labels, meaningless to a technician
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def parse_settings(data: Any, source: str) -> Settings:
+    """Validate already-loaded YAML data; `source` names the file in error messages."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: (top level): expected a mapping of sections")
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{source}: {_key_path(tuple(first['loc']))}: {message}") from None
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the YAML file at `path`; raises ConfigError with one line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+    settings = parse_settings(data, str(path))
+    if not settings.state_dir.is_absolute():
+        # Relative paths are relative to the config file, so `make run` works from any directory.
+        settings = settings.model_copy(update={"state_dir": (path.parent / settings.state_dir).resolve()})
+    return settings

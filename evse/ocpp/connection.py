@@ -1,0 +1,185 @@
+"""The websocket to the CSMS: connect, authenticate, keep alive, reconnect with the spec's backoff.
+
+OCPP-J (Part 4) and the security profiles (Part 2, A00): the identity is appended to the URL path, the
+subprotocol `ocpp2.0.1` must be agreed, profile 1/2 send HTTP Basic auth (user = station id), profiles
+2/3 use TLS (wss://; profile 3 adds a client certificate). Reconnects follow OCPPCommCtrlr
+RetryBackOffWaitMinimum / RetryBackOffRandomRange / RetryBackOffRepeatTimes (B10 / TC_B_57).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
+
+from evse.errors import EvseError
+from evse.ocpp.rpc import NotConnected, Resp, Router, RpcSession
+from evse.ocpp.v201.messages import OcppRequest
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = Subprotocol("ocpp2.0.1")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Everything needed to open the websocket; the password is never logged."""
+
+    url: str
+    identity: str
+    security_profile: int
+    password: str | None = None
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+    @property
+    def full_url(self) -> str:
+        return f"{self.url.rstrip('/')}/{quote(self.identity, safe='')}"
+
+    def headers(self) -> dict[str, str]:
+        if self.security_profile in (1, 2) and self.password is not None:
+            token = base64.b64encode(f"{self.identity}:{self.password}".encode()).decode()
+            return {"Authorization": f"Basic {token}"}
+        return {}
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if self.security_profile < 2:
+            return None
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.security_profile == 3 and self.client_cert and self.client_key:
+            context.load_cert_chain(self.client_cert, self.client_key)
+        return context
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """RetryBackOff* of OCPPCommCtrlr, read afresh before each wait so a SetVariables applies."""
+
+    wait_minimum: float
+    random_range: float
+    repeat_times: int
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before reconnect attempt `attempt` (0-based): doubled repeat_times times."""
+        doublings = min(attempt, self.repeat_times)
+        return float(self.wait_minimum * (2**doublings) + random.uniform(0, self.random_range))
+
+
+class _SocketClosed(Exception):
+    """The CSMS closed the socket cleanly; ends the session's task group."""
+
+
+class RefusedByCsms(Exception):
+    """The CSMS accepted the TCP/TLS connection but not the OCPP handshake."""
+
+
+class CsmsConnection:
+    """Owns the websocket and its RpcSession; `run` never returns until cancelled."""
+
+    def __init__(
+        self,
+        endpoint: Callable[[], Endpoint],
+        router: Router,
+        *,
+        message_timeout: Callable[[], float],
+        backoff: Callable[[], Backoff],
+        ping_interval: Callable[[], float],
+        on_connected: Callable[[], Awaitable[None]],
+        on_disconnected: Callable[[], None],
+    ) -> None:
+        self._endpoint = endpoint
+        self._router = router
+        self._message_timeout = message_timeout
+        self._backoff = backoff
+        self._ping_interval = ping_interval
+        self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
+        self._session: RpcSession | None = None
+        self._socket: ClientConnection | None = None
+        self.connected = asyncio.Event()
+        self.attempts = 0
+
+    @property
+    def is_connected(self) -> bool:
+        return self._session is not None
+
+    async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp:
+        """Send a CALL on the current connection; NotConnected when there is none."""
+        session = self._session
+        if session is None:
+            raise NotConnected("no connection to the CSMS")
+        return await session.call(request, response_type)
+
+    async def disconnect(self) -> None:
+        """Close the socket (e.g. before a reset); `run` then reconnects unless cancelled."""
+        if self._socket is not None:
+            await self._socket.close()
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            endpoint = self._endpoint()
+            try:
+                await self._connect_and_serve(endpoint)
+                failures = 0  # a session that came up resets the backoff
+            except (OSError, InvalidHandshake, RefusedByCsms, TimeoutError) as exc:
+                reason = f"HTTP {exc.response.status_code}" if isinstance(exc, InvalidStatus) else str(exc)
+                log.warning("csms connect failed url=%s: %s", endpoint.full_url, reason)
+            delay = self._backoff().delay(failures)
+            failures += 1
+            log.info("csms reconnect in %.1fs (attempt %d)", delay, failures)
+            await asyncio.sleep(delay)
+
+    async def _guarded_on_connected(self) -> None:
+        # The boot sequence dies with the connection; its failures must not tear down the reader.
+        try:
+            await self._on_connected()
+        except EvseError as exc:
+            log.warning("csms session start-up stopped: %s", exc)
+
+    async def _connect_and_serve(self, endpoint: Endpoint) -> None:
+        self.attempts += 1
+        ping = self._ping_interval()
+        async with connect(
+            endpoint.full_url,
+            subprotocols=[SUBPROTOCOL],
+            additional_headers=endpoint.headers(),
+            ssl=endpoint.ssl_context(),
+            ping_interval=ping if ping > 0 else None,
+            ping_timeout=ping if ping > 0 else None,
+            compression="deflate",
+            open_timeout=10,
+            max_size=2**22,
+        ) as socket:
+            if socket.subprotocol != SUBPROTOCOL:
+                await socket.close(code=1002, reason="ocpp2.0.1 subprotocol required")
+                raise RefusedByCsms(f"CSMS selected subprotocol {socket.subprotocol!r}, need {SUBPROTOCOL}")
+            log.info("csms connected url=%s", endpoint.full_url)
+            session = RpcSession(socket.send, self._router, message_timeout=self._message_timeout)
+            self._session, self._socket = session, socket
+            self.connected.set()
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._guarded_on_connected())
+                    async for frame in socket:
+                        await session.handle_frame(frame)
+                    raise _SocketClosed
+            except* (ConnectionClosed, _SocketClosed):
+                log.warning("csms connection closed")
+            finally:
+                self._session = self._socket = None
+                self.connected.clear()
+                session.close()
+                self._on_disconnected()
+                await session.drain()

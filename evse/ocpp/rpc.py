@@ -1,0 +1,254 @@
+"""OCPP-J RPC framing over one websocket: CALL / CALLRESULT / CALLERROR, correlation, dispatch.
+
+The session knows nothing about websockets: it is fed text frames (`handle_frame`) and given a coroutine
+to send text. That keeps it testable and lets the connection own reconnects.
+
+- At most one CALL from the station is outstanding (OCPP-J 4.1.1); `call` holds a lock for the round trip.
+- Incoming CALLs are validated against the official schemas before any handler runs; violations and
+  handler failures become the CALLERROR the specification names, and the session keeps serving.
+- A CALLRESULT/CALLERROR nobody waits for (late, unknown id) is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from pydantic import ValidationError
+
+from evse.errors import EvseError
+from evse.ocpp.v201 import schemas
+from evse.ocpp.v201.messages import OcppRequest, OcppResponse
+
+log = logging.getLogger(__name__)
+
+CALL, CALLRESULT, CALLERROR = 2, 3, 4
+
+Req = TypeVar("Req", bound=OcppRequest)
+Resp = TypeVar("Resp", bound=OcppResponse)
+
+
+class CallError(EvseError):
+    """A CALLERROR: raised by a handler to answer with one, or by `call` when the peer answered one."""
+
+    def __init__(self, code: str, description: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{code}: {description}" if description else code)
+        self.code = code
+        self.description = description
+        self.details = details or {}
+
+
+class CallTimeout(EvseError):
+    """The peer did not answer a CALL within MessageTimeout."""
+
+
+class NotConnected(EvseError):
+    """No websocket is up, or it went down while a CALL was outstanding."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A handler's answer plus work that must happen only after the CALLRESULT left (e.g. NotifyReport)."""
+
+    payload: OcppResponse
+    then: Callable[[], Awaitable[None]] | None = None
+
+
+Handler = Callable[[Any], Awaitable[OcppResponse | Reply]]
+
+
+class CallSender(Protocol):
+    """Whatever can send a CALL to the CSMS and return its typed answer."""
+
+    async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp: ...
+
+
+class Router:
+    """Maps actions to handlers. Registration is by request class, so a type checker sees the pairing."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, tuple[type[OcppRequest], Handler]] = {}
+
+    def register(
+        self, request_type: type[Req], handler: Callable[[Req], Awaitable[OcppResponse | Reply]]
+    ) -> None:
+        if request_type.ACTION in self._handlers:
+            raise ValueError(f"a handler for {request_type.ACTION} is already registered")
+        self._handlers[request_type.ACTION] = (request_type, handler)
+
+    def lookup(self, action: str) -> tuple[type[OcppRequest], Handler] | None:
+        return self._handlers.get(action)
+
+    @property
+    def actions(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+
+def _encode(frame: list[Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+class RpcSession:
+    """The RPC state of one websocket connection."""
+
+    def __init__(
+        self,
+        send_text: Callable[[str], Awaitable[None]],
+        router: Router,
+        *,
+        message_timeout: Callable[[], float],
+        validate_outgoing: bool = True,
+    ) -> None:
+        self._send_text = send_text
+        self._router = router
+        self._message_timeout = message_timeout
+        self._validate_outgoing = validate_outgoing
+        self._call_lock = asyncio.Lock()
+        self._pending: tuple[str, str, asyncio.Future[Any]] | None = None
+        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Unique per process run as well as per session: a uuid prefix avoids reusing ids after a restart.
+        self._ids = (f"{uuid.uuid4().hex[:8]}-{n}" for n in itertools.count(1))
+
+    # ---- outgoing -------------------------------------------------------------------------------------
+    async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp:
+        """Send a CALL and wait for its answer; raises CallError, CallTimeout or NotConnected."""
+        payload = request.model_dump(mode="json", exclude_none=True)
+        if self._validate_outgoing:
+            schemas.validate_request(request.ACTION, payload)
+        async with self._call_lock:
+            if self._closed:
+                raise NotConnected("no connection to the CSMS")
+            message_id = next(self._ids)
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._pending = (message_id, request.ACTION, future)
+            try:
+                await self._send_text(_encode([CALL, message_id, request.ACTION, payload]))
+                log.debug("sent CALL action=%s msg=%s", request.ACTION, message_id)
+                async with asyncio.timeout(self._message_timeout()):
+                    answer = await future
+            except TimeoutError:
+                raise CallTimeout(
+                    f"{request.ACTION} msg={message_id}: no answer within MessageTimeout"
+                ) from None
+            finally:
+                self._pending = None
+        try:
+            schemas.validate_response(request.ACTION, answer)
+        except schemas.PayloadViolation as exc:
+            raise CallError(exc.code, f"CSMS answer invalid: {exc.description}") from None
+        return response_type.model_validate(answer)
+
+    def close(self) -> None:
+        """The websocket is gone: fail the outstanding CALL so its caller can retry later."""
+        self._closed = True
+        if self._pending is not None and not self._pending[2].done():
+            self._pending[2].set_exception(NotConnected("connection lost while waiting for an answer"))
+
+    async def drain(self) -> None:
+        """Wait for the handler tasks still running (used when a connection closes)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ---- incoming -------------------------------------------------------------------------------------
+    async def handle_frame(self, text: str | bytes) -> None:
+        """Process one received websocket message. Never raises for bad input from the peer."""
+        try:
+            frame = json.loads(text)
+        except (ValueError, UnicodeDecodeError):
+            await self._send_error("-1", "RpcFrameworkError", "message is not valid JSON")
+            return
+        if not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str):
+            message_id = (
+                frame[1] if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str) else "-1"
+            )
+            await self._send_error(message_id, "RpcFrameworkError", "not an OCPP-J frame")
+            return
+        kind, message_id = frame[0], frame[1]
+        if kind == CALL:
+            if len(frame) != 4 or not isinstance(frame[2], str):
+                await self._send_error(
+                    message_id, "RpcFrameworkError", "CALL must be [2, id, action, payload]"
+                )
+                return
+            task = asyncio.create_task(self._serve_call(message_id, frame[2], frame[3]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif kind == CALLRESULT and len(frame) == 3:
+            self._resolve(message_id, frame[2], None)
+        elif kind == CALLERROR and len(frame) >= 4:
+            details = frame[4] if len(frame) > 4 and isinstance(frame[4], dict) else {}
+            self._resolve(message_id, None, CallError(str(frame[2]), str(frame[3]), details))
+        elif kind in (CALLRESULT, CALLERROR):
+            log.warning("dropped malformed answer msg=%s", message_id)
+        else:
+            await self._send_error(message_id, "MessageTypeNotSupported", f"message type {kind!r} unknown")
+
+    def _resolve(self, message_id: str, payload: Any, error: CallError | None) -> None:
+        pending = self._pending
+        if pending is None or pending[0] != message_id or pending[2].done():
+            log.warning("dropped late or unknown answer msg=%s", message_id)
+            return
+        if error is not None:
+            pending[2].set_exception(error)
+        else:
+            pending[2].set_result(payload)
+
+    async def _serve_call(self, message_id: str, action: str, payload: Any) -> None:
+        try:
+            reply = await self._dispatch(action, payload)
+        except CallError as exc:
+            await self._send_error(message_id, exc.code, exc.description, exc.details)
+            return
+        except Exception:
+            log.exception("handler failed action=%s msg=%s", action, message_id)
+            await self._send_error(message_id, "InternalError", f"{action} handler failed")
+            return
+        try:
+            await self._send_text(
+                _encode([CALLRESULT, message_id, reply.payload.model_dump(mode="json", exclude_none=True)])
+            )
+        except Exception:  # the socket went away; the CSMS will retry its CALL
+            log.warning("could not send CALLRESULT action=%s msg=%s", action, message_id)
+            return
+        if reply.then is not None:
+            try:
+                await reply.then()
+            except Exception:
+                log.exception("follow-up of %s failed msg=%s", action, message_id)
+
+    async def _dispatch(self, action: str, payload: Any) -> Reply:
+        if action not in schemas.known_actions():
+            raise CallError("NotImplemented", f"unknown action {action}")
+        entry = self._router.lookup(action)
+        if entry is None:
+            raise CallError("NotSupported", f"{action} is not supported by this station")
+        request_type, handler = entry
+        try:
+            schemas.validate_request(action, payload)
+        except schemas.PayloadViolation as exc:
+            raise CallError(exc.code, exc.description) from None
+        try:
+            request = request_type.model_validate(payload)
+        except ValidationError as exc:  # schema-valid but not parseable, e.g. an impossible date
+            raise CallError("TypeConstraintViolation", str(exc.errors()[0]["msg"])[:255]) from None
+        result = await handler(request)
+        reply = result if isinstance(result, Reply) else Reply(result)
+        if self._validate_outgoing:
+            schemas.validate_response(action, reply.payload.model_dump(mode="json", exclude_none=True))
+        return reply
+
+    async def _send_error(
+        self, message_id: str, code: str, description: str, details: dict[str, Any] | None = None
+    ) -> None:
+        log.info("answering CALLERROR code=%s msg=%s: %s", code, message_id, description)
+        try:
+            await self._send_text(_encode([CALLERROR, message_id, code, description[:255], details or {}]))
+        except Exception:
+            log.warning("could not send CALLERROR msg=%s", message_id)

@@ -1,0 +1,84 @@
+"""Validation against the official OCPP 2.0.1 JSON schemas, with the OCPP-J error mapping.
+
+The schemas are read from the installed `ocpp` package (ocpp/v201/schemas), never copied or edited.
+A violation is mapped to the CALLERROR code OCPP-J (Part 4, 4.3) defines for it:
+type mismatch -> TypeConstraintViolation; a missing required field or too few/many array items ->
+OccurrenceConstraintViolation; a value out of range, too long or not in an enumeration ->
+PropertyConstraintViolation; anything structurally wrong (unknown field, payload not an object) ->
+FormatViolation.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from jsonschema import Draft6Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+_CODES = {
+    "type": "TypeConstraintViolation",
+    "required": "OccurrenceConstraintViolation",
+    "minItems": "OccurrenceConstraintViolation",
+    "maxItems": "OccurrenceConstraintViolation",
+    "maxLength": "PropertyConstraintViolation",
+    "minLength": "PropertyConstraintViolation",
+    "minimum": "PropertyConstraintViolation",
+    "maximum": "PropertyConstraintViolation",
+    "enum": "PropertyConstraintViolation",
+    "pattern": "PropertyConstraintViolation",
+    "format": "PropertyConstraintViolation",
+    "additionalProperties": "FormatViolation",
+}
+
+
+class PayloadViolation(Exception):
+    """A payload broke its schema; `code` is the OCPP-J CALLERROR code to answer with."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+@cache
+def _schema_names() -> frozenset[str]:
+    root = files("ocpp") / "v201" / "schemas"
+    return frozenset(
+        entry.name.removesuffix(".json") for entry in root.iterdir() if entry.name.endswith(".json")
+    )
+
+
+def known_actions() -> frozenset[str]:
+    """Every action OCPP 2.0.1 defines (both directions)."""
+    return frozenset(n.removesuffix("Request") for n in _schema_names() if n.endswith("Request"))
+
+
+@cache
+def _validator(name: str) -> Draft6Validator:
+    text = (files("ocpp") / "v201" / "schemas" / f"{name}.json").read_text(encoding="utf-8")
+    schema = json.loads(text)
+    return Draft6Validator(schema, format_checker=Draft6Validator.FORMAT_CHECKER)
+
+
+def _check(name: str, payload: Any) -> None:
+    if not isinstance(payload, dict):
+        raise PayloadViolation("FormatViolation", f"{name}: payload must be a JSON object")
+    error: ValidationError | None = best_match(_validator(name).iter_errors(payload))
+    if error is None:
+        return
+    code = _CODES.get(str(error.validator), "FormatViolation")
+    where = "/".join(str(p) for p in error.absolute_path) or "(payload)"
+    raise PayloadViolation(code, f"{name} {where}: {error.message}"[:255])
+
+
+def validate_request(action: str, payload: Any) -> None:
+    """Raise PayloadViolation if `payload` is not a valid <action>Request."""
+    _check(f"{action}Request", payload)
+
+
+def validate_response(action: str, payload: Any) -> None:
+    """Raise PayloadViolation if `payload` is not a valid <action>Response."""
+    _check(f"{action}Response", payload)
