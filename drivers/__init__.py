@@ -1,0 +1,1 @@
+"""Hardware drivers behind small interfaces (drivers.interfaces), found by name (drivers.registry)."""

@@ -112,7 +112,7 @@ class Settings(_Section):
     evses: list[EvseSection] = Field(min_length=1)
     state_dir: Path = Path("/var/lib/evse")
     control_socket: Path | None = None
-    device_model: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    device_model: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")

@@ -1,0 +1,305 @@
+"""The small interfaces between the station core and the hardware.
+
+Drivers report what happened (events through an :data:`EventSink`) and do what they are told
+(async commands); they never decide policy. The station core depends on these Protocols only.
+
+Lifecycle rule, the same for every driver:
+
+* Constructing a driver does no I/O; it opens its device lazily, in :meth:`Driver.run` or at the
+  first command, whichever comes first. Commands are valid as soon as the driver exists.
+* ``await driver.run(sink)`` is a long-running coroutine the daemon starts in its TaskGroup. It
+  returns only by cancellation: pollers live in it; a driver with nothing to poll attaches the sink
+  and waits. It never raises for device trouble: a lost device is reported as a :class:`FaultRaised`
+  (and a :class:`FaultCleared` when it is back), so one bad device never tears down the TaskGroup.
+* On start, ``run`` reports the current value of any state it watches (the pilot state, the cable
+  capacity), so the core never needs an initial poll.
+* The sink is called on the event loop thread; a driver that reads its device in a thread hops back
+  with ``loop.call_soon_threadsafe(sink, event)``. Events before ``run`` started are not delivered.
+* Commands raise :class:`drivers.errors.DriverError` when the device fails, never a bare OSError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Protocol, TypeAlias, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PilotState(StrEnum):
+    """Control-pilot state as the EVSE measures it (IEC 61851-1, Annex A)."""
+
+    A = "A"  # no EV connected (+12 V)
+    B = "B"  # EV connected, not ready to charge (+9 V)
+    C = "C"  # EV connected, ready to charge (+6 V)
+    D = "D"  # EV ready to charge, ventilation required (+3 V)
+    E = "E"  # no power / short circuit of the pilot (0 V)
+    F = "F"  # EVSE not available (-12 V)
+
+
+#: Pilot states in which the EV is allowed to draw current (when offered).
+CHARGING_STATES: Final = frozenset({PilotState.C, PilotState.D})
+
+
+class FaultName(StrEnum):
+    """Names of the faults the shipped drivers report; other drivers may report other names."""
+
+    METER_LOST = "meter_lost"  # the meter does not answer
+    CONTACTOR_WELDED = "contactor_welded"  # feedback says closed after an open command
+    CONTACTOR_STUCK_OPEN = "contactor_stuck_open"  # feedback says open after a close command
+    LOCK_FAILURE = "lock_failure"  # the connector lock did not engage
+    UNLOCK_FAILURE = "unlock_failure"  # the connector lock did not release
+    RCD_TRIP = "rcd_trip"  # residual current device tripped
+    EMERGENCY_STOP = "emergency_stop"  # emergency stop button pressed
+    OVER_TEMPERATURE = "over_temperature"  # temperature above the derating limit
+
+
+#: IdTokenEnumType of OCPP 2.0.1, the values CardPresented.token_type takes.
+ID_TOKEN_TYPES: Final = frozenset(
+    {"Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization"}
+)
+ISO14443: Final = "ISO14443"
+_ISO14443_UID = re.compile(r"(?:[0-9A-F]{8}|[0-9A-F]{14})")
+
+
+def iso14443_id_token(uid: bytes | str) -> str:
+    """The OCPP idToken of a 4- or 7-byte ISO 14443 UID: upper-case hex, no separators.
+
+    Accepts raw bytes or hex text (any case). Raises ValueError for any other length.
+    """
+    text = uid.hex() if isinstance(uid, bytes) else uid
+    text = text.upper()
+    if not _ISO14443_UID.fullmatch(text):
+        raise ValueError(f"not a 4- or 7-byte ISO 14443 UID: {text!r}")
+    return text
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PilotStateChanged:
+    """The control-pilot state of an EVSE changed (or is reported once when the pilot starts)."""
+
+    evse_id: int
+    state: PilotState
+
+
+@dataclass(frozen=True, slots=True)
+class CableCapacityChanged:
+    """The proximity-pilot (PP) resistor shows the plugged cable's rating; None when unplugged."""
+
+    evse_id: int
+    max_current_a: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardPresented:
+    """An identification token was read, e.g. an RFID card held to the reader."""
+
+    evse_id: int
+    id_token: str
+    token_type: str  # an OCPP IdTokenEnumType value, see ID_TOKEN_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRaised:
+    """A device reports a fault; ``name`` is usually a :class:`FaultName` value."""
+
+    evse_id: int
+    name: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCleared:
+    """A fault reported earlier under ``name`` is gone."""
+
+    evse_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputChanged:
+    """A digital input (start button, door switch ...) changed; ``name`` is its configured name."""
+
+    evse_id: int
+    name: str
+    active: bool
+
+
+DriverEvent: TypeAlias = (
+    PilotStateChanged | CableCapacityChanged | CardPresented | FaultRaised | FaultCleared | InputChanged
+)
+#: Where drivers deliver events; called on the event loop thread, must not block.
+EventSink: TypeAlias = Callable[[DriverEvent], None]
+
+
+# --- readings -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """One reading of an energy meter.
+
+    Energies are the meter's register values (never decrease for a working meter). ``power_w`` is
+    active power, positive when energy flows to the EV. Per-phase tuples are ordered L1, L2, L3 and
+    have as many entries as the meter measures phases. ``timestamp`` is the monotonic clock time
+    the reading was taken.
+    """
+
+    energy_import_wh: float
+    energy_export_wh: float
+    power_w: float
+    voltage_v: tuple[float, ...]
+    current_a: tuple[float, ...]
+    frequency_hz: float | None
+    timestamp: float
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+
+class DriverParams(BaseModel):
+    """Base of every driver's ``Params`` model: the driver's keys in the board YAML.
+
+    Each driver class carries ``Params`` as a class attribute so a config checker can validate a
+    board YAML without opening devices (see :func:`drivers.registry.validate_params`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- protocols ----------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Driver(Protocol):
+    """The lifecycle every driver shares (see the module docstring for the rule)."""
+
+    async def run(self, sink: EventSink) -> None:
+        """Report events to ``sink`` until cancelled."""
+        ...
+
+
+@runtime_checkable
+class EnergyMeter(Driver, Protocol):
+    """A (MID/Eichrecht or plain) energy meter of one EVSE."""
+
+    async def read(self) -> MeterReading:
+        """Take a reading; raises DriverError when the meter does not answer."""
+        ...
+
+
+@runtime_checkable
+class Contactor(Driver, Protocol):
+    """The power contactor (relay) of one EVSE, with feedback contact where the board has one."""
+
+    @property
+    def is_closed(self) -> bool:
+        """What the feedback contact says (the commanded state when there is no feedback)."""
+        ...
+
+    async def close(self) -> None:
+        """Close; raises DriverError when the feedback does not confirm it."""
+        ...
+
+    async def open(self) -> None:
+        """Open; raises DriverError when the feedback does not confirm it (e.g. welded)."""
+        ...
+
+
+@runtime_checkable
+class ConnectorLock(Driver, Protocol):
+    """The motor lock holding the plug in a socket outlet."""
+
+    @property
+    def is_locked(self) -> bool:
+        """What the lock's feedback says."""
+        ...
+
+    async def lock(self) -> None:
+        """Lock; raises DriverError when the lock did not engage."""
+        ...
+
+    async def unlock(self) -> None:
+        """Unlock; raises DriverError when the lock did not release."""
+        ...
+
+
+#: IEC 61851-1 range of the current a PWM duty cycle can offer.
+MIN_OFFERED_CURRENT_A: Final = 6.0
+MAX_OFFERED_CURRENT_A: Final = 80.0
+
+
+@runtime_checkable
+class Pilot(Driver, Protocol):
+    """The control pilot of one EVSE: measures the EV state, offers a current by PWM duty cycle.
+
+    Pilot state changes are reported as :class:`PilotStateChanged` events through the sink.
+    """
+
+    @property
+    def state(self) -> PilotState:
+        """The last measured pilot state."""
+        ...
+
+    async def set_current_limit(self, amps: float | None) -> None:
+        """Offer ``amps`` (6..80 A) to the EV; None means no PWM (100 % duty, "X1"): do not charge.
+
+        A value outside 6..80 A raises ValueError: below 6 A the caller must pass None.
+        """
+        ...
+
+
+@runtime_checkable
+class RfidReader(Driver, Protocol):
+    """An identification reader; reports :class:`CardPresented` events, has no commands."""
+
+
+@runtime_checkable
+class DigitalInput(Driver, Protocol):
+    """A digital input (RCD, emergency stop, start button); reports :class:`InputChanged`."""
+
+    @property
+    def is_active(self) -> bool:
+        """The current (debounced) input level, active meaning asserted."""
+        ...
+
+
+@runtime_checkable
+class TemperatureSensor(Driver, Protocol):
+    """A temperature sensor (connector, power electronics)."""
+
+    async def read_celsius(self) -> float:
+        """Current temperature in degrees Celsius; raises DriverError when the sensor is gone."""
+        ...
+
+
+@runtime_checkable
+class Display(Driver, Protocol):
+    """A text display for the driver's personal messages (OCPP SetDisplayMessage, tariffs)."""
+
+    async def show(self, text: str, language: str | None) -> None:
+        """Show ``text`` (``language`` an RFC 5646 tag when known); replaces the previous text."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EvseDrivers:
+    """The drivers of one EVSE, as a board (real or simulated) provides them."""
+
+    evse_id: int
+    meter: EnergyMeter
+    contactor: Contactor
+    pilot: Pilot
+    lock: ConnectorLock | None = None  # None for a tethered cable
+    rfid: RfidReader | None = None  # None when the EVSE has no reader of its own
+
+    def all(self) -> tuple[Driver, ...]:
+        """Every present driver, for the daemon to start each ``run(sink)`` in its TaskGroup."""
+        present: list[Driver | None] = [self.meter, self.contactor, self.pilot, self.lock, self.rfid]
+        return tuple(d for d in present if d is not None)

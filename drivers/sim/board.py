@@ -1,0 +1,268 @@
+"""The simulated board: every device of every EVSE, and the hooks a technician or a test uses.
+
+The hooks (``plug``, ``swipe``, ``raise_fault`` ...) act at the far end of the wire, like
+gpiozero's mock pins: they change what the simulated hardware does and the simulated drivers
+report it, exactly as real drivers would. The control socket (``evse sim ...``) calls them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, TypedDict
+
+from drivers.errors import DriverError
+from drivers.interfaces import (
+    ID_TOKEN_TYPES,
+    ISO14443,
+    CableCapacityChanged,
+    CardPresented,
+    EventSink,
+    EvseDrivers,
+    FaultCleared,
+    FaultName,
+    FaultRaised,
+    PilotState,
+    PilotStateChanged,
+    iso14443_id_token,
+)
+from drivers.sim.contactor import SimContactor
+from drivers.sim.lock import SimLock
+from drivers.sim.meter import SimMeter
+from drivers.sim.pilot import SimPilot
+from drivers.sim.rfid import SimRfidReader
+from drivers.sim.state import SimEventBus, SimEvseState
+
+log = logging.getLogger(__name__)
+
+_BOARD = "sim board"
+#: Every fault the simulated board can raise, with the detail its FaultRaised carries by default.
+FAULT_DETAILS: Final[dict[str, str]] = {
+    FaultName.METER_LOST: "meter does not answer",
+    FaultName.CONTACTOR_WELDED: "contactor welded: it stays closed",
+    FaultName.CONTACTOR_STUCK_OPEN: "contactor stuck open: it does not close",
+    FaultName.LOCK_FAILURE: "connector lock does not engage",
+    FaultName.UNLOCK_FAILURE: "connector lock does not release",
+    FaultName.RCD_TRIP: "residual current device tripped",
+    FaultName.EMERGENCY_STOP: "emergency stop pressed",
+    FaultName.OVER_TEMPERATURE: "temperature above limit",
+}
+KNOWN_FAULTS: Final = tuple(FAULT_DETAILS)
+_ID_TOKEN_MAX_LENGTH: Final = 36  # IdTokenType.idToken in OCPP 2.0.1
+
+
+class SimSnapshot(TypedDict):
+    """What ``evse sim status`` shows for one simulated EVSE (JSON-serialisable)."""
+
+    evse_id: int
+    ev_state: str
+    cable_max_current_a: float | None
+    contactor_closed: bool
+    locked: bool
+    offered_current_a: float | None
+    ev_demand_w: float
+    power_w: float
+    energy_import_wh: float
+    faults: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _SimEvse:
+    state: SimEvseState
+    meter: SimMeter
+    contactor: SimContactor
+    lock: SimLock
+    pilot: SimPilot
+    rfid: SimRfidReader
+
+
+class SimBoard:
+    """A simulated board with one meter, contactor, lock, pilot and RFID reader per EVSE.
+
+    ``clock`` is the monotonic clock the meter integrates over (default ``time.monotonic``; tests
+    pass a fake, the daemon its ``Clock.monotonic``). ``phases`` is the number of phases wired to
+    every EVSE (1 or 3). All devices share one event wire: events reach every sink attached with
+    :meth:`attach` or through any of the drivers' ``run(sink)``, synchronously, on the caller's
+    thread (the event loop's, for the control socket).
+    """
+
+    def __init__(
+        self,
+        evse_ids: Sequence[int],
+        *,
+        clock: Callable[[], float] | None = None,
+        phases: int = 3,
+    ) -> None:
+        if not evse_ids:
+            raise DriverError(_BOARD, "needs at least one EVSE")
+        if len(set(evse_ids)) != len(evse_ids) or any(i < 1 for i in evse_ids):
+            raise DriverError(_BOARD, f"EVSE ids must be distinct and >= 1, got {list(evse_ids)}")
+        if phases not in (1, 3):
+            raise DriverError(_BOARD, f"phases must be 1 or 3, got {phases}")
+        self._bus = SimEventBus()
+        self._evses: dict[int, _SimEvse] = {}
+        for evse_id in evse_ids:
+            state = SimEvseState(evse_id, self._bus, clock or time.monotonic, phases=phases)
+            self._evses[evse_id] = _SimEvse(
+                state=state,
+                meter=SimMeter(state=state),
+                contactor=SimContactor(state=state),
+                lock=SimLock(state=state),
+                pilot=SimPilot(state=state),
+                rfid=SimRfidReader(state=state),
+            )
+
+    @property
+    def evse_ids(self) -> tuple[int, ...]:
+        return tuple(self._evses)
+
+    def _evse(self, evse_id: int) -> _SimEvse:
+        try:
+            return self._evses[evse_id]
+        except KeyError:
+            known = ", ".join(str(i) for i in self._evses)
+            raise DriverError(_BOARD, f"unknown EVSE {evse_id!r} (known: {known})") from None
+
+    # -- the event wire --
+
+    def attach(self, sink: EventSink) -> None:
+        """Deliver every event of the board to ``sink`` from now on (once, however often attached)."""
+        self._bus.attach(sink)
+
+    def detach(self, sink: EventSink) -> None:
+        """Undo one :meth:`attach`."""
+        self._bus.detach(sink)
+
+    # -- drivers --
+
+    def drivers(self, evse_id: int) -> EvseDrivers:
+        """The drivers of one EVSE, typed by interface, as the daemon uses them."""
+        e = self._evse(evse_id)
+        return EvseDrivers(
+            evse_id=evse_id, meter=e.meter, contactor=e.contactor, pilot=e.pilot, lock=e.lock, rfid=e.rfid
+        )
+
+    def meter(self, evse_id: int) -> SimMeter:
+        return self._evse(evse_id).meter
+
+    def contactor(self, evse_id: int) -> SimContactor:
+        return self._evse(evse_id).contactor
+
+    def lock(self, evse_id: int) -> SimLock:
+        return self._evse(evse_id).lock
+
+    def pilot(self, evse_id: int) -> SimPilot:
+        return self._evse(evse_id).pilot
+
+    def rfid(self, evse_id: int) -> SimRfidReader:
+        return self._evse(evse_id).rfid
+
+    # -- technician / test hooks --
+
+    def plug(self, evse_id: int, *, cable_max_current_a: float | None = None) -> None:
+        """Plug an EV in (pilot A -> B). No-op if an EV is already plugged.
+
+        ``cable_max_current_a`` simulates the PP resistor of a socket-outlet cable.
+        """
+        state = self._evse(evse_id).state
+        if state.ev_state is not PilotState.A:
+            return
+        if cable_max_current_a is not None:
+            if not (math.isfinite(cable_max_current_a) and cable_max_current_a > 0):
+                raise DriverError(_BOARD, f"cable rating must be > 0 A, got {cable_max_current_a}")
+            state.cable_capacity_a = cable_max_current_a
+            state.emit(CableCapacityChanged(evse_id, cable_max_current_a))
+        log.info("evse=%s sim=plug", evse_id)
+        self._change_ev_state(state, PilotState.B)
+
+    def unplug(self, evse_id: int) -> None:
+        """Unplug the EV (pilot -> A). No-op if nothing is plugged."""
+        log.info("evse=%s sim=unplug", evse_id)
+        self._change_ev_state(self._evse(evse_id).state, PilotState.A)
+
+    def set_ev_state(self, evse_id: int, ev_state: PilotState | str) -> None:
+        """Put the EV in any pilot state (C: wants to charge, B: paused, E/F: pilot faults)."""
+        state = self._evse(evse_id).state
+        try:
+            target = PilotState(ev_state)
+        except ValueError:
+            valid = ", ".join(PilotState)
+            raise DriverError(_BOARD, f"unknown pilot state {ev_state!r} (one of {valid})") from None
+        log.info("evse=%s sim=set_ev_state state=%s", evse_id, target)
+        self._change_ev_state(state, target)
+
+    def _change_ev_state(self, state: SimEvseState, target: PilotState) -> None:
+        if state.ev_state is target:
+            return
+        state.set_ev_state(target)
+        state.emit(PilotStateChanged(state.evse_id, target))
+        if target is PilotState.A and state.cable_capacity_a is not None:
+            state.cable_capacity_a = None
+            state.emit(CableCapacityChanged(state.evse_id, None))
+
+    def swipe(self, evse_id: int, id_token: str, token_type: str = ISO14443) -> None:
+        """Present a token at the EVSE's reader. ISO14443 tokens are 8 or 14 hex digits, any case."""
+        state = self._evse(evse_id).state
+        if token_type not in ID_TOKEN_TYPES:
+            valid = ", ".join(sorted(ID_TOKEN_TYPES))
+            raise DriverError(_BOARD, f"unknown token type {token_type!r} (one of {valid})")
+        if token_type == ISO14443:
+            try:
+                id_token = iso14443_id_token(id_token)
+            except ValueError as exc:
+                raise DriverError(_BOARD, str(exc)) from None
+        elif not 1 <= len(id_token) <= _ID_TOKEN_MAX_LENGTH:
+            raise DriverError(_BOARD, f"id token must be 1 to {_ID_TOKEN_MAX_LENGTH} characters")
+        log.info("evse=%s sim=swipe type=%s", evse_id, token_type)  # never the token itself
+        state.emit(CardPresented(evse_id, id_token, token_type))
+
+    def set_power(self, evse_id: int, watts: float) -> None:
+        """What the EV draws when it is allowed to (capped by the offered current)."""
+        state = self._evse(evse_id).state
+        if not (math.isfinite(watts) and watts >= 0):
+            raise DriverError(_BOARD, f"EV power must be >= 0 W, got {watts}")
+        log.info("evse=%s sim=set_power watts=%s", evse_id, watts)
+        state.set_ev_demand(float(watts))
+
+    def _check_fault(self, name: str) -> None:
+        if name not in FAULT_DETAILS:
+            raise DriverError(_BOARD, f"unknown fault {name!r} (one of {', '.join(KNOWN_FAULTS)})")
+
+    def raise_fault(self, evse_id: int, name: str, detail: str | None = None) -> None:
+        """Make a device misbehave (see the device classes) and report FaultRaised. No-op if raised."""
+        state = self._evse(evse_id).state
+        self._check_fault(name)
+        if name in state.faults:
+            return
+        log.info("evse=%s sim=raise_fault fault=%s", evse_id, name)
+        state.faults.add(name)
+        state.emit(FaultRaised(evse_id, name, detail or FAULT_DETAILS[name]))
+
+    def clear_fault(self, evse_id: int, name: str) -> None:
+        """Undo :meth:`raise_fault` and report FaultCleared. No-op if not raised."""
+        state = self._evse(evse_id).state
+        self._check_fault(name)
+        if name not in state.faults:
+            return
+        log.info("evse=%s sim=clear_fault fault=%s", evse_id, name)
+        state.faults.discard(name)
+        state.emit(FaultCleared(evse_id, name))
+
+    def snapshot(self, evse_id: int) -> SimSnapshot:
+        """The simulated truth of one EVSE, as plain JSON-able values."""
+        state = self._evse(evse_id).state
+        return SimSnapshot(
+            evse_id=evse_id,
+            ev_state=str(state.ev_state),
+            cable_max_current_a=state.cable_capacity_a,
+            contactor_closed=state.contactor_closed,
+            locked=state.locked,
+            offered_current_a=state.offered_current_a,
+            ev_demand_w=state.ev_demand_w,
+            power_w=state.power_w(),
+            energy_import_wh=state.energy_import_wh,
+            faults=sorted(state.faults),
+        )

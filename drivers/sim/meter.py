@@ -1,0 +1,29 @@
+"""Simulated energy meter: reads the EVSE's simulated energy and power."""
+
+from __future__ import annotations
+
+from drivers.errors import DriverError
+from drivers.interfaces import DriverParams, EventSink, FaultName, MeterReading
+from drivers.sim.state import SimEvseState
+
+
+class SimMeter:
+    """EnergyMeter of a simulated EVSE; raises DriverError while the ``meter_lost`` fault is raised.
+
+    The simulated meter keeps counting while it does not answer, as a real one does.
+    """
+
+    class Params(DriverParams):
+        """The simulated meter takes no keys in the board YAML."""
+
+    def __init__(self, *, state: SimEvseState) -> None:
+        self._state = state
+        self.name = f"sim meter evse={state.evse_id}"
+
+    async def run(self, sink: EventSink) -> None:
+        await self._state.bus.serve(sink)
+
+    async def read(self) -> MeterReading:
+        if FaultName.METER_LOST in self._state.faults:
+            raise DriverError(self.name, "no answer (fault meter_lost)")
+        return self._state.reading()

@@ -1,0 +1,196 @@
+"""The `evse` command: run, check-config, status, sim, dev-csms, demo.
+
+Errors a technician can cause (bad config, daemon not running, unknown EVSE) print one line on stderr
+and exit non-zero: 2 for configuration errors, 1 for the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from evse import control
+from evse.config import Settings, load_settings
+from evse.errors import ConfigError, EvseError
+
+DEFAULT_CONFIG = Path("/etc/evse/evse.yaml")
+DEFAULT_SOCKET = Path("/var/lib/evse/control.sock")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # The websockets library logs every frame at DEBUG; ours says what matters.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+
+
+def _socket_path(config: Path | None) -> Path:
+    if config is None:
+        return DEFAULT_SOCKET
+    return load_settings(config).socket_path
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from evse.daemon import Exit, build  # the daemon's imports are not needed by the other commands
+
+    settings = load_settings(args.config)
+    _setup_logging(args.log_level or settings.log_level)
+    daemon = build(settings)
+    result = asyncio.run(daemon.run())
+    if result is Exit.RESET:
+        logging.getLogger(__name__).info("re-executing for reset")
+        logging.shutdown()
+        os.execv(sys.executable, [sys.executable, "-m", "evse", *sys.argv[1:]])
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = load_settings(args.file)
+    _check_device_model(settings)
+    print("ok")
+    return 0
+
+
+def _check_device_model(settings: Settings) -> None:
+    """Validate the device_model overrides against the definitions without touching state_dir."""
+    import sqlite3
+
+    from evse.daemon import DEFINITIONS_DIR
+    from evse.devicemodel.model import DeviceModel
+
+    DeviceModel.open(
+        DEFINITIONS_DIR, settings.layout, sqlite3.connect(":memory:"), overrides=settings.device_model, identity=settings
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    answer = control.request(_socket_path(args.config), {"cmd": "status"})
+    answer.pop("ok", None)
+    if args.json:
+        print(json.dumps(answer, indent=2))
+        return 0
+    print(f"csms: {'connected' if answer['connected'] else 'offline'}, registration {answer['registration']}")
+    print(f"queued messages: {answer['queued_messages']}")
+    for evse in answer["evses"]:
+        tx = evse["transaction_id"] or "-"
+        faults = ",".join(evse["faults"]) or "-"
+        print(
+            f"evse {evse['id']}: {evse['status']:<11} pilot {evse['pilot']} {evse['charging_state']:<11} "
+            f"tx {tx} power {evse['power_w']:.0f} W energy {evse['energy_wh']:.1f} Wh faults {faults}"
+        )
+    return 0
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    request: dict[str, Any] = {"cmd": f"sim.{args.sim_cmd}", "evse": args.evse}
+    if args.sim_cmd == "ev-state":
+        request["state"] = args.state
+    elif args.sim_cmd == "swipe":
+        request["id_token"] = args.id_token
+        request["type"] = args.type
+    elif args.sim_cmd == "meter":
+        request["power"] = args.power
+    elif args.sim_cmd in ("fault", "clear"):
+        request["name"] = args.name
+    answer = control.request(_socket_path(args.config), request)
+    if args.sim_cmd == "status":
+        print(json.dumps(answer["sim"], indent=2))
+    return 0
+
+
+def cmd_dev_csms(args: argparse.Namespace) -> int:
+    from evse.devcsms.server import serve_forever
+
+    _setup_logging("INFO")
+    tokens = args.tokens.split(",") if args.tokens else None
+    try:
+        asyncio.run(serve_forever(args.host, args.port, tokens=tokens))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from evse.demo import run_demo
+
+    return run_demo(args.config, port=args.port)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="evse", description="OCPP 2.0.1 charging-station daemon")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the station daemon in the foreground")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a configuration file, print ok")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=cmd_check_config)
+
+    status = sub.add_parser("status", help="connection and EVSE state of the running daemon")
+    status.add_argument("--config", type=Path)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+    sim = sub.add_parser("sim", help="drive the simulated board of a running daemon")
+    sim.add_argument("--config", type=Path)
+    sim_sub = sim.add_subparsers(dest="sim_cmd", required=True)
+    for name in ("plug", "unplug", "status"):
+        sim_sub.add_parser(name).add_argument("evse", type=int)
+    ev_state = sim_sub.add_parser("ev-state")
+    ev_state.add_argument("evse", type=int)
+    ev_state.add_argument("state", choices=list("ABCDEF"))
+    swipe = sim_sub.add_parser("swipe")
+    swipe.add_argument("evse", type=int)
+    swipe.add_argument("id_token")
+    swipe.add_argument("--type", default="ISO14443")
+    meter = sim_sub.add_parser("meter")
+    meter.add_argument("evse", type=int)
+    meter.add_argument("--power", type=float, required=True, help="what the EV draws, W")
+    for name in ("fault", "clear"):
+        fault = sim_sub.add_parser(name)
+        fault.add_argument("evse", type=int)
+        fault.add_argument("name")
+    for child in sim_sub.choices.values():
+        child.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    sim.set_defaults(func=cmd_sim)
+
+    csms = sub.add_parser("dev-csms", help="run the bundled development CSMS")
+    csms.add_argument("--host", default="127.0.0.1")
+    csms.add_argument("--port", type=int, default=9000)
+    csms.add_argument("--tokens", help="comma-separated idTokens to accept (default: demo tokens)")
+    csms.set_defaults(func=cmd_dev_csms)
+
+    demo = sub.add_parser("demo", help="dev CSMS + station on the simulated board + one charging session")
+    demo.add_argument("--config", type=Path, default=Path("config/sim.yaml"))
+    demo.add_argument("--port", type=int, default=9000)
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except EvseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

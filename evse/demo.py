@@ -1,0 +1,91 @@
+"""`evse demo` (what `make run` starts): the dev CSMS and the station as real processes, one session.
+
+It drives the simulated board through the same control socket a technician uses, so the demo is an
+end-to-end run of the shipped commands, then keeps both processes running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from evse import control
+from evse.config import load_settings
+from evse.errors import ControlError
+
+DEMO_TOKEN = "AABBCCDD"
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except ControlError:
+            pass
+        time.sleep(0.2)
+    raise ControlError(f"demo: timed out waiting for {what}")
+
+
+def _say(text: str) -> None:
+    print(f"\n=== demo: {text}", file=sys.stderr, flush=True)
+
+
+def run_demo(config: Path, *, port: int) -> int:
+    settings = load_settings(config)
+    sock = settings.socket_path
+    exe = [sys.executable, "-m", "evse"]
+    children = [
+        subprocess.Popen([*exe, "dev-csms", "--port", str(port)]),
+    ]
+    time.sleep(1.0)
+    children.append(subprocess.Popen([*exe, "run", "--config", str(config)]))
+
+    def ask(cmd: str, **kw: Any) -> dict[str, Any]:
+        return control.request(sock, {"cmd": cmd, **kw})
+
+    def evse1() -> dict[str, Any]:
+        evses: list[dict[str, Any]] = ask("status")["evses"]
+        return evses[0]
+
+    try:
+        _wait_for(lambda: ask("status")["registration"] == "Accepted", 30, "the boot to be accepted")
+        _say("station booted and accepted; plugging an EV into EVSE 1")
+        ask("sim.plug", evse=1)
+        time.sleep(1.5)
+        _say(f"driver swipes card {DEMO_TOKEN}")
+        ask("sim.swipe", evse=1, id_token=DEMO_TOKEN)
+        _wait_for(lambda: evse1()["transaction_id"], 10, "the transaction to start")
+        _say("EV asks for energy (pilot C), charging for 8 s")
+        ask("sim.ev-state", evse=1, state="C")
+        for _ in range(4):
+            time.sleep(2)
+            e = evse1()
+            _say(f"charging: {e['charging_state']} power {e['power_w']:.0f} W energy {e['energy_wh']:.1f} Wh")
+        _say("EV is full (pilot B), driver unplugs")
+        ask("sim.ev-state", evse=1, state="B")
+        time.sleep(1)
+        ask("sim.unplug", evse=1)
+        _wait_for(lambda: evse1()["transaction_id"] is None, 10, "the transaction to end")
+        _say("session over; station and CSMS keep running. Try `evse status --config "
+             f"{config}` or `evse sim plug 1 --config {config}`; Ctrl-C stops both")
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()

@@ -1,0 +1,119 @@
+"""Reset (B11/B12) and TriggerMessage (F06) handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from evse.ocpp.rpc import Reply, Router
+from evse.ocpp.v201 import messages as m
+from evse.station import evse_fsm as fsm
+from evse.station.core import Station
+from evse.station.meter_values import periodic_sample
+from evse.station.registration import Registration
+
+log = logging.getLogger(__name__)
+
+
+def register(router: Router, station: Station) -> None:
+    """Attach the provisioning handlers that act on the station core."""
+
+    async def reset(request: m.ResetRequest) -> m.ResetResponse:
+        if request.evseId is not None and request.evseId != 0:
+            # Resetting one EVSE alone is optional (B12); this station resets as a whole (TC_B_28/29).
+            if request.evseId not in station.evses:
+                return m.ResetResponse(status=m.ResetStatusEnumType.Rejected)
+            return m.ResetResponse(
+                status=m.ResetStatusEnumType.Rejected,
+                statusInfo=m.StatusInfoType(reasonCode="UnsupportedRequest"),
+            )
+        immediate = request.type is m.ResetEnumType.Immediate
+        status = station.request_reset(immediate)
+        log.info("reset type=%s -> %s", request.type.value, status)
+        return m.ResetResponse(status=m.ResetStatusEnumType(status))
+
+    async def trigger(request: m.TriggerMessageRequest) -> m.TriggerMessageResponse | Reply:
+        what = request.requestedMessage
+        evse_id = request.evse.id if request.evse is not None else None
+        if evse_id is not None and evse_id not in station.evses:
+            return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.Rejected)
+        if station.registrar.state is Registration.Rejected and what is not m.MessageTriggerEnumType.BootNotification:
+            # Rejected: the CSMS should not be asking for anything but a new boot (B03).
+            return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.Rejected)
+        send = _triggered(station, what, evse_id, request.evse.connectorId if request.evse else None)
+        if send is None:
+            return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.NotImplemented)
+        if what is m.MessageTriggerEnumType.BootNotification and station.registrar.state is Registration.Accepted:
+            # F06.FR.17: a BootNotification after an accepted boot is refused.
+            return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.Rejected)
+        return Reply(m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.Accepted), then=send)
+
+    router.register(m.ResetRequest, reset)
+    router.register(m.TriggerMessageRequest, trigger)
+
+
+def _triggered(
+    station: Station, what: m.MessageTriggerEnumType, evse_id: int | None, connector_id: int | None
+) -> Callable[[], Awaitable[None]] | None:
+    """The sending job for a triggered message, or None when this station cannot trigger it."""
+    T = m.MessageTriggerEnumType
+    evse_ids = [evse_id] if evse_id is not None else list(station.evses)
+    call = station.call_direct
+
+    if what is T.BootNotification:
+
+        async def boot() -> None:
+            await station.registrar.send_boot(m.BootReasonEnumType.Triggered)
+
+        return boot
+    if what is T.Heartbeat:
+        return station.registrar.heartbeat
+    if what is T.StatusNotification:
+
+        async def status() -> None:
+            for i in evse_ids:
+                runtime = station.evses[i]
+                request = m.StatusNotificationRequest(
+                    timestamp=station.clock.now(),
+                    connectorStatus=m.ConnectorStatusEnumType(fsm.connector_status(runtime.state).value),
+                    evseId=i,
+                    connectorId=connector_id or runtime.connector_id,
+                )
+                await call(request, m.StatusNotificationResponse)
+
+        return status
+    if what is T.MeterValues:
+
+        async def meter_values() -> None:
+            for i in evse_ids:
+                reading = station.evses[i].reading
+                if reading is not None:
+                    sample = periodic_sample(reading, station.clock.now(), context="Trigger")
+                    await call(m.MeterValuesRequest(evseId=i, meterValue=[sample]), m.MeterValuesResponse)
+
+        return meter_values
+    if what is T.TransactionEvent:
+
+        async def transaction_event() -> None:
+            for i in evse_ids:
+                station.queue_trigger_update(i)
+
+        return transaction_event
+    if what is T.LogStatusNotification:
+
+        async def log_status() -> None:
+            await call(
+                m.LogStatusNotificationRequest(status=m.UploadLogStatusEnumType.Idle), m.LogStatusNotificationResponse
+            )
+
+        return log_status
+    if what is T.FirmwareStatusNotification:
+
+        async def firmware_status() -> None:
+            await call(
+                m.FirmwareStatusNotificationRequest(status=m.FirmwareStatusEnumType.Idle),
+                m.FirmwareStatusNotificationResponse,
+            )
+
+        return firmware_status
+    return None

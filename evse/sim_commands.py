@@ -1,0 +1,66 @@
+"""Control-socket commands that drive the simulated board (`evse sim ...`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.sim.board import SimBoard
+from evse.control import ControlServer
+from evse.errors import ControlError
+
+
+def _evse(request: dict[str, Any], board: SimBoard) -> int:
+    try:
+        evse_id = int(request["evse"])
+    except (KeyError, TypeError, ValueError):
+        raise ControlError("evse: an EVSE id (integer) is required") from None
+    if evse_id not in board.evse_ids:
+        raise ControlError(f"unknown EVSE {evse_id} (this station has {', '.join(map(str, board.evse_ids))})")
+    return evse_id
+
+
+def add_sim_commands(control: ControlServer, board: SimBoard) -> None:
+    """Register plug, unplug, ev-state, swipe, meter, fault, clear and sim-status."""
+
+    async def plug(request: dict[str, Any]) -> dict[str, Any]:
+        board.plug(_evse(request, board))
+        return {}
+
+    async def unplug(request: dict[str, Any]) -> dict[str, Any]:
+        board.unplug(_evse(request, board))
+        return {}
+
+    async def ev_state(request: dict[str, Any]) -> dict[str, Any]:
+        board.set_ev_state(_evse(request, board), str(request.get("state")))
+        return {}
+
+    async def swipe(request: dict[str, Any]) -> dict[str, Any]:
+        board.swipe(_evse(request, board), str(request.get("id_token")), str(request.get("type", "ISO14443")))
+        return {}
+
+    async def meter(request: dict[str, Any]) -> dict[str, Any]:
+        board.set_power(_evse(request, board), float(request.get("power", 0)))
+        return {}
+
+    async def fault(request: dict[str, Any]) -> dict[str, Any]:
+        board.raise_fault(_evse(request, board), str(request.get("name")))
+        return {}
+
+    async def clear(request: dict[str, Any]) -> dict[str, Any]:
+        board.clear_fault(_evse(request, board), str(request.get("name")))
+        return {}
+
+    async def sim_status(request: dict[str, Any]) -> dict[str, Any]:
+        return {"sim": dict(board.snapshot(_evse(request, board)))}
+
+    for name, command in {
+        "sim.plug": plug,
+        "sim.unplug": unplug,
+        "sim.ev-state": ev_state,
+        "sim.swipe": swipe,
+        "sim.meter": meter,
+        "sim.fault": fault,
+        "sim.clear": clear,
+        "sim.status": sim_status,
+    }.items():
+        control.add(name, command)

@@ -1,0 +1,438 @@
+"""The station shell: feeds driver events to each EVSE's state machine and performs its actions.
+
+It owns the per-EVSE state, turns actions into hardware commands and OCPP messages, and sends
+queued messages through the durable outbox in order once the CSMS has accepted the boot. The
+contactor is opened first whenever anything goes wrong: a failed command is treated as a fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from collections.abc import Coroutine
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from drivers.errors import DriverError
+from drivers.interfaces import (
+    CardPresented,
+    DriverEvent,
+    EvseDrivers,
+    FaultCleared,
+    FaultRaised,
+    MeterReading,
+    PilotStateChanged,
+)
+from evse.clock import Clock
+from evse.config import Settings
+from evse.devicemodel.model import DeviceModel
+from evse.ocpp.outbox import Outbox
+from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
+from evse.ocpp.v201 import messages as m
+from evse.station import evse_fsm as fsm
+from evse.station.journal import Journal
+from evse.station.meter_values import energy_sample, periodic_sample
+from evse.station.registration import Registrar, Registration
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EvseRuntime:
+    """Mutable shell-side data of one EVSE: its FSM state and what the shell measured."""
+
+    drivers: EvseDrivers
+    state: fsm.EvseState
+    connector_id: int = 1
+    seq_no: int = 0
+    reading: MeterReading | None = None
+    last_periodic: float = 0.0
+    pending_operative: bool | None = None  # ChangeAvailability Scheduled until the transaction ends
+    scheduled_reset: bool = False
+    events: list[str] = field(default_factory=list)
+
+
+class Station:
+    """The station core's shell; one per daemon."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        dm: DeviceModel,
+        boards: dict[int, EvseDrivers],
+        sender: CallSender,
+        registrar: Registrar,
+        outbox: Outbox,
+        journal: Journal,
+        clock: Clock,
+        *,
+        is_connected: Callable[[], bool],
+    ) -> None:
+        self.settings = settings
+        self.dm = dm
+        self._sender = sender
+        self.registrar = registrar
+        self.outbox = outbox
+        self.journal = journal
+        self.clock = clock
+        self._is_connected = is_connected
+        self._wake = asyncio.Event()
+        self.reset_requested: asyncio.Event = asyncio.Event()
+        self.reset_reason = "RemoteReset"
+        self._reset_on_idle = False
+        self.evses: dict[int, EvseRuntime] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        for evse in settings.evses:
+            operative = journal.operative(0, 0) and journal.operative(evse.id, 0) and journal.operative(evse.id, 1)
+            state = fsm.EvseState(evse_id=evse.id, operative=operative)
+            self.evses[evse.id] = EvseRuntime(boards[evse.id], state)
+
+    # ---- configuration read through the device model ---------------------------------------------
+    def _tx_config(self, evse_id: int) -> fsm.TxConfig:
+        def points(variable: str) -> frozenset[fsm.TxPoint]:
+            values = self.dm.get_list("TxCtrlr", variable)
+            return frozenset(fsm.TxPoint(v) for v in values if v in fsm.TxPoint.__members__)
+
+        max_a = next(e.max_current_a for e in self.settings.evses if e.id == evse_id)
+        return fsm.TxConfig(points("TxStartPoint"), points("TxStopPoint"), max_a)
+
+    def _context(self, evse_id: int) -> fsm.Context:
+        return fsm.Context(self._tx_config(evse_id), lambda: str(uuid.uuid4()))
+
+    # ---- events in -------------------------------------------------------------------------------
+    def on_driver_event(self, event: DriverEvent) -> None:
+        """EventSink for every driver: runs on the loop thread, must not block."""
+        runtime = self.evses.get(event.evse_id)
+        if runtime is None:
+            log.warning("event for unknown evse=%s: %s", event.evse_id, event)
+            return
+        if isinstance(event, PilotStateChanged):
+            self.apply(event.evse_id, fsm.PilotChanged(event.state))
+        elif isinstance(event, CardPresented):
+            self._spawn(self._authorize(event.evse_id, event.id_token, event.token_type))
+        elif isinstance(event, FaultRaised):
+            log.warning("fault evse=%s name=%s %s", event.evse_id, event.name, event.detail)
+            self.apply(event.evse_id, fsm.FaultChanged(event.name, True))
+        elif isinstance(event, FaultCleared):
+            log.info("fault cleared evse=%s name=%s", event.evse_id, event.name)
+            self.apply(event.evse_id, fsm.FaultChanged(event.name, False))
+
+    async def _authorize(self, evse_id: int, id_token: str, token_type: str) -> None:
+        runtime = self.evses[evse_id]
+        tx = runtime.state.tx
+        if tx is not None and tx.id_token == (id_token, token_type):
+            self.apply(evse_id, fsm.StopRequested("StopAuthorized", "Local"))
+            return
+        status = await self.authorize(id_token, token_type)
+        log.info("authorize evse=%s token=%s status=%s", evse_id, id_token, status)
+        if status == "Accepted":
+            self.apply(evse_id, fsm.Authorized(id_token, token_type))
+
+    async def authorize(self, id_token: str, token_type: str) -> str:
+        """Ask the CSMS; offline answers Invalid here (local lists and cache come with issue 3)."""
+        if not self._is_connected() or self.registrar.state is not Registration.Accepted:
+            return "Invalid"
+        try:
+            answer = await self._sender.call(
+                m.AuthorizeRequest(idToken=m.IdTokenType(idToken=id_token, type=m.IdTokenEnumType(token_type))),
+                m.AuthorizeResponse,
+            )
+        except (NotConnected, CallTimeout, CallError) as exc:
+            log.warning("authorize failed: %s", exc)
+            return "Invalid"
+        return answer.idTokenInfo.status.value
+
+    def apply(self, evse_id: int, event: fsm.Event) -> None:
+        """Run one event through the EVSE's state machine and perform the resulting actions."""
+        runtime = self.evses[evse_id]
+        runtime.state, actions = fsm.transition(runtime.state, event, self._context(evse_id))
+        for action in actions:
+            self._perform(runtime, action)
+        if runtime.state.tx is None:
+            self._after_transaction(runtime)
+
+    def _perform(self, runtime: EvseRuntime, action: fsm.Action) -> None:
+        if isinstance(action, fsm.SetContactor):
+            self._spawn(self._drive_contactor(runtime, action.closed))
+        elif isinstance(action, fsm.SetPilotCurrent):
+            self._spawn(self._drive_pilot(runtime, action.amps))
+        elif isinstance(action, fsm.SendStatus):
+            self.queue_status(runtime.state.evse_id, runtime.connector_id, action.status)
+        elif isinstance(action, fsm.SendTransactionEvent):
+            self._queue_transaction_event(runtime, action)
+
+    async def _drive_contactor(self, runtime: EvseRuntime, closed: bool) -> None:
+        try:
+            if closed:
+                await runtime.drivers.contactor.close()
+            else:
+                await runtime.drivers.contactor.open()
+        except DriverError as exc:
+            # Safety first: a contactor that did not obey is a fault, which opens the power path.
+            name = "contactor_stuck_open" if closed else "contactor_welded"
+            log.error("contactor evse=%s: %s", runtime.state.evse_id, exc)
+            self.apply(runtime.state.evse_id, fsm.FaultChanged(name, True))
+
+    async def _drive_pilot(self, runtime: EvseRuntime, amps: float | None) -> None:
+        try:
+            await runtime.drivers.pilot.set_current_limit(amps)
+        except DriverError as exc:
+            log.error("pilot evse=%s: %s", runtime.state.evse_id, exc)
+            self.apply(runtime.state.evse_id, fsm.FaultChanged("pilot_failure", True))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        # Short hardware/authorization jobs started from the synchronous event sink; failures are logged
+        # here because nobody awaits them, and the contactor logic already treats them as faults.
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("station job failed", exc_info=task.exception())
+
+    # ---- outgoing messages -----------------------------------------------------------------------
+    def queue_status(self, evse_id: int, connector_id: int, status: fsm.ConnectorStatus) -> None:
+        payload = m.StatusNotificationRequest(
+            timestamp=self.clock.now(),
+            connectorStatus=m.ConnectorStatusEnumType(status.value),
+            evseId=evse_id,
+            connectorId=connector_id,
+        )
+        self._enqueue(payload)
+
+    def _queue_transaction_event(self, runtime: EvseRuntime, action: fsm.SendTransactionEvent) -> None:
+        if action.event_type == "Started":
+            runtime.seq_no = 0
+        reading = runtime.reading
+        meter: list[m.MeterValueType] | None = None
+        if reading is not None and action.event_type in ("Started", "Ended"):
+            context = "Transaction.Begin" if action.event_type == "Started" else "Transaction.End"
+            meter = [energy_sample(reading, context, self.clock.now())]
+        id_token = (
+            m.IdTokenType(idToken=action.id_token[0], type=m.IdTokenEnumType(action.id_token[1]))
+            if action.id_token is not None and action.event_type != "Updated"
+            else None
+        )
+        request = m.TransactionEventRequest(
+            eventType=m.TransactionEventEnumType(action.event_type),
+            timestamp=self.clock.now(),
+            triggerReason=m.TriggerReasonEnumType(action.trigger_reason),
+            seqNo=runtime.seq_no,
+            transactionInfo=m.TransactionType(
+                transactionId=action.transaction_id,
+                chargingState=m.ChargingStateEnumType(action.charging_state),
+                stoppedReason=m.ReasonEnumType(action.stopped_reason) if action.stopped_reason else None,
+                remoteStartId=action.remote_start_id,
+            ),
+            offline=not self._is_connected(),
+            idToken=id_token,
+            evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
+            if action.event_type == "Started"
+            else None,
+            meterValue=meter,
+        )
+        runtime.seq_no += 1
+        log.info(
+            "transaction evse=%s tx=%s %s trigger=%s",
+            runtime.state.evse_id,
+            action.transaction_id,
+            action.event_type,
+            action.trigger_reason,
+        )
+        self._enqueue(request, transaction_id=action.transaction_id)
+
+    async def call_direct(self, request: m.OcppRequest, response_type: type[Resp]) -> Resp:
+        """Send now, not through the outbox (triggered messages that only matter while online)."""
+        return await self._sender.call(request, response_type)
+
+    def queue_trigger_update(self, evse_id: int) -> None:
+        """TriggerMessage(TransactionEvent): an Updated with triggerReason Trigger, if a transaction runs."""
+        runtime = self.evses[evse_id]
+        tx = runtime.state.tx
+        if tx is None:
+            return
+        request = m.TransactionEventRequest(
+            eventType=m.TransactionEventEnumType.Updated,
+            timestamp=self.clock.now(),
+            triggerReason=m.TriggerReasonEnumType.Trigger,
+            seqNo=runtime.seq_no,
+            transactionInfo=m.TransactionType(
+                transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
+            ),
+            offline=not self._is_connected(),
+            meterValue=[periodic_sample(runtime.reading, self.clock.now(), "Trigger")] if runtime.reading else None,
+        )
+        runtime.seq_no += 1
+        self._enqueue(request, transaction_id=tx.transaction_id)
+
+    def _enqueue(self, request: m.OcppRequest, *, transaction_id: str | None = None) -> None:
+        self.outbox.put(request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id)
+        self._wake.set()
+
+    async def run_sender(self) -> None:
+        """Send outbox entries in order while connected and accepted; never returns."""
+        while True:
+            entry = self.outbox.peek()
+            if entry is None or not self._is_connected() or self.registrar.state is not Registration.Accepted:
+                self._wake.clear()
+                waiter = asyncio.ensure_future(self._wake.wait())
+                try:
+                    await asyncio.wait([waiter], timeout=1.0)
+                finally:
+                    waiter.cancel()
+                continue
+            request = m.REQUESTS[entry.action].model_validate(entry.payload)
+            self.outbox.record_attempt(entry.id)
+            try:
+                await self._sender.call(request, m.RESPONSES[entry.action])
+            except NotConnected:
+                continue
+            except (CallTimeout, CallError) as exc:
+                # Retried with backoff; a message the CSMS rejects forever would block the queue, so
+                # give up after MessageAttempts (OCPPCommCtrlr, TransactionEvent instance).
+                attempts = self.dm.get_int("OCPPCommCtrlr", "MessageAttempts", variable_instance="TransactionEvent")
+                if entry.attempts + 1 >= max(1, attempts):
+                    log.error("dropping %s after %s attempts: %s", entry.action, entry.attempts + 1, exc)
+                    self.outbox.remove(entry.id)
+                    continue
+                interval = self.dm.get_int(
+                    "OCPPCommCtrlr", "MessageAttemptInterval", variable_instance="TransactionEvent"
+                )
+                await asyncio.sleep(interval * (entry.attempts + 1))
+                continue
+            self.outbox.remove(entry.id)
+
+    async def on_connected(self) -> None:
+        """New websocket: register, then report every connector (B01.FR.05 / after an offline period)."""
+        first = self.registrar.state is not Registration.Accepted
+        await self.registrar.register()
+        if first:
+            for runtime in self.evses.values():
+                status = fsm.connector_status(runtime.state)
+                runtime.state = replace(runtime.state, status=status)
+                self.queue_status(runtime.state.evse_id, runtime.connector_id, status)
+        self._wake.set()
+
+    # ---- meter sampling --------------------------------------------------------------------------
+    async def run_metering(self) -> None:
+        """Read every meter each second; periodic TransactionEvent Updated at TxUpdatedInterval."""
+        while True:
+            for runtime in self.evses.values():
+                await self._sample(runtime)
+            await asyncio.sleep(1.0)
+
+    async def _sample(self, runtime: EvseRuntime) -> None:
+        try:
+            runtime.reading = await runtime.drivers.meter.read()
+        except DriverError:
+            return  # the meter driver reports meter_lost as a fault event
+        tx = runtime.state.tx
+        interval = self.dm.get_int("SampledDataCtrlr", "TxUpdatedInterval")
+        now = self.clock.monotonic()
+        if tx is None or interval <= 0 or now - runtime.last_periodic < interval:
+            return
+        runtime.last_periodic = now
+        request = m.TransactionEventRequest(
+            eventType=m.TransactionEventEnumType.Updated,
+            timestamp=self.clock.now(),
+            triggerReason=m.TriggerReasonEnumType.MeterValuePeriodic,
+            seqNo=runtime.seq_no,
+            transactionInfo=m.TransactionType(
+                transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
+            ),
+            offline=not self._is_connected(),
+            meterValue=[periodic_sample(runtime.reading, self.clock.now())],
+        )
+        runtime.seq_no += 1
+        self._enqueue(request, transaction_id=tx.transaction_id)
+
+    # ---- availability and reset (G03-G04, B11-B12) -----------------------------------------------
+    def has_transaction(self, evse_id: int | None = None) -> bool:
+        return any(r.state.tx is not None for i, r in self.evses.items() if evse_id in (None, i))
+
+    def change_availability(self, evse_id: int, connector_id: int, operative: bool) -> str:
+        """Apply ChangeAvailability; returns Accepted or Scheduled (transaction running)."""
+        self.journal.set_operative(evse_id, connector_id, operative)
+        targets = list(self.evses) if evse_id == 0 else [evse_id]
+        scheduled = False
+        for target in targets:
+            runtime = self.evses[target]
+            effective = self._effective_operative(target)
+            if runtime.state.tx is not None and not effective:
+                runtime.pending_operative = effective
+                scheduled = True
+            else:
+                self.apply(target, fsm.OperativeChanged(effective))
+        return "Scheduled" if scheduled else "Accepted"
+
+    def _effective_operative(self, evse_id: int) -> bool:
+        j = self.journal
+        return j.operative(0, 0) and j.operative(evse_id, 0) and j.operative(evse_id, 1)
+
+    def _after_transaction(self, runtime: EvseRuntime) -> None:
+        if runtime.pending_operative is not None:
+            operative, runtime.pending_operative = runtime.pending_operative, None
+            self.apply(runtime.state.evse_id, fsm.OperativeChanged(operative))
+        if self._reset_on_idle and not self.has_transaction():
+            self._reset_on_idle = False
+            self.reset_requested.set()
+
+    def request_reset(self, immediate: bool) -> str:
+        """Reset the station: Immediate ends transactions first (ImmediateReset); OnIdle waits for them."""
+        self.journal.set_boot_reason("RemoteReset")
+        if not self.has_transaction():
+            self.reset_requested.set()
+            return "Accepted"
+        if immediate:
+            for evse_id, runtime in self.evses.items():
+                if runtime.state.tx is not None:
+                    self.apply(evse_id, fsm.StopRequested("ResetCommand", "ImmediateReset"))
+            self.reset_requested.set()
+            return "Accepted"
+        self._reset_on_idle = True
+        return "Scheduled"
+
+    async def flush(self, timeout: float) -> None:
+        """Give the sender a moment to deliver what is queued (before a reset or shutdown)."""
+        try:
+            async with asyncio.timeout(timeout):
+                while len(self.outbox) and self._is_connected():
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            log.warning("%s messages still queued; they are kept for the next boot", len(self.outbox))
+
+    async def open_all(self) -> None:
+        """Open every contactor (shutdown, reset): the safe state."""
+        for runtime in self.evses.values():
+            try:
+                await runtime.drivers.pilot.set_current_limit(None)
+                await runtime.drivers.contactor.open()
+            except DriverError as exc:
+                log.error("could not open contactor evse=%s: %s", runtime.state.evse_id, exc)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What `evse status` shows."""
+        return {
+            "registration": self.registrar.state.value,
+            "connected": self._is_connected(),
+            "queued_messages": len(self.outbox),
+            "evses": [
+                {
+                    "id": evse_id,
+                    "status": (r.state.status or fsm.connector_status(r.state)).value,
+                    "pilot": r.state.pilot.value,
+                    "charging_state": fsm.charging_state(r.state),
+                    "transaction_id": r.state.tx.transaction_id if r.state.tx else None,
+                    "contactor_closed": r.state.contactor_closed,
+                    "operative": r.state.operative,
+                    "faults": sorted(r.state.faults),
+                    "power_w": r.reading.power_w if r.reading else 0.0,
+                    "energy_wh": r.reading.energy_import_wh if r.reading else 0.0,
+                }
+                for evse_id, r in self.evses.items()
+            ],
+        }

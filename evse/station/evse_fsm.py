@@ -1,0 +1,315 @@
+"""The per-EVSE transaction state machine: a pure function `(state, event, ctx) -> (state, actions)`.
+
+No I/O here: the shell (evse/station/core.py) performs the returned actions. The rules follow OCPP
+2.0.1 E01-E07: a transaction starts when the first of the TxStartPoint conditions becomes true and ends
+when any TxStopPoint condition stops being true. Conditions this station can observe:
+EVConnected (pilot not A), Authorized (a token accepted), PowerPathClosed (both, so the contactor closes),
+EnergyTransfer (the EV draws: pilot C/D with the power path closed). ParkingBayOccupancy and DataSigned
+have no sensor/signing meter on the simulated board and count as "not reached" for start and are
+ignored for stop.
+
+Safety invariant (checked by tests): the contactor is closed only while a transaction is running,
+authorized, the EV is connected, the EVSE is operative and no fault is active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from drivers.interfaces import PilotState
+
+
+class TxPoint(StrEnum):
+    """TxStartPoint / TxStopPoint values (TxCtrlr)."""
+
+    ParkingBayOccupancy = "ParkingBayOccupancy"
+    EVConnected = "EVConnected"
+    Authorized = "Authorized"
+    DataSigned = "DataSigned"
+    PowerPathClosed = "PowerPathClosed"
+    EnergyTransfer = "EnergyTransfer"
+
+
+class ConnectorStatus(StrEnum):
+    """ConnectorStatusEnumType of StatusNotification."""
+
+    Available = "Available"
+    Occupied = "Occupied"
+    Reserved = "Reserved"
+    Unavailable = "Unavailable"
+    Faulted = "Faulted"
+
+
+# --- events -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PilotChanged:
+    state: PilotState
+
+
+@dataclass(frozen=True)
+class Authorized:
+    """A token the station accepted (after Authorize, cache or local list)."""
+
+    id_token: str
+    token_type: str
+    remote_start_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StopRequested:
+    """Stop by the driver's token, the CSMS, a reset or a fault; reason is a ReasonEnumType value."""
+
+    trigger: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FaultChanged:
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class OperativeChanged:
+    operative: bool
+
+
+Event = PilotChanged | Authorized | StopRequested | FaultChanged | OperativeChanged
+
+
+# --- actions ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SetContactor:
+    closed: bool
+
+
+@dataclass(frozen=True)
+class SetPilotCurrent:
+    amps: float | None
+
+
+@dataclass(frozen=True)
+class SendStatus:
+    status: ConnectorStatus
+
+
+@dataclass(frozen=True)
+class SendTransactionEvent:
+    """A TransactionEvent to build and queue; the shell adds timestamp, seqNo and meter values."""
+
+    event_type: str  # Started / Updated / Ended
+    trigger_reason: str
+    transaction_id: str
+    charging_state: str
+    id_token: tuple[str, str] | None = None
+    stopped_reason: str | None = None
+    remote_start_id: int | None = None
+
+
+Action = SetContactor | SetPilotCurrent | SendStatus | SendTransactionEvent
+
+
+# --- state ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Transaction:
+    transaction_id: str
+    id_token: tuple[str, str] | None
+    charging_state: str
+    remote_start_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EvseState:
+    evse_id: int
+    pilot: PilotState = PilotState.A
+    token: tuple[str, str] | None = None
+    remote_start_id: int | None = None
+    tx: Transaction | None = None
+    contactor_closed: bool = False
+    operative: bool = True
+    faults: frozenset[str] = field(default_factory=frozenset)
+    status: ConnectorStatus | None = None  # last reported
+    # A transaction ended with the EV still plugged: plugging alone must not start another one.
+    session_done: bool = False
+
+    @property
+    def ev_connected(self) -> bool:
+        return self.pilot not in (PilotState.A, PilotState.E, PilotState.F)
+
+
+@dataclass(frozen=True)
+class TxConfig:
+    start_points: frozenset[TxPoint]
+    stop_points: frozenset[TxPoint]
+    max_current_a: float
+
+
+@dataclass(frozen=True)
+class Context:
+    config: TxConfig
+    new_transaction_id: Callable[[], str]
+
+
+_START_TRIGGER = {
+    TxPoint.EVConnected: "CablePluggedIn",
+    TxPoint.Authorized: "Authorized",
+    TxPoint.PowerPathClosed: "Authorized",
+    TxPoint.EnergyTransfer: "ChargingStateChanged",
+}
+
+
+def _reached(state: EvseState, point: TxPoint) -> bool:
+    authorized = state.token is not None
+    if point is TxPoint.EVConnected:
+        return state.ev_connected
+    if point is TxPoint.Authorized:
+        return authorized
+    if point is TxPoint.PowerPathClosed:
+        return state.ev_connected and authorized
+    if point is TxPoint.EnergyTransfer:
+        return state.ev_connected and authorized and state.pilot in (PilotState.C, PilotState.D)
+    return False
+
+
+def charging_state(state: EvseState) -> str:
+    """ChargingStateEnumType from what the station observes."""
+    if not state.ev_connected:
+        return "Idle"
+    if not state.contactor_closed:
+        return "EVConnected"
+    return "Charging" if state.pilot in (PilotState.C, PilotState.D) else "SuspendedEV"
+
+
+def connector_status(state: EvseState) -> ConnectorStatus:
+    if state.faults:
+        return ConnectorStatus.Faulted
+    if state.ev_connected or state.tx is not None:
+        return ConnectorStatus.Occupied
+    if not state.operative:
+        return ConnectorStatus.Unavailable
+    return ConnectorStatus.Available
+
+
+def may_energize(state: EvseState) -> bool:
+    """The safety rule: the only condition under which the contactor may be closed."""
+    return (
+        state.tx is not None
+        and state.token is not None
+        and state.ev_connected
+        and state.operative
+        and not state.faults
+    )
+
+
+def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState, list[Action]]:
+    """Apply one event; returns the new state and the actions the shell must perform, in order."""
+    actions: list[Action] = []
+    stop: tuple[str, str] | None = None  # (triggerReason, stoppedReason) when the event ends the tx
+    if isinstance(event, PilotChanged):
+        was_connected = state.ev_connected
+        state = replace(state, pilot=event.state)
+        if was_connected and not state.ev_connected:
+            stop = ("EVCommunicationLost", "EVDisconnected")
+            # Unplugging ends the authorization of this session (E07), plugged or not.
+            state = replace(state, token=None, remote_start_id=None, session_done=False)
+    elif isinstance(event, Authorized):
+        if state.tx is not None and state.tx.id_token is not None and state.token is not None:
+            return state, []  # already authorized; stopping is a StopRequested decided by the shell
+        state = replace(state, token=(event.id_token, event.token_type), remote_start_id=event.remote_start_id)
+        if state.tx is not None and state.tx.id_token is None:
+            state = replace(state, tx=replace(state.tx, id_token=state.token, remote_start_id=event.remote_start_id))
+            actions.append(_tx_event(state, "Updated", "Authorized"))
+    elif isinstance(event, StopRequested):
+        if state.tx is None:
+            state = replace(state, token=None, remote_start_id=None)
+        else:
+            stop = (event.trigger, event.reason)
+    elif isinstance(event, FaultChanged):
+        faults = state.faults | {event.name} if event.active else state.faults - {event.name}
+        state = replace(state, faults=frozenset(faults))
+    elif isinstance(event, OperativeChanged):
+        state = replace(state, operative=event.operative)
+
+    # Stop points: any configured condition that no longer holds ends the transaction.
+    if state.tx is not None and stop is None:
+        for point in ctx.config.stop_points:
+            if point in _START_TRIGGER and not _reached(state, point) and _was_reached_for_stop(state, point):
+                stop = _stop_for(point)
+                break
+    if stop is not None and state.tx is not None:
+        actions.extend(_open_power(state))
+        state = replace(state, contactor_closed=False)
+        tx = state.tx
+        actions.append(
+            SendTransactionEvent(
+                "Ended",
+                stop[0],
+                tx.transaction_id,
+                charging_state(state),
+                id_token=tx.id_token,
+                stopped_reason=stop[1],
+                remote_start_id=tx.remote_start_id,
+            )
+        )
+        state = replace(state, tx=None, token=None, remote_start_id=None, session_done=state.ev_connected)
+
+    # Start points: the first condition reached starts a transaction.
+    if state.tx is None and state.operative and not state.faults:
+        for point in (TxPoint.EVConnected, TxPoint.Authorized, TxPoint.PowerPathClosed, TxPoint.EnergyTransfer):
+            if state.session_done and point is TxPoint.EVConnected:
+                continue
+            if point in ctx.config.start_points and _reached(state, point):
+                tx = Transaction(ctx.new_transaction_id(), state.token, charging_state(state), state.remote_start_id)
+                state = replace(state, tx=tx)
+                actions.append(_tx_event(state, "Started", _START_TRIGGER[point]))
+                break
+
+    # Power path follows the safety rule.
+    if may_energize(state) and not state.contactor_closed:
+        state = replace(state, contactor_closed=True)
+        actions.extend([SetContactor(True), SetPilotCurrent(ctx.config.max_current_a)])
+    elif not may_energize(state) and state.contactor_closed:
+        actions.extend(_open_power(state))
+        state = replace(state, contactor_closed=False)
+
+    # Charging state changes are reported as Updated.
+    if state.tx is not None and charging_state(state) != state.tx.charging_state:
+        state = replace(state, tx=replace(state.tx, charging_state=charging_state(state)))
+        if not any(isinstance(a, SendTransactionEvent) and a.event_type == "Started" for a in actions):
+            actions.append(_tx_event(state, "Updated", "ChargingStateChanged"))
+
+    status = connector_status(state)
+    if status != state.status:
+        state = replace(state, status=status)
+        actions.append(SendStatus(status))
+    return state, actions
+
+
+def _was_reached_for_stop(state: EvseState, point: TxPoint) -> bool:
+    # EnergyTransfer as a stop point only ends a transaction that got past suspension; an EV that pauses
+    # (pilot B) would otherwise end it. Treat it as "EV still connected and authorized".
+    return point is not TxPoint.EnergyTransfer
+
+
+def _stop_for(point: TxPoint) -> tuple[str, str]:
+    if point is TxPoint.EVConnected:
+        return ("EVCommunicationLost", "EVDisconnected")
+    return ("StopAuthorized", "Local")
+
+
+def _open_power(state: EvseState) -> list[Action]:
+    return [SetPilotCurrent(None), SetContactor(False)] if state.contactor_closed else []
+
+
+def _tx_event(state: EvseState, event_type: str, trigger: str) -> SendTransactionEvent:
+    assert state.tx is not None
+    return SendTransactionEvent(
+        event_type,
+        trigger,
+        state.tx.transaction_id,
+        charging_state(state),
+        id_token=state.tx.id_token,
+        remote_start_id=state.tx.remote_start_id,
+    )
