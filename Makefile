@@ -1,0 +1,36 @@
+# Every target creates/uses the local virtualenv by itself: `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: run test lint bench models conformance clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)          ## dev CSMS + simulated station + one charging session, until Ctrl-C
+	$(BIN)/evse demo --config config/sim.yaml
+
+test: $(STAMP)         ## the whole test suite (what CI runs)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check evse drivers tests scripts bench
+	$(BIN)/ruff format --check evse drivers tests scripts bench
+	$(BIN)/mypy
+
+bench: $(STAMP)        ## the figures quoted in issue notes
+	$(BIN)/python bench/run.py
+
+models: $(STAMP)       ## regenerate evse/ocpp/v201/messages.py from the official schemas
+	$(BIN)/python scripts/gen_models.py
+
+conformance: $(STAMP)  ## regenerate docs/conformance.md from the test names
+	$(BIN)/python scripts/conformance.py
+
+clean:
+	rm -rf $(VENV) state .pytest_cache .mypy_cache .ruff_cache
