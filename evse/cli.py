@@ -68,7 +68,11 @@ def _check_device_model(settings: Settings) -> None:
     from evse.devicemodel.model import DeviceModel
 
     DeviceModel.open(
-        DEFINITIONS_DIR, settings.layout, sqlite3.connect(":memory:"), overrides=settings.device_model, identity=settings
+        DEFINITIONS_DIR,
+        settings.layout,
+        sqlite3.connect(":memory:"),
+        overrides=settings.device_model,
+        identity=settings,
     )
 
 

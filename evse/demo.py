@@ -73,8 +73,10 @@ def run_demo(config: Path, *, port: int) -> int:
         time.sleep(1)
         ask("sim.unplug", evse=1)
         _wait_for(lambda: evse1()["transaction_id"] is None, 10, "the transaction to end")
-        _say("session over; station and CSMS keep running. Try `evse status --config "
-             f"{config}` or `evse sim plug 1 --config {config}`; Ctrl-C stops both")
+        _say(
+            "session over; station and CSMS keep running. Try `evse status --config "
+            f"{config}` or `evse sim plug 1 --config {config}`; Ctrl-C stops both"
+        )
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         return 1

@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -270,7 +269,9 @@ class Station:
         self._enqueue(request, transaction_id=tx.transaction_id)
 
     def _enqueue(self, request: m.OcppRequest, *, transaction_id: str | None = None) -> None:
-        self.outbox.put(request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id)
+        self.outbox.put(
+            request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
+        )
         self._wake.set()
 
     async def run_sender(self) -> None:

@@ -195,11 +195,7 @@ def connector_status(state: EvseState) -> ConnectorStatus:
 def may_energize(state: EvseState) -> bool:
     """The safety rule: the only condition under which the contactor may be closed."""
     return (
-        state.tx is not None
-        and state.token is not None
-        and state.ev_connected
-        and state.operative
-        and not state.faults
+        state.tx is not None and state.token is not None and state.ev_connected and state.operative and not state.faults
     )
 
 
@@ -277,7 +273,16 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     # Charging state changes are reported as Updated.
     if state.tx is not None and charging_state(state) != state.tx.charging_state:
         state = replace(state, tx=replace(state.tx, charging_state=charging_state(state)))
-        if not any(isinstance(a, SendTransactionEvent) and a.event_type == "Started" for a in actions):
+        same_tx = [
+            i
+            for i, a in enumerate(actions)
+            if isinstance(a, SendTransactionEvent) and a.transaction_id == state.tx.transaction_id
+        ]
+        if same_tx:  # one message per step: the event already going out carries the new state
+            last = actions[same_tx[-1]]
+            assert isinstance(last, SendTransactionEvent)
+            actions[same_tx[-1]] = replace(last, charging_state=state.tx.charging_state)
+        else:
             actions.append(_tx_event(state, "Updated", "ChargingStateChanged"))
 
     status = connector_status(state)

@@ -1,0 +1,125 @@
+"""The pure EVSE state machine (E01-E07 subset for the foundation), including random-sequence invariants."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drivers.interfaces import PilotState
+from evse.station import evse_fsm as fsm
+
+POINTS = frozenset({fsm.TxPoint.EVConnected, fsm.TxPoint.Authorized})
+
+
+def ctx(start: frozenset[fsm.TxPoint] = POINTS, stop: frozenset[fsm.TxPoint] = POINTS) -> fsm.Context:
+    counter = itertools.count(1)
+    return fsm.Context(fsm.TxConfig(start, stop, 32.0), lambda: f"tx-{next(counter)}")
+
+
+def run(events: list[fsm.Event], context: fsm.Context | None = None) -> tuple[fsm.EvseState, list[fsm.Action]]:
+    context = context or ctx()
+    state = fsm.EvseState(evse_id=1)
+    out: list[fsm.Action] = []
+    for event in events:
+        state, actions = fsm.transition(state, event, context)
+        out.extend(actions)
+    return state, out
+
+
+def tx_events(actions: list[fsm.Action]) -> list[tuple[str, str]]:
+    return [(a.event_type, a.trigger_reason) for a in actions if isinstance(a, fsm.SendTransactionEvent)]
+
+
+def test_E02_plug_then_swipe_starts_on_cable_and_charges() -> None:
+    state, actions = run([fsm.PilotChanged(PilotState.B), fsm.Authorized("AABBCCDD", "ISO14443")])
+    assert tx_events(actions) == [("Started", "CablePluggedIn"), ("Updated", "Authorized")]
+    assert state.contactor_closed
+    assert fsm.SetContactor(True) in actions and fsm.SetPilotCurrent(32.0) in actions
+    state, more = fsm.transition(state, fsm.PilotChanged(PilotState.C), ctx())
+    assert tx_events(more) == [("Updated", "ChargingStateChanged")]
+    assert state.tx is not None and state.tx.charging_state == "Charging"
+
+
+def test_E01_authorized_first_with_start_point_authorized() -> None:
+    state, actions = run([fsm.Authorized("AABBCCDD", "ISO14443")])
+    assert tx_events(actions) == [("Started", "Authorized")]
+    assert not state.contactor_closed  # no EV yet: the power path stays open
+    state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.B), ctx())
+    assert state.contactor_closed
+
+
+def test_E07_unplug_ends_with_ev_disconnected_and_opens_first() -> None:
+    state, _ = run([fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443"), fsm.PilotChanged(PilotState.C)])
+    state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.A), ctx())
+    ended = [a for a in actions if isinstance(a, fsm.SendTransactionEvent)]
+    assert [(e.event_type, e.stopped_reason) for e in ended] == [("Ended", "EVDisconnected")]
+    assert actions.index(fsm.SetContactor(False)) < actions.index(ended[0])
+    assert state.tx is None and not state.contactor_closed
+    assert fsm.SendStatus(fsm.ConnectorStatus.Available) in actions
+
+
+def test_stop_by_token_does_not_restart_while_the_ev_stays_plugged() -> None:
+    state, _ = run([fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443")])
+    state, actions = fsm.transition(state, fsm.StopRequested("StopAuthorized", "Local"), ctx())
+    assert [(a.event_type, a.stopped_reason) for a in actions if isinstance(a, fsm.SendTransactionEvent)] == [
+        ("Ended", "Local")
+    ]
+    assert state.tx is None and state.ev_connected
+
+
+def test_fault_opens_the_contactor_and_reports_faulted() -> None:
+    state, _ = run([fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443")])
+    state, actions = fsm.transition(state, fsm.FaultChanged("rcd_trip", True), ctx())
+    assert fsm.SetContactor(False) in actions
+    assert fsm.SendStatus(fsm.ConnectorStatus.Faulted) in actions
+    state, actions = fsm.transition(state, fsm.FaultChanged("rcd_trip", False), ctx())
+    assert state.contactor_closed  # still authorized and plugged: power may return
+
+
+def test_inoperative_evse_is_unavailable_and_does_not_start() -> None:
+    state, actions = run([fsm.OperativeChanged(False), fsm.PilotChanged(PilotState.B)])
+    assert state.tx is None
+    assert fsm.SendStatus(fsm.ConnectorStatus.Unavailable) in actions
+
+
+events = st.one_of(
+    st.builds(fsm.PilotChanged, st.sampled_from(list(PilotState))),
+    st.builds(fsm.Authorized, st.sampled_from(["T1", "T2"]), st.just("ISO14443")),
+    st.builds(fsm.StopRequested, st.just("StopAuthorized"), st.just("Local")),
+    st.builds(fsm.FaultChanged, st.sampled_from(["rcd_trip", "meter_lost"]), st.booleans()),
+    st.builds(fsm.OperativeChanged, st.booleans()),
+)
+point_sets = st.frozensets(st.sampled_from(list(fsm.TxPoint)), min_size=1)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(events, max_size=40), point_sets, point_sets)
+def test_invariants_over_random_event_sequences(
+    sequence: list[fsm.Event], start: frozenset[fsm.TxPoint], stop: frozenset[fsm.TxPoint]
+) -> None:
+    context = ctx(start, stop)
+    state = fsm.EvseState(evse_id=1)
+    contactor = False
+    started: list[str] = []
+    ended: list[str] = []
+    for event in sequence:
+        state, actions = fsm.transition(state, event, context)
+        for action in actions:
+            if isinstance(action, fsm.SetContactor):
+                contactor = action.closed
+            if isinstance(action, fsm.SendTransactionEvent):
+                if action.event_type == "Started":
+                    assert action.transaction_id not in started
+                    started.append(action.transaction_id)
+                elif action.event_type == "Ended":
+                    assert action.transaction_id in started and action.transaction_id not in ended
+                    ended.append(action.transaction_id)
+                else:
+                    assert action.transaction_id in started and action.transaction_id not in ended
+        # The contactor is closed only inside an authorized transaction with the EV there and no fault.
+        assert contactor == state.contactor_closed
+        if contactor:
+            assert fsm.may_energize(state)
+        assert (state.tx is None) == (len(started) == len(ended))

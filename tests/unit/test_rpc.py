@@ -1,0 +1,170 @@
+"""OCPP-J framing and CALLERROR mapping of the RPC session (Part 4 section 4), no network."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, Reply, Router, RpcSession
+from evse.ocpp.v201 import messages as m
+
+
+class Wire:
+    """The far end of the session: records every frame the session sends."""
+
+    def __init__(self) -> None:
+        self.frames: list[list[Any]] = []
+
+    async def send(self, text: str) -> None:
+        self.frames.append(json.loads(text))
+
+
+def make_session(router: Router | None = None, timeout: float = 1.0) -> tuple[RpcSession, Wire]:
+    wire = Wire()
+    return RpcSession(wire.send, router or Router(), message_timeout=lambda: timeout), wire
+
+
+async def settle(session: RpcSession) -> None:
+    await asyncio.sleep(0)
+    await session.drain()
+
+
+def heartbeat_router() -> Router:
+    router = Router()
+
+    async def reset(request: m.ResetRequest) -> m.ResetResponse:
+        return m.ResetResponse(status=m.ResetStatusEnumType.Accepted)
+
+    router.register(m.ResetRequest, reset)
+    return router
+
+
+async def test_call_answered_with_callresult() -> None:
+    session, wire = make_session(heartbeat_router())
+    await session.handle_frame('[2,"a1","Reset",{"type":"Immediate"}]')
+    await settle(session)
+    assert wire.frames == [[3, "a1", {"status": "Accepted"}]]
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        ("not json at all", [4, "-1", "RpcFrameworkError"]),
+        ('{"an": "object"}', [4, "-1", "RpcFrameworkError"]),
+        ("[2]", [4, "-1", "RpcFrameworkError"]),
+        ('[2,"x1","Reset"]', [4, "x1", "RpcFrameworkError"]),
+        ('[7,"x2","Reset",{}]', [4, "x2", "MessageTypeNotSupported"]),
+        ('[2,"x3","NoSuchAction",{}]', [4, "x3", "NotImplemented"]),
+        ('[2,"x4","UpdateFirmware",{}]', [4, "x4", "NotSupported"]),
+        ('[2,"x5","Reset",{}]', [4, "x5", "OccurrenceConstraintViolation"]),
+        ('[2,"x6","Reset",{"type":1}]', [4, "x6", "TypeConstraintViolation"]),
+        ('[2,"x7","Reset",{"type":"Sometime"}]', [4, "x7", "PropertyConstraintViolation"]),
+        ('[2,"x8","Reset",{"type":"Immediate","bogus":1}]', [4, "x8", "FormatViolation"]),
+        ('[2,"x9","Reset",[1,2]]', [4, "x9", "FormatViolation"]),
+    ],
+)
+async def test_bad_input_gets_the_specified_callerror(frame: str, expected: list[Any]) -> None:
+    session, wire = make_session(heartbeat_router())
+    await session.handle_frame(frame)
+    await settle(session)
+    assert len(wire.frames) == 1
+    assert wire.frames[0][:3] == expected
+    assert isinstance(wire.frames[0][3], str) and isinstance(wire.frames[0][4], dict)
+
+
+async def test_handler_that_raises_gives_internal_error_and_session_keeps_serving() -> None:
+    router = Router()
+
+    async def broken(request: m.ResetRequest) -> m.ResetResponse:
+        raise RuntimeError("boom")
+
+    router.register(m.ResetRequest, broken)
+    session, wire = make_session(router)
+    await session.handle_frame('[2,"b1","Reset",{"type":"OnIdle"}]')
+    await session.handle_frame('[2,"b2","Reset",{"type":"OnIdle"}]')
+    await settle(session)
+    assert [f[:3] for f in wire.frames] == [[4, "b1", "InternalError"], [4, "b2", "InternalError"]]
+
+
+async def test_reply_follow_up_runs_after_the_callresult() -> None:
+    router = Router()
+    session, wire = make_session(router)
+    seen_at_follow_up: list[int] = []
+
+    async def follow_up() -> None:
+        seen_at_follow_up.append(len(wire.frames))
+
+    async def reset(request: m.ResetRequest) -> Reply:
+        return Reply(m.ResetResponse(status=m.ResetStatusEnumType.Accepted), then=follow_up)
+
+    router.register(m.ResetRequest, reset)
+    await session.handle_frame('[2,"c1","Reset",{"type":"OnIdle"}]')
+    await settle(session)
+    assert seen_at_follow_up == [1]
+
+
+async def test_outgoing_call_correlates_result_and_drops_unknown_answers() -> None:
+    session, wire = make_session()
+    task = asyncio.create_task(session.call(m.HeartbeatRequest(), m.HeartbeatResponse))
+    await asyncio.sleep(0)
+    kind, message_id, action, payload = wire.frames[0]
+    assert (kind, action, payload) == (2, "Heartbeat", {})
+    await session.handle_frame('[3,"someone-else",{"currentTime":"2026-01-01T00:00:00Z"}]')  # dropped
+    assert not task.done()
+    await session.handle_frame(json.dumps([3, message_id, {"currentTime": "2026-01-02T03:04:05Z"}]))
+    answer = await task
+    assert answer.currentTime.day == 2
+
+
+async def test_only_one_call_outstanding_at_a_time() -> None:
+    session, wire = make_session()
+    first = asyncio.create_task(session.call(m.HeartbeatRequest(), m.HeartbeatResponse))
+    second = asyncio.create_task(session.call(m.HeartbeatRequest(), m.HeartbeatResponse))
+    await asyncio.sleep(0.01)
+    assert len(wire.frames) == 1
+    await session.handle_frame(json.dumps([3, wire.frames[0][1], {"currentTime": "2026-01-01T00:00:00Z"}]))
+    await first
+    await asyncio.sleep(0.01)
+    assert len(wire.frames) == 2
+    await session.handle_frame(json.dumps([3, wire.frames[1][1], {"currentTime": "2026-01-01T00:00:00Z"}]))
+    await second
+
+
+async def test_call_times_out_after_message_timeout_and_late_answer_is_dropped() -> None:
+    session, wire = make_session(timeout=0.05)
+    with pytest.raises(CallTimeout):
+        await session.call(m.HeartbeatRequest(), m.HeartbeatResponse)
+    await session.handle_frame(json.dumps([3, wire.frames[0][1], {"currentTime": "2026-01-01T00:00:00Z"}]))
+
+
+async def test_callerror_answer_raises_call_error() -> None:
+    session, wire = make_session()
+    task = asyncio.create_task(session.call(m.HeartbeatRequest(), m.HeartbeatResponse))
+    await asyncio.sleep(0)
+    await session.handle_frame(json.dumps([4, wire.frames[0][1], "SecurityError", "not accepted", {}]))
+    with pytest.raises(CallError) as info:
+        await task
+    assert info.value.code == "SecurityError"
+
+
+async def test_invalid_callresult_is_refused() -> None:
+    session, wire = make_session()
+    task = asyncio.create_task(session.call(m.HeartbeatRequest(), m.HeartbeatResponse))
+    await asyncio.sleep(0)
+    await session.handle_frame(json.dumps([3, wire.frames[0][1], {"currentTime": "noon"}]))
+    with pytest.raises(CallError):
+        await task
+
+
+async def test_close_fails_the_outstanding_call() -> None:
+    session, _ = make_session()
+    task = asyncio.create_task(session.call(m.HeartbeatRequest(), m.HeartbeatResponse))
+    await asyncio.sleep(0)
+    session.close()
+    with pytest.raises(NotConnected):
+        await task
+    with pytest.raises(NotConnected):
+        await session.call(m.HeartbeatRequest(), m.HeartbeatResponse)
