@@ -68,6 +68,7 @@ class Daemon:
     async def run(self) -> Exit:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
+        why = Exit.STOPPED
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
@@ -91,13 +92,12 @@ class Daemon:
                 log.info("daemon ready station=%s evses=%s", self.settings.station.id, len(self.drivers))
         except* _Stop as stopped:
             why = next(e.why for e in stopped.exceptions if isinstance(e, _Stop))
-            return why
         finally:
             sdnotify.notify("STOPPING=1")
             await self.station.open_all()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-        return Exit.STOPPED  # pragma: no cover - the TaskGroup only ends through _Stop or an error
+        return why
 
     async def _until(self, event: asyncio.Event, why: Exit) -> None:
         await event.wait()

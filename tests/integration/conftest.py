@@ -1,0 +1,108 @@
+"""Integration fixtures: the real daemon (in-process) against the dev CSMS over loopback websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evse.config import Settings, parse_settings
+from evse.daemon import Daemon, Exit, build
+from evse.devcsms.server import DevCsms
+
+STATION_ID = "CS001"
+PASSWORD = "test-password-0001"
+
+
+def station_settings(tmp_path: Path, port: int, evses: int = 1, **extra: Any) -> Settings:
+    data: dict[str, Any] = {
+        "station": {"id": STATION_ID, "vendor": "TestVendor", "model": "TestModel", "serial": "S1"},
+        "csms": {"url": f"ws://127.0.0.1:{port}/ocpp", "security_profile": 1, "basic_auth_password": PASSWORD},
+        "board": "sim",
+        "evses": [{"id": i, "connectors": [{"id": 1, "type": "cType2"}]} for i in range(1, evses + 1)],
+        "state_dir": str(tmp_path / "state"),
+        "device_model": {
+            "OCPPCommCtrlr.RetryBackOffWaitMinimum": 1,
+            "OCPPCommCtrlr.RetryBackOffRandomRange": 0,
+            "OCPPCommCtrlr.MessageTimeout[Default]": 5,
+            "TxCtrlr.TxStartPoint": ["EVConnected", "Authorized"],
+            "TxCtrlr.TxStopPoint": ["EVConnected", "Authorized"],
+        },
+    }
+    for key, value in extra.items():
+        if key == "device_model":
+            data["device_model"].update(value)
+        else:
+            data[key] = value
+    return parse_settings(data, "test.yaml")
+
+
+class StationUnderTest:
+    """One daemon run as an asyncio task; `restart` builds a fresh one on the same state_dir."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.daemon: Daemon | None = None
+        self.task: asyncio.Task[Exit] | None = None
+
+    async def start(self) -> Daemon:
+        self.daemon = build(self.settings)
+        self.task = asyncio.create_task(self.daemon.run())
+        return self.daemon
+
+    async def stop(self) -> Exit | None:
+        if self.task is None:
+            return None
+        if not self.task.done():
+            self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            result = await self.task
+            return result
+        return None
+
+    async def wait_exit(self, timeout: float = 10.0) -> Exit:
+        assert self.task is not None
+        async with asyncio.timeout(timeout):
+            return await self.task
+
+    @property
+    def d(self) -> Daemon:
+        assert self.daemon is not None
+        return self.daemon
+
+
+@pytest.fixture
+async def csms() -> AsyncIterator[DevCsms]:
+    server = DevCsms(basic_auth={STATION_ID: PASSWORD}, boot_interval=300)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def make_station(tmp_path: Path, csms: DevCsms) -> AsyncIterator[Any]:
+    stations: list[StationUnderTest] = []
+
+    async def factory(start: bool = True, **extra: Any) -> StationUnderTest:
+        sut = StationUnderTest(station_settings(tmp_path, csms.port, **extra))
+        stations.append(sut)
+        if start:
+            await sut.start()
+        return sut
+
+    yield factory
+    for sut in stations:
+        await sut.stop()
+
+
+@pytest.fixture
+async def station(make_station: Any, csms: DevCsms) -> StationUnderTest:
+    """A station that has booted (Accepted) and reported its connectors."""
+    sut: StationUnderTest = await make_station()
+    await csms.wait_for("BootNotification", timeout=10)
+    await csms.wait_for("StatusNotification", timeout=10)
+    return sut
