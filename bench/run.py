@@ -1,0 +1,178 @@
+"""`make bench`: the figures quoted in issue notes. Prints a table; asserts nothing.
+
+- start-up: process start -> BootNotification received by the CSMS (median of 5 cold starts)
+- GetVariables round trip with 1 and 50 items, p50/p99 over 1000 calls, measured from the CSMS side,
+  next to a bare websocket echo round trip on the same loopback
+- daemon RSS when idle after boot
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ocpp.v201 import call
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import serve
+
+from evse.daemon import DEFINITIONS_DIR
+from evse.devcsms.server import DevCsms
+from evse.devicemodel.definitions import AttributeType, Mutability
+from evse.devicemodel.loader import load_definitions
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLS = 1000
+STATION = "BENCH01"
+
+
+def config(state: Path, port: int) -> Path:
+    path = state / "bench.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "station": {"id": STATION, "vendor": "Bench", "model": "Bench"},
+                "csms": {"url": f"ws://127.0.0.1:{port}/ocpp", "security_profile": 0},
+                "evses": [{"id": 1, "connectors": [{"id": 1, "type": "cType2"}]}],
+                "state_dir": str(state / "state"),
+                "log_level": "WARNING",
+            }
+        )
+    )
+    return path
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def readable_variables(count: int) -> list[dict[str, Any]]:
+    items = []
+    for d in load_definitions(DEFINITIONS_DIR, [(1, [1])]):
+        actual = next((a for a in d.attributes if a.type is AttributeType.ACTUAL), None)
+        if actual is None or actual.mutability is Mutability.WRITE_ONLY:
+            continue
+        component: dict[str, Any] = {"name": d.component.name}
+        if d.component.instance:
+            component["instance"] = d.component.instance
+        if d.component.evse_id is not None:
+            component["evse"] = {"id": d.component.evse_id}
+            if d.component.connector_id is not None:
+                component["evse"]["connectorId"] = d.component.connector_id
+        variable: dict[str, Any] = {"name": d.variable.name}
+        if d.variable.instance:
+            variable["instance"] = d.variable.instance
+        items.append({"component": component, "variable": variable})
+        if len(items) == count:
+            break
+    return items
+
+
+async def startup(tmp: Path) -> float:
+    times = []
+    for run in range(5):
+        csms = DevCsms()
+        port = await csms.start()
+        state = tmp / f"start{run}"
+        state.mkdir()
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "evse", "run", "--config", str(config(state, port)),
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        await csms.wait_for("BootNotification", timeout=30)
+        boot = next(f for f in csms.log if f.action == "BootNotification")
+        times.append(boot.monotonic - started)
+        proc.terminate()
+        await proc.wait()
+        await csms.stop()
+    return statistics.median(times)
+
+
+async def round_trips(tmp: Path) -> tuple[dict[int, list[float]], int]:
+    csms = DevCsms()
+    port = await csms.start()
+    state = tmp / "rt"
+    state.mkdir()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "evse", "run", "--config", str(config(state, port)), stderr=subprocess.DEVNULL
+    )
+    await csms.wait_for("BootNotification", timeout=30)
+    await csms.wait_for("StatusNotification", timeout=30)
+    await asyncio.sleep(2.0)
+    rss_kb = 0
+    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss_kb = int(line.split()[1])
+    results: dict[int, list[float]] = {}
+    for size in (1, 50):
+        items = readable_variables(size)
+        samples = []
+        for _ in range(CALLS):
+            t0 = time.perf_counter()
+            await csms.call(STATION, call.GetVariables(get_variable_data=_snake(items)))
+            samples.append(time.perf_counter() - t0)
+        results[size] = samples
+    proc.terminate()
+    await proc.wait()
+    await csms.stop()
+    return results, rss_kb
+
+
+def _snake(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # The ocpp library converts snake_case keys to camelCase on the wire.
+    out = []
+    for item in items:
+        component = dict(item["component"])
+        if "evse" in component and "connectorId" in component["evse"]:
+            component["evse"] = {"id": component["evse"]["id"], "connector_id": component["evse"]["connectorId"]}
+        out.append({"component": component, "variable": item["variable"]})
+    return out
+
+
+async def echo_round_trip() -> list[float]:
+    async def echo(ws: Any) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}") as ws:
+            payload = '[2,"1","GetVariables",{"getVariableData":[]}]'
+            samples = []
+            for _ in range(CALLS):
+                t0 = time.perf_counter()
+                await ws.send(payload)
+                await ws.recv()
+                samples.append(time.perf_counter() - t0)
+            return samples
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        start = await startup(tmp)
+        trips, rss_kb = await round_trips(tmp)
+        echo = await echo_round_trip()
+
+    def ms(samples: list[float], p: float) -> str:
+        return f"{percentile(samples, p) * 1000:.2f} ms"
+
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"process start -> BootNotification at CSMS (median of 5): {start * 1000:.0f} ms")
+    for size, samples in trips.items():
+        print(f"GetVariables {size:>2} item(s), {CALLS} calls: p50 {ms(samples, 0.5)}  p99 {ms(samples, 0.99)}")
+    print(f"bare websocket echo, {CALLS} calls:       p50 {ms(echo, 0.5)}  p99 {ms(echo, 0.99)}")
+    print(f"daemon RSS idle after boot: {rss_kb / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
