@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     _setup_logging(args.log_level or settings.log_level)
-    daemon = build(settings)
+    daemon = build(settings, override_origin=str(args.config))
     result = asyncio.run(daemon.run())
     if result is Exit.RESET:
         logging.getLogger(__name__).info("re-executing for reset")
@@ -55,24 +55,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
-    _check_device_model(settings)
+    _check_device_model(settings, args.file)
     print("ok")
     return 0
 
 
-def _check_device_model(settings: Settings) -> None:
+def _check_device_model(settings: Settings, origin: Path) -> None:
     """Validate the device_model overrides against the definitions without touching state_dir."""
-    import sqlite3
-
     from evse.daemon import DEFINITIONS_DIR
     from evse.devicemodel.model import DeviceModel
 
     DeviceModel.open(
         DEFINITIONS_DIR,
         settings.layout,
-        sqlite3.connect(":memory:"),
+        None,
         overrides=settings.device_model,
         identity=settings,
+        override_origin=str(origin),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from drivers.interfaces import EvseDrivers
 from drivers.sim.board import SimBoard
 from evse import sdnotify
-from evse.clock import Clock, SystemClock
+from evse.clock import Clock, SystemClock, ocpp_timestamp
 from evse.config import Settings
 from evse.control import ControlServer
 from evse.devicemodel.model import DeviceModel
@@ -116,7 +116,13 @@ class Daemon:
             await asyncio.sleep(interval)
 
 
-def build(settings: Settings, *, clock: Clock | None = None, definitions_dir: Path = DEFINITIONS_DIR) -> Daemon:
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    definitions_dir: Path = DEFINITIONS_DIR,
+    override_origin: str | None = None,
+) -> Daemon:
     """Construct every part; raises ConfigError/StorageError before anything runs."""
     if settings.board != "sim":
         raise ConfigError("board: only 'sim' is available in this build (hardware drivers: issue #4)")
@@ -128,8 +134,10 @@ def build(settings: Settings, *, clock: Clock | None = None, definitions_dir: Pa
         db,
         overrides=settings.device_model,
         identity=settings,
+        override_origin=override_origin,
     )
-    board = SimBoard([e.id for e in settings.evses])
+    dm.register_live_value("ClockCtrlr", "DateTime", lambda: ocpp_timestamp(clock.now()))
+    board = SimBoard([e.id for e in settings.evses], clock=clock.monotonic)
     drivers = {e.id: board.drivers(e.id) for e in settings.evses}
 
     router = Router()

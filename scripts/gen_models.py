@@ -161,9 +161,7 @@ class Generator:
         parts = [HEADER]
         for name in sorted(self.definitions):
             body = self.definitions[name]
-            parts.append(
-                self.enum(name, body) if "enum" in body else self.model(name, body, "OcppModel", None)
-            )
+            parts.append(self.enum(name, body) if "enum" in body else self.model(name, body, "OcppModel", None))
         for stem, action, schema in sorted(self.roots):
             base = "OcppRequest" if stem.endswith("Request") else "OcppResponse"
             parts.append(self.model(stem, schema, base, action))

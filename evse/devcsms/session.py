@@ -138,6 +138,10 @@ class StationSession(ChargePoint):  # type: ignore[misc]  # the ocpp package shi
         closed = asyncio.ensure_future(self.closed.wait())
         try:
             await asyncio.wait({request, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if not request.done() and self._received_answer(unique_id) is not None:
+                # The answer arrived just before the close (a station that resets right after
+                # replying): let the library hand it over instead of reporting a disconnect.
+                await asyncio.wait({request}, timeout=1.0)
         finally:
             closed.cancel()
             answered = request.done()

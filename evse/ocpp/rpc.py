@@ -75,9 +75,7 @@ class Router:
     def __init__(self) -> None:
         self._handlers: dict[str, tuple[type[OcppRequest], Handler]] = {}
 
-    def register(
-        self, request_type: type[Req], handler: Callable[[Req], Awaitable[OcppResponse | Reply]]
-    ) -> None:
+    def register(self, request_type: type[Req], handler: Callable[[Req], Awaitable[OcppResponse | Reply]]) -> None:
         if request_type.ACTION in self._handlers:
             raise ValueError(f"a handler for {request_type.ACTION} is already registered")
         self._handlers[request_type.ACTION] = (request_type, handler)
@@ -134,9 +132,7 @@ class RpcSession:
                 async with asyncio.timeout(self._message_timeout()):
                     answer = await future
             except TimeoutError:
-                raise CallTimeout(
-                    f"{request.ACTION} msg={message_id}: no answer within MessageTimeout"
-                ) from None
+                raise CallTimeout(f"{request.ACTION} msg={message_id}: no answer within MessageTimeout") from None
             finally:
                 self._pending = None
         try:
@@ -165,17 +161,13 @@ class RpcSession:
             await self._send_error("-1", "RpcFrameworkError", "message is not valid JSON")
             return
         if not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str):
-            message_id = (
-                frame[1] if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str) else "-1"
-            )
+            message_id = frame[1] if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str) else "-1"
             await self._send_error(message_id, "RpcFrameworkError", "not an OCPP-J frame")
             return
         kind, message_id = frame[0], frame[1]
         if kind == CALL:
             if len(frame) != 4 or not isinstance(frame[2], str):
-                await self._send_error(
-                    message_id, "RpcFrameworkError", "CALL must be [2, id, action, payload]"
-                )
+                await self._send_error(message_id, "RpcFrameworkError", "CALL must be [2, id, action, payload]")
                 return
             task = asyncio.create_task(self._serve_call(message_id, frame[2], frame[3]))
             self._tasks.add(task)

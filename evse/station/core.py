@@ -86,6 +86,8 @@ class Station:
         for evse in settings.evses:
             operative = journal.operative(0, 0) and journal.operative(evse.id, 0) and journal.operative(evse.id, 1)
             state = fsm.EvseState(evse_id=evse.id, operative=operative)
+            # The boot report (on_connected) tells the CSMS the initial status; no message for it here.
+            state = replace(state, status=fsm.connector_status(state))
             self.evses[evse.id] = EvseRuntime(boards[evse.id], state)
 
     # ---- configuration read through the device model ---------------------------------------------
@@ -195,6 +197,7 @@ class Station:
 
     # ---- outgoing messages -----------------------------------------------------------------------
     def queue_status(self, evse_id: int, connector_id: int, status: fsm.ConnectorStatus) -> None:
+        self._record_availability(evse_id, connector_id, status)
         payload = m.StatusNotificationRequest(
             timestamp=self.clock.now(),
             connectorStatus=m.ConnectorStatusEnumType(status.value),
@@ -202,6 +205,20 @@ class Station:
             connectorId=connector_id,
         )
         self._enqueue(payload)
+
+    def _record_availability(self, evse_id: int, connector_id: int, status: fsm.ConnectorStatus) -> None:
+        # AvailabilityState of Connector, EVSE and the station, as GetVariables / SummaryInventory report.
+        self.dm.set_station_value(
+            "Connector", "AvailabilityState", status.value, evse_id=evse_id, connector_id=connector_id
+        )
+        self.dm.set_station_value("EVSE", "AvailabilityState", status.value, evse_id=evse_id)
+        states = {r.state.status for r in self.evses.values()}
+        station = (
+            "Unavailable"
+            if not self.journal.operative(0, 0)
+            else ("Faulted" if states == {fsm.ConnectorStatus.Faulted} else "Available")
+        )
+        self.dm.set_station_value("ChargingStation", "AvailabilityState", station)
 
     def _queue_transaction_event(self, runtime: EvseRuntime, action: fsm.SendTransactionEvent) -> None:
         if action.event_type == "Started":
@@ -383,25 +400,27 @@ class Station:
             self.reset_requested.set()
 
     def request_reset(self, immediate: bool) -> str:
-        """Reset the station: Immediate ends transactions first (ImmediateReset); OnIdle waits for them."""
+        """Decide a Reset: Accepted (call `begin_reset` once the answer left) or Scheduled (OnIdle, waits
+        for the running transactions to end, then resets by itself)."""
         self.journal.set_boot_reason("RemoteReset")
-        if not self.has_transaction():
-            self.reset_requested.set()
-            return "Accepted"
-        if immediate:
-            for evse_id, runtime in self.evses.items():
-                if runtime.state.tx is not None:
-                    self.apply(evse_id, fsm.StopRequested("ResetCommand", "ImmediateReset"))
-            self.reset_requested.set()
+        if immediate or not self.has_transaction():
             return "Accepted"
         self._reset_on_idle = True
         return "Scheduled"
+
+    def begin_reset(self) -> None:
+        """End every transaction (ImmediateReset), then let the daemon restart."""
+        for evse_id, runtime in self.evses.items():
+            if runtime.state.tx is not None:
+                self.apply(evse_id, fsm.StopRequested("ResetCommand", "ImmediateReset"))
+        self.reset_requested.set()
 
     async def flush(self, timeout: float) -> None:
         """Give the sender a moment to deliver what is queued (before a reset or shutdown)."""
         try:
             async with asyncio.timeout(timeout):
-                while len(self.outbox) and self._is_connected():
+                # The outbox is a table, not an event source: poll it.
+                while len(self.outbox) and self._is_connected():  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
         except TimeoutError:
             log.warning("%s messages still queued; they are kept for the next boot", len(self.outbox))

@@ -235,9 +235,9 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
                 stop = _stop_for(point)
                 break
     if stop is not None and state.tx is not None:
+        tx = state.tx
         actions.extend(_open_power(state))
         state = replace(state, contactor_closed=False)
-        tx = state.tx
         actions.append(
             SendTransactionEvent(
                 "Ended",
@@ -272,16 +272,17 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
 
     # Charging state changes are reported as Updated.
     if state.tx is not None and charging_state(state) != state.tx.charging_state:
-        state = replace(state, tx=replace(state.tx, charging_state=charging_state(state)))
+        tx = replace(state.tx, charging_state=charging_state(state))
+        state = replace(state, tx=tx)
         same_tx = [
             i
             for i, a in enumerate(actions)
-            if isinstance(a, SendTransactionEvent) and a.transaction_id == state.tx.transaction_id
+            if isinstance(a, SendTransactionEvent) and a.transaction_id == tx.transaction_id
         ]
         if same_tx:  # one message per step: the event already going out carries the new state
             last = actions[same_tx[-1]]
             assert isinstance(last, SendTransactionEvent)
-            actions[same_tx[-1]] = replace(last, charging_state=state.tx.charging_state)
+            actions[same_tx[-1]] = replace(last, charging_state=tx.charging_state)
         else:
             actions.append(_tx_event(state, "Updated", "ChargingStateChanged"))
 

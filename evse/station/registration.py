@@ -72,7 +72,7 @@ class Registrar:
         """Boot until Accepted on this connection (returns at once if already Accepted)."""
         while self.state is not Registration.Accepted:
             await self.send_boot()
-            if self.state is Registration.Accepted:
+            if self.accepted.is_set():
                 return
             # Pending/Rejected: wait the interval (B02.FR.01 / B03.FR.01); a TriggerMessage may shortcut.
             wait = self.retry_interval if self.retry_interval > 0 else 30

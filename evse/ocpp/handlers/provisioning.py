@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def register(router: Router, station: Station) -> None:
     """Attach the provisioning handlers that act on the station core."""
 
-    async def reset(request: m.ResetRequest) -> m.ResetResponse:
+    async def reset(request: m.ResetRequest) -> m.ResetResponse | Reply:
         if request.evseId is not None and request.evseId != 0:
             # Resetting one EVSE alone is optional (B12); this station resets as a whole (TC_B_28/29).
             if request.evseId not in station.evses:
@@ -30,7 +30,14 @@ def register(router: Router, station: Station) -> None:
         immediate = request.type is m.ResetEnumType.Immediate
         status = station.request_reset(immediate)
         log.info("reset type=%s -> %s", request.type.value, status)
-        return m.ResetResponse(status=m.ResetStatusEnumType(status))
+        response = m.ResetResponse(status=m.ResetStatusEnumType(status))
+        if status == "Accepted":
+
+            async def begin() -> None:  # only after the CSMS has its answer
+                station.begin_reset()
+
+            return Reply(response, then=begin)
+        return response
 
     async def trigger(request: m.TriggerMessageRequest) -> m.TriggerMessageResponse | Reply:
         what = request.requestedMessage

@@ -46,9 +46,7 @@ class PayloadViolation(Exception):
 @cache
 def _schema_names() -> frozenset[str]:
     root = files("ocpp") / "v201" / "schemas"
-    return frozenset(
-        entry.name.removesuffix(".json") for entry in root.iterdir() if entry.name.endswith(".json")
-    )
+    return frozenset(entry.name.removesuffix(".json") for entry in root.iterdir() if entry.name.endswith(".json"))
 
 
 def known_actions() -> frozenset[str]:
