@@ -118,6 +118,9 @@ class Transaction:
     id_token: tuple[str, str] | None
     charging_state: str
     remote_start_id: int | None = None
+    # Stop points end a transaction only once reached: "Authorized" must not end a session that
+    # was started by plugging in and is still waiting for its card.
+    reached: frozenset[TxPoint] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -228,10 +231,11 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     elif isinstance(event, OperativeChanged):
         state = replace(state, operative=event.operative)
 
-    # Stop points: any configured condition that no longer holds ends the transaction.
+    # Stop points: any configured condition that held during the transaction and no longer does ends it.
     if state.tx is not None and stop is None:
-        for point in ctx.config.stop_points:
-            if point in _START_TRIGGER and not _reached(state, point) and _was_reached_for_stop(state, point):
+        for point in sorted(ctx.config.stop_points & state.tx.reached):
+            # EnergyTransfer is left out: an EV that pauses (pilot B) must not end its session.
+            if not _reached(state, point) and point is not TxPoint.EnergyTransfer:
                 stop = _stop_for(point)
                 break
     if stop is not None and state.tx is not None:
@@ -262,6 +266,11 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
                 actions.append(_tx_event(state, "Started", _START_TRIGGER[point]))
                 break
 
+    if state.tx is not None:
+        reached = state.tx.reached | {p for p in _START_TRIGGER if _reached(state, p)}
+        if reached != state.tx.reached:
+            state = replace(state, tx=replace(state.tx, reached=frozenset(reached)))
+
     # Power path follows the safety rule.
     if may_energize(state) and not state.contactor_closed:
         state = replace(state, contactor_closed=True)
@@ -291,12 +300,6 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
         state = replace(state, status=status)
         actions.append(SendStatus(status))
     return state, actions
-
-
-def _was_reached_for_stop(state: EvseState, point: TxPoint) -> bool:
-    # EnergyTransfer as a stop point only ends a transaction that got past suspension; an EV that pauses
-    # (pilot B) would otherwise end it. Treat it as "EV still connected and authorized".
-    return point is not TxPoint.EnergyTransfer
 
 
 def _stop_for(point: TxPoint) -> tuple[str, str]:

@@ -123,3 +123,12 @@ def test_invariants_over_random_event_sequences(
         if contactor:
             assert fsm.may_energize(state)
         assert (state.tx is None) == (len(started) == len(ended))
+
+
+def test_authorized_stop_point_does_not_end_a_session_still_waiting_for_its_card() -> None:
+    # Started by plugging in; the EV asks for power before the card is read: nothing ends.
+    state, actions = run([fsm.PilotChanged(PilotState.B), fsm.PilotChanged(PilotState.C)])
+    assert [e for e, _ in tx_events(actions)] == ["Started"]
+    state, actions = fsm.transition(state, fsm.Authorized("T1", "ISO14443"), ctx())
+    assert tx_events(actions) == [("Updated", "Authorized")]
+    assert state.contactor_closed
