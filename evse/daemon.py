@@ -22,7 +22,7 @@ from evse import sdnotify
 from evse.clock import Clock, SystemClock, ocpp_timestamp
 from evse.config import Settings
 from evse.control import ControlServer
-from evse.devicemodel.model import DeviceModel
+from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.errors import ConfigError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import availability, data_transfer, provisioning
@@ -198,6 +198,12 @@ def build(
         is_connected=lambda: connection.is_connected,
     )
     holder["station"] = station
+
+    def on_change(change: VariableChange) -> None:
+        if change.address.variable.name == "HeartbeatInterval":
+            registrar.interval_changed()
+
+    dm.on_change(on_change)
 
     provisioning.register(router, station)
     availability.register(router, station)

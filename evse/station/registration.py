@@ -58,6 +58,7 @@ class Registrar:
         self.accepted = asyncio.Event()
         self.retry_interval = 0
         self._boot_lock = asyncio.Lock()
+        self._interval_changed = asyncio.Event()
 
     def boot_request(self, reason: BootReasonEnumType | None = None) -> BootNotificationRequest:
         s = self._settings.station
@@ -108,12 +109,22 @@ class Registrar:
         answer = await self._sender.call(HeartbeatRequest(), HeartbeatResponse)
         self._clock.set_now(answer.currentTime)
 
+    def interval_changed(self) -> None:
+        """HeartbeatInterval was changed (SetVariables): restart the wait with the new value."""
+        self._interval_changed.set()
+
     async def run_heartbeat(self) -> None:
         """Heartbeat at HeartbeatInterval while accepted and connected; never returns."""
         while True:
             await self.accepted.wait()
             interval = max(1, self._heartbeat_interval())
-            await asyncio.sleep(interval)
+            self._interval_changed.clear()
+            try:
+                async with asyncio.timeout(interval):
+                    await self._interval_changed.wait()
+                continue  # a new interval: wait again from now
+            except TimeoutError:
+                pass
             try:
                 await self.heartbeat()
             except (NotConnected, CallTimeout, CallError) as exc:
