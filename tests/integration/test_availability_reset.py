@@ -215,3 +215,95 @@ async def test_E_charging_session_reports_started_updated_ended_with_energy(
     end = ended["meterValue"][0]["sampledValue"][0]["value"]
     assert end > begin  # energy flowed while charging
     assert not station.d.board.contactor(1).is_closed
+
+
+async def change(csms: DevCsms, status: str, evse: dict[str, int] | None = None) -> str:
+    request = (
+        call.ChangeAvailability(operational_status=status, evse=evse)
+        if evse
+        else call.ChangeAvailability(operational_status=status)
+    )
+    return str((await csms.call(STATION_ID, request)).status)
+
+
+async def test_TC_G_08_CS_connector_back_to_operative(csms: DevCsms, station: StationUnderTest) -> None:
+    assert await change(csms, "Inoperative", {"id": 1, "connector_id": 1}) == "Accepted"
+    await csms.wait_for("StatusNotification", predicate=status_is("Unavailable"), timeout=5)
+    assert await change(csms, "Operative", {"id": 1, "connector_id": 1}) == "Accepted"
+    await csms.wait_for("StatusNotification", predicate=status_is("Available"), timeout=5)
+
+
+async def test_TC_G_10_CS_TC_G_13_CS_TC_G_16_CS_inoperative_to_inoperative(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    for target in ({"id": 1}, None, {"id": 1, "connector_id": 1}):
+        assert await change(csms, "Inoperative", target) == "Accepted"
+        assert await change(csms, "Inoperative", target) == "Accepted"
+    await asyncio.sleep(0.3)
+    unavailable = [p for p in csms.received("StatusNotification") if p["connectorStatus"] == "Unavailable"]
+    assert len(unavailable) == 1  # repeating a state changes nothing and reports nothing new
+
+
+async def test_TC_G_12_CS_and_TC_G_15_CS_operative_to_operative(csms: DevCsms, station: StationUnderTest) -> None:
+    assert await change(csms, "Operative") == "Accepted"
+    assert await change(csms, "Operative", {"id": 1, "connector_id": 1}) == "Accepted"
+    await asyncio.sleep(0.3)
+    assert len(csms.received("StatusNotification")) == 1  # only the boot report
+
+
+async def test_TC_G_14_CS_station_inoperative_with_transaction_is_scheduled(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    await start_charging(csms, station)
+    assert await change(csms, "Inoperative") == "Scheduled"
+    assert station.d.station.evses[1].state.contactor_closed
+    station.d.board.unplug(1)
+    await csms.wait_for("StatusNotification", predicate=status_is("Unavailable"), timeout=5)
+
+
+async def test_TC_G_17_CS_connector_inoperative_with_transaction_is_scheduled(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    await start_charging(csms, station)
+    assert await change(csms, "Inoperative", {"id": 1, "connector_id": 1}) == "Scheduled"
+    station.d.board.unplug(1)
+    await csms.wait_for("StatusNotification", predicate=status_is("Unavailable"), timeout=5)
+
+
+async def restart_and_first_status(csms: DevCsms, sut: StationUnderTest) -> str:
+    await sut.stop()
+    csms.skip("StatusNotification")
+    await sut.start()
+    await csms.wait_for("BootNotification", timeout=10)
+    return str((await csms.wait_for("StatusNotification", timeout=5))["connectorStatus"])
+
+
+async def test_TC_G_19_CS_connector_inoperative_persists_across_reboot(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    assert await change(csms, "Inoperative", {"id": 1, "connector_id": 1}) == "Accepted"
+    assert await restart_and_first_status(csms, station) == "Unavailable"
+
+
+async def test_TC_G_21_CS_station_inoperative_persists_across_reboot(csms: DevCsms, station: StationUnderTest) -> None:
+    assert await change(csms, "Inoperative") == "Accepted"
+    assert await restart_and_first_status(csms, station) == "Unavailable"
+
+
+async def test_TC_B_23_CS_unavailable_persists_reset(csms: DevCsms, station: StationUnderTest) -> None:
+    assert await change(csms, "Inoperative", {"id": 1}) == "Accepted"
+    assert (await csms.call(STATION_ID, call.Reset(type="Immediate"))).status == "Accepted"
+    assert await station.wait_exit() is Exit.RESET
+    csms.skip("StatusNotification")
+    await station.start()
+    boot = await csms.wait_for("BootNotification", timeout=10)
+    assert boot["reason"] == "RemoteReset"
+    assert (await csms.wait_for("StatusNotification", timeout=5))["connectorStatus"] == "Unavailable"
+
+
+async def test_TC_B_29_CS_reset_of_one_evse_with_transaction_not_supported(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    await start_charging(csms, station)
+    assert (await csms.call(STATION_ID, call.Reset(type="Immediate", evse_id=1))).status == "Rejected"
+    assert station.d.station.evses[1].state.tx is not None  # nothing was stopped
