@@ -1,14 +1,17 @@
 """`make bench`: the figures quoted in issue notes. Prints a table; asserts nothing.
 
 - start-up: process start -> BootNotification received by the CSMS (median of 5 cold starts)
-- GetVariables round trip with 1 and 50 items, p50/p99 over 1000 calls, measured from the CSMS side,
-  next to a bare websocket echo round trip on the same loopback
+- GetVariables round trip with 1 and 50 items, p50/p99 over 1000 calls, measured from the CSMS side
+  (the dev CSMS on the ocpp library, and a bare websocket server sending the same frames), next to a
+  bare websocket echo round trip on the same loopback
 - daemon RSS when idle after boot
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import statistics
 import subprocess
@@ -22,6 +25,8 @@ import yaml
 from ocpp.v201 import call
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from evse.daemon import DEFINITIONS_DIR
 from evse.devcsms.server import DevCsms
@@ -138,6 +143,55 @@ def _snake(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+async def raw_round_trips(tmp: Path) -> dict[int, list[float]]:
+    """The same GetVariables from a bare websocket server (no OCPP library on the CSMS side): what the
+    station itself costs, without the ocpp library's own validation and conversions."""
+    answers = {
+        "BootNotification": {"currentTime": "2026-01-01T00:00:00Z", "interval": 300, "status": "Accepted"},
+        "Heartbeat": {"currentTime": "2026-01-01T00:00:00Z"},
+    }
+    ready: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def handler(ws: Any) -> None:
+        with contextlib.suppress(ConnectionClosed):  # the station is terminated at the end
+            await answer_station(ws)
+
+    async def answer_station(ws: Any) -> None:
+        booted = False
+        async for message in ws:
+            frame = json.loads(message)
+            if frame[0] == 2:
+                await ws.send(json.dumps([3, frame[1], answers.get(frame[2], {})]))
+                if frame[2] == "StatusNotification" and not booted:
+                    booted = True
+                    await ready.put(ws)
+            else:
+                await ready.put(frame)
+
+    results: dict[int, list[float]] = {}
+    async with serve(handler, "127.0.0.1", 0, subprotocols=[Subprotocol("ocpp2.0.1")]) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        state = tmp / "raw"
+        state.mkdir()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "evse", "run", "--config", str(config(state, port)), stderr=subprocess.DEVNULL
+        )
+        ws = await asyncio.wait_for(ready.get(), 30)
+        for size in (1, 50):
+            text = json.dumps([2, "b", "GetVariables", {"getVariableData": readable_variables(size)}])
+            samples = []
+            for _ in range(CALLS):
+                t0 = time.perf_counter()
+                await ws.send(text)
+                answer = await ready.get()
+                samples.append(time.perf_counter() - t0)
+            assert answer[0] == 3, answer
+            results[size] = samples
+        proc.terminate()
+        await proc.wait()
+    return results
+
+
 async def echo_round_trip() -> list[float]:
     async def echo(ws: Any) -> None:
         async for message in ws:
@@ -161,6 +215,7 @@ async def main() -> None:
         tmp = Path(tmpdir)
         start = await startup(tmp)
         trips, rss_kb = await round_trips(tmp)
+        raw = await raw_round_trips(tmp)
         echo = await echo_round_trip()
 
     def ms(samples: list[float], p: float) -> str:
@@ -170,6 +225,8 @@ async def main() -> None:
     print(f"process start -> BootNotification at CSMS (median of 5): {start * 1000:.0f} ms")
     for size, samples in trips.items():
         print(f"GetVariables {size:>2} item(s), {CALLS} calls: p50 {ms(samples, 0.5)}  p99 {ms(samples, 0.99)}")
+    for size, samples in raw.items():
+        print(f"  same, bare websocket CSMS, {size:>2} item(s): p50 {ms(samples, 0.5)}  p99 {ms(samples, 0.99)}")
     print(f"bare websocket echo, {CALLS} calls:       p50 {ms(echo, 0.5)}  p99 {ms(echo, 0.99)}")
     print(f"daemon RSS idle after boot: {rss_kb / 1024:.1f} MiB")
 

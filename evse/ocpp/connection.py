@@ -14,7 +14,7 @@ import logging
 import random
 import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -37,7 +37,7 @@ class Endpoint:
     url: str
     identity: str
     security_profile: int
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line
     ca_file: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
