@@ -267,20 +267,24 @@ class Station:
 
     def queue_trigger_update(self, evse_id: int) -> None:
         """TriggerMessage(TransactionEvent): an Updated with triggerReason Trigger, if a transaction runs."""
-        runtime = self.evses[evse_id]
+        self._queue_update(self.evses[evse_id], m.TriggerReasonEnumType.Trigger, "Trigger")
+
+    def _queue_update(self, runtime: EvseRuntime, trigger: m.TriggerReasonEnumType, context: str) -> None:
+        """A TransactionEvent Updated carrying a full meter sample (periodic or triggered)."""
         tx = runtime.state.tx
         if tx is None:
             return
+        now = self.clock.now()
         request = m.TransactionEventRequest(
             eventType=m.TransactionEventEnumType.Updated,
-            timestamp=self.clock.now(),
-            triggerReason=m.TriggerReasonEnumType.Trigger,
+            timestamp=now,
+            triggerReason=trigger,
             seqNo=runtime.seq_no,
             transactionInfo=m.TransactionType(
                 transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
             ),
             offline=not self._is_connected(),
-            meterValue=[periodic_sample(runtime.reading, self.clock.now(), "Trigger")] if runtime.reading else None,
+            meterValue=[periodic_sample(runtime.reading, now, context)] if runtime.reading else None,
         )
         runtime.seq_no += 1
         self._enqueue(request, transaction_id=tx.transaction_id)
@@ -354,19 +358,7 @@ class Station:
         if tx is None or interval <= 0 or now - runtime.last_periodic < interval:
             return
         runtime.last_periodic = now
-        request = m.TransactionEventRequest(
-            eventType=m.TransactionEventEnumType.Updated,
-            timestamp=self.clock.now(),
-            triggerReason=m.TriggerReasonEnumType.MeterValuePeriodic,
-            seqNo=runtime.seq_no,
-            transactionInfo=m.TransactionType(
-                transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
-            ),
-            offline=not self._is_connected(),
-            meterValue=[periodic_sample(runtime.reading, self.clock.now())],
-        )
-        runtime.seq_no += 1
-        self._enqueue(request, transaction_id=tx.transaction_id)
+        self._queue_update(runtime, m.TriggerReasonEnumType.MeterValuePeriodic, "Sample.Periodic")
 
     # ---- availability and reset (G03-G04, B11-B12) -----------------------------------------------
     def has_transaction(self, evse_id: int | None = None) -> bool:
