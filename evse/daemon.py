@@ -137,7 +137,9 @@ def build(
         override_origin=override_origin,
     )
     dm.register_live_value("ClockCtrlr", "DateTime", lambda: ocpp_timestamp(clock.now()))
-    board = SimBoard([e.id for e in settings.evses], clock=clock.monotonic)
+    board = SimBoard(
+        [e.id for e in settings.evses], clock=clock.monotonic, register_file=settings.state_dir / "sim-meters.json"
+    )
     drivers = {e.id: board.drivers(e.id) for e in settings.evses}
 
     router = Router()

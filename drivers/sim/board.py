@@ -7,11 +7,14 @@ report it, exactly as real drivers would. The control socket (``evse sim ...``) 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, TypedDict
 
 from drivers.errors import DriverError
@@ -79,6 +82,15 @@ class _SimEvse:
     rfid: SimRfidReader
 
 
+def _load_registers(path: Path | None) -> dict[int, float]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        return {int(k): float(v) for k, v in json.loads(path.read_text()).items()}
+    except (ValueError, OSError) as exc:
+        raise DriverError(_BOARD, f"unreadable meter register file {path}: {exc}") from None
+
+
 class SimBoard:
     """A simulated board with one meter, contactor, lock, pilot and RFID reader per EVSE.
 
@@ -95,6 +107,7 @@ class SimBoard:
         *,
         clock: Callable[[], float] | None = None,
         phases: int = 3,
+        register_file: Path | None = None,
     ) -> None:
         if not evse_ids:
             raise DriverError(_BOARD, "needs at least one EVSE")
@@ -104,8 +117,18 @@ class SimBoard:
             raise DriverError(_BOARD, f"phases must be 1 or 3, got {phases}")
         self._bus = SimEventBus()
         self._evses: dict[int, _SimEvse] = {}
+        self._register_file = register_file
+        registers = _load_registers(register_file)
         for evse_id in evse_ids:
-            state = SimEvseState(evse_id, self._bus, clock or time.monotonic, phases=phases)
+            state = SimEvseState(
+                evse_id,
+                self._bus,
+                clock or time.monotonic,
+                phases=phases,
+                initial_energy_wh=registers.get(evse_id, 0.0),
+            )
+            if register_file is not None:
+                state.persist = self.save_registers
             self._evses[evse_id] = _SimEvse(
                 state=state,
                 meter=SimMeter(state=state),
@@ -114,6 +137,16 @@ class SimBoard:
                 pilot=SimPilot(state=state),
                 rfid=SimRfidReader(state=state),
             )
+
+    def save_registers(self) -> None:
+        """Keep the energy registers in `register_file`, as a real meter keeps its register in its own
+        memory: after a restart of the daemon the simulated meters continue, never count from 0 again."""
+        if self._register_file is None:
+            return
+        data = {str(i): e.state.energy_import_wh for i, e in self._evses.items()}
+        tmp = self._register_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, self._register_file)
 
     @property
     def evse_ids(self) -> tuple[int, ...]:

@@ -26,4 +26,8 @@ class SimMeter:
     async def read(self) -> MeterReading:
         if FaultName.METER_LOST in self._state.faults:
             raise DriverError(self.name, "no answer (fault meter_lost)")
-        return self._state.reading()
+        reading = self._state.reading()
+        if self._state.persist is not None:
+            # Saved before anyone sees the value: a reported energy is never above the saved register.
+            self._state.persist()
+        return reading

@@ -74,11 +74,15 @@ class SimEvseState:
     offered_current_a: float | None = None
     cable_capacity_a: float | None = None
     faults: set[str] = field(default_factory=set)
+    initial_energy_wh: float = 0.0
+    # Called after each meter read so the register survives a restart (SimBoard.save_registers).
+    persist: Callable[[], None] | None = None
     _energy_import_wh: float = field(default=0.0, init=False)
     _integrated_until: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self._integrated_until = self.clock()
+        self._energy_import_wh = self.initial_energy_wh
 
     # -- physics --
 

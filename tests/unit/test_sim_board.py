@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -413,3 +414,18 @@ async def test_sink_stays_attached_while_any_run_uses_it(board: SimBoard) -> Non
     rfid_task.cancel()
     await asyncio.gather(rfid_task, return_exceptions=True)
     assert rfid_task.cancelled()
+
+
+def test_energy_register_survives_a_new_board_on_the_same_file(tmp_path: Path) -> None:
+    now = [0.0]
+    register = tmp_path / "registers.json"
+    board = SimBoard([1], clock=lambda: now[0], register_file=register)
+    state = board._evse(1).state
+    state.set_ev_state(PilotState.C)
+    state.set_offered_current(16.0)
+    state.set_contactor(True)
+    now[0] = 3600.0
+    first = asyncio.run(board.meter(1).read()).energy_import_wh
+    assert first > 1000
+    again = SimBoard([1], clock=lambda: 0.0, register_file=register)
+    assert asyncio.run(again.meter(1).read()).energy_import_wh == first
