@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint bench models conformance clean
+.PHONY: run test lint bench soak models conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)        ## the figures quoted in issue notes
 	$(BIN)/python bench/run.py
+
+soak: $(STAMP)         ## >= 200 SIGKILLs during charging sessions, CSMS on and off; prints the result
+	$(BIN)/python -m hil.kill_soak --rounds 200
 
 models: $(STAMP)       ## regenerate evse/ocpp/v201/messages.py from the official schemas
 	$(BIN)/python scripts/gen_models.py

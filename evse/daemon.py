@@ -33,6 +33,7 @@ from evse.sim_commands import add_sim_commands
 from evse.station.core import Station
 from evse.station.journal import Journal
 from evse.station.registration import Registrar
+from evse.station.tx_journal import TxJournal
 from evse.storage import open_database
 
 log = logging.getLogger(__name__)
@@ -196,10 +197,12 @@ def build(
         registrar,
         Outbox(db),
         journal,
+        TxJournal(db),
         clock,
         is_connected=lambda: connection.is_connected,
     )
     holder["station"] = station
+    station.recover_interrupted_transactions()
 
     def on_change(change: VariableChange) -> None:
         if change.address.variable.name == "HeartbeatInterval":

@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from drivers.errors import DriverError
@@ -34,6 +35,7 @@ from evse.station import evse_fsm as fsm
 from evse.station.journal import Journal
 from evse.station.meter_values import energy_sample, periodic_sample
 from evse.station.registration import Registrar, Registration
+from evse.station.tx_journal import TxJournal, TxRecord
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,6 @@ class EvseRuntime:
     drivers: EvseDrivers
     state: fsm.EvseState
     connector_id: int = 1
-    seq_no: int = 0
     reading: MeterReading | None = None
     last_periodic: float = 0.0
     pending_operative: bool | None = None  # ChangeAvailability Scheduled until the transaction ends
@@ -65,6 +66,7 @@ class Station:
         registrar: Registrar,
         outbox: Outbox,
         journal: Journal,
+        tx_journal: TxJournal,
         clock: Clock,
         *,
         is_connected: Callable[[], bool],
@@ -75,6 +77,7 @@ class Station:
         self.registrar = registrar
         self.outbox = outbox
         self.journal = journal
+        self.tx_journal = tx_journal
         self.clock = clock
         self._is_connected = is_connected
         self._wake = asyncio.Event()
@@ -221,8 +224,6 @@ class Station:
         self.dm.set_station_value("ChargingStation", "AvailabilityState", station)
 
     def _queue_transaction_event(self, runtime: EvseRuntime, action: fsm.SendTransactionEvent) -> None:
-        if action.event_type == "Started":
-            runtime.seq_no = 0
         reading = runtime.reading
         meter: list[m.MeterValueType] | None = None
         if reading is not None and action.event_type in ("Started", "Ended"):
@@ -233,25 +234,29 @@ class Station:
             if action.id_token is not None and action.event_type != "Updated"
             else None
         )
-        request = m.TransactionEventRequest(
-            eventType=m.TransactionEventEnumType(action.event_type),
-            timestamp=self.clock.now(),
-            triggerReason=m.TriggerReasonEnumType(action.trigger_reason),
-            seqNo=runtime.seq_no,
-            transactionInfo=m.TransactionType(
-                transactionId=action.transaction_id,
-                chargingState=m.ChargingStateEnumType(action.charging_state),
-                stoppedReason=m.ReasonEnumType(action.stopped_reason) if action.stopped_reason else None,
-                remoteStartId=action.remote_start_id,
-            ),
-            offline=not self._is_connected(),
-            idToken=id_token,
-            evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
-            if action.event_type == "Started"
-            else None,
-            meterValue=meter,
-        )
-        runtime.seq_no += 1
+        now = self.clock.now()
+        offline = not self._is_connected()
+
+        def build(seq_no: int) -> m.TransactionEventRequest:
+            return m.TransactionEventRequest(
+                eventType=m.TransactionEventEnumType(action.event_type),
+                timestamp=now,
+                triggerReason=m.TriggerReasonEnumType(action.trigger_reason),
+                seqNo=seq_no,
+                transactionInfo=m.TransactionType(
+                    transactionId=action.transaction_id,
+                    chargingState=m.ChargingStateEnumType(action.charging_state),
+                    stoppedReason=m.ReasonEnumType(action.stopped_reason) if action.stopped_reason else None,
+                    remoteStartId=action.remote_start_id,
+                ),
+                offline=offline,
+                idToken=id_token,
+                evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
+                if action.event_type == "Started"
+                else None,
+                meterValue=meter,
+            )
+
         log.info(
             "transaction evse=%s tx=%s %s trigger=%s",
             runtime.state.evse_id,
@@ -259,7 +264,39 @@ class Station:
             action.event_type,
             action.trigger_reason,
         )
-        self._enqueue(request, transaction_id=action.transaction_id)
+        with self.tx_journal.atomic():
+            if action.event_type == "Started":
+                self.tx_journal.open(
+                    action.transaction_id,
+                    runtime.state.evse_id,
+                    runtime.connector_id,
+                    action.id_token,
+                    action.remote_start_id,
+                    action.charging_state,
+                    reading.energy_import_wh if reading else None,
+                )
+            elif action.trigger_reason == "Authorized" and action.id_token is not None:
+                self.tx_journal.record_token(action.transaction_id, action.id_token)
+            self._enqueue_tx(action.transaction_id, build)
+            if action.event_type == "Ended":
+                self.tx_journal.close(action.transaction_id)
+        self._wake.set()
+
+    def _enqueue_tx(
+        self,
+        transaction_id: str,
+        build: Callable[[int], m.TransactionEventRequest],
+    ) -> None:
+        """Inside `tx_journal.atomic()`: number the event, put it in the outbox, remember the energy."""
+        request = build(self.tx_journal.take_seq_no(transaction_id))
+        self.outbox.put(
+            request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
+        )
+        # Remember the energy exactly as reported (rounding included): a PowerLoss end repeats it.
+        for meter_value in request.meterValue or []:
+            for sample in meter_value.sampledValue:
+                if sample.measurand in (None, m.MeasurandEnumType.Energy_Active_Import_Register):
+                    self.tx_journal.record_energy(transaction_id, sample.value)
 
     async def call_direct(self, request: m.OcppRequest, response_type: type[Resp]) -> Resp:
         """Send now, not through the outbox (triggered messages that only matter while online)."""
@@ -275,19 +312,71 @@ class Station:
         if tx is None:
             return
         now = self.clock.now()
-        request = m.TransactionEventRequest(
-            eventType=m.TransactionEventEnumType.Updated,
-            timestamp=now,
-            triggerReason=trigger,
-            seqNo=runtime.seq_no,
-            transactionInfo=m.TransactionType(
-                transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
-            ),
-            offline=not self._is_connected(),
-            meterValue=[periodic_sample(runtime.reading, now, context)] if runtime.reading else None,
-        )
-        runtime.seq_no += 1
-        self._enqueue(request, transaction_id=tx.transaction_id)
+        reading = runtime.reading
+        offline = not self._is_connected()
+
+        def build(seq_no: int) -> m.TransactionEventRequest:
+            return m.TransactionEventRequest(
+                eventType=m.TransactionEventEnumType.Updated,
+                timestamp=now,
+                triggerReason=trigger,
+                seqNo=seq_no,
+                transactionInfo=m.TransactionType(
+                    transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
+                ),
+                offline=offline,
+                meterValue=[periodic_sample(reading, now, context)] if reading else None,
+            )
+
+        with self.tx_journal.atomic():
+            self._enqueue_tx(tx.transaction_id, build)
+        self._wake.set()
+
+    def recover_interrupted_transactions(self) -> None:
+        """End the transactions a power loss or crash left open (E: stoppedReason PowerLoss), once,
+        with the last energy recorded; their seqNo continues where it stopped."""
+        for record in self.tx_journal.open_transactions():
+            now = self.clock.now()
+            meter = None
+            if record.last_energy_wh is not None:
+                meter = [
+                    m.MeterValueType(
+                        timestamp=now,
+                        sampledValue=[
+                            m.SampledValueType(
+                                value=record.last_energy_wh,
+                                context=m.ReadingContextEnumType.Transaction_End,
+                                measurand=m.MeasurandEnumType.Energy_Active_Import_Register,
+                                unitOfMeasure=m.UnitOfMeasureType(unit="Wh"),
+                            )
+                        ],
+                    )
+                ]
+
+            def build(
+                seq_no: int, record: TxRecord = record, meter: Any = meter, now: datetime = now
+            ) -> m.TransactionEventRequest:
+                return m.TransactionEventRequest(
+                    eventType=m.TransactionEventEnumType.Ended,
+                    timestamp=now,
+                    triggerReason=m.TriggerReasonEnumType.AbnormalCondition,
+                    seqNo=seq_no,
+                    transactionInfo=m.TransactionType(
+                        transactionId=record.transaction_id,
+                        chargingState=m.ChargingStateEnumType.Idle,
+                        stoppedReason=m.ReasonEnumType.PowerLoss,
+                        remoteStartId=record.remote_start_id,
+                    ),
+                    offline=True,  # it happened while the station was down
+                    meterValue=meter,
+                )
+
+            log.warning("transaction tx=%s was interrupted (power loss or crash): ending it", record.transaction_id)
+            with self.tx_journal.atomic():
+                self._enqueue_tx(record.transaction_id, build)
+                self.tx_journal.close(record.transaction_id)
+        self.tx_journal.prune_closed()
+        self._wake.set()
 
     def _enqueue(self, request: m.OcppRequest, *, transaction_id: str | None = None) -> None:
         self.outbox.put(

@@ -1,0 +1,49 @@
+"""ClearCache (C11), SendLocalList (D01) and GetLocalListVersion (D02).
+
+Thin translation to evse.station.authorizer.Authorizer, which decides. What stays here is what only the
+message layer can do: a SendLocalListRequest with more entries than LocalAuthListCtrlr.ItemsPerMessage is
+answered with a CALLERROR OccurrenceConstraintViolation, one larger than BytesPerMessage with
+FormatViolation (the byte size is that of the re-serialized payload), as the device-model handlers do
+for DeviceDataCtrlr's limits.
+"""
+
+from __future__ import annotations
+
+from evse.ocpp.rpc import CallError, Router
+from evse.ocpp.v201 import messages as m
+from evse.station.authorizer import Authorizer
+
+_INFO_MAX = 512  # StatusInfoType.additionalInfo maxLength
+
+
+def register(router: Router, authorizer: Authorizer) -> None:
+    async def clear_cache(request: m.ClearCacheRequest) -> m.ClearCacheResponse:
+        if authorizer.clear_cache():
+            return m.ClearCacheResponse(status=m.ClearCacheStatusEnumType.Accepted)
+        return m.ClearCacheResponse(status=m.ClearCacheStatusEnumType.Rejected)
+
+    async def send_local_list(request: m.SendLocalListRequest) -> m.SendLocalListResponse:
+        entries = request.localAuthorizationList or []
+        limits = authorizer.local_list_message_limits()
+        if limits.items is not None and len(entries) > limits.items:
+            raise CallError(
+                "OccurrenceConstraintViolation",
+                f"{len(entries)} entries exceed LocalAuthListCtrlr.ItemsPerMessage = {limits.items}",
+            )
+        if limits.bytes is not None:
+            size = len(request.model_dump_json(exclude_none=True).encode())
+            if size > limits.bytes:
+                raise CallError("FormatViolation", f"{size} bytes exceed LocalAuthListCtrlr.BytesPerMessage")
+        outcome = authorizer.send_local_list(request.versionNumber, request.updateType, entries)
+        info = None
+        if outcome.reason is not None:
+            detail = outcome.detail[:_INFO_MAX] if outcome.detail else None
+            info = m.StatusInfoType(reasonCode=outcome.reason, additionalInfo=detail)
+        return m.SendLocalListResponse(status=outcome.status, statusInfo=info)
+
+    async def get_local_list_version(request: m.GetLocalListVersionRequest) -> m.GetLocalListVersionResponse:
+        return m.GetLocalListVersionResponse(versionNumber=authorizer.local_list_version())
+
+    router.register(m.ClearCacheRequest, clear_cache)
+    router.register(m.SendLocalListRequest, send_local_list)
+    router.register(m.GetLocalListVersionRequest, get_local_list_version)

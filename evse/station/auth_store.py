@@ -1,0 +1,312 @@
+"""The Authorization Cache (C10/C11) and the Local Authorization List (D01/D02) in the station database.
+
+Both live in the shared SQLite connection (tables of part "auth"), so they survive a reboot (C10.FR.02,
+TC_D_07). Tokens are keyed by (idToken lower-cased, type): OCPP idTokens are case-insensitive, and the same
+string with another type is another token. A list update is applied in one SQLite transaction and rolled
+back as a whole when it does not fit, so the list is never half-updated.
+
+Deciding what a lookup means is not done here: see evse.station.authorization.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from evse.ocpp.v201 import messages as m
+from evse.storage import Migration, migrate
+
+MIGRATIONS = [
+    Migration(
+        "auth",
+        1,
+        [
+            # Times are UTC seconds since the epoch; `size` is what the entry counts against Storage.
+            "CREATE TABLE auth_cache (id_token TEXT NOT NULL, token_type TEXT NOT NULL, info TEXT NOT NULL,"
+            " status TEXT NOT NULL, expires_at REAL, stored_at REAL NOT NULL, last_used REAL NOT NULL,"
+            " use_count INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL, PRIMARY KEY (id_token, token_type))",
+            "CREATE TABLE auth_list (id_token TEXT NOT NULL, token_type TEXT NOT NULL, info TEXT NOT NULL,"
+            " size INTEGER NOT NULL, PRIMARY KEY (id_token, token_type))",
+            "CREATE TABLE auth_list_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+        ],
+    )
+]
+
+TokenKey = tuple[str, str]
+"""(idToken lower-cased, IdTokenEnumType value): the identity of a token in both tables."""
+
+
+def token_key(id_token: str, token_type: str) -> TokenKey:
+    """The storage identity of a token: idTokens compare case-insensitively (IdTokenType)."""
+    return (id_token.lower(), str(token_type))
+
+
+class CachePolicy(StrEnum):
+    """AuthCacheCtrlr.Policy: which entry leaves first when the cache is full."""
+
+    LRU = "LRU"
+    LFU = "LFU"
+    FIFO = "FIFO"
+    CUSTOM = "CUSTOM"  # ours is LRU
+
+
+# Entries that are not Accepted go first whatever the policy: they authorize nobody (C10.FR.07).
+_EVICTION_ORDER = {
+    CachePolicy.LRU: "status = 'Accepted', last_used, stored_at",
+    CachePolicy.LFU: "status = 'Accepted', use_count, last_used",
+    CachePolicy.FIFO: "status = 'Accepted', stored_at, last_used",
+    CachePolicy.CUSTOM: "status = 'Accepted', last_used, stored_at",
+}
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One Authorization Cache record: the last idTokenInfo the CSMS gave for a token, and its use."""
+
+    info: m.IdTokenInfoType
+    stored_at: datetime
+    last_used: datetime
+    use_count: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How full a table is: entries and the bytes they count for (reported as *.Storage)."""
+
+    entries: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class LocalListOutcome:
+    """The answer to a SendLocalList, with a reason code for statusInfo when it was not Accepted."""
+
+    status: m.SendLocalListStatusEnumType
+    reason: str | None = None
+    detail: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is m.SendLocalListStatusEnumType.Accepted
+
+
+class _DoesNotFit(Exception):
+    """Raised inside a list transaction to roll it back: the result would exceed the list's capacity."""
+
+
+def _failed(reason: str, detail: str) -> LocalListOutcome:
+    return LocalListOutcome(m.SendLocalListStatusEnumType.Failed, reason, detail)
+
+
+def judge_local_list_update(
+    current_version: int, version: int, update_type: m.UpdateEnumType, entries: Sequence[m.AuthorizationData]
+) -> LocalListOutcome | None:
+    """Why a SendLocalList must be refused before touching the list, or None if it may be applied.
+
+    versionNumber 0 means "no list" in GetLocalListVersion, so it is never a valid new version (D01.FR.18);
+    a Differential update must raise the version (VersionMismatch, D01.FR.19); idTokens must be unique
+    (D01.FR.06); a Full list cannot hold a token without its idTokenInfo (only a Differential removes).
+    """
+    if version <= 0:
+        return _failed("InvalidVersion", f"versionNumber {version} must be greater than 0")
+    if update_type is m.UpdateEnumType.Differential and version <= current_version:
+        return LocalListOutcome(
+            m.SendLocalListStatusEnumType.VersionMismatch,
+            "VersionMismatch",
+            f"versionNumber {version} is not greater than the current {current_version}",
+        )
+    keys = [token_key(item.idToken.idToken, item.idToken.type) for item in entries]
+    if len(set(keys)) != len(keys):
+        return _failed("DuplicateIdToken", "an idToken occurs more than once")
+    if update_type is m.UpdateEnumType.Full and any(item.idTokenInfo is None for item in entries):
+        return _failed("MissingIdTokenInfo", "a Full update needs idTokenInfo for every idToken")
+    return None
+
+
+def _epoch(moment: datetime) -> float:
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _moment(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _encode(info: m.IdTokenInfoType) -> str:
+    return info.model_dump_json(exclude_none=True)
+
+
+def _size(key: TokenKey, info_json: str) -> int:
+    return len(key[0].encode()) + len(key[1].encode()) + len(info_json.encode())
+
+
+class AuthStore:
+    """Persistence of the Authorization Cache and the Local Authorization List (blocking SQLite calls)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        migrate(conn, MIGRATIONS)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _usage(self, table: str) -> Usage:
+        row = self._conn.execute(f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM {table}").fetchone()
+        return Usage(int(row[0]), int(row[1]))
+
+    # ---- Authorization Cache ----------------------------------------------------------------------
+    def cache_get(self, key: TokenKey) -> CacheEntry | None:
+        row = self._conn.execute(
+            "SELECT info, stored_at, last_used, use_count FROM auth_cache WHERE id_token = ? AND token_type = ?", key
+        ).fetchone()
+        if row is None:
+            return None
+        return CacheEntry(m.IdTokenInfoType.model_validate_json(row[0]), _moment(row[1]), _moment(row[2]), row[3])
+
+    def cache_put(
+        self,
+        key: TokenKey,
+        info: m.IdTokenInfoType,
+        now: datetime,
+        *,
+        policy: CachePolicy = CachePolicy.LRU,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+        lifetime_s: int | None = None,
+    ) -> None:
+        """Store (or replace) the entry of `key`, then make room: expired entries first, then by `policy`.
+
+        An entry alone larger than `max_bytes` is not kept.
+        """
+        text = _encode(info)
+        expires = _epoch(info.cacheExpiryDateTime) if info.cacheExpiryDateTime is not None else None
+        with self._transaction():
+            self._conn.execute(
+                "INSERT INTO auth_cache(id_token, token_type, info, status, expires_at, stored_at, last_used, size)"
+                " VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id_token, token_type) DO UPDATE SET info = excluded.info,"
+                " status = excluded.status, expires_at = excluded.expires_at, last_used = excluded.last_used,"
+                " size = excluded.size",
+                (*key, text, info.status.value, expires, _epoch(now), _epoch(now), _size(key, text)),
+            )
+            self._delete_expired(now, lifetime_s)
+            self._evict(policy, max_entries, max_bytes)
+
+    def _delete_expired(self, now: datetime, lifetime_s: int | None) -> int:
+        stamp = _epoch(now)
+        horizon = stamp - lifetime_s if lifetime_s is not None else None
+        cursor = self._conn.execute(
+            "DELETE FROM auth_cache WHERE (expires_at IS NOT NULL AND expires_at <= ?)"
+            " OR (? IS NOT NULL AND last_used <= ?)",
+            (stamp, horizon, horizon),
+        )
+        return cursor.rowcount
+
+    def _evict(self, policy: CachePolicy, max_entries: int | None, max_bytes: int | None) -> None:
+        order = _EVICTION_ORDER[policy]
+        while True:
+            usage = self._usage("auth_cache")
+            over_count = max_entries is not None and usage.entries > max_entries
+            over_bytes = max_bytes is not None and usage.bytes > max_bytes
+            if not (over_count or over_bytes) or usage.entries == 0:
+                return
+            self._conn.execute(
+                f"DELETE FROM auth_cache WHERE rowid = (SELECT rowid FROM auth_cache ORDER BY {order} LIMIT 1)"
+            )
+
+    def cache_touch(self, key: TokenKey, now: datetime) -> None:
+        """The entry was used to authorize: it is now the most recently (and once more) used."""
+        self._conn.execute(
+            "UPDATE auth_cache SET last_used = ?, use_count = use_count + 1 WHERE id_token = ? AND token_type = ?",
+            (_epoch(now), *key),
+        )
+
+    def cache_remove(self, key: TokenKey) -> None:
+        self._conn.execute("DELETE FROM auth_cache WHERE id_token = ? AND token_type = ?", key)
+
+    def cache_clear(self) -> None:
+        self._conn.execute("DELETE FROM auth_cache")
+
+    def cache_prune(self, now: datetime, lifetime_s: int | None) -> int:
+        """Drop entries past their cacheExpiryDateTime or unused for `lifetime_s`; returns how many."""
+        return self._delete_expired(now, lifetime_s)
+
+    def cache_usage(self) -> Usage:
+        return self._usage("auth_cache")
+
+    # ---- Local Authorization List -----------------------------------------------------------------
+    def list_get(self, key: TokenKey) -> m.IdTokenInfoType | None:
+        row = self._conn.execute("SELECT info FROM auth_list WHERE id_token = ? AND token_type = ?", key).fetchone()
+        return m.IdTokenInfoType.model_validate_json(row[0]) if row is not None else None
+
+    def list_version(self) -> int:
+        """The version the CSMS gave with the last accepted update; 0 when no list was ever installed."""
+        row = self._conn.execute("SELECT version FROM auth_list_version WHERE id = 1").fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def list_usage(self) -> Usage:
+        return self._usage("auth_list")
+
+    def list_entries(self) -> dict[TokenKey, m.IdTokenInfoType]:
+        """The whole list (for tests and diagnostics; the station looks tokens up one by one)."""
+        rows = self._conn.execute("SELECT id_token, token_type, info FROM auth_list").fetchall()
+        return {(row[0], row[1]): m.IdTokenInfoType.model_validate_json(row[2]) for row in rows}
+
+    def apply_local_list(
+        self,
+        version: int,
+        update_type: m.UpdateEnumType,
+        entries: Sequence[m.AuthorizationData],
+        *,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+    ) -> LocalListOutcome:
+        """Apply a SendLocalList in one transaction: all of it, or (Failed/VersionMismatch) none of it.
+
+        Full replaces the list; Differential adds or replaces the entries that carry idTokenInfo and
+        removes those that do not (D01.FR.16/17); an empty Differential only sets the version. A result
+        over `max_entries` or `max_bytes` is rolled back and answered Failed.
+        """
+        try:
+            with self._transaction():
+                refusal = judge_local_list_update(self.list_version(), version, update_type, entries)
+                if refusal is not None:
+                    return refusal
+                self._write_list(update_type, entries)
+                usage = self._usage("auth_list")
+                if (max_entries is not None and usage.entries > max_entries) or (
+                    max_bytes is not None and usage.bytes > max_bytes
+                ):
+                    raise _DoesNotFit(f"the list would hold {usage.entries} idTokens ({usage.bytes} B)")
+                self._conn.execute(
+                    "INSERT INTO auth_list_version(id, version) VALUES(1, ?)"
+                    " ON CONFLICT(id) DO UPDATE SET version = excluded.version",
+                    (version,),
+                )
+        except _DoesNotFit as exc:
+            return _failed("OutOfStorage", str(exc))
+        return LocalListOutcome(m.SendLocalListStatusEnumType.Accepted)
+
+    def _write_list(self, update_type: m.UpdateEnumType, entries: Sequence[m.AuthorizationData]) -> None:
+        if update_type is m.UpdateEnumType.Full:
+            self._conn.execute("DELETE FROM auth_list")
+        for item in entries:
+            key = token_key(item.idToken.idToken, item.idToken.type)
+            if item.idTokenInfo is None:
+                self._conn.execute("DELETE FROM auth_list WHERE id_token = ? AND token_type = ?", key)
+                continue
+            text = _encode(item.idTokenInfo)
+            self._conn.execute(
+                "INSERT INTO auth_list(id_token, token_type, info, size) VALUES(?, ?, ?, ?)"
+                " ON CONFLICT(id_token, token_type) DO UPDATE SET info = excluded.info, size = excluded.size",
+                (*key, text, _size(key, text)),
+            )

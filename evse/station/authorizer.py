@@ -1,0 +1,244 @@
+"""The shell around evse.station.authorization: reads settings from the device model, looks tokens up in
+the AuthStore, asks the CSMS when the decision says so, and writes answers back into the cache.
+
+The station core holds one `Authorizer` and calls `authorize` when a token is presented, `record` when a
+TransactionEventResponse carries an idTokenInfo, and `may_stop` to decide whether a token ends a
+transaction. The OCPP handlers (evse.ocpp.handlers.authorization) use `clear_cache`, `send_local_list`
+and `local_list_version`. SQLite calls are small and run on the event loop, like the rest of the
+station database.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+
+from evse.clock import Clock
+from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
+from evse.devicemodel.model import DeviceModel
+from evse.devicemodel.operations import MessageLimits
+from evse.errors import DeviceModelError, EvseError
+from evse.ocpp.v201 import messages as m
+from evse.station.auth_store import AuthStore, CachePolicy, LocalListOutcome, TokenKey, token_key
+from evse.station.authorization import (
+    AskCsms,
+    AuthorizationResult,
+    AuthorizationSource,
+    AuthSettings,
+    TokenRef,
+    after_csms_answer,
+    cache_entry_usable,
+    conclude,
+    decide,
+    may_stop,
+    verdict,
+)
+
+log = logging.getLogger(__name__)
+
+_UNREACHABLE = (EvseError, TimeoutError, ConnectionError)
+"""What `ask_csms` raises when no answer can be had (NotConnected, CallTimeout, CallError are EvseErrors)."""
+
+
+def _read(component: str, variable: str, parse: Callable[[str, str], object]) -> object | None:
+    try:
+        return parse(component, variable)
+    except DeviceModelError:  # optional variable missing from the definition set, or without a value
+        return None
+
+
+def _flag(dm: DeviceModel, component: str, variable: str, default: bool) -> bool:
+    value = _read(component, variable, dm.get_bool)
+    return value if isinstance(value, bool) else default
+
+
+def max_limit(dm: DeviceModel, component: str, variable: str) -> int | None:
+    """The maxLimit characteristic of a variable (the capacities Entries and Storage), None if not given."""
+    found = dm.find(ComponentKey(component), VariableKey(variable))
+    if not isinstance(found, VariableDef) or found.characteristics.max_limit is None:
+        return None
+    return int(found.characteristics.max_limit)
+
+
+def settings_from(dm: DeviceModel) -> AuthSettings:
+    """Read AuthCtrlr, AuthCacheCtrlr and LocalAuthListCtrlr; absent optional variables take defaults."""
+    lifetime = _read("AuthCacheCtrlr", "LifeTime", dm.get_int)
+    policy = str(_read("AuthCacheCtrlr", "Policy", dm.get_str))
+    master = _read("AuthCtrlr", "MasterPassGroupId", dm.get_str)
+    return AuthSettings(
+        enabled=_flag(dm, "AuthCtrlr", "Enabled", True),
+        local_authorize_offline=_flag(dm, "AuthCtrlr", "LocalAuthorizeOffline", True),
+        local_pre_authorize=_flag(dm, "AuthCtrlr", "LocalPreAuthorize", False),
+        offline_tx_for_unknown_id=_flag(dm, "AuthCtrlr", "OfflineTxForUnknownIdEnabled", False),
+        disable_remote_authorization=_flag(dm, "AuthCtrlr", "DisableRemoteAuthorization", False),
+        master_pass_group_id=str(master) if master else None,
+        cache_enabled=_flag(dm, "AuthCacheCtrlr", "Available", True) and _flag(dm, "AuthCacheCtrlr", "Enabled", True),
+        cache_disable_post_authorize=_flag(dm, "AuthCacheCtrlr", "DisablePostAuthorize", False),
+        cache_lifetime_s=lifetime if isinstance(lifetime, int) else None,
+        cache_policy=CachePolicy(policy) if policy in set(CachePolicy) else CachePolicy.LRU,
+        local_list_enabled=_flag(dm, "LocalAuthListCtrlr", "Available", True)
+        and _flag(dm, "LocalAuthListCtrlr", "Enabled", True),
+        local_list_disable_post_authorize=_flag(dm, "LocalAuthListCtrlr", "DisablePostAuthorize", False),
+    )
+
+
+class Authorizer:
+    """The station core's one entry point for authorization: AuthStore + device model + clock.
+
+    `cache_max_entries` bounds the cache by count, on top of AuthCacheCtrlr.Storage's maxLimit in bytes.
+    """
+
+    def __init__(
+        self, store: AuthStore, dm: DeviceModel, clock: Clock, *, cache_max_entries: int | None = None
+    ) -> None:
+        self._store = store
+        self._dm = dm
+        self._clock = clock
+        self._cache_max_entries = cache_max_entries
+        self._publish_usage()  # Entries/Storage are not persistent in the device model: start from the store
+
+    def settings(self) -> AuthSettings:
+        return settings_from(self._dm)
+
+    async def authorize(
+        self,
+        id_token: str,
+        token_type: str,
+        *,
+        online: bool,
+        ask_csms: Callable[[], Awaitable[m.IdTokenInfoType]],
+        evse_id: int | None = None,
+    ) -> AuthorizationResult:
+        """Authorize a presented token; `ask_csms` sends the AuthorizeRequest and returns its idTokenInfo.
+
+        `ask_csms` is awaited only when the rules say the CSMS must decide; if it fails (not connected,
+        timeout, CALLERROR) the token is judged as if the station were offline.
+        """
+        settings = self.settings()
+        key = token_key(id_token, token_type)
+        now = self._clock.now()
+        listed = self._store.list_get(key)
+        cached = self._store.cache_get(key)
+        if cached is not None and not cache_entry_usable(cached, lifetime_s=settings.cache_lifetime_s, now=now):
+            self._store.cache_remove(key)  # C10.FR.08: unused for LifeTime, or past cacheExpiryDateTime
+            self._publish_usage()
+            cached = None
+        decision = decide(token_type, online=online, settings=settings, listed=listed, cached=cached, now=now)
+        if isinstance(decision, AskCsms):
+            try:
+                info = await ask_csms()
+            except _UNREACHABLE as exc:
+                log.warning("authorize: no answer from the CSMS, judging offline type=%s: %s", token_type, exc)
+                online = False
+                decision = decide(token_type, online=False, settings=settings, listed=listed, cached=cached, now=now)
+            else:
+                self._record(key, token_type, info, settings, in_local_list=listed is not None)
+                return self._logged(conclude(info, AuthorizationSource.CSMS, settings, evse_id=evse_id), token_type)
+        assert not isinstance(decision, AskCsms), "offline decisions never ask the CSMS"
+        result = verdict(decision, settings, evse_id=evse_id, online=online)
+        if result.source is AuthorizationSource.CACHE and result.accepted:
+            self._store.cache_touch(key, now)
+        return self._logged(result, token_type)
+
+    def record(self, id_token: str, token_type: str, info: m.IdTokenInfoType) -> None:
+        """An idTokenInfo arrived outside `authorize` (TransactionEventResponse): update the cache (C10.FR.05)."""
+        key = token_key(id_token, token_type)
+        self._record(key, token_type, info, self.settings(), in_local_list=self._store.list_get(key) is not None)
+
+    def _record(
+        self, key: TokenKey, token_type: str, info: m.IdTokenInfoType, settings: AuthSettings, *, in_local_list: bool
+    ) -> None:
+        update = after_csms_answer(token_type, info, settings, in_local_list=in_local_list)
+        if update is None:
+            return
+        self._store.cache_put(
+            key,
+            update.info,
+            self._clock.now(),
+            policy=settings.cache_policy,
+            max_entries=self._cache_max_entries,
+            max_bytes=max_limit(self._dm, "AuthCacheCtrlr", "Storage"),
+            lifetime_s=settings.cache_lifetime_s,
+        )
+        self._publish_usage()
+
+    def may_stop(
+        self, tx_token: TokenRef, tx_group: str | None, presented: TokenRef, presented_info: m.IdTokenInfoType | None
+    ) -> bool:
+        """evse.station.authorization.may_stop with this station's MasterPassGroupId."""
+        return may_stop(tx_token, tx_group, presented, presented_info, self.settings().master_pass_group_id)
+
+    def clear_cache(self) -> bool:
+        """ClearCache (C11): False (Rejected) when the cache is disabled (C11.FR.04) or cannot be cleared."""
+        if not self.settings().cache_enabled:
+            return False
+        try:
+            self._store.cache_clear()
+        except sqlite3.Error as exc:
+            log.error("clearing the authorization cache failed: %s", exc)
+            return False
+        self._publish_usage()
+        return True
+
+    def prune_cache(self) -> int:
+        """Drop expired cache entries (lookups ignore them anyway) so they stop taking room; returns how many."""
+        removed = self._store.cache_prune(self._clock.now(), self.settings().cache_lifetime_s)
+        if removed:
+            self._publish_usage()
+        return removed
+
+    def local_list_version(self) -> int:
+        """GetLocalListVersion (D02): 0 when no list was ever installed or the list is disabled."""
+        return self._store.list_version() if self.settings().local_list_enabled else 0
+
+    def local_list_message_limits(self) -> MessageLimits:
+        """LocalAuthListCtrlr.ItemsPerMessage / BytesPerMessage, the bounds of one SendLocalListRequest."""
+        items = _read("LocalAuthListCtrlr", "ItemsPerMessage", self._dm.get_int)
+        size = _read("LocalAuthListCtrlr", "BytesPerMessage", self._dm.get_int)
+        return MessageLimits(
+            items=items if isinstance(items, int) else None, bytes=size if isinstance(size, int) else None
+        )
+
+    def send_local_list(
+        self, version: int, update_type: m.UpdateEnumType, entries: Sequence[m.AuthorizationData]
+    ) -> LocalListOutcome:
+        """SendLocalList (D01); Failed while LocalAuthListCtrlr is disabled, or when the list would not fit
+        LocalAuthListCtrlr.Entries / Storage maxLimit."""
+        if not self.settings().local_list_enabled:
+            return LocalListOutcome(m.SendLocalListStatusEnumType.Failed, "NotEnabled", "LocalAuthListCtrlr disabled")
+        outcome = self._store.apply_local_list(
+            version,
+            update_type,
+            entries,
+            max_entries=max_limit(self._dm, "LocalAuthListCtrlr", "Entries"),
+            max_bytes=max_limit(self._dm, "LocalAuthListCtrlr", "Storage"),
+        )
+        log.info("local list update=%s version=%s status=%s", update_type.value, version, outcome.status.value)
+        if outcome.accepted:
+            self._publish_usage()
+        return outcome
+
+    def _publish_usage(self) -> None:
+        """Keep LocalAuthListCtrlr.Entries/Storage and AuthCacheCtrlr.Storage equal to what is stored."""
+        in_list, in_cache = self._store.list_usage(), self._store.cache_usage()
+        for component, variable, value in (
+            ("LocalAuthListCtrlr", "Entries", in_list.entries),
+            ("LocalAuthListCtrlr", "Storage", in_list.bytes),
+            ("AuthCacheCtrlr", "Storage", in_cache.bytes),
+        ):
+            try:
+                self._dm.set_station_value(component, variable, value)
+            except DeviceModelError as exc:
+                log.debug("not reporting %s.%s: %s", component, variable, exc)
+
+    @staticmethod
+    def _logged(result: AuthorizationResult, token_type: str) -> AuthorizationResult:
+        log.info(
+            "authorization type=%s source=%s status=%s accepted=%s",
+            token_type,
+            result.source.value,
+            result.status.value,
+            result.accepted,
+        )
+        return result
