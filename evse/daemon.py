@@ -25,7 +25,7 @@ from evse.control import ControlServer
 from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.errors import ConfigError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
-from evse.ocpp.handlers import availability, data_transfer, provisioning
+from evse.ocpp.handlers import availability, data_transfer, provisioning, transactions
 from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
@@ -212,6 +212,7 @@ def build(
 
     provisioning.register(router, station)
     availability.register(router, station)
+    transactions.register(router, station)
     data_transfer.register(router, data_transfer.VendorRegistry())
     device_model_handlers.register(router, dm, connection, clock)
 

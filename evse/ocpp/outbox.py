@@ -63,5 +63,15 @@ class Outbox:
     def remove(self, entry_id: int) -> None:
         self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
 
+    def has_transaction_messages(self, transaction_id: str | None) -> bool:
+        """Any queued transaction message (of this transaction, or of any when None)?"""
+        if transaction_id is None:
+            row = self._conn.execute("SELECT 1 FROM outbox WHERE transaction_id IS NOT NULL LIMIT 1").fetchone()
+        else:
+            row = self._conn.execute(
+                "SELECT 1 FROM outbox WHERE transaction_id = ? LIMIT 1", (transaction_id,)
+            ).fetchone()
+        return row is not None
+
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])

@@ -8,7 +8,9 @@ contactor is opened first whenever anything goes wrong: a failed command is trea
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
@@ -32,6 +34,7 @@ from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
 from evse.station import evse_fsm as fsm
+from evse.station.faults import fault_variable
 from evse.station.journal import Journal
 from evse.station.meter_values import energy_sample, periodic_sample
 from evse.station.registration import Registrar, Registration
@@ -86,6 +89,8 @@ class Station:
         self._reset_on_idle = False
         self.evses: dict[int, EvseRuntime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # NotifyEvent eventIds: unique per boot, and the start keeps them apart from earlier boots.
+        self._event_ids = itertools.count(int(time.time()) % 100_000 * 1000)
         for evse in settings.evses:
             operative = journal.operative(0, 0) and journal.operative(evse.id, 0) and journal.operative(evse.id, 1)
             state = fsm.EvseState(evse_id=evse.id, operative=operative)
@@ -119,9 +124,108 @@ class Station:
         elif isinstance(event, FaultRaised):
             log.warning("fault evse=%s name=%s %s", event.evse_id, event.name, event.detail)
             self.apply(event.evse_id, fsm.FaultChanged(event.name, True))
+            self._report_fault(event.evse_id, event.name, True, event.detail)
         elif isinstance(event, FaultCleared):
             log.info("fault cleared evse=%s name=%s", event.evse_id, event.name)
             self.apply(event.evse_id, fsm.FaultChanged(event.name, False))
+            self._report_fault(event.evse_id, event.name, False, None)
+
+    def _report_fault(self, evse_id: int, name: str, active: bool, detail: str | None) -> None:
+        """Set the component's variable and tell the CSMS (NotifyEvent, HardWiredNotification)."""
+        where = fault_variable(name)
+        runtime = self.evses[evse_id]
+        evse = None if where.scope == "station" else evse_id
+        connector = runtime.connector_id if where.scope == "connector" else None
+        self.dm.set_station_value(where.component, where.variable, active, evse_id=evse, connector_id=connector)
+        # The station-wide Problem flag follows whether any EVSE still has a fault.
+        any_fault = any(r.state.faults for r in self.evses.values())
+        self.dm.set_station_value("ChargingStation", "Problem", any_fault)
+        component = m.ComponentType(
+            name=where.component,
+            evse=m.EVSEType(id=evse_id, connectorId=connector) if evse is not None else None,
+        )
+        event = m.EventDataType(
+            eventId=next(self._event_ids),
+            timestamp=self.clock.now(),
+            trigger=m.EventTriggerEnumType.Delta,
+            actualValue="true" if active else "false",
+            techInfo=(f"{name}: {detail}" if detail else name)[:500],
+            cleared=None if active else True,
+            eventNotificationType=m.EventNotificationEnumType.HardWiredNotification,
+            component=component,
+            variable=m.VariableType(name=where.variable),
+        )
+        request = m.NotifyEventRequest(generatedAt=self.clock.now(), seqNo=0, eventData=[event])
+        self._enqueue(request)
+
+    # ---- remote control (F01-F05, E14) -------------------------------------------------------------
+    def remote_start(
+        self, evse_id: int | None, id_token: str, token_type: str, remote_start_id: int
+    ) -> tuple[str, str | None]:
+        """RequestStartTransaction: (status, transactionId of a transaction already running there)."""
+        candidates = [evse_id] if evse_id is not None else list(self.evses)
+        for candidate in candidates:
+            runtime = self.evses.get(candidate)
+            if runtime is None:
+                continue
+            state = runtime.state
+            if state.faults or not state.operative or state.token is not None:
+                continue
+            if state.tx is not None and state.tx.id_token is not None:
+                continue
+            self._spawn(self._remote_authorize(candidate, id_token, token_type, remote_start_id))
+            return "Accepted", state.tx.transaction_id if state.tx is not None else None
+        return "Rejected", None
+
+    async def _remote_authorize(self, evse_id: int, id_token: str, token_type: str, remote_start_id: int) -> None:
+        if self.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart"):
+            status = await self.authorize(id_token, token_type)
+            if status != "Accepted":
+                log.info("remote start evse=%s refused by Authorize: %s", evse_id, status)
+                return
+        self.apply(evse_id, fsm.Authorized(id_token, token_type, remote_start_id, trigger="RemoteStart"))
+        self._spawn(self._ev_connection_timeout(evse_id, remote_start_id))
+
+    async def _ev_connection_timeout(self, evse_id: int, remote_start_id: int) -> None:
+        """E: an authorization without an EV plugged in expires after TxCtrlr.EVConnectionTimeOut."""
+        await asyncio.sleep(self.dm.get_int("TxCtrlr", "EVConnectionTimeOut"))
+        state = self.evses[evse_id].state
+        if state.ev_connected or state.remote_start_id != remote_start_id:
+            return
+        log.info("evse=%s no EV connected within EVConnectionTimeOut: authorization dropped", evse_id)
+        self.apply(evse_id, fsm.StopRequested("EVConnectTimeout", "Timeout"))
+
+    def remote_stop(self, transaction_id: str) -> str:
+        for evse_id, runtime in self.evses.items():
+            if runtime.state.tx is not None and runtime.state.tx.transaction_id == transaction_id:
+                self.apply(evse_id, fsm.StopRequested("RemoteStop", "Remote"))
+                return "Accepted"
+        return "Rejected"
+
+    async def unlock(self, evse_id: int, connector_id: int) -> str:
+        runtime = self.evses.get(evse_id)
+        if runtime is None or connector_id != runtime.connector_id:
+            return "UnknownConnector"
+        if runtime.state.tx is not None and runtime.state.tx.id_token is not None:
+            return "OngoingAuthorizedTransaction"  # F05.FR.02: stop it first (RequestStopTransaction)
+        lock = runtime.drivers.lock
+        if lock is None:
+            return "Unlocked"  # a tethered cable has no lock to open
+        try:
+            await lock.unlock()
+        except DriverError as exc:
+            log.error("unlock evse=%s failed: %s", evse_id, exc)
+            return "UnlockFailed"
+        return "Unlocked"
+
+    def transaction_status(self, transaction_id: str | None) -> tuple[bool | None, bool]:
+        """GetTransactionStatus: (ongoingIndicator or None when no id given, messagesInQueue)."""
+        if transaction_id is None:
+            return None, self.outbox.has_transaction_messages(None)
+        ongoing = any(
+            r.state.tx is not None and r.state.tx.transaction_id == transaction_id for r in self.evses.values()
+        )
+        return ongoing, self.outbox.has_transaction_messages(transaction_id)
 
     async def _authorize(self, evse_id: int, id_token: str, token_type: str) -> None:
         runtime = self.evses[evse_id]

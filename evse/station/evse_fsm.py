@@ -55,6 +55,7 @@ class Authorized:
     id_token: str
     token_type: str
     remote_start_id: int | None = None
+    trigger: str = "Authorized"  # RemoteStart for RequestStartTransaction (F01/F02)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
         state = replace(state, token=(event.id_token, event.token_type), remote_start_id=event.remote_start_id)
         if state.tx is not None and state.tx.id_token is None:
             state = replace(state, tx=replace(state.tx, id_token=state.token, remote_start_id=event.remote_start_id))
-            actions.append(_tx_event(state, "Updated", "Authorized"))
+            actions.append(_tx_event(state, "Updated", event.trigger))
     elif isinstance(event, StopRequested):
         if state.tx is None:
             state = replace(state, token=None, remote_start_id=None)
@@ -263,7 +264,10 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
             if point in ctx.config.start_points and _reached(state, point):
                 tx = Transaction(ctx.new_transaction_id(), state.token, charging_state(state), state.remote_start_id)
                 state = replace(state, tx=tx)
-                actions.append(_tx_event(state, "Started", _START_TRIGGER[point]))
+                trigger = _START_TRIGGER[point]
+                if trigger == "Authorized" and isinstance(event, Authorized):
+                    trigger = event.trigger
+                actions.append(_tx_event(state, "Started", trigger))
                 break
 
     if state.tx is not None:

@@ -1,0 +1,33 @@
+"""Remote control of transactions: RequestStart/StopTransaction (F01-F04), UnlockConnector (F05),
+GetTransactionStatus (E14)."""
+
+from __future__ import annotations
+
+from evse.ocpp.rpc import Router
+from evse.ocpp.v201 import messages as m
+from evse.station.core import Station
+
+
+def register(router: Router, station: Station) -> None:
+    async def request_start(request: m.RequestStartTransactionRequest) -> m.RequestStartTransactionResponse:
+        status, tx_id = station.remote_start(
+            request.evseId, request.idToken.idToken, request.idToken.type.value, request.remoteStartId
+        )
+        return m.RequestStartTransactionResponse(status=m.RequestStartStopStatusEnumType(status), transactionId=tx_id)
+
+    async def request_stop(request: m.RequestStopTransactionRequest) -> m.RequestStopTransactionResponse:
+        status = station.remote_stop(request.transactionId)
+        return m.RequestStopTransactionResponse(status=m.RequestStartStopStatusEnumType(status))
+
+    async def unlock(request: m.UnlockConnectorRequest) -> m.UnlockConnectorResponse:
+        status = await station.unlock(request.evseId, request.connectorId)
+        return m.UnlockConnectorResponse(status=m.UnlockStatusEnumType(status))
+
+    async def transaction_status(request: m.GetTransactionStatusRequest) -> m.GetTransactionStatusResponse:
+        ongoing, queued = station.transaction_status(request.transactionId)
+        return m.GetTransactionStatusResponse(ongoingIndicator=ongoing, messagesInQueue=queued)
+
+    router.register(m.RequestStartTransactionRequest, request_start)
+    router.register(m.RequestStopTransactionRequest, request_stop)
+    router.register(m.UnlockConnectorRequest, unlock)
+    router.register(m.GetTransactionStatusRequest, transaction_status)
