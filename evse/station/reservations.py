@@ -44,10 +44,14 @@ from evse.storage import Migration, migrate
 
 log = logging.getLogger(__name__)
 
-Status = m.ReserveNowStatusEnumType
+_Status = m.ReserveNowStatusEnumType
 _CS = m.ConnectorStatusEnumType
 # What a specific reservation answers for an EVSE that is not Available.
-_REFUSAL_BY_STATUS = {_CS.Occupied: Status.Occupied, _CS.Faulted: Status.Faulted, _CS.Unavailable: Status.Unavailable}
+_REFUSAL_BY_STATUS = {
+    _CS.Occupied: _Status.Occupied,
+    _CS.Faulted: _Status.Faulted,
+    _CS.Unavailable: _Status.Unavailable,
+}
 
 
 # ---- values ----------------------------------------------------------------------------------------------
@@ -120,7 +124,7 @@ class ReservationSettings:
 class ReserveOutcome:
     """The answer to a ReserveNow; `reason` becomes statusInfo.reasonCode of a refusal."""
 
-    status: Status
+    status: m.ReserveNowStatusEnumType
     reason: str | None = None
     detail: str | None = None
 
@@ -150,14 +154,14 @@ def _fits(floating: Sequence[Reservation], pool: Sequence[int], evses: Mapping[i
     return all(place(index, set()) for index in range(len(floating)))
 
 
-def _busiest(candidates: Sequence[EvseView]) -> Status:
+def _busiest(candidates: Sequence[EvseView]) -> _Status:
     """The refusal of a non-specific reservation: Occupied if any candidate is in use or reserved, else
     Faulted if any is faulted, else Unavailable (the order EVerest uses; the specification gives none)."""
     if any(view.available or view.status == _CS.Occupied for view in candidates):
-        return Status.Occupied
+        return _Status.Occupied
     if any(view.status == _CS.Faulted for view in candidates):
-        return Status.Faulted
-    return Status.Unavailable
+        return _Status.Faulted
+    return _Status.Unavailable
 
 
 @dataclass(frozen=True)
@@ -201,35 +205,35 @@ class ReservationBook:
     ) -> tuple[ReserveOutcome, ReservationBook]:
         """Judge a ReserveNow against the EVSEs' current states; the book changes only when Accepted."""
         if not settings.enabled:
-            return ReserveOutcome(Status.Rejected, "NotEnabled", "ReservationCtrlr is not enabled"), self
+            return ReserveOutcome(_Status.Rejected, "NotEnabled", "ReservationCtrlr is not enabled"), self
         if reservation.expiry <= now:
-            return ReserveOutcome(Status.Rejected, "InvalidValue", "expiryDateTime is not in the future"), self
+            return ReserveOutcome(_Status.Rejected, "InvalidValue", "expiryDateTime is not in the future"), self
         others = self._without({reservation.id})  # H01.FR.02: judged as if it already replaced its namesake
         specific, floating = others._specific(), others._floating()
         wanted = reservation.connector_type
         if reservation.evse_id is not None:
             view = evses.get(reservation.evse_id)
             if view is None:
-                return ReserveOutcome(Status.Rejected, "UnknownEvse", f"no EVSE {reservation.evse_id}"), self
+                return ReserveOutcome(_Status.Rejected, "UnknownEvse", f"no EVSE {reservation.evse_id}"), self
             if not view.offers(wanted):
-                return ReserveOutcome(Status.Rejected, "UnknownConnectorType", f"EVSE has no {wanted}"), self
+                return ReserveOutcome(_Status.Rejected, "UnknownConnectorType", f"EVSE has no {wanted}"), self
             refusal = _REFUSAL_BY_STATUS.get(_CS(view.status))
             if refusal is not None:
                 return ReserveOutcome(refusal), self
             if reservation.evse_id in specific:
-                return ReserveOutcome(Status.Occupied, detail="EVSE already reserved"), self
+                return ReserveOutcome(_Status.Occupied, detail="EVSE already reserved"), self
             if not _fits(floating, _free(evses, {*specific, reservation.evse_id}), evses):
-                return ReserveOutcome(Status.Occupied, detail="EVSE needed by reservations for any EVSE"), self
+                return ReserveOutcome(_Status.Occupied, detail="EVSE needed by reservations for any EVSE"), self
         else:
             if not settings.non_evse_specific:
-                return ReserveOutcome(Status.Rejected, "UnsupportedRequest", "an evseId is required"), self
+                return ReserveOutcome(_Status.Rejected, "UnsupportedRequest", "an evseId is required"), self
             candidates = [view for view in evses.values() if view.offers(wanted)]
             if not candidates:
                 reason = "UnknownConnectorType" if wanted is not None else "UnknownEvse"
-                return ReserveOutcome(Status.Rejected, reason, "no EVSE to reserve"), self
+                return ReserveOutcome(_Status.Rejected, reason, "no EVSE to reserve"), self
             if not _fits([*floating, reservation], _free(evses, specific), evses):
                 return ReserveOutcome(_busiest(candidates)), self
-        return ReserveOutcome(Status.Accepted), ReservationBook((*others.reservations, reservation))
+        return ReserveOutcome(_Status.Accepted), ReservationBook((*others.reservations, reservation))
 
     # ---- H02 ---------------------------------------------------------------------------------------------
     def cancel(self, reservation_id: int) -> tuple[m.CancelReservationStatusEnumType, ReservationBook]:
