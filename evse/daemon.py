@@ -25,7 +25,7 @@ from evse.control import ControlServer
 from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.errors import ConfigError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
-from evse.ocpp.handlers import availability, data_transfer, provisioning, transactions
+from evse.ocpp.handlers import availability, data_transfer, provisioning, reservation, transactions
 from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
@@ -33,6 +33,7 @@ from evse.sim_commands import add_sim_commands
 from evse.station.core import Station
 from evse.station.journal import Journal
 from evse.station.registration import Registrar
+from evse.station.reservations import Reservations
 from evse.station.tx_journal import TxJournal
 from evse.storage import open_database
 
@@ -78,6 +79,7 @@ class Daemon:
                     self.connection.run,
                     self.station.run_sender,
                     self.station.run_metering,
+                    self.station.run_timers,
                     self.station.registrar.run_heartbeat,
                     self.control.run,
                     self._watchdog,
@@ -200,9 +202,11 @@ def build(
         TxJournal(db),
         clock,
         is_connected=lambda: connection.is_connected,
+        reservations=Reservations(db, dm, clock),
     )
     holder["station"] = station
     station.recover_interrupted_transactions()
+    station.refresh_reservations()  # reservations survive a reboot (TC_B_24)
 
     def on_change(change: VariableChange) -> None:
         if change.address.variable.name == "HeartbeatInterval":
@@ -213,6 +217,8 @@ def build(
     provisioning.register(router, station)
     availability.register(router, station)
     transactions.register(router, station)
+    if station.reservations is not None:
+        reservation.register(router, station.reservations, station.evse_views, station.refresh_reservations)
     data_transfer.register(router, data_transfer.VendorRegistry())
     device_model_handlers.register(router, dm, connection, clock)
 

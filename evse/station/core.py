@@ -38,6 +38,7 @@ from evse.station.faults import fault_variable
 from evse.station.journal import Journal
 from evse.station.meter_values import energy_sample, periodic_sample
 from evse.station.registration import Registrar, Registration
+from evse.station.reservations import EvseView, IdToken, Reservations
 from evse.station.tx_journal import TxJournal, TxRecord
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class Station:
         clock: Clock,
         *,
         is_connected: Callable[[], bool],
+        reservations: Reservations | None = None,
     ) -> None:
         self.settings = settings
         self.dm = dm
@@ -81,6 +83,7 @@ class Station:
         self.outbox = outbox
         self.journal = journal
         self.tx_journal = tx_journal
+        self.reservations = reservations
         self.clock = clock
         self._is_connected = is_connected
         self._wake = asyncio.Event()
@@ -183,8 +186,8 @@ class Station:
             if status != "Accepted":
                 log.info("remote start evse=%s refused by Authorize: %s", evse_id, status)
                 return
-        self.apply(evse_id, fsm.Authorized(id_token, token_type, remote_start_id, trigger="RemoteStart"))
-        self._spawn(self._ev_connection_timeout(evse_id, remote_start_id))
+        if self._authorized(evse_id, id_token, token_type, remote_start_id, "RemoteStart"):
+            self._spawn(self._ev_connection_timeout(evse_id, remote_start_id))
 
     async def _ev_connection_timeout(self, evse_id: int, remote_start_id: int) -> None:
         """E: an authorization without an EV plugged in expires after TxCtrlr.EVConnectionTimeOut."""
@@ -236,7 +239,54 @@ class Station:
         status = await self.authorize(id_token, token_type)
         log.info("authorize evse=%s token=%s status=%s", evse_id, id_token, status)
         if status == "Accepted":
-            self.apply(evse_id, fsm.Authorized(id_token, token_type))
+            self._authorized(evse_id, id_token, token_type, None, "Authorized")
+
+    def _authorized(
+        self, evse_id: int, id_token: str, token_type: str, remote_start_id: int | None, trigger: str
+    ) -> bool:
+        """An accepted token may still be refused here: the EVSE is reserved for someone else (H03)."""
+        reservation_id = None
+        if self.reservations is not None:
+            token, views = IdToken(id_token, token_type), self.evse_views()
+            if not self.reservations.allowed(evse_id, token, None, views):
+                log.info("evse=%s is reserved for another token: not starting", evse_id)
+                return False
+            reservation_id = self.reservations.use(evse_id, token, None, views)
+        self.apply(evse_id, fsm.Authorized(id_token, token_type, remote_start_id, trigger, reservation_id))
+        if reservation_id is not None:
+            self.refresh_reservations()
+        return True
+
+    # ---- reservations (H01-H04) ------------------------------------------------------------------
+    def evse_views(self) -> dict[int, EvseView]:
+        types = {e.id: tuple(c.type for c in e.connectors) for e in self.settings.evses}
+        return {
+            i: EvseView((r.state.status or fsm.connector_status(r.state)).value, types[i])
+            for i, r in self.evses.items()
+        }
+
+    def refresh_reservations(self) -> None:
+        """Show Reserved where a reservation holds an EVSE, and nowhere else."""
+        if self.reservations is None:
+            return
+        reserved = self.reservations.reserved_evses(self.evse_views())
+        for evse_id, runtime in self.evses.items():
+            if runtime.state.reserved != (evse_id in reserved):
+                self.apply(evse_id, fsm.ReservedChanged(evse_id in reserved))
+
+    def expire_reservations(self) -> None:
+        if self.reservations is None:
+            return
+        for update in self.reservations.expire():
+            self._enqueue(update)
+        self.refresh_reservations()
+
+    def _status_changed(self, evse_id: int) -> None:
+        if self.reservations is None:
+            return
+        for update in self.reservations.on_evse_status(evse_id, self.evse_views()):
+            self._enqueue(update)
+        self.refresh_reservations()
 
     async def authorize(self, id_token: str, token_type: str) -> str:
         """Ask the CSMS; offline answers Invalid here (local lists and cache come with issue 3)."""
@@ -260,6 +310,8 @@ class Station:
             self._perform(runtime, action)
         if runtime.state.tx is None:
             self._after_transaction(runtime)
+        if any(isinstance(a, fsm.SendStatus) for a in actions):
+            self._status_changed(evse_id)
 
     def _perform(self, runtime: EvseRuntime, action: fsm.Action) -> None:
         if isinstance(action, fsm.SetContactor):
@@ -355,6 +407,7 @@ class Station:
                 ),
                 offline=offline,
                 idToken=id_token,
+                reservationId=action.reservation_id,
                 evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
                 if action.event_type == "Started"
                 else None,
@@ -533,6 +586,12 @@ class Station:
         self._wake.set()
 
     # ---- meter sampling --------------------------------------------------------------------------
+    async def run_timers(self) -> None:
+        """Once a second: reservations that expired (H04)."""
+        while True:
+            self.expire_reservations()
+            await asyncio.sleep(1.0)
+
     async def run_metering(self) -> None:
         """Read every meter each second; periodic TransactionEvent Updated at TxUpdatedInterval."""
         while True:

@@ -56,6 +56,7 @@ class Authorized:
     token_type: str
     remote_start_id: int | None = None
     trigger: str = "Authorized"  # RemoteStart for RequestStartTransaction (F01/F02)
+    reservation_id: int | None = None  # the reservation this token consumed (H03)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,14 @@ class OperativeChanged:
     operative: bool
 
 
-Event = PilotChanged | Authorized | StopRequested | FaultChanged | OperativeChanged
+@dataclass(frozen=True)
+class ReservedChanged:
+    """A reservation now holds (or no longer holds) this EVSE for someone (H01)."""
+
+    reserved: bool
+
+
+Event = PilotChanged | Authorized | StopRequested | FaultChanged | OperativeChanged | ReservedChanged
 
 
 # --- actions ----------------------------------------------------------------------------------------
@@ -107,6 +115,7 @@ class SendTransactionEvent:
     id_token: tuple[str, str] | None = None
     stopped_reason: str | None = None
     remote_start_id: int | None = None
+    reservation_id: int | None = None
 
 
 Action = SetContactor | SetPilotCurrent | SendStatus | SendTransactionEvent
@@ -119,6 +128,7 @@ class Transaction:
     id_token: tuple[str, str] | None
     charging_state: str
     remote_start_id: int | None = None
+    reservation_id: int | None = None
     # Stop points end a transaction only once reached: "Authorized" must not end a session that
     # was started by plugging in and is still waiting for its card.
     reached: frozenset[TxPoint] = frozenset()
@@ -137,6 +147,8 @@ class EvseState:
     status: ConnectorStatus | None = None  # last reported
     # A transaction ended with the EV still plugged: plugging alone must not start another one.
     session_done: bool = False
+    reserved: bool = False
+    reservation_id: int | None = None  # consumed by the authorization, reported in Started
 
     @property
     def ev_connected(self) -> bool:
@@ -193,6 +205,8 @@ def connector_status(state: EvseState) -> ConnectorStatus:
         return ConnectorStatus.Occupied
     if not state.operative:
         return ConnectorStatus.Unavailable
+    if state.reserved:
+        return ConnectorStatus.Reserved
     return ConnectorStatus.Available
 
 
@@ -217,10 +231,22 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     elif isinstance(event, Authorized):
         if state.tx is not None and state.tx.id_token is not None and state.token is not None:
             return state, []  # already authorized; stopping is a StopRequested decided by the shell
-        state = replace(state, token=(event.id_token, event.token_type), remote_start_id=event.remote_start_id)
+        state = replace(
+            state,
+            token=(event.id_token, event.token_type),
+            remote_start_id=event.remote_start_id,
+            reservation_id=event.reservation_id,
+        )
         if state.tx is not None and state.tx.id_token is None:
-            state = replace(state, tx=replace(state.tx, id_token=state.token, remote_start_id=event.remote_start_id))
-            actions.append(_tx_event(state, "Updated", event.trigger))
+            tx = replace(
+                state.tx,
+                id_token=state.token,
+                remote_start_id=event.remote_start_id,
+                reservation_id=event.reservation_id,
+            )
+            state = replace(state, tx=tx)
+            update = _tx_event(state, "Updated", event.trigger)
+            actions.append(replace(update, reservation_id=event.reservation_id))
     elif isinstance(event, StopRequested):
         if state.tx is None:
             state = replace(state, token=None, remote_start_id=None)
@@ -231,6 +257,8 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
         state = replace(state, faults=frozenset(faults))
     elif isinstance(event, OperativeChanged):
         state = replace(state, operative=event.operative)
+    elif isinstance(event, ReservedChanged):
+        state = replace(state, reserved=event.reserved)
 
     # Stop points: any configured condition that held during the transaction and no longer does ends it.
     if state.tx is not None and stop is None:
@@ -254,7 +282,9 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
                 remote_start_id=tx.remote_start_id,
             )
         )
-        state = replace(state, tx=None, token=None, remote_start_id=None, session_done=state.ev_connected)
+        state = replace(
+            state, tx=None, token=None, remote_start_id=None, reservation_id=None, session_done=state.ev_connected
+        )
 
     # Start points: the first condition reached starts a transaction.
     if state.tx is None and state.operative and not state.faults:
@@ -262,7 +292,13 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
             if state.session_done and point is TxPoint.EVConnected:
                 continue
             if point in ctx.config.start_points and _reached(state, point):
-                tx = Transaction(ctx.new_transaction_id(), state.token, charging_state(state), state.remote_start_id)
+                tx = Transaction(
+                    ctx.new_transaction_id(),
+                    state.token,
+                    charging_state(state),
+                    state.remote_start_id,
+                    reservation_id=state.reservation_id,
+                )
                 state = replace(state, tx=tx)
                 trigger = _START_TRIGGER[point]
                 if trigger == "Authorized" and isinstance(event, Authorized):
@@ -325,4 +361,5 @@ def _tx_event(state: EvseState, event_type: str, trigger: str) -> SendTransactio
         charging_state(state),
         id_token=state.tx.id_token,
         remote_start_id=state.tx.remote_start_id,
+        reservation_id=state.tx.reservation_id if event_type == "Started" else None,
     )
