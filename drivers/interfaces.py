@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Final, Protocol, TypeAlias, runtime_checkable
 
@@ -131,8 +132,130 @@ class InputChanged:
     active: bool
 
 
+# --- ISO 15118 module bridge events ---------------------------------------------------------------
+# An external SECC module runs the ISO 15118 / DIN 70121 stack; its bridge driver reports what the EV
+# said, in OCPP 2.0.1 vocabulary, so the core can build Authorize (iso15118CertificateHashData) and
+# NotifyEVChargingNeeds without knowing the module's wire format.
+
+#: Fault name of every ISO 15118 bridge trouble: module silent or absent, bus gone, module fault.
+ISO15118_FAILURE: Final = "iso15118_failure"
+
+
+class Iso15118Protocol(StrEnum):
+    """The EV communication protocol the module negotiated with the EV (SupportedAppProtocol)."""
+
+    DIN_70121 = "DIN70121"
+    ISO_15118_2 = "ISO15118-2"
+    ISO_15118_20 = "ISO15118-20"
+
+
+class EnergyTransferMode(StrEnum):
+    """OCPP 2.0.1 EnergyTransferModeEnumType: how the EV wants its energy."""
+
+    DC = "DC"
+    AC_SINGLE_PHASE = "AC_single_phase"
+    AC_TWO_PHASE = "AC_two_phase"
+    AC_THREE_PHASE = "AC_three_phase"
+
+
+class Iso15118StopReason(StrEnum):
+    """Why the module ended an EV session; the values are OCPP 2.0.1 ReasonEnumType names."""
+
+    STOPPED_BY_EV = "StoppedByEV"  # the EV ended the session (SessionStop Terminate)
+    EV_DISCONNECTED = "EVDisconnected"  # the cable was unplugged / the pilot went to state A
+    TIMEOUT = "Timeout"  # the EV stopped answering (V2G sequence or communication timeout)
+    DEAUTHORIZED = "DeAuthorized"  # the station rejected the authorization
+    OTHER = "Other"  # module error, or a stop the bridge inferred after losing the module
+
+
+class HashAlgorithm(StrEnum):
+    """OCPP 2.0.1 HashAlgorithmEnumType."""
+
+    SHA256 = "SHA256"
+    SHA384 = "SHA384"
+    SHA512 = "SHA512"
+
+
+@dataclass(frozen=True, slots=True)
+class OcspRequestData:
+    """One entry of OCPP 2.0.1 iso15118CertificateHashData (OCSPRequestDataType) of a contract chain.
+
+    Strings as the EV's certificates give them (hashes in hex); limits of the OCPP schema:
+    issuer hashes 128, serial number 40, responder URL 512 characters.
+    """
+
+    hash_algorithm: HashAlgorithm
+    issuer_name_hash: str
+    issuer_key_hash: str
+    serial_number: str
+    responder_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Iso15118SessionStarted:
+    """An EV opened a high-level communication session with the module.
+
+    ``evcc_id`` is the EV's EVCCID: upper-case hex (the MAC address for ISO 15118-2, up to 8 bytes
+    for DIN 70121) or the ISO 15118-20 identifier string.
+    """
+
+    evse_id: int
+    evcc_id: str
+    protocol: Iso15118Protocol
+    energy_mode: EnergyTransferMode
+
+
+@dataclass(frozen=True, slots=True)
+class Iso15118SessionStopped:
+    """The EV session reported by the last :class:`Iso15118SessionStarted` ended."""
+
+    evse_id: int
+    reason: Iso15118StopReason
+
+
+@dataclass(frozen=True, slots=True)
+class Iso15118ContractPresented:
+    """The EV offers a contract for Plug & Charge: the EMAID and/or the OCSP data of its chain.
+
+    ``emaid`` is None when the EV sent only certificate hash data; ``certificate_hash_data`` is
+    empty when it sent only the EMAID (at most 4 entries, as OCPP allows). At least one is present.
+    """
+
+    evse_id: int
+    emaid: str | None
+    certificate_hash_data: tuple[OcspRequestData, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Iso15118ChargingNeeds:
+    """What the EV asks for (OCPP ChargingNeedsType); reported again whenever the EV changes it.
+
+    ``departure_time`` is UTC, computed when the message arrived from the EV's "seconds from now".
+    Currents are per phase for AC, DC current for DC; None where the EV did not say.
+    ``min_current_a`` (AC) is reported because OCPP's ACChargingParametersType requires it.
+    """
+
+    evse_id: int
+    requested_energy_wh: int | None
+    departure_time: datetime | None
+    max_current_a: float
+    max_voltage_v: float
+    max_power_w: int | None
+    energy_mode: EnergyTransferMode
+    min_current_a: float | None = None
+
+
 DriverEvent: TypeAlias = (
-    PilotStateChanged | CableCapacityChanged | CardPresented | FaultRaised | FaultCleared | InputChanged
+    PilotStateChanged
+    | CableCapacityChanged
+    | CardPresented
+    | FaultRaised
+    | FaultCleared
+    | InputChanged
+    | Iso15118SessionStarted
+    | Iso15118SessionStopped
+    | Iso15118ContractPresented
+    | Iso15118ChargingNeeds
 )
 #: Where drivers deliver events; called on the event loop thread, must not block.
 EventSink: TypeAlias = Callable[[DriverEvent], None]
@@ -303,3 +426,29 @@ class EvseDrivers:
         """Every present driver, for the daemon to start each ``run(sink)`` in its TaskGroup."""
         present: list[Driver | None] = [self.meter, self.contactor, self.pilot, self.lock, self.rfid]
         return tuple(d for d in present if d is not None)
+
+
+@runtime_checkable
+class Iso15118Bridge(Driver, Protocol):
+    """The link to an external SECC module that speaks ISO 15118 / DIN 70121 with the EV.
+
+    Reports :class:`Iso15118SessionStarted`, :class:`Iso15118ContractPresented`,
+    :class:`Iso15118ChargingNeeds` and :class:`Iso15118SessionStopped`; a silent or faulty module is a
+    :class:`FaultRaised` named :data:`ISO15118_FAILURE`. The core decides; the module only relays.
+    """
+
+    async def set_current_limit(self, amps: float | None) -> None:
+        """Offer ``amps`` to the EV (per phase for AC, DC current for DC); None offers nothing.
+
+        The limit is state: it is remembered and sent again at every (re)connect of the module, so a
+        call while the module is away is not an error. A negative value raises ValueError; a failed
+        send to a connected module raises DriverError.
+        """
+        ...
+
+    async def send_authorization(self, accepted: bool) -> None:
+        """Tell the module whether the contract of the current session is authorized.
+
+        Raises DriverError when there is no session or the module cannot be reached.
+        """
+        ...

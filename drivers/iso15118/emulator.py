@@ -1,0 +1,374 @@
+"""An emulated SECC module: the far end of the bridge, on a python-can bus or on a pty.
+
+Like a mock pin of gpiozero it works at the level of the real wire: the station's bridge driver talks
+to it over the same virtual CAN channel or a real pty pair, so everything between the driver and the
+bytes is exercised. A test scripts the EV side (start a session, present a contract, send charging
+needs, stop) and reads back what the station sent (current limits, authorization results). Fault
+hooks: :attr:`EmulatedSecc.silent`, :meth:`~EmulatedSecc.send_raw` (garbage),
+:meth:`~EmulatedSecc.send_out_of_order` and :meth:`~EmulatedSecc.send_corrupted`.
+
+``python -m drivers.iso15118.emulator --channel vcan0`` runs it for a HIL rig, scripted on stdin
+(see :mod:`drivers.iso15118.emulator_cli`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import pty
+import time
+import tty
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from types import TracebackType
+from typing import Final, Self
+
+from drivers.interfaces import EnergyTransferMode, Iso15118Protocol, Iso15118StopReason, OcspRequestData
+from drivers.iso15118.can_segmentation import segment
+from drivers.iso15118.can_transport import CanTransport
+from drivers.iso15118.messages import (
+    PROTOCOL_VERSION,
+    Authorization,
+    ChargingNeeds,
+    Contract,
+    CurrentLimit,
+    Heartbeat,
+    Hello,
+    MalformedMessage,
+    Message,
+    ModuleFault,
+    SessionStarted,
+    SessionStopped,
+    decode,
+    encode,
+)
+from drivers.iso15118.serial_framing import frame
+from drivers.iso15118.serial_transport import FdStream, SerialTransport
+from drivers.iso15118.transport import Lost, RawTransport
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAME: Final = "emulated SECC 1.0"
+DEFAULT_BASE_ID: Final = 0x600
+
+
+@dataclass
+class _PtyEnds:
+    master: int
+    slave: int  # held open so the master never reads EIO while the station's port is closed
+    path: str
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+@dataclass
+class _NeedsSent:
+    message: ChargingNeeds
+    sent_at: float  # monotonic; a replay sends the departure time still left
+
+
+class EmulatedSecc:
+    """The module side of the bridge protocol, scriptable, recording what the station sends."""
+
+    def __init__(
+        self,
+        transport: RawTransport,
+        *,
+        heartbeat_ms: int = 100,
+        name: str = DEFAULT_NAME,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.transport = transport
+        self.heartbeat_s = heartbeat_ms / 1000
+        self.name = name
+        self.version = PROTOCOL_VERSION  # set another value to play an incompatible module
+        self.silent = False  # True: sends nothing, answers nothing (a hung module)
+        self.port: str | None = None  # the station's end, for a module on a pty
+        # What the station sent, in order of arrival.
+        self.limits: list[CurrentLimit] = []
+        self.authorizations: list[Authorization] = []
+        self.hellos_received = 0
+        self.heartbeats_received = 0
+        self.garbage_received = 0
+        #: Called with every well-formed message from the station (the HIL CLI prints them).
+        self.on_message: Callable[[Message], None] | None = None
+        self._clock = clock
+        self._session: SessionStarted | None = None
+        self._contract: Contract | None = None
+        self._needs: _NeedsSent | None = None
+        self._faults: dict[int, str] = {}
+        self._next_session_id = 1
+        self._send_lock = asyncio.Lock()
+        self._traffic = asyncio.Event()  # set whenever the station sent something
+        self._task: asyncio.Task[None] | None = None
+        self._pty: _PtyEnds | None = None
+
+    # --- construction on a wire ---------------------------------------------------------------------
+
+    @classmethod
+    def on_can(
+        cls,
+        channel: str,
+        *,
+        interface: str = "virtual",
+        base_id: int = DEFAULT_BASE_ID,
+        bitrate: int = 500_000,
+        heartbeat_ms: int = 100,
+        name: str = DEFAULT_NAME,
+    ) -> EmulatedSecc:
+        """A module on CAN: listens on ``base_id``, sends on ``base_id + 1`` (the station's mirror)."""
+        transport = CanTransport(
+            interface=interface,
+            channel=channel,
+            bitrate=bitrate,
+            tx_id=base_id + 1,
+            rx_id=base_id,
+            device=f"emulated SECC {interface}:{channel}",
+        )
+        return cls(transport, heartbeat_ms=heartbeat_ms, name=name)
+
+    @classmethod
+    def on_pty(cls, *, heartbeat_ms: int = 100, name: str = DEFAULT_NAME) -> EmulatedSecc:
+        """A module on the master end of a new raw pty pair; the station opens :attr:`port`."""
+        master, slave = pty.openpty()
+        tty.setraw(slave)
+        ends = _PtyEnds(master, slave, os.ttyname(slave))
+        transport = SerialTransport(
+            open_stream=lambda: FdStream(master, owns_fd=False),
+            device=f"emulated SECC {ends.path}",
+            byte_time_s=10 / 115200,
+        )
+        module = cls(transport, heartbeat_ms=heartbeat_ms, name=name)
+        module.port, module._pty = ends.path, ends
+        return module
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the wire, announce the boot with a HELLO, and serve the station in the background."""
+        await self.transport.open()
+        try:
+            await self._send(self._hello())
+        except BaseException:
+            await self.transport.close()
+            raise
+        self._task = asyncio.get_running_loop().create_task(self._serve(), name="emulated SECC")
+
+    async def close(self) -> None:
+        """Stop serving; re-raises whatever made the background task fail, so a test sees it."""
+        task, self._task = self._task, None
+        try:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            await self.transport.close()
+            if self._pty is not None:
+                self._pty.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # --- the EV side, scripted ----------------------------------------------------------------------
+
+    @property
+    def session_id(self) -> int:
+        """The current session, 0 for none."""
+        return self._session.session_id if self._session else 0
+
+    async def start_session(
+        self,
+        evcc_id: str,
+        protocol: Iso15118Protocol = Iso15118Protocol.ISO_15118_2,
+        energy_mode: EnergyTransferMode = EnergyTransferMode.AC_THREE_PHASE,
+    ) -> int:
+        """An EV connects and opens a session; returns its session id."""
+        session_id = self._next_session_id
+        self._next_session_id = session_id % 255 + 1
+        self._session = SessionStarted(session_id, protocol, energy_mode, evcc_id)
+        self._contract, self._needs = None, None
+        await self._send(self._session)
+        return session_id
+
+    async def present_contract(self, emaid: str | None, hash_data: Sequence[OcspRequestData] = ()) -> None:
+        """The EV offers its contract (Plug & Charge)."""
+        self._contract = Contract(self._require_session().session_id, emaid, tuple(hash_data))
+        await self._send(self._contract)
+
+    async def send_charging_needs(
+        self,
+        *,
+        max_current_a: float,
+        max_voltage_v: float,
+        requested_energy_wh: int | None = None,
+        departure_s: int | None = None,
+        max_power_w: int | None = None,
+        min_current_a: float | None = None,
+        energy_mode: EnergyTransferMode | None = None,
+    ) -> None:
+        """The EV states what it needs (ChargeParameterDiscovery)."""
+        session = self._require_session()
+        needs = ChargingNeeds(
+            session.session_id,
+            energy_mode or session.energy_mode,
+            requested_energy_wh,
+            departure_s,
+            round(max_current_a * 10),
+            round(max_voltage_v * 10),
+            max_power_w,
+            None if min_current_a is None else round(min_current_a * 10),
+        )
+        self._needs = _NeedsSent(needs, self._clock())
+        await self._send(needs)
+
+    async def stop_session(self, reason: Iso15118StopReason = Iso15118StopReason.STOPPED_BY_EV) -> None:
+        """The session ends."""
+        stopped = SessionStopped(self._require_session().session_id, reason)
+        self._session, self._contract, self._needs = None, None, None
+        await self._send(stopped)
+
+    async def raise_fault(self, code: int, detail: str) -> None:
+        self._faults[code] = detail
+        await self._send(ModuleFault(code, True, detail))
+
+    async def clear_fault(self, code: int) -> None:
+        self._faults.pop(code, None)
+        await self._send(ModuleFault(code, False, ""))
+
+    async def reboot(self) -> None:
+        """The module restarts: session and faults are gone, and it announces itself with a HELLO."""
+        self._session, self._contract, self._needs = None, None, None
+        self._faults.clear()
+        await self._send(self._hello())
+
+    def _require_session(self) -> SessionStarted:
+        if self._session is None:
+            raise RuntimeError("no session: call start_session first")
+        return self._session
+
+    # --- fault hooks --------------------------------------------------------------------------------
+
+    async def send_raw(self, chunks: Sequence[bytes]) -> None:
+        """Put ``chunks`` on the wire as they are: CAN data fields, or serial bytes."""
+        async with self._send_lock:
+            await self.transport.send_raw(chunks)
+
+    async def send_out_of_order(self, message: Message) -> None:
+        """CAN only: send ``message``'s segments with two continuation frames swapped."""
+        if not isinstance(self.transport, CanTransport):
+            raise TypeError("out-of-order segments exist on CAN only")
+        frames = segment(encode(message))
+        if len(frames) < 3:
+            raise ValueError("message too short to have two continuation frames")
+        frames[1], frames[2] = frames[2], frames[1]
+        await self.send_raw(frames)
+
+    async def send_corrupted(self, message: Message) -> None:
+        """Send ``message`` with one payload byte flipped, so its CRC fails (CAN: multi-frame messages)."""
+        data = encode(message)
+        if isinstance(self.transport, CanTransport):
+            chunks = segment(data)
+            if len(chunks) < 2:
+                raise ValueError("a single CAN frame has no CRC to fail: use a longer message")
+        else:
+            chunks = [frame(data)]
+        last = bytearray(chunks[-1])
+        last[-1] ^= 0xFF
+        chunks[-1] = bytes(last)
+        await self.send_raw(chunks)
+
+    # --- the module's own protocol work ---------------------------------------------------------------
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until ``predicate()`` holds, checked whenever the station sent something (e.g. a limit).
+
+        TimeoutError after ``timeout`` seconds.
+        """
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                self._traffic.clear()
+                await self._traffic.wait()
+
+    async def _send(self, message: Message) -> None:
+        if self.silent:
+            return
+        async with self._send_lock:
+            await self.transport.send(encode(message))
+
+    def _hello(self) -> Hello:
+        return Hello(self.version, self.session_id, round(self.heartbeat_s * 1000), self.name)
+
+    async def _serve(self) -> None:
+        next_beat = self._clock() + self.heartbeat_s
+        while True:
+            for item in await self.transport.receive(max(next_beat - self._clock(), 0.0)):
+                await self._on_received(item)
+            if self._clock() >= next_beat:
+                next_beat = self._clock() + self.heartbeat_s
+                await self._send(Heartbeat(self.session_id, tuple(sorted(self._faults))))
+
+    async def _on_received(self, item: bytes | Lost) -> None:
+        self._traffic.set()
+        if isinstance(item, Lost):
+            self.garbage_received += 1
+            return
+        try:
+            message = decode(item)
+        except MalformedMessage as exc:
+            log.info("emulated SECC: malformed message from the station: %s", exc)
+            self.garbage_received += 1
+            return
+        if self.on_message is not None:
+            self.on_message(message)
+        match message:
+            case Hello():
+                self.hellos_received += 1
+                await self._replay()
+            case Heartbeat():
+                self.heartbeats_received += 1
+            case CurrentLimit():
+                self.limits.append(message)
+            case Authorization():
+                self.authorizations.append(message)
+            case _:
+                log.info("emulated SECC: ignored module-bound %s from the station", type(message).__name__)
+
+    async def _replay(self) -> None:
+        """Answer a station HELLO: HELLO, then every active fault and the session's state."""
+        await self._send(self._hello())
+        for code, detail in sorted(self._faults.items()):
+            await self._send(ModuleFault(code, True, detail))
+        if self._session is not None:
+            await self._send(self._session)
+        if self._contract is not None:
+            await self._send(self._contract)
+        if self._needs is not None:
+            needs = self._needs.message
+            if needs.departure_s is not None:
+                left = needs.departure_s - (self._clock() - self._needs.sent_at)
+                needs = replace(needs, departure_s=max(0, round(left)))
+            await self._send(needs)
+
+    # --- what the station sent, for assertions ----------------------------------------------------------
+
+    @property
+    def last_limit(self) -> CurrentLimit | None:
+        return self.limits[-1] if self.limits else None
+
+
+if __name__ == "__main__":
+    from drivers.iso15118.emulator_cli import main
+
+    raise SystemExit(main())

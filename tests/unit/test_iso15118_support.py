@@ -1,0 +1,90 @@
+"""Shared pieces of the ISO 15118 bridge tests: an event log to await, a running bridge, sample data."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Final, Protocol, TypeVar
+
+from drivers.interfaces import DriverEvent, EventSink, FaultRaised, HashAlgorithm, OcspRequestData
+
+HEARTBEAT_MS: Final = 50
+#: Silence timeout of tests whose flow must raise no fault: slack for a loaded 2-core machine.
+TIMEOUT_MS: Final = 2000
+#: Silence timeout of tests that provoke the fault and wait for it.
+FAULT_TIMEOUT_MS: Final = 400
+NOW: Final = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+EMAID: Final = "DE8EOCAET5E43X1"
+EVCC_ID: Final = "0A1B2C3D4E5F"
+
+#: Every field at its OCPP maximum length: a contract of about 3.2 kB, some 470 CAN frames.
+LONGEST_HASH_DATA: Final = tuple(
+    OcspRequestData(
+        hash_algorithm=algorithm,
+        issuer_name_hash=f"{index}" * 128,
+        issuer_key_hash="ABCDEF0123456789" * 8,
+        serial_number=f"{index:040d}",
+        responder_url=("http://ocsp.example.com/" + "p" * 512)[:512],
+    )
+    for index, algorithm in enumerate(
+        (HashAlgorithm.SHA256, HashAlgorithm.SHA384, HashAlgorithm.SHA512, HashAlgorithm.SHA256), start=1
+    )
+)
+
+E = TypeVar("E")
+
+
+def unique_channel() -> str:
+    """A virtual CAN channel no other test shares."""
+    return f"iso15118-{uuid.uuid4().hex}"
+
+
+class EventLog:
+    """A sink that records every event and lets a test await the next one it expects."""
+
+    def __init__(self) -> None:
+        self.events: list[DriverEvent] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, event: DriverEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def wait_for(
+        self, kind: type[E], *, count: int = 1, where: Callable[[E], bool] = lambda _: True, timeout: float = 5.0
+    ) -> E:
+        """The ``count``-th event of ``kind`` matching ``where``; TimeoutError when it does not come."""
+        async with asyncio.timeout(timeout):
+            while True:
+                found = [e for e in self.of(kind) if where(e)]
+                if len(found) >= count:
+                    return found[count - 1]
+                self._changed.clear()
+                await self._changed.wait()
+
+    def faults(self) -> list[FaultRaised]:
+        return self.of(FaultRaised)
+
+
+class Runnable(Protocol):
+    async def run(self, sink: EventSink) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def running(driver: Runnable, sink: EventSink) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``driver.run(sink)`` for the block; fails if run ended by itself (it must only be cancelled)."""
+    task = asyncio.get_running_loop().create_task(driver.run(sink))
+    try:
+        yield task
+    finally:
+        ended_early = task.done()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task  # re-raises whatever run() raised
+        assert not ended_early, "run() returned before it was cancelled"
