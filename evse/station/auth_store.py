@@ -184,22 +184,24 @@ class AuthStore:
         max_bytes: int | None = None,
         lifetime_s: int | None = None,
     ) -> None:
-        """Store (or replace) the entry of `key`, then make room: expired entries first, then by `policy`.
-
-        An entry alone larger than `max_bytes` is not kept.
-        """
+        """Store (or replace) the entry of `key`, then make room: expired entries first, then by `policy`
+        (never the entry just stored). An entry alone larger than `max_bytes` is not kept."""
         text = _encode(info)
+        size = _size(key, text)
         expires = _epoch(info.cacheExpiryDateTime) if info.cacheExpiryDateTime is not None else None
         with self._transaction():
+            if max_bytes is not None and size > max_bytes:
+                self.cache_remove(key)  # the older answer for this token is outdated either way
+                return
             self._conn.execute(
                 "INSERT INTO auth_cache(id_token, token_type, info, status, expires_at, stored_at, last_used, size)"
                 " VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id_token, token_type) DO UPDATE SET info = excluded.info,"
                 " status = excluded.status, expires_at = excluded.expires_at, last_used = excluded.last_used,"
                 " size = excluded.size",
-                (*key, text, info.status.value, expires, _epoch(now), _epoch(now), _size(key, text)),
+                (*key, text, info.status.value, expires, _epoch(now), _epoch(now), size),
             )
             self._delete_expired(now, lifetime_s)
-            self._evict(policy, max_entries, max_bytes)
+            self._evict(key, policy, max_entries, max_bytes)
 
     def _delete_expired(self, now: datetime, lifetime_s: int | None) -> int:
         stamp = _epoch(now)
@@ -211,8 +213,9 @@ class AuthStore:
         )
         return cursor.rowcount
 
-    def _evict(self, policy: CachePolicy, max_entries: int | None, max_bytes: int | None) -> None:
-        order = _EVICTION_ORDER[policy]
+    def _evict(self, keep: TokenKey, policy: CachePolicy, max_entries: int | None, max_bytes: int | None) -> None:
+        # The entry just stored goes last: under LFU it would otherwise always be the one with fewest uses.
+        order = f"(id_token = ? AND token_type = ?), {_EVICTION_ORDER[policy]}"
         while True:
             usage = self._usage("auth_cache")
             over_count = max_entries is not None and usage.entries > max_entries
@@ -220,7 +223,7 @@ class AuthStore:
             if not (over_count or over_bytes) or usage.entries == 0:
                 return
             self._conn.execute(
-                f"DELETE FROM auth_cache WHERE rowid = (SELECT rowid FROM auth_cache ORDER BY {order} LIMIT 1)"
+                f"DELETE FROM auth_cache WHERE rowid = (SELECT rowid FROM auth_cache ORDER BY {order} LIMIT 1)", keep
             )
 
     def cache_touch(self, key: TokenKey, now: datetime) -> None:
