@@ -150,7 +150,7 @@ class TxEndedSampler:
         return current._sampled_point(monotonic) is not None or current._aligned_is_due(now_utc)
 
     def feed(self, reading: MeterReading, monotonic: float, now_utc: datetime) -> TxEndedSampler:
-        """Record whatever is due with this reading; returns self unchanged when nothing is."""
+        """Record whatever is due with this reading; if nothing is, the same state comes back (re-based at most)."""
         current = self._rebased(monotonic, now_utc)
         samples = list(current.samples)
         point = current._sampled_point(monotonic)
