@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 GROUP: Final = "evse.drivers"
 #: The kinds of driver there are interfaces for (drivers.interfaces), in the order a board lists them.
-KINDS: Final = ("meter", "contactor", "lock", "pilot", "rfid", "input", "temperature", "display")
+KINDS: Final = ("meter", "contactor", "lock", "pilot", "rfid", "input", "temperature", "display", "iso15118")
 
 _REGISTRY = "driver registry"
 

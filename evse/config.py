@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -108,12 +109,25 @@ class Settings(_Section):
 
     station: StationSection
     csms: CsmsSection
-    board: Literal["sim"] | dict[str, Any] = "sim"
     evses: list[EvseSection] = Field(min_length=1)
+    board: Literal["sim"] | dict[str | int, Any] = "sim"  # see evse/board.py
     state_dir: Path = Path("/var/lib/evse")
     control_socket: Path | None = None
     device_model: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("board")
+    @classmethod
+    def _board_drivers(cls, value: Any, info: ValidationInfo) -> Any:
+        # Imported here: the board checker loads driver entry points, which the rest of config does not need.
+        from evse.board import parse_board
+
+        if value != "sim":
+            evses = info.data.get("evses")
+            if evses is None:
+                return value  # the evses error is reported instead
+            parse_board(value, [e.id for e in evses])
+        return value
 
     @model_validator(mode="after")
     def _evses_numbered(self) -> Settings:

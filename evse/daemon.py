@@ -16,14 +16,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from drivers.interfaces import EvseDrivers
+from drivers.interfaces import Driver, EvseDrivers
 from drivers.sim.board import SimBoard
 from evse import sdnotify
+from evse.board import build_drivers, parse_board
 from evse.clock import Clock, SystemClock, ocpp_timestamp
 from evse.config import Settings
 from evse.control import ControlServer
 from evse.devicemodel.model import DeviceModel, VariableChange
-from evse.errors import ConfigError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import availability, data_transfer, provisioning, reservation, transactions
 from evse.ocpp.handlers import device_model as device_model_handlers
@@ -64,8 +64,9 @@ class Daemon:
     station: Station
     connection: CsmsConnection
     control: ControlServer
-    board: SimBoard
+    board: SimBoard | None  # None on real hardware
     drivers: dict[int, EvseDrivers]
+    extra: list[Driver]  # inputs and ISO 15118 bridges
 
     async def run(self) -> Exit:
         loop = asyncio.get_running_loop()
@@ -89,6 +90,8 @@ class Daemon:
                 for evse_drivers in self.drivers.values():
                     for driver in evse_drivers.all():
                         group.create_task(driver.run(self.station.on_driver_event))
+                for driver in self.extra:
+                    group.create_task(driver.run(self.station.on_driver_event))
                 group.create_task(self._until(stop, Exit.STOPPED))
                 group.create_task(self._until(self.station.reset_requested, Exit.RESET))
                 sdnotify.notify("READY=1", f"STATUS=station {self.settings.station.id} running")
@@ -125,10 +128,9 @@ def build(
     clock: Clock | None = None,
     definitions_dir: Path = DEFINITIONS_DIR,
     override_origin: str | None = None,
+    pin_factory: Any = None,
 ) -> Daemon:
     """Construct every part; raises ConfigError/StorageError before anything runs."""
-    if settings.board != "sim":
-        raise ConfigError("board: only 'sim' is available in this build (hardware drivers: issue #4)")
     clock = clock or SystemClock()
     db = open_database(settings.state_dir)
     dm = DeviceModel.open(
@@ -140,10 +142,16 @@ def build(
         override_origin=override_origin,
     )
     dm.register_live_value("ClockCtrlr", "DateTime", lambda: ocpp_timestamp(clock.now()))
-    board = SimBoard(
-        [e.id for e in settings.evses], clock=clock.monotonic, register_file=settings.state_dir / "sim-meters.json"
-    )
-    drivers = {e.id: board.drivers(e.id) for e in settings.evses}
+    board: SimBoard | None = None
+    extra: list[Driver] = []
+    if settings.board == "sim":
+        board = SimBoard(
+            [e.id for e in settings.evses], clock=clock.monotonic, register_file=settings.state_dir / "sim-meters.json"
+        )
+        drivers = {e.id: board.drivers(e.id) for e in settings.evses}
+    else:
+        built = build_drivers(parse_board(settings.board, [e.id for e in settings.evses]), pin_factory=pin_factory)
+        drivers, extra = built.evses, built.extra
 
     router = Router()
     holder: dict[str, Station] = {}
@@ -224,8 +232,9 @@ def build(
 
     control = ControlServer(settings.socket_path)
     control.add("status", lambda _request: _status(station))
-    add_sim_commands(control, board)
-    return Daemon(settings, dm, station, connection, control, board, drivers)
+    if board is not None:
+        add_sim_commands(control, board)
+    return Daemon(settings, dm, station, connection, control, board, drivers, extra)
 
 
 async def _status(station: Station) -> dict[str, Any]:
