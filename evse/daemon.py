@@ -25,11 +25,20 @@ from evse.config import Settings
 from evse.control import ControlServer
 from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
-from evse.ocpp.handlers import availability, data_transfer, provisioning, reservation, transactions
+from evse.ocpp.handlers import (
+    authorization,
+    availability,
+    data_transfer,
+    provisioning,
+    reservation,
+    transactions,
+)
 from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
 from evse.sim_commands import add_sim_commands
+from evse.station.auth_store import AuthStore
+from evse.station.authorizer import Authorizer
 from evse.station.core import Station
 from evse.station.journal import Journal
 from evse.station.registration import Registrar
@@ -210,6 +219,7 @@ def build(
         TxJournal(db),
         clock,
         is_connected=lambda: connection.is_connected,
+        authorizer=Authorizer(AuthStore(db), dm, clock),
         reservations=Reservations(db, dm, clock),
     )
     holder["station"] = station
@@ -225,6 +235,7 @@ def build(
     provisioning.register(router, station)
     availability.register(router, station)
     transactions.register(router, station)
+    authorization.register(router, station.authorizer)
     if station.reservations is not None:
         reservation.register(router, station.reservations, station.evse_views, station.refresh_reservations)
     data_transfer.register(router, data_transfer.VendorRegistry())

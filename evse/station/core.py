@@ -34,6 +34,8 @@ from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
 from evse.station import evse_fsm as fsm
+from evse.station.authorization import AuthorizationResult
+from evse.station.authorizer import Authorizer
 from evse.station.faults import fault_variable
 from evse.station.journal import Journal
 from evse.station.meter_values import energy_sample, periodic_sample
@@ -54,6 +56,8 @@ class EvseRuntime:
     reading: MeterReading | None = None
     last_periodic: float = 0.0
     pending_operative: bool | None = None  # ChangeAvailability Scheduled until the transaction ends
+    group_id: str | None = None  # groupIdToken of the token that authorized the session (C09)
+    check_after_reconnect: bool = False  # started offline: the CSMS's answer to Started decides (C15)
     scheduled_reset: bool = False
     events: list[str] = field(default_factory=list)
 
@@ -74,6 +78,7 @@ class Station:
         clock: Clock,
         *,
         is_connected: Callable[[], bool],
+        authorizer: Authorizer,
         reservations: Reservations | None = None,
     ) -> None:
         self.settings = settings
@@ -84,6 +89,7 @@ class Station:
         self.journal = journal
         self.tx_journal = tx_journal
         self.reservations = reservations
+        self.authorizer = authorizer
         self.clock = clock
         self._is_connected = is_connected
         self._wake = asyncio.Event()
@@ -182,9 +188,9 @@ class Station:
 
     async def _remote_authorize(self, evse_id: int, id_token: str, token_type: str, remote_start_id: int) -> None:
         if self.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart"):
-            status = await self.authorize(id_token, token_type)
-            if status != "Accepted":
-                log.info("remote start evse=%s refused by Authorize: %s", evse_id, status)
+            result = await self.authorize(id_token, token_type, evse_id)
+            if not result.accepted:
+                log.info("remote start evse=%s refused: %s", evse_id, result.status.value)
                 return
         if self._authorized(evse_id, id_token, token_type, remote_start_id, "RemoteStart"):
             self._spawn(self._ev_connection_timeout(evse_id, remote_start_id))
@@ -236,9 +242,17 @@ class Station:
         if tx is not None and tx.id_token == (id_token, token_type):
             self.apply(evse_id, fsm.StopRequested("StopAuthorized", "Local"))
             return
-        status = await self.authorize(id_token, token_type)
-        log.info("authorize evse=%s token=%s status=%s", evse_id, id_token, status)
-        if status == "Accepted":
+        result = await self.authorize(id_token, token_type, evse_id)
+        log.info("authorize evse=%s status=%s source=%s", evse_id, result.status.value, result.source.value)
+        tx = runtime.state.tx
+        if tx is not None and tx.id_token is not None and self.authorizer is not None:
+            # Another card at a running session: the same group (C09) or a master pass (C16) may stop it.
+            if self.authorizer.may_stop(tx.id_token, runtime.group_id, (id_token, token_type), result.info):
+                self.apply(evse_id, fsm.StopRequested("StopAuthorized", "Local"))
+            return
+        if result.accepted:
+            runtime.group_id = result.group_id_token
+            runtime.check_after_reconnect = result.needs_check_after_reconnect
             self._authorized(evse_id, id_token, token_type, None, "Authorized")
 
     def _authorized(
@@ -288,19 +302,39 @@ class Station:
             self._enqueue(update)
         self.refresh_reservations()
 
-    async def authorize(self, id_token: str, token_type: str) -> str:
-        """Ask the CSMS; offline answers Invalid here (local lists and cache come with issue 3)."""
-        if not self._is_connected() or self.registrar.state is not Registration.Accepted:
-            return "Invalid"
-        try:
-            answer = await self._sender.call(
-                m.AuthorizeRequest(idToken=m.IdTokenType(idToken=id_token, type=m.IdTokenEnumType(token_type))),
-                m.AuthorizeResponse,
-            )
-        except (NotConnected, CallTimeout, CallError) as exc:
-            log.warning("authorize failed: %s", exc)
-            return "Invalid"
-        return answer.idTokenInfo.status.value
+    async def authorize(self, id_token: str, token_type: str, evse_id: int | None = None) -> AuthorizationResult:
+        """Cache, local list, CSMS or offline rules (C01-C16) decide; see evse/station/authorizer.py."""
+
+        async def ask_csms() -> m.IdTokenInfoType:
+            if self.registrar.state is not Registration.Accepted:
+                raise NotConnected("boot not accepted")
+            token = m.IdTokenType(idToken=id_token, type=m.IdTokenEnumType(token_type))
+            answer = await self._sender.call(m.AuthorizeRequest(idToken=token), m.AuthorizeResponse)
+            return answer.idTokenInfo
+
+        online = self._is_connected() and self.registrar.state is Registration.Accepted
+        return await self.authorizer.authorize(id_token, token_type, online=online, ask_csms=ask_csms, evse_id=evse_id)
+
+    def _on_transaction_answer(self, payload: dict[str, Any], answer: m.TransactionEventResponse) -> None:
+        """C10/C15: the CSMS's verdict on the token of a transaction; a refused token may end it."""
+        info = answer.idTokenInfo
+        token = payload.get("idToken")
+        if info is None or token is None:
+            return
+        self.authorizer.record(token["idToken"], token["type"], info)
+        if info.status is m.AuthorizationStatusEnumType.Accepted:
+            return
+        tx_id = payload["transactionInfo"]["transactionId"]
+        for evse_id, runtime in self.evses.items():
+            tx = runtime.state.tx
+            if tx is None or tx.transaction_id != tx_id:
+                continue
+            if self.dm.get_bool("TxCtrlr", "StopTxOnInvalidId"):
+                log.info("tx=%s token refused by the CSMS (%s): stopping", tx_id, info.status.value)
+                self.apply(evse_id, fsm.StopRequested("Deauthorized", "DeAuthorized"))
+            else:
+                # MaxEnergyOnInvalidId would cap the energy here; until then the EV keeps charging (noted).
+                log.warning("tx=%s token refused by the CSMS (%s), StopTxOnInvalidId false", tx_id, info.status.value)
 
     def apply(self, evse_id: int, event: fsm.Event) -> None:
         """Run one event through the EVSE's state machine and perform the resulting actions."""
@@ -387,7 +421,9 @@ class Station:
             meter = [energy_sample(reading, context, self.clock.now())]
         id_token = (
             m.IdTokenType(idToken=action.id_token[0], type=m.IdTokenEnumType(action.id_token[1]))
-            if action.id_token is not None and action.event_type != "Updated"
+            # The token goes with the event that brings it: Started, or the Updated of a late authorization.
+            if action.id_token is not None
+            and (action.event_type != "Updated" or action.trigger_reason in ("Authorized", "RemoteStart"))
             else None
         )
         now = self.clock.now()
@@ -556,7 +592,7 @@ class Station:
             request = m.REQUESTS[entry.action].model_validate(entry.payload)
             self.outbox.record_attempt(entry.id)
             try:
-                await self._sender.call(request, m.RESPONSES[entry.action])
+                answer = await self._sender.call(request, m.RESPONSES[entry.action])
             except NotConnected:
                 continue
             except (CallTimeout, CallError) as exc:
@@ -573,6 +609,8 @@ class Station:
                 await asyncio.sleep(interval * (entry.attempts + 1))
                 continue
             self.outbox.remove(entry.id)
+            if isinstance(answer, m.TransactionEventResponse):
+                self._on_transaction_answer(entry.payload, answer)
 
     async def on_connected(self) -> None:
         """New websocket: register, then report every connector (B01.FR.05 / after an offline period)."""
@@ -587,9 +625,11 @@ class Station:
 
     # ---- meter sampling --------------------------------------------------------------------------
     async def run_timers(self) -> None:
-        """Once a second: reservations that expired (H04)."""
-        while True:
+        """Once a second: reservations that expired (H04); once a minute: stale cache entries (C10)."""
+        for tick in itertools.count():
             self.expire_reservations()
+            if tick % 60 == 0:
+                self.authorizer.prune_cache()
             await asyncio.sleep(1.0)
 
     async def run_metering(self) -> None:
