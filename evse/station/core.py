@@ -34,13 +34,22 @@ from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
 from evse.station import evse_fsm as fsm
+from evse.station.aligned import AlignedRoute, aligned_due, aligned_slot, clock_aligned_route
 from evse.station.authorization import AuthorizationResult
 from evse.station.authorizer import Authorizer
 from evse.station.faults import fault_variable
 from evse.station.journal import Journal
-from evse.station.meter_values import energy_sample, periodic_sample
+from evse.station.meter_values import (
+    SamplingConfig,
+    clock_aligned_values,
+    ended_values,
+    started_values,
+    triggered_values,
+    updated_values,
+)
 from evse.station.registration import Registrar, Registration
 from evse.station.reservations import EvseView, IdToken, Reservations
+from evse.station.tx_ended import TxEndedSampler
 from evse.station.tx_journal import TxJournal, TxRecord
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,8 @@ class EvseRuntime:
     reading: MeterReading | None = None
     last_periodic: float = 0.0
     pending_operative: bool | None = None  # ChangeAvailability Scheduled until the transaction ends
+    sampler: TxEndedSampler | None = None  # samples kept for the Ended event (TxEndedInterval)
+    last_aligned: datetime | None = None  # the clock-aligned slot last reported
     group_id: str | None = None  # groupIdToken of the token that authorized the session (C09)
     check_after_reconnect: bool = False  # started offline: the CSMS's answer to Started decides (C15)
     scheduled_reset: bool = False
@@ -415,10 +426,19 @@ class Station:
 
     def _queue_transaction_event(self, runtime: EvseRuntime, action: fsm.SendTransactionEvent) -> None:
         reading = runtime.reading
-        meter: list[m.MeterValueType] | None = None
-        if reading is not None and action.event_type in ("Started", "Ended"):
-            context = "Transaction.Begin" if action.event_type == "Started" else "Transaction.End"
-            meter = [energy_sample(reading, context, self.clock.now())]
+        now = self.clock.now()
+        config = SamplingConfig.from_device_model(self.dm)
+        phases = self._phases(runtime)
+        values: list[m.MeterValueType] = []
+        if action.event_type == "Started":
+            runtime.sampler = TxEndedSampler.start(config, self.clock.monotonic(), now, phases=phases)
+            if reading is not None:
+                values = started_values(reading, config, now, phases=phases)
+        elif action.event_type == "Ended":
+            collected = runtime.sampler.samples if runtime.sampler is not None else ()
+            values = ended_values(collected, reading, config, now, phases=phases)
+            runtime.sampler = None
+        meter = values or None
         id_token = (
             m.IdTokenType(idToken=action.id_token[0], type=m.IdTokenEnumType(action.id_token[1]))
             # The token goes with the event that brings it: Started, or the Updated of a late authorization.
@@ -426,7 +446,6 @@ class Station:
             and (action.event_type != "Updated" or action.trigger_reason in ("Authorized", "RemoteStart"))
             else None
         )
-        now = self.clock.now()
         offline = not self._is_connected()
 
         def build(seq_no: int) -> m.TransactionEventRequest:
@@ -497,15 +516,35 @@ class Station:
 
     def queue_trigger_update(self, evse_id: int) -> None:
         """TriggerMessage(TransactionEvent): an Updated with triggerReason Trigger, if a transaction runs."""
-        self._queue_update(self.evses[evse_id], m.TriggerReasonEnumType.Trigger, "Trigger")
+        runtime = self.evses[evse_id]
+        if runtime.reading is None:
+            self._queue_update(runtime, m.TriggerReasonEnumType.Trigger, [])
+            return
+        config, now = SamplingConfig.from_device_model(self.dm), self.clock.now()
+        values = triggered_values(runtime.reading, config, now, phases=self._phases(runtime), in_transaction=True)
+        self._queue_update(runtime, m.TriggerReasonEnumType.Trigger, values)
 
-    def _queue_update(self, runtime: EvseRuntime, trigger: m.TriggerReasonEnumType, context: str) -> None:
-        """A TransactionEvent Updated carrying a full meter sample (periodic or triggered)."""
+    def triggered_meter_values(self, evse_id: int) -> list[m.MeterValueType]:
+        """TriggerMessage(MeterValues) outside a transaction: AlignedDataCtrlr.Measurands, context Trigger."""
+        runtime = self.evses[evse_id]
+        if runtime.reading is None:
+            return []
+        config, now = SamplingConfig.from_device_model(self.dm), self.clock.now()
+        return triggered_values(
+            runtime.reading, config, now, phases=self._phases(runtime), in_transaction=runtime.state.tx is not None
+        )
+
+    def _phases(self, runtime: EvseRuntime) -> int:
+        return next(e.phases for e in self.settings.evses if e.id == runtime.state.evse_id)
+
+    def _queue_update(
+        self, runtime: EvseRuntime, trigger: m.TriggerReasonEnumType, values: list[m.MeterValueType]
+    ) -> None:
+        """A TransactionEvent Updated carrying meter values (periodic, clock-aligned or triggered)."""
         tx = runtime.state.tx
         if tx is None:
             return
         now = self.clock.now()
-        reading = runtime.reading
         offline = not self._is_connected()
 
         def build(seq_no: int) -> m.TransactionEventRequest:
@@ -518,7 +557,7 @@ class Station:
                     transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
                 ),
                 offline=offline,
-                meterValue=[periodic_sample(reading, now, context)] if reading else None,
+                meterValue=values or None,
             )
 
         with self.tx_journal.atomic():
@@ -644,13 +683,43 @@ class Station:
             runtime.reading = await runtime.drivers.meter.read()
         except DriverError:
             return  # the meter driver reports meter_lost as a fault event
+        if runtime.sampler is not None:
+            runtime.sampler = runtime.sampler.feed(runtime.reading, self.clock.monotonic(), self.clock.now())
+        self._clock_aligned(runtime)
         tx = runtime.state.tx
         interval = self.dm.get_int("SampledDataCtrlr", "TxUpdatedInterval")
         now = self.clock.monotonic()
         if tx is None or interval <= 0 or now - runtime.last_periodic < interval:
             return
         runtime.last_periodic = now
-        self._queue_update(runtime, m.TriggerReasonEnumType.MeterValuePeriodic, "Sample.Periodic")
+        config = SamplingConfig.from_device_model(self.dm)
+        values = updated_values(runtime.reading, config, self.clock.now(), phases=self._phases(runtime))
+        self._queue_update(runtime, m.TriggerReasonEnumType.MeterValuePeriodic, values)
+
+    def _clock_aligned(self, runtime: EvseRuntime) -> None:
+        """J01: clock-aligned samples, in MeterValues outside a transaction, in TransactionEvent inside."""
+        config = SamplingConfig.from_device_model(self.dm)
+        interval = config.aligned_interval_s
+        now = self.clock.now()
+        if interval <= 0 or not config.aligned_measurands or runtime.reading is None:
+            return
+        if runtime.last_aligned is None:
+            runtime.last_aligned = aligned_slot(now, interval)  # start counting at the current slot
+            return
+        if not aligned_due(runtime.last_aligned, now, interval):
+            return
+        slot = aligned_slot(now, interval)
+        runtime.last_aligned = slot
+        route = clock_aligned_route(
+            evse_in_transaction=runtime.state.tx is not None,
+            any_transaction=self.has_transaction(),
+            send_during_idle=config.aligned_send_during_idle,
+        )
+        values = clock_aligned_values(runtime.reading, config, slot, phases=self._phases(runtime))
+        if route is AlignedRoute.METER_VALUES and values:
+            self._enqueue(m.MeterValuesRequest(evseId=runtime.state.evse_id, meterValue=values))
+        elif route is AlignedRoute.TRANSACTION_EVENT:
+            self._queue_update(runtime, m.TriggerReasonEnumType.MeterValueClock, values)
 
     # ---- availability and reset (G03-G04, B11-B12) -----------------------------------------------
     def has_transaction(self, evse_id: int | None = None) -> bool:

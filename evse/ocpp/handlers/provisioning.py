@@ -9,7 +9,6 @@ from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 from evse.station import evse_fsm as fsm
 from evse.station.core import Station
-from evse.station.meter_values import periodic_sample
 from evse.station.registration import Registration
 
 log = logging.getLogger(__name__)
@@ -93,10 +92,9 @@ def _triggered(
 
         async def meter_values() -> None:
             for i in evse_ids:
-                reading = station.evses[i].reading
-                if reading is not None:
-                    sample = periodic_sample(reading, station.clock.now(), context="Trigger")
-                    await call(m.MeterValuesRequest(evseId=i, meterValue=[sample]), m.MeterValuesResponse)
+                values = station.triggered_meter_values(i)
+                if values:
+                    await call(m.MeterValuesRequest(evseId=i, meterValue=values), m.MeterValuesResponse)
 
         return meter_values
     if what is T.TransactionEvent:
