@@ -115,6 +115,8 @@ class Settings(_Section):
     control_socket: Path | None = None
     device_model: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Messages kept for the CSMS during an outage; see evse/ocpp/outbox.py for what goes first when full.
+    outbox_max_messages: int = Field(default=100_000, ge=100, le=10_000_000)
 
     @field_validator("board")
     @classmethod

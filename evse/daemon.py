@@ -197,7 +197,7 @@ def build(
         backoff=backoff,
         ping_interval=lambda: dm.get_int("OCPPCommCtrlr", "WebSocketPingInterval"),
         on_connected=on_connected,
-        on_disconnected=lambda: log.warning("offline: messages are kept in the outbox"),
+        on_disconnected=lambda: holder["station"].on_disconnected(),
     )
     journal = Journal(db)
     registrar = Registrar(
@@ -214,7 +214,7 @@ def build(
         drivers,
         connection,
         registrar,
-        Outbox(db),
+        Outbox(db, max_messages=settings.outbox_max_messages),
         journal,
         TxJournal(db),
         clock,

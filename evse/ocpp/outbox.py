@@ -2,16 +2,24 @@
 
 Entries leave the table only when the CSMS answered them, so a crash or a power cut between
 "decided to send" and "CSMS acknowledged" loses nothing; order is the insertion order.
+
+Bounded: past `max_messages` (a long outage), room is made by dropping, oldest first, (1) messages that
+are not about a transaction (status, meter values outside a transaction, events), then (2) TransactionEvent
+Updated. TransactionEvent Started and Ended are never dropped, even if the bound is then exceeded: they
+are what billing needs. A dropped Updated leaves a visible seqNo gap for the CSMS, never a silent one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from evse.storage import Migration, migrate
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = [
     Migration(
@@ -37,9 +45,13 @@ class OutboxEntry:
 class Outbox:
     """FIFO of CALLs waiting for the CSMS, persisted in the station database."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, max_messages: int = 100_000) -> None:
         self._conn = conn
+        self._max = max_messages
+        self.dropped = 0
         migrate(conn, MIGRATIONS)
+        # Counted once; kept in step by put/remove so the bound check costs nothing per message.
+        self._count = int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
     def put(self, action: str, payload: dict[str, Any], *, transaction_id: str | None = None) -> int:
         cursor = self._conn.execute(
@@ -47,7 +59,24 @@ class Outbox:
             (action, json.dumps(payload, separators=(",", ":")), transaction_id),
         )
         assert cursor.lastrowid is not None
+        self._count += 1
+        if self._count > self._max:
+            self._make_room()
         return cursor.lastrowid
+
+    def _make_room(self) -> None:
+        for condition in (
+            "transaction_id IS NULL",
+            "action = 'TransactionEvent' AND json_extract(payload, '$.eventType') = 'Updated'",
+        ):
+            row = self._conn.execute(f"SELECT id FROM outbox WHERE {condition} ORDER BY id LIMIT 1").fetchone()
+            if row is not None:
+                self._conn.execute("DELETE FROM outbox WHERE id = ?", (row[0],))
+                self._count -= 1
+                self.dropped += 1
+                log.warning("outbox full (%s): dropped the oldest expendable message", self._max)
+                return
+        log.error("outbox over its bound (%s) with only Started/Ended left: keeping them", self._max)
 
     def peek(self) -> OutboxEntry | None:
         row = self._conn.execute(
@@ -61,7 +90,8 @@ class Outbox:
         self._conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (entry_id,))
 
     def remove(self, entry_id: int) -> None:
-        self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
+        if self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,)).rowcount:
+            self._count -= 1
 
     def has_transaction_messages(self, transaction_id: str | None) -> bool:
         """Any queued transaction message (of this transaction, or of any when None)?"""
@@ -74,4 +104,4 @@ class Outbox:
         return row is not None
 
     def __len__(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        return self._count

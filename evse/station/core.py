@@ -24,6 +24,7 @@ from drivers.interfaces import (
     EvseDrivers,
     FaultCleared,
     FaultRaised,
+    InputChanged,
     MeterReading,
     PilotStateChanged,
 )
@@ -109,6 +110,8 @@ class Station:
         self._reset_on_idle = False
         self.evses: dict[int, EvseRuntime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._offline_since: float | None = None
+        self._status_changed_offline: set[int] = set()
         # NotifyEvent eventIds: unique per boot, and the start keeps them apart from earlier boots.
         self._event_ids = itertools.count(int(time.time()) % 100_000 * 1000)
         for evse in settings.evses:
@@ -141,6 +144,9 @@ class Station:
             self.apply(event.evse_id, fsm.PilotChanged(event.state))
         elif isinstance(event, CardPresented):
             self._spawn(self._authorize(event.evse_id, event.id_token, event.token_type))
+        elif isinstance(event, InputChanged) and event.name == "start_button" and event.active:
+            # C01 with the NoAuthorization token type: a start button instead of a card.
+            self._spawn(self._authorize(event.evse_id, "", "NoAuthorization"))
         elif isinstance(event, FaultRaised):
             log.warning("fault evse=%s name=%s %s", event.evse_id, event.name, event.detail)
             self.apply(event.evse_id, fsm.FaultChanged(event.name, True))
@@ -369,6 +375,14 @@ class Station:
             self._queue_transaction_event(runtime, action)
 
     async def _drive_contactor(self, runtime: EvseRuntime, closed: bool) -> None:
+        evse_id, lock = runtime.state.evse_id, runtime.drivers.lock
+        if closed and lock is not None:
+            try:
+                await lock.lock()  # the plug is held before power flows
+            except DriverError as exc:
+                log.error("lock evse=%s: %s", evse_id, exc)
+                self.apply(evse_id, fsm.FaultChanged("lock_failure", True))  # keeps the contactor open
+                return
         try:
             if closed:
                 await runtime.drivers.contactor.close()
@@ -377,8 +391,14 @@ class Station:
         except DriverError as exc:
             # Safety first: a contactor that did not obey is a fault, which opens the power path.
             name = "contactor_stuck_open" if closed else "contactor_welded"
-            log.error("contactor evse=%s: %s", runtime.state.evse_id, exc)
-            self.apply(runtime.state.evse_id, fsm.FaultChanged(name, True))
+            log.error("contactor evse=%s: %s", evse_id, exc)
+            self.apply(evse_id, fsm.FaultChanged(name, True))
+            return
+        if not closed and lock is not None and runtime.state.tx is None:
+            try:
+                await lock.unlock()  # the session is over: release the plug
+            except DriverError as exc:
+                log.error("unlock evse=%s: %s", evse_id, exc)  # the lock driver reports unlock_failure
 
     async def _drive_pilot(self, runtime: EvseRuntime, amps: float | None) -> None:
         try:
@@ -402,6 +422,10 @@ class Station:
     # ---- outgoing messages -----------------------------------------------------------------------
     def queue_status(self, evse_id: int, connector_id: int, status: fsm.ConnectorStatus) -> None:
         self._record_availability(evse_id, connector_id, status)
+        if not self._is_connected() and not self.dm.get_bool("OCPPCommCtrlr", "QueueAllMessages"):
+            # Offline without QueueAllMessages: only the latest status matters; it is reported on reconnect.
+            self._status_changed_offline.add(evse_id)
+            return
         payload = m.StatusNotificationRequest(
             timestamp=self.clock.now(),
             connectorStatus=m.ConnectorStatusEnumType(status.value),
@@ -655,12 +679,23 @@ class Station:
         """New websocket: register, then report every connector (B01.FR.05 / after an offline period)."""
         first = self.registrar.state is not Registration.Accepted
         await self.registrar.register()
-        if first:
-            for runtime in self.evses.values():
-                status = fsm.connector_status(runtime.state)
-                runtime.state = replace(runtime.state, status=status)
-                self.queue_status(runtime.state.evse_id, runtime.connector_id, status)
+        offline_for = self.clock.monotonic() - self._offline_since if self._offline_since is not None else 0.0
+        long_offline = offline_for > self.dm.get_int("OCPPCommCtrlr", "OfflineThreshold")
+        # At boot, or after more than OfflineThreshold offline, every connector is reported; after a
+        # short outage only those whose status changed meanwhile (B04, TC_B_51/52).
+        report = set(self.evses) if first or long_offline else set(self._status_changed_offline)
+        self._status_changed_offline.clear()
+        self._offline_since = None
+        for evse_id in sorted(report):
+            runtime = self.evses[evse_id]
+            status = fsm.connector_status(runtime.state)
+            runtime.state = replace(runtime.state, status=status)
+            self.queue_status(evse_id, runtime.connector_id, status)
         self._wake.set()
+
+    def on_disconnected(self) -> None:
+        if self._offline_since is None:
+            self._offline_since = self.clock.monotonic()
 
     # ---- meter sampling --------------------------------------------------------------------------
     async def run_timers(self) -> None:
