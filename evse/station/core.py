@@ -19,6 +19,7 @@ from typing import Any
 
 from drivers.errors import DriverError
 from drivers.interfaces import (
+    CableCapacityChanged,
     CardPresented,
     DriverEvent,
     EvseDrivers,
@@ -66,6 +67,7 @@ class EvseRuntime:
     reading: MeterReading | None = None
     last_periodic: float = 0.0
     pending_operative: bool | None = None  # ChangeAvailability Scheduled until the transaction ends
+    cable_max_a: float | None = None  # the plugged cable's rating (PP): never offer more
     sampler: TxEndedSampler | None = None  # samples kept for the Ended event (TxEndedInterval)
     last_aligned: datetime | None = None  # the clock-aligned slot last reported
     group_id: str | None = None  # groupIdToken of the token that authorized the session (C09)
@@ -142,6 +144,8 @@ class Station:
             return
         if isinstance(event, PilotStateChanged):
             self.apply(event.evse_id, fsm.PilotChanged(event.state))
+        elif isinstance(event, CableCapacityChanged):
+            runtime.cable_max_a = event.max_current_a
         elif isinstance(event, CardPresented):
             self._spawn(self._authorize(event.evse_id, event.id_token, event.token_type))
         elif isinstance(event, InputChanged) and event.name == "start_button" and event.active:
@@ -401,6 +405,10 @@ class Station:
                 log.error("unlock evse=%s: %s", evse_id, exc)  # the lock driver reports unlock_failure
 
     async def _drive_pilot(self, runtime: EvseRuntime, amps: float | None) -> None:
+        if amps is not None and runtime.cable_max_a is not None:
+            amps = min(amps, runtime.cable_max_a)  # IEC 61851-1: the cable's rating caps the offer
+            if amps < 6:
+                amps = None  # below 6 A no PWM offer is allowed: the EV must not charge
         try:
             await runtime.drivers.pilot.set_current_limit(amps)
         except DriverError as exc:
@@ -487,6 +495,10 @@ class Station:
                 offline=offline,
                 idToken=id_token,
                 reservationId=action.reservation_id,
+                numberOfPhasesUsed=phases if action.event_type == "Started" else None,
+                cableMaxCurrent=int(runtime.cable_max_a)
+                if action.event_type == "Started" and runtime.cable_max_a is not None
+                else None,
                 evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
                 if action.event_type == "Started"
                 else None,

@@ -194,3 +194,13 @@ async def test_TC_G_20_CS_lock_failure_reports_faulted(csms: DevCsms, station: S
     await csms.wait_for("StatusNotification", predicate=lambda p: p["connectorStatus"] == "Faulted", timeout=5)
     event_data = (await csms.wait_for("NotifyEvent", timeout=5))["eventData"][0]
     assert event_data["component"]["name"] == "ConnectorPlugRetentionLock"
+
+
+async def test_cable_rating_caps_the_offered_current_and_is_reported(csms: DevCsms, station: StationUnderTest) -> None:
+    station.d.board.plug(1, cable_max_current_a=16)
+    started = await csms.wait_for("TransactionEvent", predicate=event("Started"), timeout=5)
+    assert (started["cableMaxCurrent"], started["numberOfPhasesUsed"]) == (16, 3)
+    station.d.board.swipe(1, "AABBCCDD")
+    await csms.wait_for("TransactionEvent", predicate=event("Updated", triggerReason="Authorized"), timeout=5)
+    await asyncio.sleep(0.3)
+    assert station.d.board.snapshot(1)["offered_current_a"] == 16  # not the EVSE's 32 A
