@@ -110,6 +110,27 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from evse import selftest  # builds the board's drivers: not needed by the other commands
+
+    settings = load_settings(args.config)
+    _setup_logging("ERROR")  # the result lines carry the details; the drivers' warnings would repeat them
+    selftest.refuse_while_daemon_runs(settings)
+
+    def report(result: selftest.CheckResult) -> None:
+        print(result.line(), flush=True)
+
+    def prompt(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    results = asyncio.run(
+        selftest.run_selftest(
+            settings, card_timeout_s=args.card_timeout, no_card=args.no_card, report=report, prompt=prompt
+        )
+    )
+    return selftest.exit_code(results)
+
+
 def cmd_dev_csms(args: argparse.Namespace) -> int:
     from evse.devcsms.server import serve_forever
 
@@ -168,6 +189,12 @@ def parser() -> argparse.ArgumentParser:
     for child in sim_sub.choices.values():
         child.add_argument("--config", type=Path, default=argparse.SUPPRESS)
     sim.set_defaults(func=cmd_sim)
+
+    selftest = sub.add_parser("selftest", help="bring-up self-test of a real board's devices (daemon stopped)")
+    selftest.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    selftest.add_argument("--card-timeout", type=float, default=30.0, metavar="S", help="wait for a card (s)")
+    selftest.add_argument("--no-card", action="store_true", help="skip the card check")
+    selftest.set_defaults(func=cmd_selftest)
 
     csms = sub.add_parser("dev-csms", help="run the bundled development CSMS")
     csms.add_argument("--host", default="127.0.0.1")

@@ -225,9 +225,10 @@ class _EvseCheck:
         deadline = time.monotonic() + self.timeout_s
         problem = "no answer"
         while time.monotonic() < deadline:
-            if FaultName.METER_LOST in self.events.faults:
-                problem = self.events.faults[FaultName.METER_LOST]
-                break
+            if FaultName.METER_LOST in self.events.faults:  # the driver's own verdict, after its retries
+                lost = self.events.faults[FaultName.METER_LOST]
+                self._result("meter", Verdict.FAIL, f"{where}: {FaultName.METER_LOST}: {lost}")
+                return
             try:
                 async with asyncio.timeout(max(deadline - time.monotonic(), 0.01)):
                     reading = await meter.read()
@@ -384,3 +385,17 @@ class _EvseCheck:
             self._result("iso15118", Verdict.PASS, f"{where}: the module answered the handshake")
         else:
             self._result("iso15118", Verdict.FAIL, f"{where}: no handshake within {timeout_s:g} s")
+
+
+def refuse_while_daemon_runs(settings: Settings) -> None:
+    """Raise SelftestError when the daemon answers on its control socket: it holds the same devices."""
+    from evse import control
+    from evse.errors import ControlError
+
+    try:
+        control.request(settings.socket_path, {"cmd": "status"}, timeout=2.0)
+    except ControlError:
+        return
+    raise SelftestError(
+        f"the daemon is running (it answers on {settings.socket_path}) and holds the devices: stop it first"
+    )

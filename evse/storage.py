@@ -8,7 +8,8 @@ versioned list of statements; `migrate` applies what is missing in one transacti
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,3 +61,16 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             raise StorageError(f"migration {migration.part} v{migration.version} failed: {exc}") from exc
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One SQLite write transaction (the connection is in autocommit mode): all of it lands, or none."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -11,14 +11,13 @@ Deciding what a lookup means is not done here: see evse.station.authorization.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from evse.ocpp.v201 import messages as m
-from evse.storage import Migration, migrate
+from evse.storage import Migration, migrate, transaction
 
 MIGRATIONS = [
     Migration(
@@ -150,16 +149,6 @@ class AuthStore:
         self._conn = conn
         migrate(conn, MIGRATIONS)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-
     def _usage(self, table: str) -> Usage:
         row = self._conn.execute(f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM {table}").fetchone()
         return Usage(int(row[0]), int(row[1]))
@@ -189,7 +178,7 @@ class AuthStore:
         text = _encode(info)
         size = _size(key, text)
         expires = _epoch(info.cacheExpiryDateTime) if info.cacheExpiryDateTime is not None else None
-        with self._transaction():
+        with transaction(self._conn):
             if max_bytes is not None and size > max_bytes:
                 self.cache_remove(key)  # the older answer for this token is outdated either way
                 return
@@ -280,7 +269,7 @@ class AuthStore:
         over `max_entries` or `max_bytes` is rolled back and answered Failed.
         """
         try:
-            with self._transaction():
+            with transaction(self._conn):
                 refusal = judge_local_list_update(self.list_version(), version, update_type, entries)
                 if refusal is not None:
                     return refusal

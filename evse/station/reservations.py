@@ -29,7 +29,6 @@ Rules, from OCPP 2.0.1 Part 2 block H (edition 3 with the 2025-09 errata):
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -40,7 +39,7 @@ from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
 from evse.errors import DeviceModelError, StorageError
 from evse.ocpp.v201 import messages as m
-from evse.storage import Migration, migrate
+from evse.storage import Migration, migrate, transaction
 
 log = logging.getLogger(__name__)
 
@@ -437,14 +436,10 @@ class Reservations:
     def _commit(self, book: ReservationBook) -> None:
         rows = [_to_row(position, r) for position, r in enumerate(book)]
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute("DELETE FROM reservations")
-            self._conn.executemany("INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            self._conn.execute("COMMIT")
+            with transaction(self._conn):
+                self._conn.execute("DELETE FROM reservations")
+                self._conn.executemany("INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):  # the connection may be unusable altogether
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
             raise StorageError(f"cannot store reservations: {exc}") from exc
         self._book = book
 

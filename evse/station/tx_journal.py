@@ -10,11 +10,10 @@ recorded here, which never exceeds what the meter really counted.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from evse.storage import Migration, migrate
+from evse.storage import Migration, migrate, transaction
 
 MIGRATIONS = [
     Migration(
@@ -49,16 +48,9 @@ class TxJournal:
         self._conn = conn
         migrate(conn, MIGRATIONS)
 
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
+    def atomic(self) -> AbstractContextManager[None]:
         """One SQLite transaction around journal and outbox writes."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        return transaction(self._conn)
 
     def open(
         self,
