@@ -67,6 +67,8 @@ class EvseRuntime:
     reading: MeterReading | None = None
     last_periodic: float = 0.0
     pending_operative: bool | None = None  # ChangeAvailability Scheduled until the transaction ends
+    tx_start_energy_wh: float | None = None
+    energy_cap_wh: float | None = None  # MaxEnergyOnInvalidId after the CSMS refused the token
     cable_max_a: float | None = None  # the plugged cable's rating (PP): never offer more
     sampler: TxEndedSampler | None = None  # samples kept for the Ended event (TxEndedInterval)
     last_aligned: datetime | None = None  # the clock-aligned slot last reported
@@ -130,7 +132,8 @@ class Station:
             return frozenset(fsm.TxPoint(v) for v in values if v in fsm.TxPoint.__members__)
 
         max_a = next(e.max_current_a for e in self.settings.evses if e.id == evse_id)
-        return fsm.TxConfig(points("TxStartPoint"), points("TxStopPoint"), max_a)
+        stop_on_disconnect = self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect")
+        return fsm.TxConfig(points("TxStartPoint"), points("TxStopPoint"), max_a, stop_on_disconnect)
 
     def _context(self, evse_id: int) -> fsm.Context:
         return fsm.Context(self._tx_config(evse_id), lambda: str(uuid.uuid4()))
@@ -354,8 +357,10 @@ class Station:
                 log.info("tx=%s token refused by the CSMS (%s): stopping", tx_id, info.status.value)
                 self.apply(evse_id, fsm.StopRequested("Deauthorized", "DeAuthorized"))
             else:
-                # MaxEnergyOnInvalidId would cap the energy here; until then the EV keeps charging (noted).
-                log.warning("tx=%s token refused by the CSMS (%s), StopTxOnInvalidId false", tx_id, info.status.value)
+                # C15: charging goes on, but only up to MaxEnergyOnInvalidId Wh for the whole transaction.
+                cap = self.dm.get_value("TxCtrlr", "MaxEnergyOnInvalidId")
+                runtime.energy_cap_wh = float(cap) if cap not in (None, "") else None
+                log.warning("tx=%s token refused by the CSMS (%s): energy cap %s Wh", tx_id, info.status.value, cap)
 
     def apply(self, evse_id: int, event: fsm.Event) -> None:
         """Run one event through the EVSE's state machine and perform the resulting actions."""
@@ -464,6 +469,8 @@ class Station:
         values: list[m.MeterValueType] = []
         if action.event_type == "Started":
             runtime.sampler = TxEndedSampler.start(config, self.clock.monotonic(), now, phases=phases)
+            runtime.tx_start_energy_wh = reading.energy_import_wh if reading else None
+            runtime.energy_cap_wh = None
             if reading is not None:
                 values = started_values(reading, config, now, phases=phases)
         elif action.event_type == "Ended":
@@ -732,6 +739,10 @@ class Station:
             return  # the meter driver reports meter_lost as a fault event
         if runtime.sampler is not None:
             runtime.sampler = runtime.sampler.feed(runtime.reading, self.clock.monotonic(), self.clock.now())
+        start, cap = runtime.tx_start_energy_wh, runtime.energy_cap_wh
+        capped = runtime.state.tx is not None and cap is not None and start is not None
+        if capped and runtime.reading.energy_import_wh - (start or 0.0) >= (cap or 0.0):
+            self.apply(runtime.state.evse_id, fsm.StopRequested("EnergyLimitReached", "EnergyLimitReached"))
         self._clock_aligned(runtime)
         tx = runtime.state.tx
         interval = self.dm.get_int("SampledDataCtrlr", "TxUpdatedInterval")

@@ -160,6 +160,8 @@ class TxConfig:
     start_points: frozenset[TxPoint]
     stop_points: frozenset[TxPoint]
     max_current_a: float
+    # StopTxOnEVSideDisconnect: false keeps an authorized transaction (suspended) when the EV unplugs.
+    stop_on_ev_disconnect: bool = True
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,8 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     if isinstance(event, PilotChanged):
         was_connected = state.ev_connected
         state = replace(state, pilot=event.state)
-        if was_connected and not state.ev_connected:
+        keep = not ctx.config.stop_on_ev_disconnect and state.tx is not None and state.token is not None
+        if was_connected and not state.ev_connected and not keep:
             stop = ("EVCommunicationLost", "EVDisconnected")
             # Unplugging ends the authorization of this session (E07), plugged or not.
             state = replace(state, token=None, remote_start_id=None, session_done=False)
@@ -263,8 +266,13 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     # Stop points: any configured condition that held during the transaction and no longer does ends it.
     if state.tx is not None and stop is None:
         for point in sorted(ctx.config.stop_points & state.tx.reached):
-            # EnergyTransfer is left out: an EV that pauses (pilot B) must not end its session.
-            if not _reached(state, point) and point is not TxPoint.EnergyTransfer:
+            # EnergyTransfer is left out: an EV that pauses (pilot B) must not end its session; so are the
+            # EV-connection points when the transaction is to survive an EV-side disconnect.
+            if point is TxPoint.EnergyTransfer:
+                continue
+            if not ctx.config.stop_on_ev_disconnect and point in (TxPoint.EVConnected, TxPoint.PowerPathClosed):
+                continue
+            if not _reached(state, point):
                 stop = _stop_for(point)
                 break
     if stop is not None and state.tx is not None:

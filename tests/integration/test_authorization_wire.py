@@ -85,3 +85,24 @@ async def test_C09_another_card_of_the_same_group_stops_the_session(csms: DevCsm
 
 async def test_C11_clear_cache(csms: DevCsms, station: StationUnderTest) -> None:
     assert (await csms.call(STATION_ID, call.ClearCache())).status == "Accepted"
+
+
+async def test_C15_refused_token_without_stop_is_capped_by_max_energy_on_invalid_id(
+    csms: DevCsms, make_station: Any
+) -> None:
+    sut: StationUnderTest = await make_station(
+        device_model={
+            "AuthCtrlr.OfflineTxForUnknownIdEnabled": True,
+            "TxCtrlr.StopTxOnInvalidId": False,
+            "TxCtrlr.MaxEnergyOnInvalidId": 5,
+        }
+    )
+    await csms.wait_for("StatusNotification", timeout=10)
+    port = await go_offline(csms)
+    sut.d.board.plug(1)
+    sut.d.board.swipe(1, "0BADCAFE")
+    sut.d.board.set_ev_state(1, "C")
+    await asyncio.sleep(0.3)
+    await csms.start(port=port)
+    end = await csms.wait_for("TransactionEvent", predicate=ended, timeout=20)
+    assert end["transactionInfo"]["stoppedReason"] == "EnergyLimitReached"

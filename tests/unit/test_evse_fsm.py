@@ -132,3 +132,15 @@ def test_authorized_stop_point_does_not_end_a_session_still_waiting_for_its_card
     state, actions = fsm.transition(state, fsm.Authorized("T1", "ISO14443"), ctx())
     assert tx_events(actions) == [("Updated", "Authorized")]
     assert state.contactor_closed
+
+
+def test_E_stop_tx_on_ev_side_disconnect_false_suspends_instead_of_ending() -> None:
+    keep = fsm.Context(fsm.TxConfig(POINTS, POINTS, 32.0, stop_on_ev_disconnect=False), lambda: "tx-1")
+    state = fsm.EvseState(evse_id=1)
+    for e in (fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443"), fsm.PilotChanged(PilotState.C)):
+        state, _ = fsm.transition(state, e, keep)
+    state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.A), keep)
+    assert state.tx is not None and not state.contactor_closed  # suspended, power off
+    assert [e for e, _ in tx_events(actions)] == ["Updated"]
+    state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.B), keep)
+    assert state.contactor_closed and state.tx.transaction_id == "tx-1"  # resumed, same transaction
