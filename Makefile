@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint bench soak models conformance clean
+.PHONY: run test lint bench soak hil models conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,8 @@ test: $(STAMP)         ## the whole test suite (what CI runs)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check evse drivers tests scripts bench
-	$(BIN)/ruff format --check evse drivers tests scripts bench
+	$(BIN)/ruff check evse drivers tests scripts bench hil
+	$(BIN)/ruff format --check evse drivers tests scripts bench hil
 	$(BIN)/mypy
 
 bench: $(STAMP)        ## the figures quoted in issue notes
@@ -28,6 +28,9 @@ bench: $(STAMP)        ## the figures quoted in issue notes
 
 soak: $(STAMP)         ## >= 200 SIGKILLs during charging sessions, CSMS on and off; prints the result
 	$(BIN)/python -m hil.kill_soak --rounds 200
+
+hil: $(STAMP)          ## one charging session through the real drivers against the emulated board
+	$(BIN)/python -m hil.run_hil
 
 models: $(STAMP)       ## regenerate evse/ocpp/v201/messages.py from the official schemas
 	$(BIN)/python scripts/gen_models.py

@@ -116,6 +116,8 @@ class Daemon:
 
     async def _until(self, event: asyncio.Event, why: Exit) -> None:
         await event.wait()
+        # While the drivers still run: the contactors open before anything is torn down.
+        await self.station.open_all()
         if why is Exit.RESET:
             log.info("reset: delivering queued messages, then restarting")
             await self.station.flush(timeout=5.0)

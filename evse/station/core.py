@@ -837,13 +837,17 @@ class Station:
             log.warning("%s messages still queued; they are kept for the next boot", len(self.outbox))
 
     async def open_all(self) -> None:
-        """Open every contactor (shutdown, reset): the safe state."""
+        """Open every contactor, then withdraw every offer (shutdown, reset): the safe state. Each step
+        on its own, so a pilot that no longer answers cannot keep a contactor closed."""
         for runtime in self.evses.values():
             try:
-                await runtime.drivers.pilot.set_current_limit(None)
                 await runtime.drivers.contactor.open()
             except DriverError as exc:
                 log.error("could not open contactor evse=%s: %s", runtime.state.evse_id, exc)
+            try:
+                await runtime.drivers.pilot.set_current_limit(None)
+            except DriverError as exc:
+                log.warning("could not withdraw the pilot offer evse=%s: %s", runtime.state.evse_id, exc)
 
     def snapshot(self) -> dict[str, Any]:
         """What `evse status` shows."""

@@ -142,6 +142,7 @@ class EvseState:
     remote_start_id: int | None = None
     tx: Transaction | None = None
     contactor_closed: bool = False
+    offering: bool = False  # PWM on the control pilot: the EV may ask for power (state C)
     operative: bool = True
     faults: frozenset[str] = field(default_factory=frozenset)
     status: ConnectorStatus | None = None  # last reported
@@ -195,9 +196,9 @@ def charging_state(state: EvseState) -> str:
     """ChargingStateEnumType from what the station observes."""
     if not state.ev_connected:
         return "Idle"
-    if not state.contactor_closed:
-        return "EVConnected"
-    return "Charging" if state.pilot in (PilotState.C, PilotState.D) else "SuspendedEV"
+    if state.contactor_closed:
+        return "Charging"
+    return "SuspendedEV" if state.offering else "EVConnected"
 
 
 def connector_status(state: EvseState) -> ConnectorStatus:
@@ -212,11 +213,17 @@ def connector_status(state: EvseState) -> ConnectorStatus:
     return ConnectorStatus.Available
 
 
-def may_energize(state: EvseState) -> bool:
-    """The safety rule: the only condition under which the contactor may be closed."""
+def may_offer(state: EvseState) -> bool:
+    """When the pilot may offer current (PWM): an authorized transaction, the EV there, no fault."""
     return (
         state.tx is not None and state.token is not None and state.ev_connected and state.operative and not state.faults
     )
+
+
+def may_energize(state: EvseState) -> bool:
+    """The safety rule, the only condition under which the contactor may be closed: as for the offer, and
+    the EV asks for power (IEC 61851-1: the supply is switched on in state C/D, after the PWM offer)."""
+    return may_offer(state) and state.pilot in (PilotState.C, PilotState.D)
 
 
 def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState, list[Action]]:
@@ -278,7 +285,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     if stop is not None and state.tx is not None:
         tx = state.tx
         actions.extend(_open_power(state))
-        state = replace(state, contactor_closed=False)
+        state = replace(state, contactor_closed=False, offering=False)
         actions.append(
             SendTransactionEvent(
                 "Ended",
@@ -319,13 +326,19 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
         if reached != state.tx.reached:
             state = replace(state, tx=replace(state.tx, reached=frozenset(reached)))
 
-    # Power path follows the safety rule.
+    # Power path follows the safety rule: offer first, close on C/D; open first, then withdraw the offer.
+    if may_offer(state) and not state.offering:
+        state = replace(state, offering=True)
+        actions.append(SetPilotCurrent(ctx.config.max_current_a))
     if may_energize(state) and not state.contactor_closed:
         state = replace(state, contactor_closed=True)
-        actions.extend([SetContactor(True), SetPilotCurrent(ctx.config.max_current_a)])
+        actions.append(SetContactor(True))
     elif not may_energize(state) and state.contactor_closed:
-        actions.extend(_open_power(state))
         state = replace(state, contactor_closed=False)
+        actions.append(SetContactor(False))
+    if not may_offer(state) and state.offering:
+        state = replace(state, offering=False)
+        actions.append(SetPilotCurrent(None))
 
     # Charging state changes are reported as Updated.
     if state.tx is not None and charging_state(state) != state.tx.charging_state:
@@ -357,7 +370,9 @@ def _stop_for(point: TxPoint) -> tuple[str, str]:
 
 
 def _open_power(state: EvseState) -> list[Action]:
-    return [SetPilotCurrent(None), SetContactor(False)] if state.contactor_closed else []
+    """Ending: the contactor opens, then the offer is withdrawn (both only if they were on)."""
+    actions: list[Action] = [SetContactor(False)] if state.contactor_closed else []
+    return actions + ([SetPilotCurrent(None)] if state.offering else [])
 
 
 def _tx_event(state: EvseState, event_type: str, trigger: str) -> SendTransactionEvent:

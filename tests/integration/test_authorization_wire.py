@@ -36,6 +36,7 @@ async def test_C13_local_list_authorizes_while_offline(csms: DevCsms, make_stati
     port = await go_offline(csms)
     sut.d.board.plug(1)
     sut.d.board.swipe(1, "CAFEBABE")
+    sut.d.board.set_ev_state(1, "C")  # the EV asks for power: only now the supply closes
     await asyncio.sleep(0.5)
     assert sut.d.board.contactor(1).is_closed  # charging although the CSMS is unreachable
     await csms.start(port=port)
@@ -61,6 +62,7 @@ async def test_C15_offline_unknown_id_started_then_stopped_when_the_csms_refuses
     port = await go_offline(csms)
     sut.d.board.plug(1)
     sut.d.board.swipe(1, "0BADCAFE")  # not known to the CSMS
+    sut.d.board.set_ev_state(1, "C")  # the EV asks for power: only now the supply closes
     await asyncio.sleep(0.5)
     assert sut.d.board.contactor(1).is_closed
     await csms.start(port=port)

@@ -48,5 +48,6 @@ async def test_C01_start_button_authorizes_without_a_card(csms: DevCsms, station
     update = await csms.wait_for("TransactionEvent", predicate=lambda p: p["triggerReason"] == "Authorized", timeout=5)
     assert update["idToken"] == {"idToken": "", "type": "NoAuthorization"}
     assert csms.received("Authorize") == []  # NoAuthorization needs no Authorize
+    station.d.board.set_ev_state(1, "C")  # the EV asks for power: only now the supply closes
     await asyncio.sleep(0.2)
     assert station.d.board.contactor(1).is_closed

@@ -35,6 +35,7 @@ async def test_TC_H_01_CS_reserved_evse_charges_for_its_token(csms: DevCsms, sta
     started = await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Started", timeout=5)
     assert started["reservationId"] == 5
     station.d.board.plug(1)
+    station.d.board.set_ev_state(1, "C")  # the EV asks for power: only now the supply closes
     await asyncio.sleep(0.3)
     assert station.d.board.contactor(1).is_closed
 

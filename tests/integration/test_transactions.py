@@ -29,6 +29,7 @@ async def test_TC_E_03_CS_local_start_cable_first(csms: DevCsms, station: Statio
     station.d.board.swipe(1, "AABBCCDD")
     authorized = await csms.wait_for("TransactionEvent", predicate=event("Updated"), timeout=5)
     assert authorized["triggerReason"] == "Authorized"
+    station.d.board.set_ev_state(1, "C")  # the EV asks for power: only now the supply closes
     await asyncio.sleep(0.2)
     assert station.d.board.contactor(1).is_closed
 
@@ -72,6 +73,7 @@ async def test_TC_F_02_CS_remote_start_first_with_authorize_remote_start(csms: D
     started = await csms.wait_for("TransactionEvent", predicate=event("Started"), timeout=5)
     assert (started["triggerReason"], started["transactionInfo"]["remoteStartId"]) == ("RemoteStart", 12)
     sut.d.board.plug(1)
+    sut.d.board.set_ev_state(1, "C")  # the EV asks for power: only now the supply closes
     await asyncio.sleep(0.3)
     assert sut.d.board.contactor(1).is_closed
 

@@ -35,9 +35,11 @@ def tx_events(actions: list[fsm.Action]) -> list[tuple[str, str]]:
 def test_E02_plug_then_swipe_starts_on_cable_and_charges() -> None:
     state, actions = run([fsm.PilotChanged(PilotState.B), fsm.Authorized("AABBCCDD", "ISO14443")])
     assert tx_events(actions) == [("Started", "CablePluggedIn"), ("Updated", "Authorized")]
-    assert state.contactor_closed
-    assert fsm.SetContactor(True) in actions and fsm.SetPilotCurrent(32.0) in actions
+    # IEC 61851-1: authorized with the EV in B, the PWM offers current, the supply stays off.
+    assert fsm.SetPilotCurrent(32.0) in actions and not state.contactor_closed
+    assert state.tx is not None and state.tx.charging_state == "SuspendedEV"
     state, more = fsm.transition(state, fsm.PilotChanged(PilotState.C), ctx())
+    assert more[0] == fsm.SetContactor(True)  # the EV asks (C): the contactor closes
     assert tx_events(more) == [("Updated", "ChargingStateChanged")]
     assert state.tx is not None and state.tx.charging_state == "Charging"
 
@@ -45,8 +47,10 @@ def test_E02_plug_then_swipe_starts_on_cable_and_charges() -> None:
 def test_E01_authorized_first_with_start_point_authorized() -> None:
     state, actions = run([fsm.Authorized("AABBCCDD", "ISO14443")])
     assert tx_events(actions) == [("Started", "Authorized")]
-    assert not state.contactor_closed  # no EV yet: the power path stays open
+    assert not state.contactor_closed and not state.offering  # no EV yet: no offer, no power
     state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.B), ctx())
+    assert state.offering and not state.contactor_closed
+    state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.C), ctx())
     assert state.contactor_closed
 
 
@@ -70,7 +74,7 @@ def test_stop_by_token_does_not_restart_while_the_ev_stays_plugged() -> None:
 
 
 def test_fault_opens_the_contactor_and_reports_faulted() -> None:
-    state, _ = run([fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443")])
+    state, _ = run([fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443"), fsm.PilotChanged(PilotState.C)])
     state, actions = fsm.transition(state, fsm.FaultChanged("rcd_trip", True), ctx())
     assert fsm.SetContactor(False) in actions
     assert fsm.SendStatus(fsm.ConnectorStatus.Faulted) in actions
@@ -122,6 +126,7 @@ def test_invariants_over_random_event_sequences(
         assert contactor == state.contactor_closed
         if contactor:
             assert fsm.may_energize(state)
+            assert state.offering and state.pilot in (PilotState.C, PilotState.D)
         assert (state.tx is None) == (len(started) == len(ended))
 
 
@@ -131,7 +136,7 @@ def test_authorized_stop_point_does_not_end_a_session_still_waiting_for_its_card
     assert [e for e, _ in tx_events(actions)] == ["Started"]
     state, actions = fsm.transition(state, fsm.Authorized("T1", "ISO14443"), ctx())
     assert tx_events(actions) == [("Updated", "Authorized")]
-    assert state.contactor_closed
+    assert state.contactor_closed  # the EV was already in C: offer and power together
 
 
 def test_E_stop_tx_on_ev_side_disconnect_false_suspends_instead_of_ending() -> None:
@@ -142,5 +147,5 @@ def test_E_stop_tx_on_ev_side_disconnect_false_suspends_instead_of_ending() -> N
     state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.A), keep)
     assert state.tx is not None and not state.contactor_closed  # suspended, power off
     assert [e for e, _ in tx_events(actions)] == ["Updated"]
-    state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.B), keep)
+    state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.C), keep)
     assert state.contactor_closed and state.tx.transaction_id == "tx-1"  # resumed, same transaction
