@@ -1,234 +1,156 @@
-"""`make bench`: the figures quoted in issue notes. Prints a table; asserts nothing.
+"""`make bench`: the figures quoted in issue notes. Prints tables; asserts nothing.
 
-- start-up: process start -> BootNotification received by the CSMS (median of 5 cold starts)
-- GetVariables round trip with 1 and 50 items, p50/p99 over 1000 calls, measured from the CSMS side
-  (the dev CSMS on the ocpp library, and a bare websocket server sending the same frames), next to a
-  bare websocket echo round trip on the same loopback
-- daemon RSS when idle after boot
+- round_trips.py: start-up time, GetVariables round trips (dev CSMS, bare CSMS, websocket echo), idle RSS
+- replay.py: 10,000 queued TransactionEvents delivered after the station reconnects, and peak RSS
+- fsm_rate.py: events/s of the pure EVSE state machine
+- meter_rate.py: Modbus meter polls/s at 9600 and 115200 baud next to the serial line-rate limit
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import yaml
-from ocpp.v201 import call
-from websockets.asyncio.client import connect
-from websockets.asyncio.server import serve
-from websockets.exceptions import ConnectionClosed
-from websockets.typing import Subprotocol
-
-from evse.daemon import DEFINITIONS_DIR
-from evse.devcsms.server import DevCsms
-from evse.devicemodel.definitions import AttributeType, Mutability
-from evse.devicemodel.loader import load_definitions
-
-ROOT = Path(__file__).resolve().parent.parent
-CALLS = 1000
-STATION = "BENCH01"
+from fsm_rate import FsmResult, fsm_rate
+from harness import percentile
+from meter_rate import SECONDS as METER_SECONDS
+from meter_rate import MeterRateResult, meter_rates
+from replay import EARLY, EVENTS, ReplayResult, replays
+from round_trips import CALLS, STARTS, echo_round_trip, raw_round_trips, round_trips, startup
 
 
-def config(state: Path, port: int) -> Path:
-    path = state / "bench.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "station": {"id": STATION, "vendor": "Bench", "model": "Bench"},
-                "csms": {"url": f"ws://127.0.0.1:{port}/ocpp", "security_profile": 0},
-                "evses": [{"id": 1, "connectors": [{"id": 1, "type": "cType2"}]}],
-                "state_dir": str(state / "state"),
-                "log_level": "WARNING",
-            }
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[bool] = ()) -> None:
+    """Columns as wide as their widest cell; numbers (right[i] True) right-aligned."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    aligned = list(right) + [False] * (len(headers) - len(right))
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(w) if r else cell.ljust(w) for cell, w, r in zip(cells, widths, aligned, strict=True)
+        ).rstrip()
+
+    print("  " + line(headers))
+    for row in rows:
+        print("  " + line(row))
+
+
+def mib(kb: int) -> str:
+    return f"{kb / 1024:.1f} MiB"
+
+
+def ms(samples: list[float], p: float) -> str:
+    return f"{percentile(samples, p) * 1000:.2f} ms"
+
+
+def print_round_trips(
+    start: float,
+    trips: dict[int, list[float]],
+    raw: dict[int, list[float]],
+    raw_errors: int,
+    echo: list[float],
+    rss_kb: int,
+) -> None:
+    print(f"\nStart-up, round trips ({CALLS} calls each), memory")
+    rows = [[f"process start -> BootNotification at CSMS (median of {STARTS})", f"{start * 1000:.0f} ms", "", ""]]
+    for size, samples in trips.items():
+        rows.append([f"GetVariables {size:>2} item(s), dev CSMS", ms(samples, 0.5), ms(samples, 0.99), ""])
+    for size, samples in raw.items():
+        note = f"{raw_errors} answers not CALLRESULT" if raw_errors else ""
+        rows.append([f"GetVariables {size:>2} item(s), bare websocket CSMS", ms(samples, 0.5), ms(samples, 0.99), note])
+    rows.append(["bare websocket echo", ms(echo, 0.5), ms(echo, 0.99), ""])
+    rows.append(["daemon RSS idle after boot", mib(rss_kb), "", ""])
+    table(["figure", "p50 / value", "p99", ""], rows, right=[False, True, True])
+
+
+def print_replays(results: list[ReplayResult]) -> None:
+    print(f"\nReplay after reconnect: {EVENTS} queued TransactionEvents, BootNotification -> last one at the CSMS")
+    rows = []
+    for r in results:
+        order = "0.." + str(r.delivered - 1) + " in order" if r.seq_in_order else "OUT OF ORDER"
+        notes = [order]
+        if r.failures:
+            notes.append(f"{r.failures} CSMS failures")
+        notes += r.notes
+        rows.append(
+            [
+                r.csms,
+                str(r.delivered),
+                f"{r.seconds:.1f} s",
+                f"{r.per_second:.0f}",
+                f"{r.seconds / r.delivered * 1000:.2f} ms" if r.delivered else "-",
+                mib(r.peak_rss_kb),
+                mib(r.early_rss_kb),
+                mib(r.rss_kb),
+                ", ".join(notes),
+            ]
         )
+    headers = ["CSMS", "delivered", "time", "events/s", "per event", "peak RSS (VmHWM)", f"RSS at {EARLY}th", "at end"]
+    table([*headers, "seqNo"], rows, right=[False, True, True, True, True, True, True, True])
+
+
+def print_fsm(r: FsmResult) -> None:
+    print("\nEVSE state machine: evse_fsm.transition, pure core, one thread")
+    table(
+        ["random events", "best of 3", "events/s", "per event", "actions", "transactions"],
+        [
+            [
+                f"{r.events}",
+                f"{r.best_s:.2f} s",
+                f"{r.per_second:,.0f}",
+                f"{r.best_s / r.events * 1e6:.1f} us",
+                str(r.actions),
+                str(r.transactions),
+            ]
+        ],
+        right=[True] * 6,
     )
-    return path
 
 
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
-
-
-def readable_variables(count: int) -> list[dict[str, Any]]:
-    items = []
-    for d in load_definitions(DEFINITIONS_DIR, [(1, [1])]):
-        actual = next((a for a in d.attributes if a.type is AttributeType.ACTUAL), None)
-        if actual is None or actual.mutability is Mutability.WRITE_ONLY:
-            continue
-        component: dict[str, Any] = {"name": d.component.name}
-        if d.component.instance:
-            component["instance"] = d.component.instance
-        if d.component.evse_id is not None:
-            component["evse"] = {"id": d.component.evse_id}
-            if d.component.connector_id is not None:
-                component["evse"]["connectorId"] = d.component.connector_id
-        variable: dict[str, Any] = {"name": d.variable.name}
-        if d.variable.instance:
-            variable["instance"] = d.variable.instance
-        items.append({"component": component, "variable": variable})
-        if len(items) == count:
-            break
-    return items
-
-
-async def startup(tmp: Path) -> float:
-    times = []
-    for run in range(5):
-        csms = DevCsms()
-        port = await csms.start()
-        state = tmp / f"start{run}"
-        state.mkdir()
-        started = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "evse", "run", "--config", str(config(state, port)),
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        await csms.wait_for("BootNotification", timeout=30)
-        boot = next(f for f in csms.log if f.action == "BootNotification")
-        times.append(boot.monotonic - started)
-        proc.terminate()
-        await proc.wait()
-        await csms.stop()
-    return statistics.median(times)
-
-
-async def round_trips(tmp: Path) -> tuple[dict[int, list[float]], int]:
-    csms = DevCsms()
-    port = await csms.start()
-    state = tmp / "rt"
-    state.mkdir()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "evse", "run", "--config", str(config(state, port)), stderr=subprocess.DEVNULL
-    )
-    await csms.wait_for("BootNotification", timeout=30)
-    await csms.wait_for("StatusNotification", timeout=30)
-    await asyncio.sleep(2.0)
-    rss_kb = 0
-    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():  # noqa: ASYNC240 - procfs, instant
-        if line.startswith("VmRSS:"):
-            rss_kb = int(line.split()[1])
-    results: dict[int, list[float]] = {}
-    for size in (1, 50):
-        items = readable_variables(size)
-        samples = []
-        for _ in range(CALLS):
-            t0 = time.perf_counter()
-            await csms.call(STATION, call.GetVariables(get_variable_data=_snake(items)))
-            samples.append(time.perf_counter() - t0)
-        results[size] = samples
-    proc.terminate()
-    await proc.wait()
-    await csms.stop()
-    return results, rss_kb
-
-
-def _snake(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    # The ocpp library converts snake_case keys to camelCase on the wire.
-    out = []
-    for item in items:
-        component = dict(item["component"])
-        if "evse" in component and "connectorId" in component["evse"]:
-            component["evse"] = {"id": component["evse"]["id"], "connector_id": component["evse"]["connectorId"]}
-        out.append({"component": component, "variable": item["variable"]})
-    return out
-
-
-async def raw_round_trips(tmp: Path) -> dict[int, list[float]]:
-    """The same GetVariables from a bare websocket server (no OCPP library on the CSMS side): what the
-    station itself costs, without the ocpp library's own validation and conversions."""
-    answers = {
-        "BootNotification": {"currentTime": "2026-01-01T00:00:00Z", "interval": 300, "status": "Accepted"},
-        "Heartbeat": {"currentTime": "2026-01-01T00:00:00Z"},
-    }
-    ready: asyncio.Queue[Any] = asyncio.Queue()
-
-    async def handler(ws: Any) -> None:
-        with contextlib.suppress(ConnectionClosed):  # the station is terminated at the end
-            await answer_station(ws)
-
-    async def answer_station(ws: Any) -> None:
-        booted = False
-        async for message in ws:
-            frame = json.loads(message)
-            if frame[0] == 2:
-                await ws.send(json.dumps([3, frame[1], answers.get(frame[2], {})]))
-                if frame[2] == "StatusNotification" and not booted:
-                    booted = True
-                    await ready.put(ws)
-            else:
-                await ready.put(frame)
-
-    results: dict[int, list[float]] = {}
-    async with serve(handler, "127.0.0.1", 0, subprotocols=[Subprotocol("ocpp2.0.1")]) as server:
-        port = next(iter(server.sockets)).getsockname()[1]
-        state = tmp / "raw"
-        state.mkdir()
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "evse", "run", "--config", str(config(state, port)), stderr=subprocess.DEVNULL
+def print_meters(results: list[MeterRateResult]) -> None:
+    print(f"\nModbus meter polls, back to back (poll_interval_s=0), {METER_SECONDS:.0f} s each, emulator on a pty")
+    print("  paced at the line rate of the baud rate ('none': answers at once, the driver's software ceiling)")
+    rows = []
+    for r in results:
+        limit = f"{r.line_limit:.1f}" if r.line_limit else "-"
+        share = f"{r.measured / r.line_limit:.0%}" if r.line_limit else "-"
+        rows.append(
+            [
+                r.model,
+                str(r.baudrate) if r.baudrate else "none",
+                str(r.requests),
+                str(r.wire_bytes),
+                limit,
+                f"{r.measured:.1f}",
+                share,
+                f"{1000 / r.measured:.2f} ms" if r.measured else "-",
+                f"{r.faults} fault events" if r.faults else "",
+            ]
         )
-        ws = await asyncio.wait_for(ready.get(), 30)
-        for size in (1, 50):
-            text = json.dumps([2, "b", "GetVariables", {"getVariableData": readable_variables(size)}])
-            samples = []
-            for _ in range(CALLS):
-                t0 = time.perf_counter()
-                await ws.send(text)
-                answer = await ready.get()
-                samples.append(time.perf_counter() - t0)
-            assert answer[0] == 3, answer
-            results[size] = samples
-        proc.terminate()
-        await proc.wait()
-    return results
-
-
-async def echo_round_trip() -> list[float]:
-    async def echo(ws: Any) -> None:
-        async for message in ws:
-            await ws.send(message)
-
-    async with serve(echo, "127.0.0.1", 0) as server:
-        port = next(iter(server.sockets)).getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}") as ws:
-            payload = '[2,"1","GetVariables",{"getVariableData":[]}]'
-            samples = []
-            for _ in range(CALLS):
-                t0 = time.perf_counter()
-                await ws.send(payload)
-                await ws.recv()
-                samples.append(time.perf_counter() - t0)
-            return samples
+    headers = ["map", "baud", "requests/poll", "bytes/poll", "line limit polls/s", "measured polls/s", "of limit"]
+    table([*headers, "per poll", ""], rows, right=[False, True, True, True, True, True, True, True])
 
 
 async def main() -> None:
+    began = time.monotonic()
+    # Other work on the machine (a soak, a test run) slows the fsync-bound replay most: say how busy it was.
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average at start {load}")
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         start = await startup(tmp)
         trips, rss_kb = await round_trips(tmp)
-        raw = await raw_round_trips(tmp)
+        raw, raw_errors = await raw_round_trips(tmp)
         echo = await echo_round_trip()
-
-    def ms(samples: list[float], p: float) -> str:
-        return f"{percentile(samples, p) * 1000:.2f} ms"
-
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"process start -> BootNotification at CSMS (median of 5): {start * 1000:.0f} ms")
-    for size, samples in trips.items():
-        print(f"GetVariables {size:>2} item(s), {CALLS} calls: p50 {ms(samples, 0.5)}  p99 {ms(samples, 0.99)}")
-    for size, samples in raw.items():
-        print(f"  same, bare websocket CSMS, {size:>2} item(s): p50 {ms(samples, 0.5)}  p99 {ms(samples, 0.99)}")
-    print(f"bare websocket echo, {CALLS} calls:       p50 {ms(echo, 0.5)}  p99 {ms(echo, 0.99)}")
-    print(f"daemon RSS idle after boot: {rss_kb / 1024:.1f} MiB")
+        print_round_trips(start, trips, raw, raw_errors, echo, rss_kb)
+        print_replays(await replays(tmp))
+    print_fsm(fsm_rate())
+    print_meters(await meter_rates())
+    print(f"\n(bench took {time.monotonic() - began:.0f} s)")
 
 
 if __name__ == "__main__":
