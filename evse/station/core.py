@@ -672,7 +672,6 @@ class Station:
                     waiter.cancel()
                 continue
             request = m.REQUESTS[entry.action].model_validate(entry.payload)
-            self.outbox.record_attempt(entry.id)
             try:
                 answer = await self._sender.call(request, m.RESPONSES[entry.action])
             except NotConnected:
@@ -685,6 +684,8 @@ class Station:
                     log.error("dropping %s after %s attempts: %s", entry.action, entry.attempts + 1, exc)
                     self.outbox.remove(entry.id)
                     continue
+                # Only failures are counted on disk: a delivered message costs one write (its removal).
+                self.outbox.record_attempt(entry.id)
                 interval = self.dm.get_int(
                     "OCPPCommCtrlr", "MessageAttemptInterval", variable_instance="TransactionEvent"
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from evse.devcsms.server import DevCsms
 from hil.kill_soak import run_kill_soak
@@ -78,3 +79,27 @@ async def test_kill_daemon_at_random_moments_loses_and_doubles_nothing() -> None
     assert result.kills == 6
     assert result.transactions >= 1
     assert result.problems == []
+
+
+async def test_TC_E_41_CS_and_TC_E_50_CS_transaction_message_dropped_after_message_attempts(
+    csms: DevCsms, make_station: Any
+) -> None:
+    from ocpp.exceptions import InternalError
+
+    def refuse(payload: dict[str, Any]) -> dict[str, Any]:
+        raise InternalError(description="CSMS trouble")
+
+    sut: StationUnderTest = await make_station(
+        device_model={
+            "OCPPCommCtrlr.MessageAttempts[TransactionEvent]": 3,
+            "OCPPCommCtrlr.MessageAttemptInterval[TransactionEvent]": 1,
+        }
+    )
+    await csms.wait_for("StatusNotification", timeout=10)
+    csms.respond("TransactionEvent", refuse)
+    sut.d.board.plug(1)
+    await asyncio.sleep(7.5)  # attempts at 0 s, +1 s, +2 s: then given up
+    attempts = [p for p in csms.received("TransactionEvent") if p["eventType"] == "Started"]
+    assert len(attempts) == 3
+    assert len({json.dumps(p, sort_keys=True) for p in attempts}) == 1  # every retry identical
+    assert not sut.d.station.outbox.has_transaction_messages(None)
