@@ -61,7 +61,8 @@ def run_demo(config: Path, *, port: int) -> int:
         time.sleep(1.5)
         _say(f"driver swipes card {DEMO_TOKEN}")
         ask("sim.swipe", evse=1, id_token=DEMO_TOKEN)
-        _wait_for(lambda: evse1()["contactor_closed"], 10, "the card to be authorized")
+        # Authorized: the pilot offers current and waits for the EV (SuspendedEV) before any power flows.
+        _wait_for(lambda: evse1()["charging_state"] == "SuspendedEV", 10, "the card to be authorized")
         _say("EV asks for energy (pilot C), charging for 8 s")
         ask("sim.ev-state", evse=1, state="C")
         for _ in range(4):
