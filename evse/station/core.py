@@ -133,7 +133,10 @@ class Station:
 
         max_a = next(e.max_current_a for e in self.settings.evses if e.id == evse_id)
         stop_on_disconnect = self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect")
-        return fsm.TxConfig(points("TxStartPoint"), points("TxStopPoint"), max_a, stop_on_disconnect)
+        may_start = self.registrar.state is Registration.Accepted or self.dm.get_bool(
+            "TxCtrlr", "TxBeforeAcceptedEnabled"
+        )
+        return fsm.TxConfig(points("TxStartPoint"), points("TxStopPoint"), max_a, stop_on_disconnect, may_start)
 
     def _context(self, evse_id: int) -> fsm.Context:
         return fsm.Context(self._tx_config(evse_id), lambda: str(uuid.uuid4()))
@@ -268,6 +271,12 @@ class Station:
             return
         result = await self.authorize(id_token, token_type, evse_id)
         log.info("authorize evse=%s status=%s source=%s", evse_id, result.status.value, result.source.value)
+        lock = runtime.drivers.lock
+        if runtime.state.tx is None and not runtime.state.ev_connected and lock is not None and lock.is_locked:
+            # A cable left locked in the socket (UnlockOnEVSideDisconnect false): a valid card releases it.
+            if result.accepted or result.master_pass:
+                await self.unlock(evse_id, runtime.connector_id)
+            return
         tx = runtime.state.tx
         if tx is not None and tx.id_token is not None and self.authorizer is not None:
             # Another card at a running session: the same group (C09) or a master pass (C16) may stop it.
@@ -403,9 +412,13 @@ class Station:
             log.error("contactor evse=%s: %s", evse_id, exc)
             self.apply(evse_id, fsm.FaultChanged(name, True))
             return
-        if not closed and lock is not None and runtime.state.tx is None:
+        ev_gone = not runtime.state.ev_connected
+        unlock_allowed = not ev_gone or self.dm.get_bool("OCPPCommCtrlr", "UnlockOnEVSideDisconnect")
+        if not closed and lock is not None and runtime.state.tx is None and unlock_allowed:
             try:
-                await lock.unlock()  # the session is over: release the plug
+                # The session is over: release the plug (if the EV left first, only with
+                # UnlockOnEVSideDisconnect; otherwise a valid card or UnlockConnector releases it).
+                await lock.unlock()
             except DriverError as exc:
                 log.error("unlock evse=%s: %s", evse_id, exc)  # the lock driver reports unlock_failure
 

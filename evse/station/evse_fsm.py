@@ -163,6 +163,8 @@ class TxConfig:
     max_current_a: float
     # StopTxOnEVSideDisconnect: false keeps an authorized transaction (suspended) when the EV unplugs.
     stop_on_ev_disconnect: bool = True
+    # False before the boot is Accepted unless TxCtrlr.TxBeforeAcceptedEnabled (B02/E).
+    may_start: bool = True
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
         )
 
     # Start points: the first condition reached starts a transaction.
-    if state.tx is None and state.operative and not state.faults:
+    if state.tx is None and state.operative and not state.faults and ctx.config.may_start:
         for point in (TxPoint.EVConnected, TxPoint.Authorized, TxPoint.PowerPathClosed, TxPoint.EnergyTransfer):
             if state.session_done and point is TxPoint.EVConnected:
                 continue

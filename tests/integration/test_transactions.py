@@ -206,3 +206,55 @@ async def test_cable_rating_caps_the_offered_current_and_is_reported(csms: DevCs
     await csms.wait_for("TransactionEvent", predicate=event("Updated", triggerReason="Authorized"), timeout=5)
     await asyncio.sleep(0.3)
     assert station.d.board.snapshot(1)["offered_current_a"] == 16  # not the EVSE's 32 A
+
+
+async def test_unlock_on_ev_side_disconnect_false_keeps_the_cable_locked_until_a_card(
+    csms: DevCsms, make_station: Any
+) -> None:
+    sut: StationUnderTest = await make_station(device_model={"OCPPCommCtrlr.UnlockOnEVSideDisconnect": False})
+    await csms.wait_for("StatusNotification", timeout=10)
+    sut.d.board.plug(1)
+    sut.d.board.swipe(1, "AABBCCDD")
+    sut.d.board.set_ev_state(1, "C")
+    await csms.wait_for("TransactionEvent", predicate=event("Updated", chargingState="Charging"), timeout=5)
+    assert sut.d.board.snapshot(1)["locked"]  # held while power flows
+    sut.d.board.unplug(1)
+    await csms.wait_for("TransactionEvent", predicate=event("Ended"), timeout=5)
+    await asyncio.sleep(0.3)
+    assert sut.d.board.snapshot(1)["locked"]  # the EV left first: the cable stays locked
+    sut.d.board.swipe(1, "AABBCCDD")
+    await asyncio.sleep(0.5)
+    assert not sut.d.board.snapshot(1)["locked"]
+
+
+async def test_unlock_on_ev_side_disconnect_true_releases_the_cable(csms: DevCsms, station: StationUnderTest) -> None:
+    station.d.board.plug(1)
+    station.d.board.swipe(1, "AABBCCDD")
+    station.d.board.set_ev_state(1, "C")
+    await csms.wait_for("TransactionEvent", predicate=event("Updated", chargingState="Charging"), timeout=5)
+    station.d.board.unplug(1)
+    await csms.wait_for("TransactionEvent", predicate=event("Ended"), timeout=5)
+    await asyncio.sleep(0.3)
+    assert not station.d.board.snapshot(1)["locked"]
+
+
+async def test_E_no_transaction_before_the_boot_is_accepted_unless_enabled(csms: DevCsms, make_station: Any) -> None:
+    csms.boot_status = "Pending"
+    csms.boot_interval = 1
+    sut: StationUnderTest = await make_station()
+    await csms.wait_for("BootNotification", timeout=10)
+    sut.d.board.plug(1)
+    await asyncio.sleep(0.3)
+    assert sut.d.station.evses[1].state.tx is None  # TxBeforeAcceptedEnabled is false by default
+    await sut.stop()
+    sut.settings = sut.settings.model_copy(
+        update={"device_model": {**sut.settings.device_model, "TxCtrlr.TxBeforeAcceptedEnabled": True}}
+    )
+    await sut.start()
+    await csms.wait_for("BootNotification", timeout=10)
+    sut.d.board.plug(1)
+    await asyncio.sleep(0.3)
+    assert sut.d.station.evses[1].state.tx is not None
+    assert csms.received("TransactionEvent") == []  # kept until the boot is accepted
+    csms.boot_status = "Accepted"
+    await csms.wait_for("TransactionEvent", timeout=5)
