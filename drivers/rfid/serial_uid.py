@@ -26,7 +26,7 @@ from drivers.rfid.supervision import supervise
 
 log = logging.getLogger(__name__)
 
-UidFormat = Literal["hex", "decimal"]
+UidFormat = Literal["hex", "decimal", "pin"]
 ByteOrder = Literal["msb_first", "lsb_first"]
 SerialBaudrate = Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]
 
@@ -42,8 +42,13 @@ def parse_uid_line(line: str, uid_format: UidFormat, byte_order: ByteOrder = "ms
     ``hex``: 4 or 7 bytes as hex digits, separators ``:``, ``-`` or spaces allowed.
     ``decimal``: the 4-byte UID as a decimal number (at most 10 digits, below 2**32).
     ``lsb_first``: the reader prints the last UID byte first.
+    ``pin``: a keypad sending the PIN the driver typed, 4 to 12 digits (an OCPP KeyCode token).
     """
     text = line.strip().strip(_FRAMING).strip()
+    if uid_format == "pin":
+        if not (text.isascii() and text.isdigit() and 4 <= len(text) <= 12):
+            raise ValueError("not a PIN of 4 to 12 digits")
+        return text
     if uid_format == "decimal":
         if not (text.isascii() and text.isdigit() and len(text) <= 10):
             raise ValueError("not a decimal UID of up to 10 digits")
@@ -151,6 +156,10 @@ class SerialUidReader:
             log.warning("reader=%r evse=%d ignored a %d-character line: %s", self.name, self.evse_id, len(line), exc)
             return
         if not self._dedupe.is_new(token):
+            return
+        if self._format == "pin":
+            log.info("reader=%r evse=%d PIN entered", self.name, self.evse_id)  # never the PIN itself
+            sink(CardPresented(self.evse_id, token, "KeyCode"))
             return
         log.info("reader=%r evse=%d card presented uid=%s", self.name, self.evse_id, shorten_uid(token))
         sink(CardPresented(self.evse_id, token, ISO14443))

@@ -154,6 +154,8 @@ class Station:
             runtime.cable_max_a = event.max_current_a
         elif isinstance(event, CardPresented):
             self._spawn(self._authorize(event.evse_id, event.id_token, event.token_type))
+        elif isinstance(event, InputChanged) and event.name == "parking_bay":
+            self.apply(event.evse_id, fsm.BayChanged(event.active))
         elif isinstance(event, InputChanged) and event.name == "start_button" and event.active:
             # C01 with the NoAuthorization token type: a start button instead of a card.
             self._spawn(self._authorize(event.evse_id, "", "NoAuthorization"))

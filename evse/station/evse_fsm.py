@@ -4,9 +4,9 @@ No I/O here: the shell (evse/station/core.py) performs the returned actions. The
 2.0.1 E01-E07: a transaction starts when the first of the TxStartPoint conditions becomes true and ends
 when any TxStopPoint condition stops being true. Conditions this station can observe:
 EVConnected (pilot not A), Authorized (a token accepted), PowerPathClosed (both, so the contactor closes),
-EnergyTransfer (the EV draws: pilot C/D with the power path closed). ParkingBayOccupancy and DataSigned
-have no sensor/signing meter on the simulated board and count as "not reached" for start and are
-ignored for stop.
+EnergyTransfer (the EV draws: pilot C/D with the power path closed), ParkingBayOccupancy (a bay sensor,
+input "parking_bay"). DataSigned needs a signing meter, which no shipped driver is: it counts as
+"not reached" for start and is ignored for stop.
 
 Safety invariant (checked by tests): the contactor is closed only while a transaction is running,
 authorized, the EV is connected, the EVSE is operative and no fault is active.
@@ -79,13 +79,20 @@ class OperativeChanged:
 
 
 @dataclass(frozen=True)
+class BayChanged:
+    """The parking-bay sensor saw a vehicle arrive or leave (TxStart/StopPoint ParkingBayOccupancy)."""
+
+    occupied: bool
+
+
+@dataclass(frozen=True)
 class ReservedChanged:
     """A reservation now holds (or no longer holds) this EVSE for someone (H01)."""
 
     reserved: bool
 
 
-Event = PilotChanged | Authorized | StopRequested | FaultChanged | OperativeChanged | ReservedChanged
+Event = PilotChanged | Authorized | StopRequested | FaultChanged | OperativeChanged | ReservedChanged | BayChanged
 
 
 # --- actions ----------------------------------------------------------------------------------------
@@ -150,6 +157,7 @@ class EvseState:
     session_done: bool = False
     reserved: bool = False
     reservation_id: int | None = None  # consumed by the authorization, reported in Started
+    bay_occupied: bool = False  # a parking-bay sensor (input "parking_bay") sees a vehicle
 
     @property
     def ev_connected(self) -> bool:
@@ -174,6 +182,7 @@ class Context:
 
 
 _START_TRIGGER = {
+    TxPoint.ParkingBayOccupancy: "EVDetected",
     TxPoint.EVConnected: "CablePluggedIn",
     TxPoint.Authorized: "Authorized",
     TxPoint.PowerPathClosed: "Authorized",
@@ -183,6 +192,8 @@ _START_TRIGGER = {
 
 def _reached(state: EvseState, point: TxPoint) -> bool:
     authorized = state.token is not None
+    if point is TxPoint.ParkingBayOccupancy:
+        return state.bay_occupied
     if point is TxPoint.EVConnected:
         return state.ev_connected
     if point is TxPoint.Authorized:
@@ -271,6 +282,8 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
         state = replace(state, operative=event.operative)
     elif isinstance(event, ReservedChanged):
         state = replace(state, reserved=event.reserved)
+    elif isinstance(event, BayChanged):
+        state = replace(state, bay_occupied=event.occupied)
 
     # Stop points: any configured condition that held during the transaction and no longer does ends it.
     if state.tx is not None and stop is None:
@@ -305,7 +318,13 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
 
     # Start points: the first condition reached starts a transaction.
     if state.tx is None and state.operative and not state.faults and ctx.config.may_start:
-        for point in (TxPoint.EVConnected, TxPoint.Authorized, TxPoint.PowerPathClosed, TxPoint.EnergyTransfer):
+        for point in (
+            TxPoint.ParkingBayOccupancy,
+            TxPoint.EVConnected,
+            TxPoint.Authorized,
+            TxPoint.PowerPathClosed,
+            TxPoint.EnergyTransfer,
+        ):
             if state.session_done and point is TxPoint.EVConnected:
                 continue
             if point in ctx.config.start_points and _reached(state, point):
@@ -366,6 +385,8 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
 
 
 def _stop_for(point: TxPoint) -> tuple[str, str]:
+    if point is TxPoint.ParkingBayOccupancy:
+        return ("EVDeparted", "EVDisconnected")
     if point is TxPoint.EVConnected:
         return ("EVCommunicationLost", "EVDisconnected")
     return ("StopAuthorized", "Local")

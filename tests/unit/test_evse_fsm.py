@@ -94,6 +94,7 @@ events = st.one_of(
     st.builds(fsm.StopRequested, st.just("StopAuthorized"), st.just("Local")),
     st.builds(fsm.FaultChanged, st.sampled_from(["rcd_trip", "meter_lost"]), st.booleans()),
     st.builds(fsm.OperativeChanged, st.booleans()),
+    st.builds(fsm.BayChanged, st.booleans()),
 )
 point_sets = st.frozensets(st.sampled_from(list(fsm.TxPoint)), min_size=1)
 
@@ -149,3 +150,15 @@ def test_E_stop_tx_on_ev_side_disconnect_false_suspends_instead_of_ending() -> N
     assert [e for e, _ in tx_events(actions)] == ["Updated"]
     state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.C), keep)
     assert state.contactor_closed and state.tx.transaction_id == "tx-1"  # resumed, same transaction
+
+
+def test_TC_E_12_CS_and_TC_E_19_CS_parking_bay_starts_and_ends_the_transaction() -> None:
+    bay = frozenset({fsm.TxPoint.ParkingBayOccupancy})
+    context = ctx(bay, bay)
+    state, actions = fsm.transition(fsm.EvseState(evse_id=1), fsm.BayChanged(True), context)
+    assert tx_events(actions) == [("Started", "EVDetected")]
+    state, actions = fsm.transition(state, fsm.BayChanged(False), context)
+    ended = [a for a in actions if isinstance(a, fsm.SendTransactionEvent)]
+    assert [(e.event_type, e.trigger_reason, e.stopped_reason) for e in ended] == [
+        ("Ended", "EVDeparted", "EVDisconnected")
+    ]

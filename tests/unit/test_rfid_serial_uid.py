@@ -232,3 +232,20 @@ async def test_cancel_closes_the_port(writer: UidLineWriter, tmp_path: Path) -> 
             serial.Serial(str(tmp_path / "ttyRFID"), exclusive=True)
     assert not reader.connected
     serial.Serial(str(tmp_path / "ttyRFID"), exclusive=True).close()
+
+
+def test_pin_lines_are_keycode_tokens_and_bad_pins_are_refused() -> None:
+    assert parse_uid_line("123456\r\n", "pin") == "123456"
+    for bad in ("123", "1234567890123", "12a4"):
+        with pytest.raises(ValueError, match="PIN"):
+            parse_uid_line(bad, "pin")
+
+
+async def test_C_keypad_pin_becomes_a_keycode_presentation(writer: UidLineWriter, tmp_path: Path) -> None:
+    sink = EventRecorder()
+    reader = make_reader(tmp_path / "ttyRFID", format="pin")
+    async with running(reader, sink):
+        await opened(reader)
+        writer.send_line("4711")
+        (event,) = await sink.wait_for(CardPresented)
+    assert event == CardPresented(1, "4711", "KeyCode")
