@@ -421,10 +421,11 @@ class EvseDrivers:
     pilot: Pilot
     lock: ConnectorLock | None = None  # None for a tethered cable
     rfid: RfidReader | None = None  # None when the EVSE has no reader of its own
+    display: Display | None = None  # None when the EVSE has no screen (personal messages are then dropped)
 
     def all(self) -> tuple[Driver, ...]:
         """Every present driver, for the daemon to start each ``run(sink)`` in its TaskGroup."""
-        present: list[Driver | None] = [self.meter, self.contactor, self.pilot, self.lock, self.rfid]
+        present: list[Driver | None] = [self.meter, self.contactor, self.pilot, self.lock, self.rfid, self.display]
         return tuple(d for d in present if d is not None)
 
 

@@ -25,10 +25,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.errors import DriverError
-from drivers.interfaces import ConnectorLock, Contactor, Driver, EnergyMeter, EvseDrivers, Pilot, RfidReader
+from drivers.interfaces import (
+    ConnectorLock,
+    Contactor,
+    Display,
+    Driver,
+    EnergyMeter,
+    EvseDrivers,
+    Pilot,
+    RfidReader,
+)
 from drivers.registry import load_driver, validate_params
 
-DEVICE_KINDS = ("meter", "contactor", "pilot", "lock", "rfid", "iso15118")
+DEVICE_KINDS = ("meter", "contactor", "pilot", "lock", "rfid", "display", "iso15118")
 REQUIRED = ("meter", "contactor", "pilot")
 GPIO_DRIVERS = {("contactor", "gpio"), ("lock", "gpio_motor_lock"), ("input", "gpio")}
 
@@ -127,6 +136,7 @@ def build_drivers(boards: list[EvseBoard], *, pin_factory: Any = None) -> BuiltB
             pilot=_as(made["pilot"], Pilot),
             lock=_as(made["lock"], ConnectorLock) if "lock" in made else None,
             rfid=_as(made["rfid"], RfidReader) if "rfid" in made else None,
+            display=_as(made["display"], Display) if "display" in made else None,
         )
         if "iso15118" in made:
             extra.append(_as(made["iso15118"], Driver))

@@ -33,6 +33,7 @@ from drivers.interfaces import (
     iso14443_id_token,
 )
 from drivers.sim.contactor import SimContactor
+from drivers.sim.display import SimDisplay
 from drivers.sim.lock import SimLock
 from drivers.sim.meter import SimMeter
 from drivers.sim.pilot import SimPilot
@@ -70,6 +71,7 @@ class SimSnapshot(TypedDict):
     power_w: float
     energy_import_wh: float
     faults: list[str]
+    display: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class _SimEvse:
     lock: SimLock
     pilot: SimPilot
     rfid: SimRfidReader
+    display: SimDisplay
 
 
 def _load_registers(path: Path | None) -> dict[int, float]:
@@ -136,6 +139,7 @@ class SimBoard:
                 lock=SimLock(state=state),
                 pilot=SimPilot(state=state),
                 rfid=SimRfidReader(state=state),
+                display=SimDisplay(state=state),
             )
 
     def save_registers(self) -> None:
@@ -175,7 +179,13 @@ class SimBoard:
         """The drivers of one EVSE, typed by interface, as the daemon uses them."""
         e = self._evse(evse_id)
         return EvseDrivers(
-            evse_id=evse_id, meter=e.meter, contactor=e.contactor, pilot=e.pilot, lock=e.lock, rfid=e.rfid
+            evse_id=evse_id,
+            meter=e.meter,
+            contactor=e.contactor,
+            pilot=e.pilot,
+            lock=e.lock,
+            rfid=e.rfid,
+            display=e.display,
         )
 
     def meter(self, evse_id: int) -> SimMeter:
@@ -298,4 +308,5 @@ class SimBoard:
             power_w=state.power_w(),
             energy_import_wh=state.energy_import_wh,
             faults=sorted(state.faults),
+            display=self._evse(evse_id).display.text,
         )

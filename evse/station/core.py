@@ -273,6 +273,7 @@ class Station:
             return
         result = await self.authorize(id_token, token_type, evse_id)
         log.info("authorize evse=%s status=%s source=%s", evse_id, result.status.value, result.source.value)
+        await self._show_personal_message(runtime, result.info)
         lock = runtime.drivers.lock
         if runtime.state.tx is None and not runtime.state.ev_connected and lock is not None and lock.is_locked:
             # A cable left locked in the socket (UnlockOnEVSideDisconnect false): a valid card releases it.
@@ -289,6 +290,16 @@ class Station:
             runtime.group_id = result.group_id_token
             runtime.check_after_reconnect = result.needs_check_after_reconnect
             self._authorized(evse_id, id_token, token_type, None, "Authorized")
+
+    async def _show_personal_message(self, runtime: EvseRuntime, info: m.IdTokenInfoType) -> None:
+        """C: the CSMS's personalMessage for the driver goes to the EVSE's display, if it has one."""
+        display, message = runtime.drivers.display, info.personalMessage
+        if display is None or message is None:
+            return
+        try:
+            await display.show(message.content, message.language)
+        except DriverError as exc:
+            log.warning("display evse=%s: %s", runtime.state.evse_id, exc)
 
     def _authorized(
         self, evse_id: int, id_token: str, token_type: str, remote_start_id: int | None, trigger: str

@@ -258,3 +258,18 @@ async def test_E_no_transaction_before_the_boot_is_accepted_unless_enabled(csms:
     assert csms.received("TransactionEvent") == []  # kept until the boot is accepted
     csms.boot_status = "Accepted"
     await csms.wait_for("TransactionEvent", timeout=5)
+
+
+async def test_C_personal_message_from_the_csms_is_shown_on_the_display(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    def authorize(payload: dict[str, Any]) -> dict[str, Any]:
+        message = {"format": "UTF8", "language": "en", "content": "Hello Ada, 12.40 EUR left"}
+        return {"idTokenInfo": {"status": "Accepted", "personalMessage": message}}
+
+    csms.respond("Authorize", authorize)
+    station.d.board.plug(1)
+    station.d.board.swipe(1, "AABBCCDD")
+    await csms.wait_for("Authorize", timeout=5)
+    await asyncio.sleep(0.2)
+    assert station.d.board.snapshot(1)["display"] == "Hello Ada, 12.40 EUR left"

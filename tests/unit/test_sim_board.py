@@ -359,6 +359,7 @@ async def test_snapshot_shows_the_simulated_truth(board: SimBoard, clock: FakeCl
         "power_w": 11_000.0,
         "energy_import_wh": pytest.approx(1_100.0),
         "faults": ["over_temperature"],
+        "display": None,
     }
 
 
@@ -382,7 +383,7 @@ def test_drivers_satisfy_the_interfaces(board: SimBoard) -> None:
     assert isinstance(drivers.pilot, Pilot)
     assert isinstance(drivers.rfid, RfidReader)
     assert drivers.meter is board.meter(2)
-    assert len(drivers.all()) == 5
+    assert len(drivers.all()) == 6  # meter, contactor, pilot, lock, rfid, display
 
 
 async def test_run_reports_initial_state_and_delivers_each_event_once(board: SimBoard) -> None:
