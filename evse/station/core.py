@@ -53,6 +53,7 @@ from evse.station.registration import Registrar, Registration
 from evse.station.reservations import EvseView, IdToken, Reservations
 from evse.station.tx_ended import TxEndedSampler
 from evse.station.tx_journal import TxJournal, TxRecord
+from evse.station.tx_profile import tx_profile_limit_a
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ class EvseRuntime:
     tx_start_energy_wh: float | None = None
     energy_cap_wh: float | None = None  # MaxEnergyOnInvalidId after the CSMS refused the token
     cable_max_a: float | None = None  # the plugged cable's rating (PP): never offer more
+    tx_profile: m.ChargingProfileType | None = None  # came with RequestStartTransaction
+    tx_started_at: datetime | None = None
+    offered_a: float | None = None  # what the pilot offers now (after cable and profile limits)
     sampler: TxEndedSampler | None = None  # samples kept for the Ended event (TxEndedInterval)
     last_aligned: datetime | None = None  # the clock-aligned slot last reported
     group_id: str | None = None  # groupIdToken of the token that authorized the session (C09)
@@ -198,9 +202,16 @@ class Station:
 
     # ---- remote control (F01-F05, E14) -------------------------------------------------------------
     def remote_start(
-        self, evse_id: int | None, id_token: str, token_type: str, remote_start_id: int
+        self,
+        evse_id: int | None,
+        id_token: str,
+        token_type: str,
+        remote_start_id: int,
+        profile: m.ChargingProfileType | None = None,
     ) -> tuple[str, str | None]:
         """RequestStartTransaction: (status, transactionId of a transaction already running there)."""
+        if profile is not None and profile.chargingProfilePurpose is not m.ChargingProfilePurposeEnumType.TxProfile:
+            return "Rejected", None  # only a TxProfile may come with a remote start (F01)
         candidates = [evse_id] if evse_id is not None else list(self.evses)
         for candidate in candidates:
             runtime = self.evses.get(candidate)
@@ -211,6 +222,7 @@ class Station:
                 continue
             if state.tx is not None and state.tx.id_token is not None:
                 continue
+            runtime.tx_profile = profile
             self._spawn(self._remote_authorize(candidate, id_token, token_type, remote_start_id))
             return "Accepted", state.tx.transaction_id if state.tx is not None else None
         return "Rejected", None
@@ -220,6 +232,7 @@ class Station:
             result = await self.authorize(id_token, token_type, evse_id)
             if not result.accepted:
                 log.info("remote start evse=%s refused: %s", evse_id, result.status.value)
+                self.evses[evse_id].tx_profile = None
                 return
         if self._authorized(evse_id, id_token, token_type, remote_start_id, "RemoteStart"):
             self._spawn(self._ev_connection_timeout(evse_id, remote_start_id))
@@ -435,11 +448,21 @@ class Station:
             except DriverError as exc:
                 log.error("unlock evse=%s: %s", evse_id, exc)  # the lock driver reports unlock_failure
 
+    def _offer_limit(self, runtime: EvseRuntime, amps: float) -> float | None:
+        """The offer after the cable's rating (IEC 61851-1) and the transaction's TxProfile cap it."""
+        if runtime.cable_max_a is not None:
+            amps = min(amps, runtime.cable_max_a)
+        profile, started = runtime.tx_profile, runtime.tx_started_at
+        if profile is not None and started is not None:
+            limit = tx_profile_limit_a(profile, started, self.clock.now(), self._phases(runtime))
+            if limit is not None:
+                amps = min(amps, limit)
+        return amps if amps >= 6 else None  # below 6 A no PWM offer is allowed: the EV must not charge
+
     async def _drive_pilot(self, runtime: EvseRuntime, amps: float | None) -> None:
-        if amps is not None and runtime.cable_max_a is not None:
-            amps = min(amps, runtime.cable_max_a)  # IEC 61851-1: the cable's rating caps the offer
-            if amps < 6:
-                amps = None  # below 6 A no PWM offer is allowed: the EV must not charge
+        if amps is not None:
+            amps = self._offer_limit(runtime, amps)
+        runtime.offered_a = amps
         try:
             await runtime.drivers.pilot.set_current_limit(amps)
         except DriverError as exc:
@@ -497,12 +520,14 @@ class Station:
             runtime.sampler = TxEndedSampler.start(config, self.clock.monotonic(), now, phases=phases)
             runtime.tx_start_energy_wh = reading.energy_import_wh if reading else None
             runtime.energy_cap_wh = None
+            runtime.tx_started_at = now
             if reading is not None:
                 values = started_values(reading, config, now, phases=phases)
         elif action.event_type == "Ended":
             collected = runtime.sampler.samples if runtime.sampler is not None else ()
             values = ended_values(collected, reading, config, now, phases=phases)
             runtime.sampler = None
+            runtime.tx_profile = runtime.tx_started_at = None
         meter = values or None
         id_token = (
             m.IdTokenType(idToken=action.id_token[0], type=m.IdTokenEnumType(action.id_token[1]))
@@ -771,6 +796,10 @@ class Station:
         if capped and runtime.reading.energy_import_wh - (start or 0.0) >= (cap or 0.0):
             self.apply(runtime.state.evse_id, fsm.StopRequested("EnergyLimitReached", "EnergyLimitReached"))
         self._clock_aligned(runtime)
+        if runtime.state.offering and runtime.tx_profile is not None:
+            max_a = next(e.max_current_a for e in self.settings.evses if e.id == runtime.state.evse_id)
+            if self._offer_limit(runtime, max_a) != runtime.offered_a:
+                self._spawn(self._drive_pilot(runtime, max_a))  # the profile entered a new period
         tx = runtime.state.tx
         interval = self.dm.get_int("SampledDataCtrlr", "TxUpdatedInterval")
         now = self.clock.monotonic()

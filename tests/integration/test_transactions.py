@@ -273,3 +273,38 @@ async def test_C_personal_message_from_the_csms_is_shown_on_the_display(
     await csms.wait_for("Authorize", timeout=5)
     await asyncio.sleep(0.2)
     assert station.d.board.snapshot(1)["display"] == "Hello Ada, 12.40 EUR left"
+
+
+def tx_profile(purpose: str = "TxProfile", limit: float = 10.0) -> dict[str, Any]:
+    return {
+        "id": 7,
+        "stack_level": 0,
+        "charging_profile_purpose": purpose,
+        "charging_profile_kind": "Relative",
+        "charging_schedule": [
+            {"id": 1, "charging_rate_unit": "A", "charging_schedule_period": [{"start_period": 0, "limit": limit}]}
+        ],
+    }
+
+
+async def test_F01_remote_start_with_a_tx_profile_limits_the_offered_current(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    request = call.RequestStartTransaction(
+        id_token=TOKEN, remote_start_id=21, evse_id=1, charging_profile=tx_profile(limit=10.0)
+    )
+    assert (await csms.call(STATION_ID, request)).status == "Accepted"
+    station.d.board.plug(1)
+    station.d.board.set_ev_state(1, "C")
+    await csms.wait_for("TransactionEvent", predicate=event("Updated", chargingState="Charging"), timeout=5)
+    await asyncio.sleep(0.3)
+    assert station.d.board.snapshot(1)["offered_current_a"] == 10.0  # not the EVSE's 32 A
+
+
+async def test_F01_remote_start_with_another_profile_purpose_is_rejected(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    request = call.RequestStartTransaction(
+        id_token=TOKEN, remote_start_id=22, evse_id=1, charging_profile=tx_profile("TxDefaultProfile")
+    )
+    assert (await csms.call(STATION_ID, request)).status == "Rejected"

@@ -11,7 +11,11 @@ from evse.station.core import Station
 def register(router: Router, station: Station) -> None:
     async def request_start(request: m.RequestStartTransactionRequest) -> m.RequestStartTransactionResponse:
         status, tx_id = station.remote_start(
-            request.evseId, request.idToken.idToken, request.idToken.type.value, request.remoteStartId
+            request.evseId,
+            request.idToken.idToken,
+            request.idToken.type.value,
+            request.remoteStartId,
+            request.chargingProfile,
         )
         return m.RequestStartTransactionResponse(status=m.RequestStartStopStatusEnumType(status), transactionId=tx_id)
 
