@@ -663,20 +663,29 @@ class Station:
         with the last energy recorded; their seqNo continues where it stopped."""
         for record in self.tx_journal.open_transactions():
             now = self.clock.now()
-            meter = None
-            if record.last_energy_wh is not None:
+            collected = list(TxEndedSampler.from_json(record.ended_samples).samples) if record.ended_samples else []
+            meter: list[m.MeterValueType] | None = collected or None
+            energies = [
+                sv.value
+                for mv in collected
+                for sv in mv.sampledValue
+                if sv.measurand in (None, m.MeasurandEnumType.Energy_Active_Import_Register)
+            ]
+            end_energy = max([*energies, record.last_energy_wh]) if record.last_energy_wh is not None else None
+            if end_energy is not None:
                 meter = [
+                    *collected,
                     m.MeterValueType(
                         timestamp=now,
                         sampledValue=[
                             m.SampledValueType(
-                                value=record.last_energy_wh,
+                                value=end_energy,
                                 context=m.ReadingContextEnumType.Transaction_End,
                                 measurand=m.MeasurandEnumType.Energy_Active_Import_Register,
                                 unitOfMeasure=m.UnitOfMeasureType(unit="Wh"),
                             )
                         ],
-                    )
+                    ),
                 ]
 
             def build(
@@ -790,7 +799,11 @@ class Station:
         except DriverError:
             return  # the meter driver reports meter_lost as a fault event
         if runtime.sampler is not None:
+            before = len(runtime.sampler.samples)
             runtime.sampler = runtime.sampler.feed(runtime.reading, self.clock.monotonic(), self.clock.now())
+            tx = runtime.state.tx
+            if tx is not None and len(runtime.sampler.samples) != before:
+                self.tx_journal.record_ended_samples(tx.transaction_id, runtime.sampler.to_json())
         start, cap = runtime.tx_start_energy_wh, runtime.energy_cap_wh
         capped = runtime.state.tx is not None and cap is not None and start is not None
         if capped and runtime.reading.energy_import_wh - (start or 0.0) >= (cap or 0.0):

@@ -25,7 +25,9 @@ MIGRATIONS = [
             " charging_state TEXT NOT NULL, next_seq_no INTEGER NOT NULL DEFAULT 0,"
             " last_energy_wh REAL, open INTEGER NOT NULL DEFAULT 1)",
         ],
-    )
+    ),
+    # The samples collected for the Ended event (TxEndedInterval), so a crash does not lose them.
+    Migration("tx_journal", 2, ["ALTER TABLE transactions ADD COLUMN ended_samples TEXT"]),
 ]
 
 
@@ -39,6 +41,7 @@ class TxRecord:
     charging_state: str
     next_seq_no: int
     last_energy_wh: float | None
+    ended_samples: str | None = None  # TxEndedSampler JSON
 
 
 class TxJournal:
@@ -102,16 +105,23 @@ class TxJournal:
             (energy_wh, transaction_id),
         )
 
+    def record_ended_samples(self, transaction_id: str, sampler_json: str) -> None:
+        """Only when a sample was added (every TxEndedInterval), not on every meter read."""
+        self._conn.execute(
+            "UPDATE transactions SET ended_samples = ? WHERE transaction_id = ?", (sampler_json, transaction_id)
+        )
+
     def close(self, transaction_id: str) -> None:
         self._conn.execute("UPDATE transactions SET open = 0 WHERE transaction_id = ?", (transaction_id,))
 
     def open_transactions(self) -> list[TxRecord]:
         rows = self._conn.execute(
             "SELECT transaction_id, evse_id, connector_id, id_token, token_type, remote_start_id, charging_state,"
-            " next_seq_no, last_energy_wh FROM transactions WHERE open = 1 ORDER BY rowid"
+            " next_seq_no, last_energy_wh, ended_samples FROM transactions WHERE open = 1 ORDER BY rowid"
         ).fetchall()
         return [
-            TxRecord(r[0], r[1], r[2], (r[3], r[4]) if r[3] is not None else None, r[5], r[6], r[7], r[8]) for r in rows
+            TxRecord(r[0], r[1], r[2], (r[3], r[4]) if r[3] is not None else None, r[5], r[6], r[7], r[8], r[9])
+            for r in rows
         ]
 
     def prune_closed(self, keep: int = 1000) -> None:

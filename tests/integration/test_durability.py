@@ -103,3 +103,27 @@ async def test_TC_E_41_CS_and_TC_E_50_CS_transaction_message_dropped_after_messa
     assert len(attempts) == 3
     assert len({json.dumps(p, sort_keys=True) for p in attempts}) == 1  # every retry identical
     assert not sut.d.station.outbox.has_transaction_messages(None)
+
+
+async def test_ended_samples_collected_before_a_crash_reach_the_power_loss_ended(
+    csms: DevCsms, make_station: Any
+) -> None:
+    sut: StationUnderTest = await make_station(
+        device_model={
+            "SampledDataCtrlr.TxEndedMeasurands": "Energy.Active.Import.Register",
+            "SampledDataCtrlr.TxEndedInterval": 1,
+        }
+    )
+    await csms.wait_for("StatusNotification", timeout=10)
+    sut.d.board.plug(1)
+    sut.d.board.swipe(1, "AABBCCDD")
+    sut.d.board.set_ev_state(1, "C")
+    await csms.wait_for("TransactionEvent", predicate=lambda p: p["triggerReason"] == "Authorized", timeout=5)
+    await asyncio.sleep(3.5)  # a few TxEnded samples are collected (and journaled)
+    await sut.stop()
+    await sut.start()
+    end = await csms.wait_for("TransactionEvent", predicate=ended, timeout=10)
+    contexts = [mv["sampledValue"][0]["context"] for mv in end["meterValue"]]
+    assert contexts.count("Sample.Periodic") >= 2 and contexts[-1] == "Transaction.End"
+    values = [mv["sampledValue"][0]["value"] for mv in end["meterValue"]]
+    assert values == sorted(values)  # energy never goes down, the end value included
