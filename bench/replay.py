@@ -4,7 +4,7 @@ The state_dir is prepared with the station's own classes, as a station that char
 would have left it: one long transaction (Started seqNo 0, Updated 1..9998 each with a periodic meter
 sample, Ended 9999), all queued offline, the transaction closed in the TxJournal with next_seq_no 10000.
 Closed, because the Ended is already queued: an open journal entry would make the station append a
-PowerLoss Ended of its own at start-up (Station.recover_interrupted_transactions), after an Ended.
+PowerLoss Ended of its own at start-up (TransactionMessages.recover), after an Ended.
 
 Measured from the BootNotification received by the CSMS to the last TransactionEvent received by it,
 against the development CSMS (ocpp library) and a bare websocket CSMS answering every CALL at once;

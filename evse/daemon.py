@@ -225,7 +225,7 @@ def build(
         reservations=Reservations(db, dm, clock),
     )
     holder["station"] = station
-    station.recover_interrupted_transactions()
+    station.messages.recover()
     station.refresh_reservations()  # reservations survive a reboot (TC_B_24)
 
     def on_change(change: VariableChange) -> None:

@@ -123,7 +123,10 @@ async def run_kill_soak(rounds: int, *, seed: int = 1, workdir: Path | None = No
             proc = await _start(config)
             driver = asyncio.create_task(_drive(sock, rng))
             await asyncio.sleep(rng.uniform(0.3, 3.0))
-            proc.send_signal(signal.SIGKILL)
+            if proc.returncode is not None:
+                result.problems.append(f"round {result.kills + 1}: the daemon exited by itself ({proc.returncode})")
+            else:
+                proc.send_signal(signal.SIGKILL)
             await proc.wait()
             result.kills += 1
             driver.cancel()

@@ -13,8 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any
 
 from drivers.errors import DriverError
@@ -26,7 +25,6 @@ from drivers.interfaces import (
     FaultCleared,
     FaultRaised,
     InputChanged,
-    MeterReading,
     PilotStateChanged,
 )
 from evse.clock import Clock
@@ -44,42 +42,17 @@ from evse.station.journal import Journal
 from evse.station.meter_values import (
     SamplingConfig,
     clock_aligned_values,
-    ended_values,
-    started_values,
     triggered_values,
     updated_values,
 )
 from evse.station.registration import Registrar, Registration
 from evse.station.reservations import EvseView, IdToken, Reservations
-from evse.station.tx_ended import TxEndedSampler
-from evse.station.tx_journal import TxJournal, TxRecord
+from evse.station.runtime import EvseRuntime
+from evse.station.tx_journal import TxJournal
+from evse.station.tx_messages import TransactionMessages
 from evse.station.tx_profile import tx_profile_limit_a
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EvseRuntime:
-    """Mutable shell-side data of one EVSE: its FSM state and what the shell measured."""
-
-    drivers: EvseDrivers
-    state: fsm.EvseState
-    connector_id: int = 1
-    reading: MeterReading | None = None
-    last_periodic: float = 0.0
-    pending_operative: bool | None = None  # ChangeAvailability Scheduled until the transaction ends
-    tx_start_energy_wh: float | None = None
-    energy_cap_wh: float | None = None  # MaxEnergyOnInvalidId after the CSMS refused the token
-    cable_max_a: float | None = None  # the plugged cable's rating (PP): never offer more
-    tx_profile: m.ChargingProfileType | None = None  # came with RequestStartTransaction
-    tx_started_at: datetime | None = None
-    offered_a: float | None = None  # what the pilot offers now (after cable and profile limits)
-    sampler: TxEndedSampler | None = None  # samples kept for the Ended event (TxEndedInterval)
-    last_aligned: datetime | None = None  # the clock-aligned slot last reported
-    group_id: str | None = None  # groupIdToken of the token that authorized the session (C09)
-    check_after_reconnect: bool = False  # started offline: the CSMS's answer to Started decides (C15)
-    scheduled_reset: bool = False
-    events: list[str] = field(default_factory=list)
 
 
 class Station:
@@ -113,6 +86,9 @@ class Station:
         self.clock = clock
         self._is_connected = is_connected
         self._wake = asyncio.Event()
+        self.messages = TransactionMessages(
+            settings, dm, outbox, tx_journal, clock, is_connected=is_connected, wake=self._wake.set
+        )
         self.reset_requested: asyncio.Event = asyncio.Event()
         self.reset_reason = "RemoteReset"
         self._reset_on_idle = False
@@ -198,7 +174,7 @@ class Station:
             variable=m.VariableType(name=where.variable),
         )
         request = m.NotifyEventRequest(generatedAt=self.clock.now(), seqNo=0, eventData=[event])
-        self._enqueue(request)
+        self.messages.enqueue(request)
 
     # ---- remote control (F01-F05, E14) -------------------------------------------------------------
     def remote_start(
@@ -351,14 +327,14 @@ class Station:
         if self.reservations is None:
             return
         for update in self.reservations.expire():
-            self._enqueue(update)
+            self.messages.enqueue(update)
         self.refresh_reservations()
 
     def _status_changed(self, evse_id: int) -> None:
         if self.reservations is None:
             return
         for update in self.reservations.on_evse_status(evse_id, self.evse_views()):
-            self._enqueue(update)
+            self.messages.enqueue(update)
         self.refresh_reservations()
 
     async def authorize(self, id_token: str, token_type: str, evse_id: int | None = None) -> AuthorizationResult:
@@ -416,7 +392,7 @@ class Station:
         elif isinstance(action, fsm.SendStatus):
             self.queue_status(runtime.state.evse_id, runtime.connector_id, action.status)
         elif isinstance(action, fsm.SendTransactionEvent):
-            self._queue_transaction_event(runtime, action)
+            self.messages.transaction_event(runtime, action)
 
     async def _drive_contactor(self, runtime: EvseRuntime, closed: bool) -> None:
         evse_id, lock = runtime.state.evse_id, runtime.drivers.lock
@@ -454,7 +430,7 @@ class Station:
             amps = min(amps, runtime.cable_max_a)
         profile, started = runtime.tx_profile, runtime.tx_started_at
         if profile is not None and started is not None:
-            limit = tx_profile_limit_a(profile, started, self.clock.now(), self._phases(runtime))
+            limit = tx_profile_limit_a(profile, started, self.clock.now(), self.messages.phases(runtime))
             if limit is not None:
                 amps = min(amps, limit)
         return amps if amps >= 6 else None  # below 6 A no PWM offer is allowed: the EV must not charge
@@ -494,7 +470,7 @@ class Station:
             evseId=evse_id,
             connectorId=connector_id,
         )
-        self._enqueue(payload)
+        self.messages.enqueue(payload)
 
     def _record_availability(self, evse_id: int, connector_id: int, status: fsm.ConnectorStatus) -> None:
         # AvailabilityState of Connector, EVSE and the station, as GetVariables / SummaryInventory report.
@@ -510,100 +486,6 @@ class Station:
         )
         self.dm.set_station_value("ChargingStation", "AvailabilityState", station)
 
-    def _queue_transaction_event(self, runtime: EvseRuntime, action: fsm.SendTransactionEvent) -> None:
-        reading = runtime.reading
-        now = self.clock.now()
-        config = SamplingConfig.from_device_model(self.dm)
-        phases = self._phases(runtime)
-        values: list[m.MeterValueType] = []
-        if action.event_type == "Started":
-            runtime.sampler = TxEndedSampler.start(config, self.clock.monotonic(), now, phases=phases)
-            runtime.tx_start_energy_wh = reading.energy_import_wh if reading else None
-            runtime.energy_cap_wh = None
-            runtime.tx_started_at = now
-            if reading is not None:
-                values = started_values(reading, config, now, phases=phases)
-        elif action.event_type == "Ended":
-            collected = runtime.sampler.samples if runtime.sampler is not None else ()
-            values = ended_values(collected, reading, config, now, phases=phases)
-            runtime.sampler = None
-            runtime.tx_profile = runtime.tx_started_at = None
-        meter = values or None
-        id_token = (
-            m.IdTokenType(idToken=action.id_token[0], type=m.IdTokenEnumType(action.id_token[1]))
-            # The token goes with the event that brings it: Started, or the Updated of a late authorization.
-            if action.id_token is not None
-            and (action.event_type != "Updated" or action.trigger_reason in ("Authorized", "RemoteStart"))
-            else None
-        )
-        offline = not self._is_connected()
-
-        def build(seq_no: int) -> m.TransactionEventRequest:
-            return m.TransactionEventRequest(
-                eventType=m.TransactionEventEnumType(action.event_type),
-                timestamp=now,
-                triggerReason=m.TriggerReasonEnumType(action.trigger_reason),
-                seqNo=seq_no,
-                transactionInfo=m.TransactionType(
-                    transactionId=action.transaction_id,
-                    chargingState=m.ChargingStateEnumType(action.charging_state),
-                    stoppedReason=m.ReasonEnumType(action.stopped_reason) if action.stopped_reason else None,
-                    remoteStartId=action.remote_start_id,
-                ),
-                offline=offline,
-                idToken=id_token,
-                reservationId=action.reservation_id,
-                numberOfPhasesUsed=phases if action.event_type == "Started" else None,
-                cableMaxCurrent=int(runtime.cable_max_a)
-                if action.event_type == "Started" and runtime.cable_max_a is not None
-                else None,
-                evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
-                if action.event_type == "Started"
-                else None,
-                meterValue=meter,
-            )
-
-        log.info(
-            "transaction evse=%s tx=%s %s trigger=%s",
-            runtime.state.evse_id,
-            action.transaction_id,
-            action.event_type,
-            action.trigger_reason,
-        )
-        with self.tx_journal.atomic():
-            if action.event_type == "Started":
-                self.tx_journal.open(
-                    action.transaction_id,
-                    runtime.state.evse_id,
-                    runtime.connector_id,
-                    action.id_token,
-                    action.remote_start_id,
-                    action.charging_state,
-                    reading.energy_import_wh if reading else None,
-                )
-            elif action.trigger_reason == "Authorized" and action.id_token is not None:
-                self.tx_journal.record_token(action.transaction_id, action.id_token)
-            self._enqueue_tx(action.transaction_id, build)
-            if action.event_type == "Ended":
-                self.tx_journal.close(action.transaction_id)
-        self._wake.set()
-
-    def _enqueue_tx(
-        self,
-        transaction_id: str,
-        build: Callable[[int], m.TransactionEventRequest],
-    ) -> None:
-        """Inside `tx_journal.atomic()`: number the event, put it in the outbox, remember the energy."""
-        request = build(self.tx_journal.take_seq_no(transaction_id))
-        self.outbox.put(
-            request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
-        )
-        # Remember the energy exactly as reported (rounding included): a PowerLoss end repeats it.
-        for meter_value in request.meterValue or []:
-            for sample in meter_value.sampledValue:
-                if sample.measurand in (None, m.MeasurandEnumType.Energy_Active_Import_Register):
-                    self.tx_journal.record_energy(transaction_id, sample.value)
-
     async def call_direct(self, request: m.OcppRequest, response_type: type[Resp]) -> Resp:
         """Send now, not through the outbox (triggered messages that only matter while online)."""
         return await self._sender.call(request, response_type)
@@ -612,11 +494,13 @@ class Station:
         """TriggerMessage(TransactionEvent): an Updated with triggerReason Trigger, if a transaction runs."""
         runtime = self.evses[evse_id]
         if runtime.reading is None:
-            self._queue_update(runtime, m.TriggerReasonEnumType.Trigger, [])
+            self.messages.update(runtime, m.TriggerReasonEnumType.Trigger, [])
             return
         config, now = SamplingConfig.from_device_model(self.dm), self.clock.now()
-        values = triggered_values(runtime.reading, config, now, phases=self._phases(runtime), in_transaction=True)
-        self._queue_update(runtime, m.TriggerReasonEnumType.Trigger, values)
+        values = triggered_values(
+            runtime.reading, config, now, phases=self.messages.phases(runtime), in_transaction=True
+        )
+        self.messages.update(runtime, m.TriggerReasonEnumType.Trigger, values)
 
     def triggered_meter_values(self, evse_id: int) -> list[m.MeterValueType]:
         """TriggerMessage(MeterValues) outside a transaction: AlignedDataCtrlr.Measurands, context Trigger."""
@@ -625,99 +509,12 @@ class Station:
             return []
         config, now = SamplingConfig.from_device_model(self.dm), self.clock.now()
         return triggered_values(
-            runtime.reading, config, now, phases=self._phases(runtime), in_transaction=runtime.state.tx is not None
+            runtime.reading,
+            config,
+            now,
+            phases=self.messages.phases(runtime),
+            in_transaction=runtime.state.tx is not None,
         )
-
-    def _phases(self, runtime: EvseRuntime) -> int:
-        return next(e.phases for e in self.settings.evses if e.id == runtime.state.evse_id)
-
-    def _queue_update(
-        self, runtime: EvseRuntime, trigger: m.TriggerReasonEnumType, values: list[m.MeterValueType]
-    ) -> None:
-        """A TransactionEvent Updated carrying meter values (periodic, clock-aligned or triggered)."""
-        tx = runtime.state.tx
-        if tx is None:
-            return
-        now = self.clock.now()
-        offline = not self._is_connected()
-
-        def build(seq_no: int) -> m.TransactionEventRequest:
-            return m.TransactionEventRequest(
-                eventType=m.TransactionEventEnumType.Updated,
-                timestamp=now,
-                triggerReason=trigger,
-                seqNo=seq_no,
-                transactionInfo=m.TransactionType(
-                    transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
-                ),
-                offline=offline,
-                meterValue=values or None,
-            )
-
-        with self.tx_journal.atomic():
-            self._enqueue_tx(tx.transaction_id, build)
-        self._wake.set()
-
-    def recover_interrupted_transactions(self) -> None:
-        """End the transactions a power loss or crash left open (E: stoppedReason PowerLoss), once,
-        with the last energy recorded; their seqNo continues where it stopped."""
-        for record in self.tx_journal.open_transactions():
-            now = self.clock.now()
-            collected = list(TxEndedSampler.from_json(record.ended_samples).samples) if record.ended_samples else []
-            meter: list[m.MeterValueType] | None = collected or None
-            energies = [
-                sv.value
-                for mv in collected
-                for sv in mv.sampledValue
-                if sv.measurand in (None, m.MeasurandEnumType.Energy_Active_Import_Register)
-            ]
-            end_energy = max([*energies, record.last_energy_wh]) if record.last_energy_wh is not None else None
-            if end_energy is not None:
-                meter = [
-                    *collected,
-                    m.MeterValueType(
-                        timestamp=now,
-                        sampledValue=[
-                            m.SampledValueType(
-                                value=end_energy,
-                                context=m.ReadingContextEnumType.Transaction_End,
-                                measurand=m.MeasurandEnumType.Energy_Active_Import_Register,
-                                unitOfMeasure=m.UnitOfMeasureType(unit="Wh"),
-                            )
-                        ],
-                    ),
-                ]
-
-            def build(
-                seq_no: int, record: TxRecord = record, meter: Any = meter, now: datetime = now
-            ) -> m.TransactionEventRequest:
-                return m.TransactionEventRequest(
-                    eventType=m.TransactionEventEnumType.Ended,
-                    timestamp=now,
-                    triggerReason=m.TriggerReasonEnumType.AbnormalCondition,
-                    seqNo=seq_no,
-                    transactionInfo=m.TransactionType(
-                        transactionId=record.transaction_id,
-                        chargingState=m.ChargingStateEnumType.Idle,
-                        stoppedReason=m.ReasonEnumType.PowerLoss,
-                        remoteStartId=record.remote_start_id,
-                    ),
-                    offline=True,  # it happened while the station was down
-                    meterValue=meter,
-                )
-
-            log.warning("transaction tx=%s was interrupted (power loss or crash): ending it", record.transaction_id)
-            with self.tx_journal.atomic():
-                self._enqueue_tx(record.transaction_id, build)
-                self.tx_journal.close(record.transaction_id)
-        self.tx_journal.prune_closed()
-        self._wake.set()
-
-    def _enqueue(self, request: m.OcppRequest, *, transaction_id: str | None = None) -> None:
-        self.outbox.put(
-            request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
-        )
-        self._wake.set()
 
     async def run_sender(self) -> None:
         """Send outbox entries in order while connected and accepted; never returns."""
@@ -820,8 +617,8 @@ class Station:
             return
         runtime.last_periodic = now
         config = SamplingConfig.from_device_model(self.dm)
-        values = updated_values(runtime.reading, config, self.clock.now(), phases=self._phases(runtime))
-        self._queue_update(runtime, m.TriggerReasonEnumType.MeterValuePeriodic, values)
+        values = updated_values(runtime.reading, config, self.clock.now(), phases=self.messages.phases(runtime))
+        self.messages.update(runtime, m.TriggerReasonEnumType.MeterValuePeriodic, values)
 
     def _clock_aligned(self, runtime: EvseRuntime) -> None:
         """J01: clock-aligned samples, in MeterValues outside a transaction, in TransactionEvent inside."""
@@ -842,11 +639,11 @@ class Station:
             any_transaction=self.has_transaction(),
             send_during_idle=config.aligned_send_during_idle,
         )
-        values = clock_aligned_values(runtime.reading, config, slot, phases=self._phases(runtime))
+        values = clock_aligned_values(runtime.reading, config, slot, phases=self.messages.phases(runtime))
         if route is AlignedRoute.METER_VALUES and values:
-            self._enqueue(m.MeterValuesRequest(evseId=runtime.state.evse_id, meterValue=values))
+            self.messages.enqueue(m.MeterValuesRequest(evseId=runtime.state.evse_id, meterValue=values))
         elif route is AlignedRoute.TRANSACTION_EVENT:
-            self._queue_update(runtime, m.TriggerReasonEnumType.MeterValueClock, values)
+            self.messages.update(runtime, m.TriggerReasonEnumType.MeterValueClock, values)
 
     # ---- availability and reset (G03-G04, B11-B12) -----------------------------------------------
     def has_transaction(self, evse_id: int | None = None) -> bool:

@@ -1,0 +1,33 @@
+"""The shell-side data of one EVSE: its state-machine state and what the shell measured and holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from drivers.interfaces import EvseDrivers, MeterReading
+from evse.ocpp.v201 import messages as m
+from evse.station import evse_fsm as fsm
+from evse.station.tx_ended import TxEndedSampler
+
+
+@dataclass
+class EvseRuntime:
+    """Mutable shell-side data of one EVSE: its FSM state and what the shell measured."""
+
+    drivers: EvseDrivers
+    state: fsm.EvseState
+    connector_id: int = 1
+    reading: MeterReading | None = None
+    last_periodic: float = 0.0
+    pending_operative: bool | None = None  # ChangeAvailability Scheduled until the transaction ends
+    tx_start_energy_wh: float | None = None
+    energy_cap_wh: float | None = None  # MaxEnergyOnInvalidId after the CSMS refused the token
+    cable_max_a: float | None = None  # the plugged cable's rating (PP): never offer more
+    tx_profile: m.ChargingProfileType | None = None  # came with RequestStartTransaction
+    tx_started_at: datetime | None = None
+    offered_a: float | None = None  # what the pilot offers now (after cable and profile limits)
+    sampler: TxEndedSampler | None = None  # samples kept for the Ended event (TxEndedInterval)
+    last_aligned: datetime | None = None  # the clock-aligned slot last reported
+    group_id: str | None = None  # groupIdToken of the token that authorized the session (C09)
+    check_after_reconnect: bool = False  # started offline: the CSMS's answer to Started decides (C15)

@@ -1,0 +1,232 @@
+"""TransactionEvents into the durable outbox: numbered, journaled, recovered after a power loss.
+
+Every TransactionEvent is built and put in the outbox in the same SQLite transaction that advances the
+transaction's seqNo in the journal (evse/station/tx_journal.py), so numbering survives any crash; a
+transaction left open by a crash is ended once at start-up with stoppedReason PowerLoss.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from evse.clock import Clock
+from evse.config import Settings
+from evse.devicemodel.model import DeviceModel
+from evse.ocpp.outbox import Outbox
+from evse.ocpp.v201 import messages as m
+from evse.station import evse_fsm as fsm
+from evse.station.meter_values import SamplingConfig, ended_values, started_values
+from evse.station.runtime import EvseRuntime
+from evse.station.tx_ended import TxEndedSampler
+from evse.station.tx_journal import TxJournal, TxRecord
+
+log = logging.getLogger(__name__)
+
+
+class TransactionMessages:
+    """Writes the station's outgoing messages to the outbox; TransactionEvents with their journal."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        dm: DeviceModel,
+        outbox: Outbox,
+        tx_journal: TxJournal,
+        clock: Clock,
+        *,
+        is_connected: Callable[[], bool],
+        wake: Callable[[], None],
+    ) -> None:
+        self.settings = settings
+        self.dm = dm
+        self.outbox = outbox
+        self.tx_journal = tx_journal
+        self.clock = clock
+        self._is_connected = is_connected
+        self._wake = wake
+
+    def phases(self, runtime: EvseRuntime) -> int:
+        return next(e.phases for e in self.settings.evses if e.id == runtime.state.evse_id)
+
+    def transaction_event(self, runtime: EvseRuntime, action: fsm.SendTransactionEvent) -> None:
+        reading = runtime.reading
+        now = self.clock.now()
+        config = SamplingConfig.from_device_model(self.dm)
+        phases = self.phases(runtime)
+        values: list[m.MeterValueType] = []
+        if action.event_type == "Started":
+            runtime.sampler = TxEndedSampler.start(config, self.clock.monotonic(), now, phases=phases)
+            runtime.tx_start_energy_wh = reading.energy_import_wh if reading else None
+            runtime.energy_cap_wh = None
+            runtime.tx_started_at = now
+            if reading is not None:
+                values = started_values(reading, config, now, phases=phases)
+        elif action.event_type == "Ended":
+            collected = runtime.sampler.samples if runtime.sampler is not None else ()
+            values = ended_values(collected, reading, config, now, phases=phases)
+            runtime.sampler = None
+            runtime.tx_profile = runtime.tx_started_at = None
+        meter = values or None
+        id_token = (
+            m.IdTokenType(idToken=action.id_token[0], type=m.IdTokenEnumType(action.id_token[1]))
+            # The token goes with the event that brings it: Started, or the Updated of a late authorization.
+            if action.id_token is not None
+            and (action.event_type != "Updated" or action.trigger_reason in ("Authorized", "RemoteStart"))
+            else None
+        )
+        offline = not self._is_connected()
+
+        def build(seq_no: int) -> m.TransactionEventRequest:
+            return m.TransactionEventRequest(
+                eventType=m.TransactionEventEnumType(action.event_type),
+                timestamp=now,
+                triggerReason=m.TriggerReasonEnumType(action.trigger_reason),
+                seqNo=seq_no,
+                transactionInfo=m.TransactionType(
+                    transactionId=action.transaction_id,
+                    chargingState=m.ChargingStateEnumType(action.charging_state),
+                    stoppedReason=m.ReasonEnumType(action.stopped_reason) if action.stopped_reason else None,
+                    remoteStartId=action.remote_start_id,
+                ),
+                offline=offline,
+                idToken=id_token,
+                reservationId=action.reservation_id,
+                numberOfPhasesUsed=phases if action.event_type == "Started" else None,
+                cableMaxCurrent=int(runtime.cable_max_a)
+                if action.event_type == "Started" and runtime.cable_max_a is not None
+                else None,
+                evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
+                if action.event_type == "Started"
+                else None,
+                meterValue=meter,
+            )
+
+        log.info(
+            "transaction evse=%s tx=%s %s trigger=%s",
+            runtime.state.evse_id,
+            action.transaction_id,
+            action.event_type,
+            action.trigger_reason,
+        )
+        with self.tx_journal.atomic():
+            if action.event_type == "Started":
+                self.tx_journal.open(
+                    action.transaction_id,
+                    runtime.state.evse_id,
+                    runtime.connector_id,
+                    action.id_token,
+                    action.remote_start_id,
+                    action.charging_state,
+                    reading.energy_import_wh if reading else None,
+                )
+            elif action.trigger_reason == "Authorized" and action.id_token is not None:
+                self.tx_journal.record_token(action.transaction_id, action.id_token)
+            self._write(action.transaction_id, build)
+            if action.event_type == "Ended":
+                self.tx_journal.close(action.transaction_id)
+        self._wake()
+
+    def _write(
+        self,
+        transaction_id: str,
+        build: Callable[[int], m.TransactionEventRequest],
+    ) -> None:
+        """Inside `tx_journal.atomic()`: number the event, put it in the outbox, remember the energy."""
+        request = build(self.tx_journal.take_seq_no(transaction_id))
+        self.outbox.put(
+            request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
+        )
+        # Remember the energy exactly as reported (rounding included): a PowerLoss end repeats it.
+        for meter_value in request.meterValue or []:
+            for sample in meter_value.sampledValue:
+                if sample.measurand in (None, m.MeasurandEnumType.Energy_Active_Import_Register):
+                    self.tx_journal.record_energy(transaction_id, sample.value)
+
+    def update(self, runtime: EvseRuntime, trigger: m.TriggerReasonEnumType, values: list[m.MeterValueType]) -> None:
+        """A TransactionEvent Updated carrying meter values (periodic, clock-aligned or triggered)."""
+        tx = runtime.state.tx
+        if tx is None:
+            return
+        now = self.clock.now()
+        offline = not self._is_connected()
+
+        def build(seq_no: int) -> m.TransactionEventRequest:
+            return m.TransactionEventRequest(
+                eventType=m.TransactionEventEnumType.Updated,
+                timestamp=now,
+                triggerReason=trigger,
+                seqNo=seq_no,
+                transactionInfo=m.TransactionType(
+                    transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
+                ),
+                offline=offline,
+                meterValue=values or None,
+            )
+
+        with self.tx_journal.atomic():
+            self._write(tx.transaction_id, build)
+        self._wake()
+
+    def recover(self) -> None:
+        """End the transactions a power loss or crash left open (E: stoppedReason PowerLoss), once,
+        with the last energy recorded; their seqNo continues where it stopped."""
+        for record in self.tx_journal.open_transactions():
+            now = self.clock.now()
+            collected = list(TxEndedSampler.from_json(record.ended_samples).samples) if record.ended_samples else []
+            meter: list[m.MeterValueType] | None = collected or None
+            energies = [
+                sv.value
+                for mv in collected
+                for sv in mv.sampledValue
+                if sv.measurand in (None, m.MeasurandEnumType.Energy_Active_Import_Register)
+            ]
+            end_energy = max([*energies, record.last_energy_wh]) if record.last_energy_wh is not None else None
+            if end_energy is not None:
+                meter = [
+                    *collected,
+                    m.MeterValueType(
+                        timestamp=now,
+                        sampledValue=[
+                            m.SampledValueType(
+                                value=end_energy,
+                                context=m.ReadingContextEnumType.Transaction_End,
+                                measurand=m.MeasurandEnumType.Energy_Active_Import_Register,
+                                unitOfMeasure=m.UnitOfMeasureType(unit="Wh"),
+                            )
+                        ],
+                    ),
+                ]
+
+            def build(
+                seq_no: int, record: TxRecord = record, meter: Any = meter, now: datetime = now
+            ) -> m.TransactionEventRequest:
+                return m.TransactionEventRequest(
+                    eventType=m.TransactionEventEnumType.Ended,
+                    timestamp=now,
+                    triggerReason=m.TriggerReasonEnumType.AbnormalCondition,
+                    seqNo=seq_no,
+                    transactionInfo=m.TransactionType(
+                        transactionId=record.transaction_id,
+                        chargingState=m.ChargingStateEnumType.Idle,
+                        stoppedReason=m.ReasonEnumType.PowerLoss,
+                        remoteStartId=record.remote_start_id,
+                    ),
+                    offline=True,  # it happened while the station was down
+                    meterValue=meter,
+                )
+
+            log.warning("transaction tx=%s was interrupted (power loss or crash): ending it", record.transaction_id)
+            with self.tx_journal.atomic():
+                self._write(record.transaction_id, build)
+                self.tx_journal.close(record.transaction_id)
+        self.tx_journal.prune_closed()
+        self._wake()
+
+    def enqueue(self, request: m.OcppRequest, *, transaction_id: str | None = None) -> None:
+        self.outbox.put(
+            request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
+        )
+        self._wake()
