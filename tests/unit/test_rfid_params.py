@@ -67,7 +67,7 @@ def test_the_daemon_constructs_each_reader_from_its_params_without_io(name: str,
         (
             "serial_uid",
             {"port": "/dev/ttyS0", "format": "octal"},
-            "parameter 'format': Input should be 'hex' or 'decimal'",
+            "parameter 'format': Input should be 'hex', 'decimal' or 'pin'",
         ),
         ("serial_uid", {"port": "/dev/ttyS0", "dedupe_ms": -5}, "parameter 'dedupe_ms': Input should be greater than"),
         ("serial_uid", {"port": "/dev/ttyS0", "byte_order": "reversed"}, "parameter 'byte_order': Input should be"),
