@@ -88,7 +88,7 @@ class Daemon:
                 tasks: list[Callable[[], Coroutine[Any, Any, None]]] = [
                     self.connection.run,
                     self.station.run_sender,
-                    self.station.run_metering,
+                    self.station.metering.run_metering,
                     self.station.run_timers,
                     self.station.registrar.run_heartbeat,
                     self.control.run,

@@ -34,17 +34,11 @@ from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
 from evse.station import evse_fsm as fsm
-from evse.station.aligned import AlignedRoute, aligned_due, aligned_slot, clock_aligned_route
 from evse.station.authorization import AuthorizationResult
 from evse.station.authorizer import Authorizer
 from evse.station.faults import fault_variable
 from evse.station.journal import Journal
-from evse.station.meter_values import (
-    SamplingConfig,
-    clock_aligned_values,
-    triggered_values,
-    updated_values,
-)
+from evse.station.metering import Metering
 from evse.station.registration import Registrar, Registration
 from evse.station.reservations import EvseView, IdToken, Reservations
 from evse.station.runtime import EvseRuntime
@@ -104,6 +98,9 @@ class Station:
             # The boot report (on_connected) tells the CSMS the initial status; no message for it here.
             state = replace(state, status=fsm.connector_status(state))
             self.evses[evse.id] = EvseRuntime(boards[evse.id], state)
+        self.metering = Metering(
+            self.evses, dm, clock, self.messages, tx_journal, apply=self.apply, recheck_offer=self._recheck_offer
+        )
 
     # ---- configuration read through the device model ---------------------------------------------
     def _tx_config(self, evse_id: int) -> fsm.TxConfig:
@@ -435,6 +432,11 @@ class Station:
                 amps = min(amps, limit)
         return amps if amps >= 6 else None  # below 6 A no PWM offer is allowed: the EV must not charge
 
+    def _recheck_offer(self, runtime: EvseRuntime) -> None:
+        max_a = next(e.max_current_a for e in self.settings.evses if e.id == runtime.state.evse_id)
+        if self._offer_limit(runtime, max_a) != runtime.offered_a:
+            self._spawn(self._drive_pilot(runtime, max_a))
+
     async def _drive_pilot(self, runtime: EvseRuntime, amps: float | None) -> None:
         if amps is not None:
             amps = self._offer_limit(runtime, amps)
@@ -489,32 +491,6 @@ class Station:
     async def call_direct(self, request: m.OcppRequest, response_type: type[Resp]) -> Resp:
         """Send now, not through the outbox (triggered messages that only matter while online)."""
         return await self._sender.call(request, response_type)
-
-    def queue_trigger_update(self, evse_id: int) -> None:
-        """TriggerMessage(TransactionEvent): an Updated with triggerReason Trigger, if a transaction runs."""
-        runtime = self.evses[evse_id]
-        if runtime.reading is None:
-            self.messages.update(runtime, m.TriggerReasonEnumType.Trigger, [])
-            return
-        config, now = SamplingConfig.from_device_model(self.dm), self.clock.now()
-        values = triggered_values(
-            runtime.reading, config, now, phases=self.messages.phases(runtime), in_transaction=True
-        )
-        self.messages.update(runtime, m.TriggerReasonEnumType.Trigger, values)
-
-    def triggered_meter_values(self, evse_id: int) -> list[m.MeterValueType]:
-        """TriggerMessage(MeterValues) outside a transaction: AlignedDataCtrlr.Measurands, context Trigger."""
-        runtime = self.evses[evse_id]
-        if runtime.reading is None:
-            return []
-        config, now = SamplingConfig.from_device_model(self.dm), self.clock.now()
-        return triggered_values(
-            runtime.reading,
-            config,
-            now,
-            phases=self.messages.phases(runtime),
-            in_transaction=runtime.state.tx is not None,
-        )
 
     async def run_sender(self) -> None:
         """Send outbox entries in order while connected and accepted; never returns."""
@@ -582,68 +558,6 @@ class Station:
             if tick % 60 == 0:
                 self.authorizer.prune_cache()
             await asyncio.sleep(1.0)
-
-    async def run_metering(self) -> None:
-        """Read every meter each second; periodic TransactionEvent Updated at TxUpdatedInterval."""
-        while True:
-            for runtime in self.evses.values():
-                await self._sample(runtime)
-            await asyncio.sleep(1.0)
-
-    async def _sample(self, runtime: EvseRuntime) -> None:
-        try:
-            runtime.reading = await runtime.drivers.meter.read()
-        except DriverError:
-            return  # the meter driver reports meter_lost as a fault event
-        if runtime.sampler is not None:
-            before = len(runtime.sampler.samples)
-            runtime.sampler = runtime.sampler.feed(runtime.reading, self.clock.monotonic(), self.clock.now())
-            tx = runtime.state.tx
-            if tx is not None and len(runtime.sampler.samples) != before:
-                self.tx_journal.record_ended_samples(tx.transaction_id, runtime.sampler.to_json())
-        start, cap = runtime.tx_start_energy_wh, runtime.energy_cap_wh
-        capped = runtime.state.tx is not None and cap is not None and start is not None
-        if capped and runtime.reading.energy_import_wh - (start or 0.0) >= (cap or 0.0):
-            self.apply(runtime.state.evse_id, fsm.StopRequested("EnergyLimitReached", "EnergyLimitReached"))
-        self._clock_aligned(runtime)
-        if runtime.state.offering and runtime.tx_profile is not None:
-            max_a = next(e.max_current_a for e in self.settings.evses if e.id == runtime.state.evse_id)
-            if self._offer_limit(runtime, max_a) != runtime.offered_a:
-                self._spawn(self._drive_pilot(runtime, max_a))  # the profile entered a new period
-        tx = runtime.state.tx
-        interval = self.dm.get_int("SampledDataCtrlr", "TxUpdatedInterval")
-        now = self.clock.monotonic()
-        if tx is None or interval <= 0 or now - runtime.last_periodic < interval:
-            return
-        runtime.last_periodic = now
-        config = SamplingConfig.from_device_model(self.dm)
-        values = updated_values(runtime.reading, config, self.clock.now(), phases=self.messages.phases(runtime))
-        self.messages.update(runtime, m.TriggerReasonEnumType.MeterValuePeriodic, values)
-
-    def _clock_aligned(self, runtime: EvseRuntime) -> None:
-        """J01: clock-aligned samples, in MeterValues outside a transaction, in TransactionEvent inside."""
-        config = SamplingConfig.from_device_model(self.dm)
-        interval = config.aligned_interval_s
-        now = self.clock.now()
-        if interval <= 0 or not config.aligned_measurands or runtime.reading is None:
-            return
-        if runtime.last_aligned is None:
-            runtime.last_aligned = aligned_slot(now, interval)  # start counting at the current slot
-            return
-        if not aligned_due(runtime.last_aligned, now, interval):
-            return
-        slot = aligned_slot(now, interval)
-        runtime.last_aligned = slot
-        route = clock_aligned_route(
-            evse_in_transaction=runtime.state.tx is not None,
-            any_transaction=self.has_transaction(),
-            send_during_idle=config.aligned_send_during_idle,
-        )
-        values = clock_aligned_values(runtime.reading, config, slot, phases=self.messages.phases(runtime))
-        if route is AlignedRoute.METER_VALUES and values:
-            self.messages.enqueue(m.MeterValuesRequest(evseId=runtime.state.evse_id, meterValue=values))
-        elif route is AlignedRoute.TRANSACTION_EVENT:
-            self.messages.update(runtime, m.TriggerReasonEnumType.MeterValueClock, values)
 
     # ---- availability and reset (G03-G04, B11-B12) -----------------------------------------------
     def has_transaction(self, evse_id: int | None = None) -> bool:

@@ -92,7 +92,7 @@ def _triggered(
 
         async def meter_values() -> None:
             for i in evse_ids:
-                values = station.triggered_meter_values(i)
+                values = station.metering.triggered_meter_values(i)
                 if values:
                     await call(m.MeterValuesRequest(evseId=i, meterValue=values), m.MeterValuesResponse)
 
@@ -101,7 +101,7 @@ def _triggered(
 
         async def transaction_event() -> None:
             for i in evse_ids:
-                station.queue_trigger_update(i)
+                station.metering.queue_trigger_update(i)
 
         return transaction_event
     if what is T.LogStatusNotification:
