@@ -220,11 +220,21 @@ class Station:
         self.apply(evse_id, fsm.StopRequested("EVConnectTimeout", "Timeout"))
 
     def remote_stop(self, transaction_id: str) -> str:
-        for evse_id, runtime in self.evses.items():
+        for runtime in self.evses.values():
             if runtime.state.tx is not None and runtime.state.tx.transaction_id == transaction_id:
-                self.apply(evse_id, fsm.StopRequested("RemoteStop", "Remote"))
+                self._spawn(self._stop_with_fresh_reading(runtime, fsm.StopRequested("RemoteStop", "Remote")))
                 return "Accepted"
         return "Rejected"
+
+    async def _stop_with_fresh_reading(self, runtime: EvseRuntime, stop: fsm.StopRequested) -> None:
+        """Read the meter once more before a deliberate stop, so Transaction.End is the register at the
+        moment the power path opens rather than the last once-a-second sample."""
+        try:
+            async with asyncio.timeout(0.5):
+                runtime.reading = await runtime.drivers.meter.read()
+        except (DriverError, TimeoutError):
+            pass  # the last sample it is; the stop must not wait for a meter in trouble
+        self.apply(runtime.state.evse_id, stop)
 
     async def unlock(self, evse_id: int, connector_id: int) -> str:
         runtime = self.evses.get(evse_id)
@@ -255,7 +265,7 @@ class Station:
         runtime = self.evses[evse_id]
         tx = runtime.state.tx
         if tx is not None and tx.id_token == (id_token, token_type):
-            self.apply(evse_id, fsm.StopRequested("StopAuthorized", "Local"))
+            await self._stop_with_fresh_reading(runtime, fsm.StopRequested("StopAuthorized", "Local"))
             return
         result = await self.authorize(id_token, token_type, evse_id)
         log.info("authorize evse=%s status=%s source=%s", evse_id, result.status.value, result.source.value)
@@ -270,7 +280,7 @@ class Station:
         if tx is not None and tx.id_token is not None and self.authorizer is not None:
             # Another card at a running session: the same group (C09) or a master pass (C16) may stop it.
             if self.authorizer.may_stop(tx.id_token, runtime.group_id, (id_token, token_type), result.info):
-                self.apply(evse_id, fsm.StopRequested("StopAuthorized", "Local"))
+                await self._stop_with_fresh_reading(runtime, fsm.StopRequested("StopAuthorized", "Local"))
             return
         if result.accepted:
             runtime.group_id = result.group_id_token
