@@ -13,16 +13,15 @@ from typing import Final
 import can
 from pydantic import Field, field_validator
 
-from drivers.interfaces import EventSink
+from drivers.iso15118.bridge import LinkedBridge
 from drivers.iso15118.can_transport import CanTransport
-from drivers.iso15118.link import ModuleLink, current_da, power_w, utc_now
-from drivers.iso15118.messages import CurrentLimit
+from drivers.iso15118.link import ModuleLink, utc_now
 from drivers.iso15118.params import DEFAULT_HEARTBEAT_MS, DEFAULT_TIMEOUT_MS, LinkTimingParams
 
 DEFAULT_BASE_ID: Final = 0x600
 
 
-class CanIso15118Bridge:
+class CanIso15118Bridge(LinkedBridge):
     """The station's bridge to an SECC module on CAN; an :class:`~drivers.interfaces.Iso15118Bridge`."""
 
     class Params(LinkTimingParams):
@@ -72,26 +71,3 @@ class CanIso15118Bridge:
             clock=clock,
             wall_clock=wall_clock,
         )
-
-    @property
-    def connected(self) -> bool:
-        """True while the module answers."""
-        return self._link.connected
-
-    @property
-    def limit(self) -> CurrentLimit:
-        """The limit last commanded (what the module gets at every handshake)."""
-        return self._link.limit
-
-    async def run(self, sink: EventSink) -> None:
-        await self._link.run(sink)
-
-    async def set_current_limit(self, amps: float | None) -> None:
-        await self._link.set_limit(current_da(amps), self._link.limit.power_w)
-
-    async def set_power_limit(self, watts: float | None) -> None:
-        """DC: limit the EV's power to ``watts``; None lifts the power limit (the current one stays)."""
-        await self._link.set_limit(self._link.limit.current_da, power_w(watts))
-
-    async def send_authorization(self, accepted: bool) -> None:
-        await self._link.send_authorization(accepted)

@@ -13,9 +13,8 @@ from typing import Final
 import serial  # type: ignore[import-untyped]  # pyserial ships no type information
 from pydantic import Field, field_validator
 
-from drivers.interfaces import EventSink
-from drivers.iso15118.link import ModuleLink, current_da, power_w, utc_now
-from drivers.iso15118.messages import CurrentLimit
+from drivers.iso15118.bridge import LinkedBridge
+from drivers.iso15118.link import ModuleLink, utc_now
 from drivers.iso15118.params import DEFAULT_HEARTBEAT_MS, DEFAULT_TIMEOUT_MS, LinkTimingParams
 from drivers.iso15118.serial_transport import ByteStream, SerialTransport
 
@@ -24,7 +23,7 @@ DEFAULT_BAUDRATE: Final = 115200
 _WRITE_TIMEOUT_S: Final = 1.0
 
 
-class SerialIso15118Bridge:
+class SerialIso15118Bridge(LinkedBridge):
     """The station's bridge to an SECC module on a serial port; an :class:`~drivers.interfaces.Iso15118Bridge`."""
 
     class Params(LinkTimingParams):
@@ -78,26 +77,3 @@ class SerialIso15118Bridge:
             self._port, self._baudrate, timeout=0, write_timeout=_WRITE_TIMEOUT_S, exclusive=True
         )
         return port
-
-    @property
-    def connected(self) -> bool:
-        """True while the module answers."""
-        return self._link.connected
-
-    @property
-    def limit(self) -> CurrentLimit:
-        """The limit last commanded (what the module gets at every handshake)."""
-        return self._link.limit
-
-    async def run(self, sink: EventSink) -> None:
-        await self._link.run(sink)
-
-    async def set_current_limit(self, amps: float | None) -> None:
-        await self._link.set_limit(current_da(amps), self._link.limit.power_w)
-
-    async def set_power_limit(self, watts: float | None) -> None:
-        """DC: limit the EV's power to ``watts``; None lifts the power limit (the current one stays)."""
-        await self._link.set_limit(self._link.limit.current_da, power_w(watts))
-
-    async def send_authorization(self, accepted: bool) -> None:
-        await self._link.send_authorization(accepted)

@@ -1,0 +1,40 @@
+"""What both ISO 15118 bridges (CAN and serial) offer the station: the same commands on a ModuleLink.
+
+The transports differ; everything above them is the link's. Each bridge builds its `_link` in its
+constructor and inherits these.
+"""
+
+from __future__ import annotations
+
+from drivers.interfaces import EventSink
+from drivers.iso15118.link import ModuleLink, current_da, power_w
+from drivers.iso15118.messages import CurrentLimit
+
+
+class LinkedBridge:
+    """The Iso15118Bridge commands, delegated to the module link."""
+
+    _link: ModuleLink
+
+    @property
+    def connected(self) -> bool:
+        """True while the module answers."""
+        return self._link.connected
+
+    @property
+    def limit(self) -> CurrentLimit:
+        """The limit last commanded (what the module gets at every handshake)."""
+        return self._link.limit
+
+    async def run(self, sink: EventSink) -> None:
+        await self._link.run(sink)
+
+    async def set_current_limit(self, amps: float | None) -> None:
+        await self._link.set_limit(current_da(amps), self._link.limit.power_w)
+
+    async def set_power_limit(self, watts: float | None) -> None:
+        """DC: limit the EV's power to ``watts``; None lifts the power limit (the current one stays)."""
+        await self._link.set_limit(self._link.limit.current_da, power_w(watts))
+
+    async def send_authorization(self, accepted: bool) -> None:
+        await self._link.send_authorization(accepted)
