@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from evse.devicemodel import limits
 from evse.devicemodel.definitions import (
@@ -65,6 +66,8 @@ from evse.errors import DeviceModelError
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 _ComponentIndex = tuple[str, str | None, int | None, int | None]
 _VariableIndex = tuple[str, str | None]
 
@@ -77,6 +80,15 @@ class VariableChange:
     old_value: str | None
     new_value: str
     source: ValueSource
+
+
+def _parsed(found: tuple[str, str], parse: Callable[[str], _T | None], what: str) -> _T:
+    """A required value (value, label) through its parser; DeviceModelError naming it when it does not parse."""
+    value, label = found
+    parsed = parse(value)
+    if parsed is None:
+        raise DeviceModelError(f"{label}: {value!r} is not {what}")
+    return parsed
 
 
 def _lower(text: str | None) -> str | None:
@@ -255,11 +267,8 @@ class DeviceModel:
         connector_id: int | None = None,
     ) -> int:
         """The Actual value as an int, e.g. get_int("OCPPCommCtrlr", "HeartbeatInterval")."""
-        value, label = self._required(component, variable, variable_instance, component_instance, evse_id, connector_id)
-        number = parse_integer(value)
-        if number is None:
-            raise DeviceModelError(f"{label}: {value!r} is not an integer")
-        return number
+        value = self._required(component, variable, variable_instance, component_instance, evse_id, connector_id)
+        return _parsed(value, parse_integer, "an integer")
 
     def get_decimal(
         self,
@@ -272,11 +281,8 @@ class DeviceModel:
         connector_id: int | None = None,
     ) -> Decimal:
         """The Actual value as a Decimal (exact, unlike float, which matters for energy and money)."""
-        value, label = self._required(component, variable, variable_instance, component_instance, evse_id, connector_id)
-        number = parse_decimal(value)
-        if number is None:
-            raise DeviceModelError(f"{label}: {value!r} is not a decimal number")
-        return number
+        value = self._required(component, variable, variable_instance, component_instance, evse_id, connector_id)
+        return _parsed(value, parse_decimal, "a decimal number")
 
     def get_bool(
         self,
@@ -289,11 +295,8 @@ class DeviceModel:
         connector_id: int | None = None,
     ) -> bool:
         """The Actual value as a bool."""
-        value, label = self._required(component, variable, variable_instance, component_instance, evse_id, connector_id)
-        flag = parse_boolean(value)
-        if flag is None:
-            raise DeviceModelError(f"{label}: {value!r} is not a boolean")
-        return flag
+        value = self._required(component, variable, variable_instance, component_instance, evse_id, connector_id)
+        return _parsed(value, parse_boolean, "a boolean")
 
     def get_list(
         self,
