@@ -30,7 +30,7 @@ from drivers.interfaces import (
 from evse.clock import Clock
 from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.outbox import Outbox
+from evse.ocpp.outbox import Outbox, OutboxEntry
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
 from evse.station import evse_fsm as fsm
@@ -47,6 +47,11 @@ from evse.station.tx_messages import TransactionMessages
 from evse.station.tx_profile import tx_profile_limit_a
 
 log = logging.getLogger(__name__)
+
+
+def _group_of(info: m.IdTokenInfoType) -> IdToken | None:
+    group = info.groupIdToken
+    return IdToken(group.idToken, group.type.value) if group is not None else None
 
 
 class Station:
@@ -181,6 +186,7 @@ class Station:
         token_type: str,
         remote_start_id: int,
         profile: m.ChargingProfileType | None = None,
+        group: IdToken | None = None,
     ) -> tuple[str, str | None]:
         """RequestStartTransaction: (status, transactionId of a transaction already running there)."""
         if profile is not None and profile.chargingProfilePurpose is not m.ChargingProfilePurposeEnumType.TxProfile:
@@ -196,28 +202,32 @@ class Station:
             if state.tx is not None and state.tx.id_token is not None:
                 continue
             runtime.tx_profile = profile
-            self._spawn(self._remote_authorize(candidate, id_token, token_type, remote_start_id))
+            self._spawn(self._remote_authorize(candidate, id_token, token_type, remote_start_id, group))
             return "Accepted", state.tx.transaction_id if state.tx is not None else None
         return "Rejected", None
 
-    async def _remote_authorize(self, evse_id: int, id_token: str, token_type: str, remote_start_id: int) -> None:
+    async def _remote_authorize(
+        self, evse_id: int, id_token: str, token_type: str, remote_start_id: int, group: IdToken | None
+    ) -> None:
         if self.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart"):
             result = await self.authorize(id_token, token_type, evse_id)
             if not result.accepted:
                 log.info("remote start evse=%s refused: %s", evse_id, result.status.value)
                 self.evses[evse_id].tx_profile = None
                 return
-        if self._authorized(evse_id, id_token, token_type, remote_start_id, "RemoteStart"):
-            self._spawn(self._ev_connection_timeout(evse_id, remote_start_id))
+            group = _group_of(result.info) or group
+        self._authorized(evse_id, id_token, token_type, remote_start_id, "RemoteStart", group)
 
-    async def _ev_connection_timeout(self, evse_id: int, remote_start_id: int) -> None:
-        """E: an authorization without an EV plugged in expires after TxCtrlr.EVConnectionTimeOut."""
+    async def _ev_connection_timeout(self, evse_id: int, authorization: int) -> None:
+        """E03/E05/C13: an authorization without an EV plugged in expires after TxCtrlr.EVConnectionTimeOut,
+        ending the transaction it started (EVConnectTimeout / Timeout), if any."""
         await asyncio.sleep(self.dm.get_int("TxCtrlr", "EVConnectionTimeOut"))
-        state = self.evses[evse_id].state
-        if state.ev_connected or state.remote_start_id != remote_start_id:
+        runtime = self.evses[evse_id]
+        state = runtime.state
+        if state.ev_connected or state.token is None or runtime.authorizations != authorization:
             return
         log.info("evse=%s no EV connected within EVConnectionTimeOut: authorization dropped", evse_id)
-        self.apply(evse_id, fsm.StopRequested("EVConnectTimeout", "Timeout"))
+        self.apply(evse_id, fsm.StopRequested("EVConnectTimeout", "Timeout", force=True))
 
     def remote_stop(self, transaction_id: str) -> str:
         for runtime in self.evses.values():
@@ -264,8 +274,9 @@ class Station:
     async def _authorize(self, evse_id: int, id_token: str, token_type: str) -> None:
         runtime = self.evses[evse_id]
         tx = runtime.state.tx
-        if tx is not None and tx.id_token == (id_token, token_type):
-            await self._stop_with_fresh_reading(runtime, fsm.StopRequested("StopAuthorized", "Local"))
+        presented = (id_token, token_type)
+        if tx is not None and tx.id_token == presented:
+            await self._stop_with_fresh_reading(runtime, fsm.StopRequested("StopAuthorized", "Local", presented))
             return
         result = await self.authorize(id_token, token_type, evse_id)
         log.info("authorize evse=%s status=%s source=%s", evse_id, result.status.value, result.source.value)
@@ -276,16 +287,24 @@ class Station:
             if result.accepted or result.master_pass:
                 await self.unlock(evse_id, runtime.connector_id)
             return
+        if result.master_pass:
+            # C16.FR.03: a station without a user interface to pick one stops every ongoing transaction.
+            stop = fsm.StopRequested("StopAuthorized", "MasterPass", presented)
+            running = [r for r in self.evses.values() if r.state.tx is not None]
+            log.info("master pass: stopping %s transactions", len(running))
+            await asyncio.gather(*(self._stop_with_fresh_reading(r, stop) for r in running))
+            return
         tx = runtime.state.tx
-        if tx is not None and tx.id_token is not None and self.authorizer is not None:
-            # Another card at a running session: the same group (C09) or a master pass (C16) may stop it.
-            if self.authorizer.may_stop(tx.id_token, runtime.group_id, (id_token, token_type), result.info):
-                await self._stop_with_fresh_reading(runtime, fsm.StopRequested("StopAuthorized", "Local"))
+        if tx is not None and tx.id_token is not None:
+            # Another card at a running session: the same group may stop it (C09).
+            if self.authorizer.may_stop(tx.id_token, runtime.group_id, presented, result.info):
+                stop = fsm.StopRequested("StopAuthorized", "Local", presented)
+                await self._stop_with_fresh_reading(runtime, stop)
             return
         if result.accepted:
             runtime.group_id = result.group_id_token
             runtime.check_after_reconnect = result.needs_check_after_reconnect
-            self._authorized(evse_id, id_token, token_type, None, "Authorized")
+            self._authorized(evse_id, id_token, token_type, None, "Authorized", _group_of(result.info))
 
     async def _show_personal_message(self, runtime: EvseRuntime, info: m.IdTokenInfoType) -> None:
         """C: the CSMS's personalMessage for the driver goes to the EVSE's display, if it has one."""
@@ -298,19 +317,31 @@ class Station:
             log.warning("display evse=%s: %s", runtime.state.evse_id, exc)
 
     def _authorized(
-        self, evse_id: int, id_token: str, token_type: str, remote_start_id: int | None, trigger: str
+        self,
+        evse_id: int,
+        id_token: str,
+        token_type: str,
+        remote_start_id: int | None,
+        trigger: str,
+        group: IdToken | None,
     ) -> bool:
-        """An accepted token may still be refused here: the EVSE is reserved for someone else (H03)."""
+        """An accepted token may still be refused here: the EVSE is reserved for someone else (H03; a token
+        of the reservation's group may use it, H03.FR.09). Without an EV plugged in, the authorization
+        expires after EVConnectionTimeOut."""
         reservation_id = None
         if self.reservations is not None:
             token, views = IdToken(id_token, token_type), self.evse_views()
-            if not self.reservations.allowed(evse_id, token, None, views):
+            if not self.reservations.allowed(evse_id, token, group, views):
                 log.info("evse=%s is reserved for another token: not starting", evse_id)
                 return False
-            reservation_id = self.reservations.use(evse_id, token, None, views)
+            reservation_id = self.reservations.use(evse_id, token, group, views)
+        runtime = self.evses[evse_id]
+        runtime.authorizations += 1
         self.apply(evse_id, fsm.Authorized(id_token, token_type, remote_start_id, trigger, reservation_id))
         if reservation_id is not None:
             self.refresh_reservations()
+        if not runtime.state.ev_connected and runtime.state.token == (id_token, token_type):
+            self._spawn(self._ev_connection_timeout(evse_id, runtime.authorizations))
         return True
 
     # ---- reservations (H01-H04) ------------------------------------------------------------------
@@ -375,7 +406,8 @@ class Station:
                 log.info("tx=%s token refused by the CSMS (%s): stopping", tx_id, info.status.value)
                 self.apply(evse_id, fsm.StopRequested("Deauthorized", "DeAuthorized"))
             else:
-                # C15: charging goes on, but only up to MaxEnergyOnInvalidId Wh for the whole transaction.
+                # C15/E05.FR.03: charging goes on, up to MaxEnergyOnInvalidId Wh for the whole transaction if
+                # that is set; then energy is suspended (SuspendedEVSE) until a stop point ends it.
                 cap = self.dm.get_value("TxCtrlr", "MaxEnergyOnInvalidId")
                 runtime.energy_cap_wh = float(cap) if cap not in (None, "") else None
                 log.warning("tx=%s token refused by the CSMS (%s): energy cap %s Wh", tx_id, info.status.value, cap)
@@ -520,7 +552,10 @@ class Station:
             except NotConnected:
                 continue
             except (CallTimeout, CallError) as exc:
-                # Retried with backoff; a message the CSMS rejects forever would block the queue, so
+                if entry.action != m.TransactionEventRequest.ACTION:
+                    await self._retry_other(entry, exc)
+                    continue
+                # E12: retried with backoff; a message the CSMS rejects forever would block the queue, so
                 # give up after MessageAttempts (OCPPCommCtrlr, TransactionEvent instance).
                 attempts = self.dm.get_int("OCPPCommCtrlr", "MessageAttempts", variable_instance="TransactionEvent")
                 if entry.attempts + 1 >= max(1, attempts):
@@ -537,6 +572,18 @@ class Station:
             self.outbox.remove(entry.id)
             if isinstance(answer, m.TransactionEventResponse):
                 self._on_transaction_answer(entry.payload, answer)
+
+    async def _retry_other(self, entry: OutboxEntry, exc: CallTimeout | CallError) -> None:
+        """Messages other than TransactionEvent are not under E12's MessageAttempts. A timeout is retried
+        until answered (the link may be half dead: reconnecting is the connection's job), so no
+        StatusNotification or NotifyEvent is lost; a CALLERROR is the CSMS's answer, which an identical
+        copy would only get again, so that message is dropped and the queue moves on."""
+        if isinstance(exc, CallError):
+            log.error("%s refused by the CSMS (%s): not resent", entry.action, exc)
+            self.outbox.remove(entry.id)
+            return
+        self.outbox.record_attempt(entry.id)
+        await asyncio.sleep(min(2.0**entry.attempts, 60.0))
 
     async def on_connected(self) -> None:
         """New websocket: register, then report every connector (B01.FR.05 / after an offline period)."""
@@ -613,7 +660,7 @@ class Station:
         """End every transaction (ImmediateReset), then let the daemon restart."""
         for evse_id, runtime in self.evses.items():
             if runtime.state.tx is not None:
-                self.apply(evse_id, fsm.StopRequested("ResetCommand", "ImmediateReset"))
+                self.apply(evse_id, fsm.StopRequested("ResetCommand", "ImmediateReset", force=True))
         self.reset_requested.set()
 
     async def flush(self, timeout: float) -> None:

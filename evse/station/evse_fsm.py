@@ -4,9 +4,14 @@ No I/O here: the shell (evse/station/core.py) performs the returned actions. The
 2.0.1 E01-E07: a transaction starts when the first of the TxStartPoint conditions becomes true and ends
 when any TxStopPoint condition stops being true. Conditions this station can observe:
 EVConnected (pilot not A), Authorized (a token accepted), PowerPathClosed (both, so the contactor closes),
-EnergyTransfer (the EV draws: pilot C/D with the power path closed), ParkingBayOccupancy (a bay sensor,
-input "parking_bay"). DataSigned needs a signing meter, which no shipped driver is: it counts as
-"not reached" for start and is ignored for stop.
+EnergyTransfer (the EV draws: pilot C/D, authorized, nothing holding the power back), ParkingBayOccupancy
+(a bay sensor, input "parking_bay"). DataSigned needs a signing meter, which no shipped driver is: it counts
+as "not reached" for start and is ignored for stop.
+
+A stop by the driver, the CSMS or an invalid token is a deauthorization (E06/E07): the power goes off at
+once; the transaction ends then only if a stop point is no longer true (Authorized, PowerPathClosed,
+EnergyTransfer), otherwise an Updated reports the deauthorization and the transaction ends when its
+remaining stop point does (EVConnected: the EV unplugs; ParkingBayOccupancy: the bay empties).
 
 Safety invariant (checked by tests): the contactor is closed only while a transaction is running,
 authorized, the EV is connected, the EVSE is operative and no fault is active.
@@ -61,10 +66,22 @@ class Authorized:
 
 @dataclass(frozen=True)
 class StopRequested:
-    """Stop by the driver's token, the CSMS, a reset or a fault; reason is a ReasonEnumType value."""
+    """Deauthorize (driver's token, CSMS, invalid token) or, with `force`, end (reset, EVConnectionTimeOut).
+
+    `reason` is a ReasonEnumType value; `id_token` is the token that asked, reported in the event when it is
+    not the one that started the transaction (a group member, a master pass).
+    """
 
     trigger: str
     reason: str
+    id_token: tuple[str, str] | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class EnergyCapReached:
+    """MaxEnergyOnInvalidId delivered for a transaction whose token the CSMS refused (C15, E05.FR.?):
+    energy is suspended (SuspendedEVSE); the transaction goes on until a stop point ends it."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,16 @@ class ReservedChanged:
     reserved: bool
 
 
-Event = PilotChanged | Authorized | StopRequested | FaultChanged | OperativeChanged | ReservedChanged | BayChanged
+Event = (
+    PilotChanged
+    | Authorized
+    | StopRequested
+    | EnergyCapReached
+    | FaultChanged
+    | OperativeChanged
+    | ReservedChanged
+    | BayChanged
+)
 
 
 # --- actions ----------------------------------------------------------------------------------------
@@ -123,6 +149,8 @@ class SendTransactionEvent:
     stopped_reason: str | None = None
     remote_start_id: int | None = None
     reservation_id: int | None = None
+    # The token that stopped or deauthorized the transaction when it is not the one that started it.
+    stopped_by: tuple[str, str] | None = None
 
 
 Action = SetContactor | SetPilotCurrent | SendStatus | SendTransactionEvent
@@ -139,6 +167,10 @@ class Transaction:
     # Stop points end a transaction only once reached: "Authorized" must not end a session that
     # was started by plugging in and is still waiting for its card.
     reached: frozenset[TxPoint] = frozenset()
+    # (triggerReason, stoppedReason) of a deauthorization the transaction outlived (its stop point holds).
+    deauthorized: tuple[str, str] | None = None
+    stopped_by: tuple[str, str] | None = None
+    capped: bool = False  # MaxEnergyOnInvalidId reached: no more energy in this transaction
 
 
 @dataclass(frozen=True)
@@ -201,17 +233,26 @@ def _reached(state: EvseState, point: TxPoint) -> bool:
     if point is TxPoint.PowerPathClosed:
         return state.ev_connected and authorized
     if point is TxPoint.EnergyTransfer:
-        return state.ev_connected and authorized and state.pilot in (PilotState.C, PilotState.D)
+        return authorized and state.pilot in (PilotState.C, PilotState.D) and not _held_back(state)
     return False
 
 
+def _held_back(state: EvseState) -> bool:
+    """Something on the station's side keeps the power off although the EV asks for it."""
+    return bool(state.faults) or not state.operative or (state.tx is not None and state.tx.capped)
+
+
 def charging_state(state: EvseState) -> str:
-    """ChargingStateEnumType from what the station observes."""
+    """ChargingStateEnumType from what the station observes: SuspendedEV when the EV does not take the
+    offer, SuspendedEVSE when the station holds an authorized session's power back (fault, energy cap),
+    EVConnected when nobody is authorized (yet, or any more)."""
     if not state.ev_connected:
         return "Idle"
     if state.contactor_closed:
         return "Charging"
-    return "SuspendedEV" if state.offering else "EVConnected"
+    if state.offering:
+        return "SuspendedEV"
+    return "SuspendedEVSE" if state.token is not None and state.tx is not None else "EVConnected"
 
 
 def connector_status(state: EvseState) -> ConnectorStatus:
@@ -229,7 +270,12 @@ def connector_status(state: EvseState) -> ConnectorStatus:
 def may_offer(state: EvseState) -> bool:
     """When the pilot may offer current (PWM): an authorized transaction, the EV there, no fault."""
     return (
-        state.tx is not None and state.token is not None and state.ev_connected and state.operative and not state.faults
+        state.tx is not None
+        and state.token is not None
+        and state.ev_connected
+        and state.operative
+        and not state.faults
+        and not state.tx.capped
     )
 
 
@@ -243,17 +289,17 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     """Apply one event; returns the new state and the actions the shell must perform, in order."""
     actions: list[Action] = []
     stop: tuple[str, str] | None = None  # (triggerReason, stoppedReason) when the event ends the tx
+    deauth_update: SendTransactionEvent | None = None  # a deauthorization the transaction outlives
+    was_connected = state.ev_connected
     if isinstance(event, PilotChanged):
-        was_connected = state.ev_connected
         state = replace(state, pilot=event.state)
         keep = not ctx.config.stop_on_ev_disconnect and state.tx is not None and state.token is not None
         if was_connected and not state.ev_connected and not keep:
-            stop = ("EVCommunicationLost", "EVDisconnected")
             # Unplugging ends the authorization of this session (E07), plugged or not.
             state = replace(state, token=None, remote_start_id=None, session_done=False)
     elif isinstance(event, Authorized):
-        if state.tx is not None and state.tx.id_token is not None and state.token is not None:
-            return state, []  # already authorized; stopping is a StopRequested decided by the shell
+        if state.tx is not None and (state.tx.deauthorized is not None or state.token is not None):
+            return state, []  # a running session: stopping it is a StopRequested decided by the shell
         state = replace(
             state,
             token=(event.id_token, event.token_type),
@@ -273,8 +319,17 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     elif isinstance(event, StopRequested):
         if state.tx is None:
             state = replace(state, token=None, remote_start_id=None)
-        else:
-            stop = (event.trigger, event.reason)
+        elif state.tx.deauthorized is None or event.force:
+            stopper = event.id_token if event.id_token not in (None, state.tx.id_token) else None
+            tx = replace(state.tx, deauthorized=(event.trigger, event.reason), stopped_by=stopper)
+            state = replace(state, tx=tx, token=None, remote_start_id=None)
+            if event.force or _ends_on_deauthorization(state, ctx.config):
+                stop = (event.trigger, event.reason)
+            else:
+                deauth_update = replace(_tx_event(state, "Updated", event.trigger), stopped_by=stopper)
+    elif isinstance(event, EnergyCapReached):
+        if state.tx is not None and not state.tx.capped:
+            state = replace(state, tx=replace(state.tx, capped=True))
     elif isinstance(event, FaultChanged):
         faults = state.faults | {event.name} if event.active else state.faults - {event.name}
         state = replace(state, faults=frozenset(faults))
@@ -287,16 +342,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
 
     # Stop points: any configured condition that held during the transaction and no longer does ends it.
     if state.tx is not None and stop is None:
-        for point in sorted(ctx.config.stop_points & state.tx.reached):
-            # EnergyTransfer is left out: an EV that pauses (pilot B) must not end its session; so are the
-            # EV-connection points when the transaction is to survive an EV-side disconnect.
-            if point is TxPoint.EnergyTransfer:
-                continue
-            if not ctx.config.stop_on_ev_disconnect and point in (TxPoint.EVConnected, TxPoint.PowerPathClosed):
-                continue
-            if not _reached(state, point):
-                stop = _stop_for(point)
-                break
+        stop = _stop_point_lost(state, ctx.config)
     if stop is not None and state.tx is not None:
         tx = state.tx
         actions.extend(_open_power(state))
@@ -310,6 +356,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
                 id_token=tx.id_token,
                 stopped_reason=stop[1],
                 remote_start_id=tx.remote_start_id,
+                stopped_by=tx.stopped_by,
             )
         )
         state = replace(
@@ -336,10 +383,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
                     reservation_id=state.reservation_id,
                 )
                 state = replace(state, tx=tx)
-                trigger = _START_TRIGGER[point]
-                if trigger == "Authorized" and isinstance(event, Authorized):
-                    trigger = event.trigger
-                actions.append(_tx_event(state, "Started", trigger))
+                actions.append(_tx_event(state, "Started", _start_trigger(point, event, was_connected)))
                 break
 
     if state.tx is not None:
@@ -360,6 +404,8 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     if not may_offer(state) and state.offering:
         state = replace(state, offering=False)
         actions.append(SetPilotCurrent(None))
+    if deauth_update is not None:
+        actions.append(deauth_update)
 
     # Charging state changes are reported as Updated.
     if state.tx is not None and charging_state(state) != state.tx.charging_state:
@@ -375,7 +421,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
             assert isinstance(last, SendTransactionEvent)
             actions[same_tx[-1]] = replace(last, charging_state=tx.charging_state)
         else:
-            actions.append(_tx_event(state, "Updated", "ChargingStateChanged"))
+            actions.append(_tx_event(state, "Updated", _update_trigger(event, was_connected, state)))
 
     status = connector_status(state)
     if status != state.status:
@@ -384,12 +430,87 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     return state, actions
 
 
-def _stop_for(point: TxPoint) -> tuple[str, str]:
+def _ends_on_deauthorization(state: EvseState, config: TxConfig) -> bool:
+    """E06: after a deauthorization the transaction ends unless every stop point still holds (an EV still
+    plugged in with TxStopPoint EVConnected, a car still in the bay with ParkingBayOccupancy)."""
+    points = config.stop_points - {TxPoint.DataSigned}
+    return not points or any(not _reached(state, p) for p in points)
+
+
+def _stop_point_lost(state: EvseState, config: TxConfig) -> tuple[str, str] | None:
+    """(triggerReason, stoppedReason) when a stop point that held no longer does (E06.FR.01-07)."""
+    assert state.tx is not None
+    deauthorized = state.tx.deauthorized is not None
+    for point in sorted(config.stop_points & state.tx.reached):
+        # A transaction kept across an EV-side disconnect (StopTxOnEVSideDisconnect false, E10) survives
+        # the EV-connection points, until the driver or the CSMS deauthorizes it.
+        ev_points = (TxPoint.EVConnected, TxPoint.PowerPathClosed, TxPoint.EnergyTransfer)
+        if not deauthorized and not config.stop_on_ev_disconnect and point in ev_points and not state.ev_connected:
+            continue
+        if not _reached(state, point):
+            return _stop_for(point, state)
+    return None
+
+
+def _stop_for(point: TxPoint, state: EvseState) -> tuple[str, str]:
+    """Why a stop point was lost, in the order the causes are checked."""
     if point is TxPoint.ParkingBayOccupancy:
         return ("EVDeparted", "EVDisconnected")
-    if point is TxPoint.EVConnected:
+    if not state.ev_connected:
         return ("EVCommunicationLost", "EVDisconnected")
+    assert state.tx is not None
+    if state.tx.deauthorized is not None:
+        return state.tx.deauthorized
+    if point is TxPoint.EnergyTransfer:
+        if state.faults:
+            return ("AbnormalCondition", _fault_reason(state.faults))
+        if state.tx.capped:
+            return ("EnergyLimitReached", "EnergyLimitReached")
+        return ("ChargingStateChanged", "StoppedByEV")  # the EV paused (state B): TC_E_22
     return ("StopAuthorized", "Local")
+
+
+_FAULT_REASONS = {
+    "rcd_trip": "GroundFault",
+    "emergency_stop": "EmergencyStop",
+    "overcurrent": "OvercurrentFault",
+}
+
+
+def _fault_reason(faults: frozenset[str]) -> str:
+    for name in sorted(faults):
+        if name in _FAULT_REASONS:
+            return _FAULT_REASONS[name]
+    return "Other"
+
+
+def _start_trigger(point: TxPoint, event: Event, was_connected: bool) -> str:
+    """triggerReason of Started: what completed the start point's condition (E01)."""
+    if point is TxPoint.ParkingBayOccupancy:
+        return "EVDetected"
+    if point is TxPoint.EVConnected:
+        return "CablePluggedIn"
+    if isinstance(event, Authorized):
+        return event.trigger  # Authorized, or RemoteStart (F01/F02)
+    if isinstance(event, PilotChanged) and not was_connected:
+        return "CablePluggedIn"
+    if point is TxPoint.EnergyTransfer:
+        return "ChargingStateChanged"
+    return _START_TRIGGER[point]
+
+
+def _update_trigger(event: Event, was_connected: bool, state: EvseState) -> str:
+    """triggerReason of an Updated that reports a new charging state: the cause, where one is named (E02-E10)."""
+    if isinstance(event, PilotChanged):
+        if not was_connected and state.ev_connected:
+            return "CablePluggedIn"
+        if was_connected and not state.ev_connected:
+            return "EVCommunicationLost"  # kept across an EV-side disconnect (E10)
+    if isinstance(event, FaultChanged) and event.active:
+        return "AbnormalCondition"
+    if isinstance(event, EnergyCapReached):
+        return "EnergyLimitReached"
+    return "ChargingStateChanged"
 
 
 def _open_power(state: EvseState) -> list[Action]:

@@ -91,7 +91,7 @@ class Metering:
         start, cap = runtime.tx_start_energy_wh, runtime.energy_cap_wh
         capped = runtime.state.tx is not None and cap is not None and start is not None
         if capped and runtime.reading.energy_import_wh - (start or 0.0) >= (cap or 0.0):
-            self._apply(runtime.state.evse_id, fsm.StopRequested("EnergyLimitReached", "EnergyLimitReached"))
+            self._apply(runtime.state.evse_id, fsm.EnergyCapReached())
         self._clock_aligned(runtime)
         if runtime.state.offering and runtime.tx_profile is not None:
             self._recheck_offer(runtime)  # the TxProfile may have entered a new period

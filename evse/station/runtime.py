@@ -31,3 +31,4 @@ class EvseRuntime:
     last_aligned: datetime | None = None  # the clock-aligned slot last reported
     group_id: str | None = None  # groupIdToken of the token that authorized the session (C09)
     check_after_reconnect: bool = False  # started offline: the CSMS's answer to Started decides (C15)
+    authorizations: int = 0  # counts authorizations, so an EVConnectionTimeOut only expires its own

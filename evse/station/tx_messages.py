@@ -70,13 +70,14 @@ class TransactionMessages:
             runtime.sampler = None
             runtime.tx_profile = runtime.tx_started_at = None
         meter = values or None
-        id_token = (
-            m.IdTokenType(idToken=action.id_token[0], type=m.IdTokenEnumType(action.id_token[1]))
-            # The token goes with the event that brings it: Started, or the Updated of a late authorization.
-            if action.id_token is not None
-            and (action.event_type != "Updated" or action.trigger_reason in ("Authorized", "RemoteStart"))
+        # The token goes with the event that brings it: Started, the Updated of a late authorization, or the
+        # event of a stop by another token than the one that started the transaction (group, master pass).
+        token = action.stopped_by or (
+            action.id_token
+            if action.event_type == "Started" or action.trigger_reason in ("Authorized", "RemoteStart")
             else None
         )
+        id_token = m.IdTokenType(idToken=token[0], type=m.IdTokenEnumType(token[1])) if token is not None else None
         offline = not self._is_connected()
 
         def build(seq_no: int) -> m.TransactionEventRequest:

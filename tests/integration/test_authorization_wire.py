@@ -47,9 +47,11 @@ async def test_C13_local_list_authorizes_while_offline(csms: DevCsms, make_stati
 async def test_C12_unknown_card_offline_is_refused_by_default(csms: DevCsms, station: StationUnderTest) -> None:
     await go_offline(csms)
     station.d.board.plug(1)
+    station.d.board.set_ev_state(1, "C")  # the EV asks for power: only an authorization is missing
     station.d.board.swipe(1, "0BADCAFE")
     await asyncio.sleep(0.5)
     assert not station.d.board.contactor(1).is_closed
+    assert station.d.board.snapshot(1)["offered_current_a"] is None  # no PWM offer either
 
 
 async def test_C15_offline_unknown_id_started_then_stopped_when_the_csms_refuses_it(
@@ -106,5 +108,7 @@ async def test_C15_refused_token_without_stop_is_capped_by_max_energy_on_invalid
     sut.d.board.set_ev_state(1, "C")
     await asyncio.sleep(0.3)
     await csms.start(port=port)
-    end = await csms.wait_for("TransactionEvent", predicate=ended, timeout=20)
-    assert end["transactionInfo"]["stoppedReason"] == "EnergyLimitReached"
+    capped = await csms.wait_for(
+        "TransactionEvent", predicate=lambda p: p["triggerReason"] == "EnergyLimitReached", timeout=20
+    )
+    assert (capped["eventType"], capped["transactionInfo"]["chargingState"]) == ("Updated", "SuspendedEVSE")

@@ -38,6 +38,9 @@ async def test_TC_E_06_CS_local_stop_with_the_same_card(csms: DevCsms, station: 
     station.d.board.plug(1)
     station.d.board.swipe(1, "AABBCCDD")
     await csms.wait_for("TransactionEvent", predicate=event("Updated", triggerReason="Authorized"), timeout=5)
+    station.d.board.set_ev_state(1, "C")
+    await csms.wait_for("TransactionEvent", predicate=event("Updated", chargingState="Charging"), timeout=5)
+    assert station.d.board.contactor(1).is_closed  # charging, so the stop below has something to open
     station.d.board.swipe(1, "AABBCCDD")
     ended = await csms.wait_for("TransactionEvent", predicate=event("Ended"), timeout=5)
     assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("StopAuthorized", "Local")
@@ -47,10 +50,15 @@ async def test_TC_E_06_CS_local_stop_with_the_same_card(csms: DevCsms, station: 
 
 async def test_unknown_card_does_not_charge(csms: DevCsms, station: StationUnderTest) -> None:
     station.d.board.plug(1)
+    station.d.board.set_ev_state(1, "C")  # the EV asks for power: only an authorization is missing
     station.d.board.swipe(1, "0BADCAFE")  # not in the dev CSMS's token list
     await csms.wait_for("Authorize", timeout=5)
     await asyncio.sleep(0.3)
     assert not station.d.board.contactor(1).is_closed
+    assert station.d.board.snapshot(1)["offered_current_a"] is None  # no PWM offer either
+    station.d.board.swipe(1, "AABBCCDD")  # the same EV with a valid card does charge: the check can fail
+    await csms.wait_for("TransactionEvent", predicate=event("Updated", chargingState="Charging"), timeout=5)
+    assert station.d.board.contactor(1).is_closed
 
 
 async def test_TC_F_01_CS_remote_start_cable_plugged_first(csms: DevCsms, station: StationUnderTest) -> None:

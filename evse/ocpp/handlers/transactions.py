@@ -6,6 +6,7 @@ from __future__ import annotations
 from evse.ocpp.rpc import Router
 from evse.ocpp.v201 import messages as m
 from evse.station.core import Station
+from evse.station.reservations import IdToken
 
 
 def register(router: Router, station: Station) -> None:
@@ -16,6 +17,8 @@ def register(router: Router, station: Station) -> None:
             request.idToken.type.value,
             request.remoteStartId,
             request.chargingProfile,
+            # H03.FR.09/H19: a token of the reserved token's group may use the reservation.
+            IdToken(request.groupIdToken.idToken, request.groupIdToken.type.value) if request.groupIdToken else None,
         )
         return m.RequestStartTransactionResponse(status=m.RequestStartStopStatusEnumType(status), transactionId=tx_id)
 
