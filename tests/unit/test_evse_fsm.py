@@ -8,7 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.interfaces import PilotState
+from evse.ocpp.v201 import messages as m
 from evse.station import evse_fsm as fsm
+
+TRIGGERS = {t.value for t in m.TriggerReasonEnumType}
+REASONS = {r.value for r in m.ReasonEnumType}
 
 POINTS = frozenset({fsm.TxPoint.EVConnected, fsm.TxPoint.Authorized})
 
@@ -92,6 +96,8 @@ events = st.one_of(
     st.builds(fsm.PilotChanged, st.sampled_from(list(PilotState))),
     st.builds(fsm.Authorized, st.sampled_from(["T1", "T2"]), st.just("ISO14443")),
     st.builds(fsm.StopRequested, st.just("StopAuthorized"), st.just("Local")),
+    st.builds(fsm.StopRequested, st.just("RemoteStop"), st.just("Remote"), st.none(), st.booleans()),
+    st.just(fsm.EnergyCapReached()),
     st.builds(fsm.FaultChanged, st.sampled_from(["rcd_trip", "meter_lost"]), st.booleans()),
     st.builds(fsm.OperativeChanged, st.booleans()),
     st.builds(fsm.BayChanged, st.booleans()),
@@ -115,6 +121,10 @@ def test_invariants_over_random_event_sequences(
             if isinstance(action, fsm.SetContactor):
                 contactor = action.closed
             if isinstance(action, fsm.SendTransactionEvent):
+                # Every reason the machine emits is one the schema knows (E01-E15 vocabulary).
+                assert action.trigger_reason in TRIGGERS
+                assert action.stopped_reason is None or action.stopped_reason in REASONS
+                assert (action.stopped_reason is not None) == (action.event_type == "Ended")
                 if action.event_type == "Started":
                     assert action.transaction_id not in started
                     started.append(action.transaction_id)
@@ -128,6 +138,8 @@ def test_invariants_over_random_event_sequences(
         if contactor:
             assert fsm.may_energize(state)
             assert state.offering and state.pilot in (PilotState.C, PilotState.D)
+        if state.tx is not None and (state.tx.deauthorized is not None or state.tx.capped):
+            assert not state.offering and not contactor  # deauthorized or capped: no energy, no offer
         assert (state.tx is None) == (len(started) == len(ended))
 
 
@@ -162,3 +174,54 @@ def test_TC_E_12_CS_and_TC_E_19_CS_parking_bay_starts_and_ends_the_transaction()
     assert [(e.event_type, e.trigger_reason, e.stopped_reason) for e in ended] == [
         ("Ended", "EVDeparted", "EVDisconnected")
     ]
+
+
+EV_ONLY = frozenset({fsm.TxPoint.EVConnected})
+
+
+def test_E07_card_stop_with_ev_connected_stop_point_deauthorizes_until_unplug() -> None:
+    """E06.FR.02 / E07: TxStopPoint EVConnected only: a stop deauthorizes (Updated StopAuthorized, power off),
+    Ended follows the unplug."""
+    context = ctx(POINTS, EV_ONLY)
+    steps = [fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443"), fsm.PilotChanged(PilotState.C)]
+    state, _ = run(steps, context)
+    state, actions = fsm.transition(state, fsm.StopRequested("StopAuthorized", "Local", ("T1", "ISO14443")), context)
+    assert actions[:2] == [fsm.SetContactor(False), fsm.SetPilotCurrent(None)]  # open first, then withdraw
+    assert tx_events(actions) == [("Updated", "StopAuthorized")]
+    assert state.tx is not None and state.tx.charging_state == "EVConnected"
+    state, actions = fsm.transition(state, fsm.Authorized("T1", "ISO14443"), context)
+    assert actions == [] and not state.offering  # a deauthorized transaction is not authorized again
+    state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.A), context)
+    ended = [a for a in actions if isinstance(a, fsm.SendTransactionEvent)]
+    assert [(a.event_type, a.trigger_reason, a.stopped_reason) for a in ended] == [
+        ("Ended", "EVCommunicationLost", "EVDisconnected")
+    ]
+
+
+def test_E06_energy_transfer_stop_point_ends_when_the_ev_pauses() -> None:
+    """E06.FR.07: the EV going back to B ends a transaction whose stop point is EnergyTransfer."""
+    context = ctx(POINTS, frozenset({fsm.TxPoint.EnergyTransfer}))
+    steps = [fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443"), fsm.PilotChanged(PilotState.B)]
+    state, actions = run(steps, context)
+    assert state.tx is not None  # never transferred energy yet: B before C does not end it
+    state, _ = fsm.transition(state, fsm.PilotChanged(PilotState.C), context)
+    state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.B), context)
+    ended = [a for a in actions if isinstance(a, fsm.SendTransactionEvent)]
+    assert [(a.event_type, a.stopped_reason) for a in ended] == [("Ended", "StoppedByEV")]
+
+
+def test_C15_energy_cap_suspends_and_keeps_the_transaction() -> None:
+    steps = [fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443"), fsm.PilotChanged(PilotState.C)]
+    state, _ = run(steps)
+    state, actions = fsm.transition(state, fsm.EnergyCapReached(), ctx())
+    assert fsm.SetContactor(False) in actions
+    assert tx_events(actions) == [("Updated", "EnergyLimitReached")]
+    assert state.tx is not None and state.tx.charging_state == "SuspendedEVSE"
+
+
+def test_stop_by_another_token_is_reported_in_ended() -> None:
+    steps = [fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443")]
+    state, _ = run(steps)
+    state, actions = fsm.transition(state, fsm.StopRequested("StopAuthorized", "MasterPass", ("M", "Central")), ctx())
+    ended = [a for a in actions if isinstance(a, fsm.SendTransactionEvent)]
+    assert [(a.stopped_reason, a.stopped_by) for a in ended] == [("MasterPass", ("M", "Central"))]
