@@ -1,4 +1,4 @@
-"""Events per second of the pure EVSE state machine (evse.station.evse_fsm.transition), one thread.
+"""Events per second of the pure EVSE state machine (evse.station.core.evse_fsm.transition), one thread.
 
 A long random sequence of PilotChanged, Authorized, StopRequested, FaultChanged and OperativeChanged
 is generated first (fixed seed), so only `transition` is timed. The transaction points are the
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from drivers.interfaces import FaultName, PilotState
-from evse.station import evse_fsm as fsm
+from evse.station.core import evse_fsm as fsm
 
 EVENTS = 200_000
 ROUNDS = 3  # best of: the figure is the machine's, not a scheduler hiccup's

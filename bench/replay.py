@@ -34,8 +34,8 @@ from evse.devcsms.frames import Direction, MessageType
 from evse.devcsms.server import DevCsms
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.v201 import messages as m
-from evse.station.meter_values import energy_sample, periodic_sample
-from evse.station.tx_journal import TxJournal
+from evse.station.core.meter_values import energy_sample, periodic_sample
+from evse.station.shell.tx_journal import TxJournal
 from evse.storage import open_database
 
 EVENTS = 10_000

@@ -37,13 +37,13 @@ from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
 from evse.sim_commands import add_sim_commands
-from evse.station.auth_store import AuthStore
-from evse.station.authorizer import Authorizer
-from evse.station.core import Station
-from evse.station.journal import Journal
-from evse.station.registration import Registrar
-from evse.station.reservations import Reservations
-from evse.station.tx_journal import TxJournal
+from evse.station.shell.auth_store import AuthStore
+from evse.station.shell.authorizer import Authorizer
+from evse.station.shell.journal import Journal
+from evse.station.shell.registration import Registrar
+from evse.station.shell.reservations import Reservations
+from evse.station.shell.station import Station
+from evse.station.shell.tx_journal import TxJournal
 from evse.storage import open_database
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from evse.ocpp.v201 import messages as m
-from evse.station.auth_store import AuthStore, CachePolicy, judge_local_list_update, token_key
+from evse.station.core.tokens import CachePolicy, token_key
+from evse.station.shell.auth_store import AuthStore, judge_local_list_update
 from evse.storage import open_database
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evse.ocpp.v201 import messages as m
-from evse.station.auth_store import AuthStore, token_key
+from evse.station.core.tokens import token_key
+from evse.station.shell.auth_store import AuthStore
 from evse.storage import open_database
 
 CAPACITY = 6

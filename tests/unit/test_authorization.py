@@ -1,4 +1,4 @@
-"""The pure authorization rules (evse.station.authorization): decisions, verdicts, cache updates, stop rights."""
+"""The pure authorization rules (evse.station.core.authorization): decisions, verdicts, cache updates, stop rights."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evse.ocpp.v201 import messages as m
-from evse.station.auth_store import CacheEntry
-from evse.station.authorization import (
+from evse.station.core.authorization import (
     AcceptLocally,
     AcceptOfflineUnknown,
     AskCsms,
@@ -24,6 +23,7 @@ from evse.station.authorization import (
     may_stop,
     verdict,
 )
+from evse.station.core.tokens import CacheEntry
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 S = m.AuthorizationStatusEnumType

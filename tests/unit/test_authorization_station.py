@@ -19,9 +19,9 @@ from evse.ocpp.handlers.authorization import register
 from evse.ocpp.rpc import NotConnected, Router, RpcSession
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
-from evse.station.auth_store import AuthStore
-from evse.station.authorization import AuthorizationResult, AuthorizationSource
-from evse.station.authorizer import Authorizer
+from evse.station.core.authorization import AuthorizationResult, AuthorizationSource
+from evse.station.shell.auth_store import AuthStore
+from evse.station.shell.authorizer import Authorizer
 from evse.storage import open_database
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "device_model"

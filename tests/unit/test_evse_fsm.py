@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from drivers.interfaces import PilotState
 from evse.ocpp.v201 import messages as m
-from evse.station import evse_fsm as fsm
+from evse.station.core import evse_fsm as fsm
 
 TRIGGERS = {t.value for t in m.TriggerReasonEnumType}
 REASONS = {r.value for r in m.ReasonEnumType}

@@ -18,7 +18,7 @@ from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.schemas import validate_request
-from evse.station.meter_values import (
+from evse.station.core.meter_values import (
     Offered,
     SamplingConfig,
     build_meter_value,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evse.station.aligned import AlignedRoute, aligned_due, aligned_slot, clock_aligned_route, next_aligned
+from evse.station.core.aligned import AlignedRoute, aligned_due, aligned_slot, clock_aligned_route, next_aligned
 
 
 def utc(hour: int, minute: int = 0, second: int = 0, microsecond: int = 0, day: int = 1) -> datetime:

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from drivers.interfaces import MeterReading
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.schemas import validate_request
-from evse.station.meter_values import SamplingConfig, ended_values
-from evse.station.tx_ended import DEFAULT_MAX_SAMPLES, TxEndedSampler
+from evse.station.core.meter_values import SamplingConfig, ended_values
+from evse.station.core.tx_ended import DEFAULT_MAX_SAMPLES, TxEndedSampler
 
 START = datetime(2024, 3, 1, 12, 7, 30, tzinfo=UTC)
 START_MONO = 1000.0

@@ -1,4 +1,4 @@
-"""The pure reservation rules (evse.station.reservations.ReservationBook): H01-H04 without I/O."""
+"""The pure reservation rules (evse.station.core.reservation_book.ReservationBook): H01-H04 without I/O."""
 
 from __future__ import annotations
 
@@ -8,13 +8,7 @@ import pytest
 
 from evse.ocpp.v201.messages import CancelReservationStatusEnumType as Cancel
 from evse.ocpp.v201.messages import ReserveNowStatusEnumType as Status
-from evse.station.reservations import (
-    EvseView,
-    IdToken,
-    Reservation,
-    ReservationBook,
-    ReservationSettings,
-)
+from evse.station.core.reservation_book import EvseView, IdToken, Reservation, ReservationBook, ReservationSettings
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=30)

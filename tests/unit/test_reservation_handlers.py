@@ -13,7 +13,8 @@ from evse.devicemodel.model import DeviceModel
 from evse.ocpp.handlers.reservation import register, reservation_from_request
 from evse.ocpp.rpc import Router, RpcSession
 from evse.ocpp.v201 import messages as m
-from evse.station.reservations import EvseView, IdToken, Reservations
+from evse.station.core.reservation_book import EvseView, IdToken
+from evse.station.shell.reservations import Reservations
 from evse.storage import open_database
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "device_model"

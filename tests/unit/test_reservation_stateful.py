@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from evse.ocpp.v201.messages import CancelReservationStatusEnumType as Cancel
 from evse.ocpp.v201.messages import ReserveNowStatusEnumType as Status
-from evse.station.reservations import EvseView, IdToken, Reservation, ReservationBook, ReservationSettings
+from evse.station.core.reservation_book import EvseView, IdToken, Reservation, ReservationBook, ReservationSettings
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TYPES = {1: ("cType2",), 2: ("cType2", "cCCS2"), 3: ("cCCS2",)}

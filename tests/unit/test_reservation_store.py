@@ -13,7 +13,8 @@ from evse.devicemodel.model import DeviceModel
 from evse.errors import StorageError
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
-from evse.station.reservations import EvseView, IdToken, Reservation, Reservations
+from evse.station.core.reservation_book import EvseView, IdToken, Reservation
+from evse.station.shell.reservations import Reservations
 from evse.storage import open_database
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "device_model"

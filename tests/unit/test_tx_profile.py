@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evse.ocpp.v201 import messages as m
-from evse.station.tx_profile import tx_profile_limit_a
+from evse.station.core.tx_profile import tx_profile_limit_a
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

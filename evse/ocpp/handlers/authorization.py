@@ -1,6 +1,6 @@
 """ClearCache (C11), SendLocalList (D01) and GetLocalListVersion (D02).
 
-Thin translation to evse.station.authorizer.Authorizer, which decides. What stays here is what only the
+Thin translation to evse.station.shell.authorizer.Authorizer, which decides. What stays here is what only the
 message layer can do: a SendLocalListRequest with more entries than LocalAuthListCtrlr.ItemsPerMessage is
 answered with a CALLERROR OccurrenceConstraintViolation, one larger than BytesPerMessage with
 FormatViolation (the byte size is that of the re-serialized payload), as the device-model handlers do
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from evse.ocpp.rpc import CallError, Router
 from evse.ocpp.v201 import messages as m
-from evse.station.authorizer import Authorizer
+from evse.station.shell.authorizer import Authorizer
 
 _INFO_MAX = 512  # StatusInfoType.additionalInfo maxLength
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from evse.ocpp.rpc import Router
 from evse.ocpp.v201 import messages as m
-from evse.station.core import Station
+from evse.station.shell.station import Station
 
 
 def register(router: Router, station: Station) -> None:

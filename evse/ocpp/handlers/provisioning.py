@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
-from evse.station import evse_fsm as fsm
-from evse.station.core import Station
-from evse.station.registration import Registration
+from evse.station.core import evse_fsm as fsm
+from evse.station.shell.registration import Registration
+from evse.station.shell.station import Station
 
 log = logging.getLogger(__name__)
 

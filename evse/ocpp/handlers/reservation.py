@@ -1,4 +1,4 @@
-"""ReserveNow and CancelReservation (OCPP 2.0.1 H01, H02): translation to evse.station.reservations.
+"""ReserveNow and CancelReservation (OCPP 2.0.1 H01, H02): translation to evse.station.shell.reservations.
 
 Every decision is the reservation book's; this module turns messages into its values and back. After a
 change the station core is told (`on_change`) only once the CALLRESULT has left, so the CSMS sees the
@@ -14,7 +14,8 @@ from datetime import UTC
 
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
-from evse.station.reservations import EvseView, IdToken, Reservation, Reservations, ReserveOutcome
+from evse.station.core.reservation_book import EvseView, IdToken, Reservation, ReserveOutcome
+from evse.station.shell.reservations import Reservations
 
 _INFO_MAX = 512  # StatusInfoType.additionalInfo maxLength
 

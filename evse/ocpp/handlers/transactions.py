@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from evse.ocpp.rpc import Router
 from evse.ocpp.v201 import messages as m
-from evse.station.core import Station
-from evse.station.reservations import IdToken
+from evse.station.core.reservation_book import IdToken
+from evse.station.shell.station import Station
 
 
 def register(router: Router, station: Station) -> None:

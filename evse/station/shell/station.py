@@ -33,18 +33,19 @@ from evse.devicemodel.model import DeviceModel
 from evse.ocpp.outbox import Outbox, OutboxEntry
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
-from evse.station import evse_fsm as fsm
-from evse.station.authorization import AuthorizationResult
-from evse.station.authorizer import Authorizer
-from evse.station.faults import fault_variable
-from evse.station.journal import Journal
-from evse.station.metering import Metering
-from evse.station.registration import Registrar, Registration
-from evse.station.reservations import EvseView, IdToken, Reservations
-from evse.station.runtime import EvseRuntime
-from evse.station.tx_journal import TxJournal
-from evse.station.tx_messages import TransactionMessages
-from evse.station.tx_profile import tx_profile_limit_a
+from evse.station.core import evse_fsm as fsm
+from evse.station.core.authorization import AuthorizationResult
+from evse.station.core.faults import fault_variable
+from evse.station.core.reservation_book import EvseView, IdToken
+from evse.station.core.tx_profile import tx_profile_limit_a
+from evse.station.shell.authorizer import Authorizer
+from evse.station.shell.journal import Journal
+from evse.station.shell.metering import Metering
+from evse.station.shell.registration import Registrar, Registration
+from evse.station.shell.reservations import Reservations
+from evse.station.shell.runtime import EvseRuntime
+from evse.station.shell.tx_journal import TxJournal
+from evse.station.shell.tx_messages import TransactionMessages
 
 log = logging.getLogger(__name__)
 

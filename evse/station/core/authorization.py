@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from evse.ocpp.v201 import messages as m
-from evse.station.auth_store import CacheEntry, CachePolicy
+from evse.station.core.tokens import CacheEntry, CachePolicy
 
 _ACCEPTED = m.AuthorizationStatusEnumType.Accepted
 _TRUSTED_TYPES = frozenset({m.IdTokenEnumType.Central.value, m.IdTokenEnumType.NoAuthorization.value})

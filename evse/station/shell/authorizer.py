@@ -20,8 +20,7 @@ from evse.devicemodel.model import DeviceModel
 from evse.devicemodel.operations import MessageLimits
 from evse.errors import DeviceModelError, EvseError
 from evse.ocpp.v201 import messages as m
-from evse.station.auth_store import AuthStore, CachePolicy, LocalListOutcome, TokenKey, token_key
-from evse.station.authorization import (
+from evse.station.core.authorization import (
     AskCsms,
     AuthorizationResult,
     AuthorizationSource,
@@ -34,6 +33,8 @@ from evse.station.authorization import (
     may_stop,
     verdict,
 )
+from evse.station.core.tokens import CachePolicy, TokenKey, token_key
+from evse.station.shell.auth_store import AuthStore, LocalListOutcome
 
 log = logging.getLogger(__name__)
 

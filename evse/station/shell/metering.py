@@ -14,12 +14,12 @@ from drivers.errors import DriverError
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.v201 import messages as m
-from evse.station import evse_fsm as fsm
-from evse.station.aligned import AlignedRoute, aligned_due, aligned_slot, clock_aligned_route
-from evse.station.meter_values import SamplingConfig, clock_aligned_values, triggered_values, updated_values
-from evse.station.runtime import EvseRuntime
-from evse.station.tx_journal import TxJournal
-from evse.station.tx_messages import TransactionMessages
+from evse.station.core import evse_fsm as fsm
+from evse.station.core.aligned import AlignedRoute, aligned_due, aligned_slot, clock_aligned_route
+from evse.station.core.meter_values import SamplingConfig, clock_aligned_values, triggered_values, updated_values
+from evse.station.shell.runtime import EvseRuntime
+from evse.station.shell.tx_journal import TxJournal
+from evse.station.shell.tx_messages import TransactionMessages
 
 
 class Metering:

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from drivers.interfaces import EvseDrivers, MeterReading
 from evse.ocpp.v201 import messages as m
-from evse.station import evse_fsm as fsm
-from evse.station.tx_ended import TxEndedSampler
+from evse.station.core import evse_fsm as fsm
+from evse.station.core.tx_ended import TxEndedSampler
 
 
 @dataclass

@@ -5,7 +5,7 @@ TC_D_07). Tokens are keyed by (idToken lower-cased, type): OCPP idTokens are cas
 string with another type is another token. A list update is applied in one SQLite transaction and rolled
 back as a whole when it does not fit, so the list is never half-updated.
 
-Deciding what a lookup means is not done here: see evse.station.authorization.
+Deciding what a lookup means is not done here: see evse.station.core.authorization.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from evse.ocpp.v201 import messages as m
+from evse.station.core.tokens import CacheEntry, CachePolicy, TokenKey, token_key
 from evse.storage import Migration, migrate, transaction
 
 MIGRATIONS = [
@@ -35,24 +35,6 @@ MIGRATIONS = [
     )
 ]
 
-TokenKey = tuple[str, str]
-"""(idToken lower-cased, IdTokenEnumType value): the identity of a token in both tables."""
-
-
-def token_key(id_token: str, token_type: str) -> TokenKey:
-    """The storage identity of a token: idTokens compare case-insensitively (IdTokenType)."""
-    return (id_token.lower(), str(token_type))
-
-
-class CachePolicy(StrEnum):
-    """AuthCacheCtrlr.Policy: which entry leaves first when the cache is full."""
-
-    LRU = "LRU"
-    LFU = "LFU"
-    FIFO = "FIFO"
-    CUSTOM = "CUSTOM"  # ours is LRU
-
-
 # Entries that are not Accepted go first whatever the policy: they authorize nobody (C10.FR.07).
 _EVICTION_ORDER = {
     CachePolicy.LRU: "status = 'Accepted', last_used, stored_at",
@@ -60,16 +42,6 @@ _EVICTION_ORDER = {
     CachePolicy.FIFO: "status = 'Accepted', stored_at, last_used",
     CachePolicy.CUSTOM: "status = 'Accepted', last_used, stored_at",
 }
-
-
-@dataclass(frozen=True)
-class CacheEntry:
-    """One Authorization Cache record: the last idTokenInfo the CSMS gave for a token, and its use."""
-
-    info: m.IdTokenInfoType
-    stored_at: datetime
-    last_used: datetime
-    use_count: int
 
 
 @dataclass(frozen=True)

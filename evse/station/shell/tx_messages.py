@@ -17,11 +17,11 @@ from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.v201 import messages as m
-from evse.station import evse_fsm as fsm
-from evse.station.meter_values import SamplingConfig, ended_values, started_values
-from evse.station.runtime import EvseRuntime
-from evse.station.tx_ended import TxEndedSampler
-from evse.station.tx_journal import TxJournal, TxRecord
+from evse.station.core import evse_fsm as fsm
+from evse.station.core.meter_values import SamplingConfig, ended_values, started_values
+from evse.station.core.tx_ended import TxEndedSampler
+from evse.station.shell.runtime import EvseRuntime
+from evse.station.shell.tx_journal import TxJournal, TxRecord
 
 log = logging.getLogger(__name__)
 

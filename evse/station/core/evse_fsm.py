@@ -1,6 +1,6 @@
 """The per-EVSE transaction state machine: a pure function `(state, event, ctx) -> (state, actions)`.
 
-No I/O here: the shell (evse/station/core.py) performs the returned actions. The rules follow OCPP
+No I/O here: the shell (evse/station/shell/station.py) performs the returned actions. The rules follow OCPP
 2.0.1 E01-E07: a transaction starts when the first of the TxStartPoint conditions becomes true and ends
 when any TxStopPoint condition stops being true. Conditions this station can observe:
 EVConnected (pilot not A), Authorized (a token accepted), PowerPathClosed (both, so the contactor closes),

@@ -37,8 +37,8 @@ from typing import Final
 
 from drivers.interfaces import MeterReading
 from evse.ocpp.v201 import messages as m
-from evse.station.aligned import aligned_due, aligned_slot
-from evse.station.meter_values import SamplingConfig, build_meter_value
+from evse.station.core.aligned import aligned_due, aligned_slot
+from evse.station.core.meter_values import SamplingConfig, build_meter_value
 
 DEFAULT_MAX_SAMPLES: Final = 120
 _FORMAT: Final = 1
