@@ -11,7 +11,7 @@ from evse.station.shell.station import Station
 
 def register(router: Router, station: Station) -> None:
     async def request_start(request: m.RequestStartTransactionRequest) -> m.RequestStartTransactionResponse:
-        status, tx_id = station.remote_start(
+        status, tx_id = station.remote.remote_start(
             request.evseId,
             request.idToken.idToken,
             request.idToken.type.value,
@@ -23,15 +23,15 @@ def register(router: Router, station: Station) -> None:
         return m.RequestStartTransactionResponse(status=m.RequestStartStopStatusEnumType(status), transactionId=tx_id)
 
     async def request_stop(request: m.RequestStopTransactionRequest) -> m.RequestStopTransactionResponse:
-        status = station.remote_stop(request.transactionId)
+        status = station.remote.remote_stop(request.transactionId)
         return m.RequestStopTransactionResponse(status=m.RequestStartStopStatusEnumType(status))
 
     async def unlock(request: m.UnlockConnectorRequest) -> m.UnlockConnectorResponse:
-        status = await station.unlock(request.evseId, request.connectorId)
+        status = await station.remote.unlock(request.evseId, request.connectorId)
         return m.UnlockConnectorResponse(status=m.UnlockStatusEnumType(status))
 
     async def transaction_status(request: m.GetTransactionStatusRequest) -> m.GetTransactionStatusResponse:
-        ongoing, queued = station.transaction_status(request.transactionId)
+        ongoing, queued = station.remote.transaction_status(request.transactionId)
         return m.GetTransactionStatusResponse(ongoingIndicator=ongoing, messagesInQueue=queued)
 
     router.register(m.RequestStartTransactionRequest, request_start)

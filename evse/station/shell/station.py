@@ -34,25 +34,21 @@ from evse.ocpp.outbox import Outbox, OutboxEntry
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
-from evse.station.core.authorization import AuthorizationResult
 from evse.station.core.faults import fault_variable
-from evse.station.core.reservation_book import EvseView, IdToken
+from evse.station.core.reservation_book import EvseView
 from evse.station.core.tx_profile import tx_profile_limit_a
+from evse.station.shell.authorization_flow import AuthorizationFlow
 from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.journal import Journal
 from evse.station.shell.metering import Metering
 from evse.station.shell.registration import Registrar, Registration
+from evse.station.shell.remote_control import RemoteControl
 from evse.station.shell.reservations import Reservations
 from evse.station.shell.runtime import EvseRuntime
 from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.tx_messages import TransactionMessages
 
 log = logging.getLogger(__name__)
-
-
-def _group_of(info: m.IdTokenInfoType) -> IdToken | None:
-    group = info.groupIdToken
-    return IdToken(group.idToken, group.type.value) if group is not None else None
 
 
 class Station:
@@ -104,6 +100,8 @@ class Station:
             # The boot report (on_connected) tells the CSMS the initial status; no message for it here.
             state = replace(state, status=fsm.connector_status(state))
             self.evses[evse.id] = EvseRuntime(boards[evse.id], state)
+        self.tokens = AuthorizationFlow(self)
+        self.remote = RemoteControl(self)
         self.metering = Metering(
             self.evses, dm, clock, self.messages, tx_journal, apply=self.apply, recheck_offer=self._recheck_offer
         )
@@ -136,12 +134,12 @@ class Station:
         elif isinstance(event, CableCapacityChanged):
             runtime.cable_max_a = event.max_current_a
         elif isinstance(event, CardPresented):
-            self._spawn(self._authorize(event.evse_id, event.id_token, event.token_type))
+            self.spawn(self.tokens.presented(event.evse_id, event.id_token, event.token_type))
         elif isinstance(event, InputChanged) and event.name == "parking_bay":
             self.apply(event.evse_id, fsm.BayChanged(event.active))
         elif isinstance(event, InputChanged) and event.name == "start_button" and event.active:
             # C01 with the NoAuthorization token type: a start button instead of a card.
-            self._spawn(self._authorize(event.evse_id, "", "NoAuthorization"))
+            self.spawn(self.tokens.presented(event.evse_id, "", "NoAuthorization"))
         elif isinstance(event, FaultRaised):
             log.warning("fault evse=%s name=%s %s", event.evse_id, event.name, event.detail)
             self.apply(event.evse_id, fsm.FaultChanged(event.name, True))
@@ -179,65 +177,8 @@ class Station:
         request = m.NotifyEventRequest(generatedAt=self.clock.now(), seqNo=0, eventData=[event])
         self.messages.enqueue(request)
 
-    # ---- remote control (F01-F05, E14) -------------------------------------------------------------
-    def remote_start(
-        self,
-        evse_id: int | None,
-        id_token: str,
-        token_type: str,
-        remote_start_id: int,
-        profile: m.ChargingProfileType | None = None,
-        group: IdToken | None = None,
-    ) -> tuple[str, str | None]:
-        """RequestStartTransaction: (status, transactionId of a transaction already running there)."""
-        if profile is not None and profile.chargingProfilePurpose is not m.ChargingProfilePurposeEnumType.TxProfile:
-            return "Rejected", None  # only a TxProfile may come with a remote start (F01)
-        candidates = [evse_id] if evse_id is not None else list(self.evses)
-        for candidate in candidates:
-            runtime = self.evses.get(candidate)
-            if runtime is None:
-                continue
-            state = runtime.state
-            if state.faults or not state.operative or state.token is not None:
-                continue
-            if state.tx is not None and state.tx.id_token is not None:
-                continue
-            runtime.tx_profile = profile
-            self._spawn(self._remote_authorize(candidate, id_token, token_type, remote_start_id, group))
-            return "Accepted", state.tx.transaction_id if state.tx is not None else None
-        return "Rejected", None
-
-    async def _remote_authorize(
-        self, evse_id: int, id_token: str, token_type: str, remote_start_id: int, group: IdToken | None
-    ) -> None:
-        if self.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart"):
-            result = await self.authorize(id_token, token_type, evse_id)
-            if not result.accepted:
-                log.info("remote start evse=%s refused: %s", evse_id, result.status.value)
-                self.evses[evse_id].tx_profile = None
-                return
-            group = _group_of(result.info) or group
-        self._authorized(evse_id, id_token, token_type, remote_start_id, "RemoteStart", group)
-
-    async def _ev_connection_timeout(self, evse_id: int, authorization: int) -> None:
-        """E03/E05/C13: an authorization without an EV plugged in expires after TxCtrlr.EVConnectionTimeOut,
-        ending the transaction it started (EVConnectTimeout / Timeout), if any."""
-        await asyncio.sleep(self.dm.get_int("TxCtrlr", "EVConnectionTimeOut"))
-        runtime = self.evses[evse_id]
-        state = runtime.state
-        if state.ev_connected or state.token is None or runtime.authorizations != authorization:
-            return
-        log.info("evse=%s no EV connected within EVConnectionTimeOut: authorization dropped", evse_id)
-        self.apply(evse_id, fsm.StopRequested("EVConnectTimeout", "Timeout", force=True))
-
-    def remote_stop(self, transaction_id: str) -> str:
-        for runtime in self.evses.values():
-            if runtime.state.tx is not None and runtime.state.tx.transaction_id == transaction_id:
-                self._spawn(self._stop_with_fresh_reading(runtime, fsm.StopRequested("RemoteStop", "Remote")))
-                return "Accepted"
-        return "Rejected"
-
-    async def _stop_with_fresh_reading(self, runtime: EvseRuntime, stop: fsm.StopRequested) -> None:
+    # ---- deliberate stops ------------------------------------------------------------------------
+    async def stop_with_fresh_reading(self, runtime: EvseRuntime, stop: fsm.StopRequested) -> None:
         """Read the meter once more before a deliberate stop, so Transaction.End is the register at the
         moment the power path opens rather than the last once-a-second sample."""
         try:
@@ -246,104 +187,6 @@ class Station:
         except (DriverError, TimeoutError):
             pass  # the last sample it is; the stop must not wait for a meter in trouble
         self.apply(runtime.state.evse_id, stop)
-
-    async def unlock(self, evse_id: int, connector_id: int) -> str:
-        runtime = self.evses.get(evse_id)
-        if runtime is None or connector_id != runtime.connector_id:
-            return "UnknownConnector"
-        if runtime.state.tx is not None and runtime.state.tx.id_token is not None:
-            return "OngoingAuthorizedTransaction"  # F05.FR.02: stop it first (RequestStopTransaction)
-        lock = runtime.drivers.lock
-        if lock is None:
-            return "Unlocked"  # a tethered cable has no lock to open
-        try:
-            await lock.unlock()
-        except DriverError as exc:
-            log.error("unlock evse=%s failed: %s", evse_id, exc)
-            return "UnlockFailed"
-        return "Unlocked"
-
-    def transaction_status(self, transaction_id: str | None) -> tuple[bool | None, bool]:
-        """GetTransactionStatus: (ongoingIndicator or None when no id given, messagesInQueue)."""
-        if transaction_id is None:
-            return None, self.outbox.has_transaction_messages(None)
-        ongoing = any(
-            r.state.tx is not None and r.state.tx.transaction_id == transaction_id for r in self.evses.values()
-        )
-        return ongoing, self.outbox.has_transaction_messages(transaction_id)
-
-    async def _authorize(self, evse_id: int, id_token: str, token_type: str) -> None:
-        runtime = self.evses[evse_id]
-        tx = runtime.state.tx
-        presented = (id_token, token_type)
-        if tx is not None and tx.id_token == presented:
-            await self._stop_with_fresh_reading(runtime, fsm.StopRequested("StopAuthorized", "Local", presented))
-            return
-        result = await self.authorize(id_token, token_type, evse_id)
-        log.info("authorize evse=%s status=%s source=%s", evse_id, result.status.value, result.source.value)
-        await self._show_personal_message(runtime, result.info)
-        lock = runtime.drivers.lock
-        if runtime.state.tx is None and not runtime.state.ev_connected and lock is not None and lock.is_locked:
-            # A cable left locked in the socket (UnlockOnEVSideDisconnect false): a valid card releases it.
-            if result.accepted or result.master_pass:
-                await self.unlock(evse_id, runtime.connector_id)
-            return
-        if result.master_pass:
-            # C16.FR.03: a station without a user interface to pick one stops every ongoing transaction.
-            stop = fsm.StopRequested("StopAuthorized", "MasterPass", presented)
-            running = [r for r in self.evses.values() if r.state.tx is not None]
-            log.info("master pass: stopping %s transactions", len(running))
-            await asyncio.gather(*(self._stop_with_fresh_reading(r, stop) for r in running))
-            return
-        tx = runtime.state.tx
-        if tx is not None and tx.id_token is not None:
-            # Another card at a running session: the same group may stop it (C09).
-            if self.authorizer.may_stop(tx.id_token, runtime.group_id, presented, result.info):
-                stop = fsm.StopRequested("StopAuthorized", "Local", presented)
-                await self._stop_with_fresh_reading(runtime, stop)
-            return
-        if result.accepted:
-            runtime.group_id = result.group_id_token
-            runtime.check_after_reconnect = result.needs_check_after_reconnect
-            self._authorized(evse_id, id_token, token_type, None, "Authorized", _group_of(result.info))
-
-    async def _show_personal_message(self, runtime: EvseRuntime, info: m.IdTokenInfoType) -> None:
-        """C: the CSMS's personalMessage for the driver goes to the EVSE's display, if it has one."""
-        display, message = runtime.drivers.display, info.personalMessage
-        if display is None or message is None:
-            return
-        try:
-            await display.show(message.content, message.language)
-        except DriverError as exc:
-            log.warning("display evse=%s: %s", runtime.state.evse_id, exc)
-
-    def _authorized(
-        self,
-        evse_id: int,
-        id_token: str,
-        token_type: str,
-        remote_start_id: int | None,
-        trigger: str,
-        group: IdToken | None,
-    ) -> bool:
-        """An accepted token may still be refused here: the EVSE is reserved for someone else (H03; a token
-        of the reservation's group may use it, H03.FR.09). Without an EV plugged in, the authorization
-        expires after EVConnectionTimeOut."""
-        reservation_id = None
-        if self.reservations is not None:
-            token, views = IdToken(id_token, token_type), self.evse_views()
-            if not self.reservations.allowed(evse_id, token, group, views):
-                log.info("evse=%s is reserved for another token: not starting", evse_id)
-                return False
-            reservation_id = self.reservations.use(evse_id, token, group, views)
-        runtime = self.evses[evse_id]
-        runtime.authorizations += 1
-        self.apply(evse_id, fsm.Authorized(id_token, token_type, remote_start_id, trigger, reservation_id))
-        if reservation_id is not None:
-            self.refresh_reservations()
-        if not runtime.state.ev_connected and runtime.state.token == (id_token, token_type):
-            self._spawn(self._ev_connection_timeout(evse_id, runtime.authorizations))
-        return True
 
     # ---- reservations (H01-H04) ------------------------------------------------------------------
     def evse_views(self) -> dict[int, EvseView]:
@@ -376,43 +219,6 @@ class Station:
             self.messages.enqueue(update)
         self.refresh_reservations()
 
-    async def authorize(self, id_token: str, token_type: str, evse_id: int | None = None) -> AuthorizationResult:
-        """Cache, local list, CSMS or offline rules (C01-C16) decide; see evse/station/authorizer.py."""
-
-        async def ask_csms() -> m.IdTokenInfoType:
-            if self.registrar.state is not Registration.Accepted:
-                raise NotConnected("boot not accepted")
-            token = m.IdTokenType(idToken=id_token, type=m.IdTokenEnumType(token_type))
-            answer = await self._sender.call(m.AuthorizeRequest(idToken=token), m.AuthorizeResponse)
-            return answer.idTokenInfo
-
-        online = self._is_connected() and self.registrar.state is Registration.Accepted
-        return await self.authorizer.authorize(id_token, token_type, online=online, ask_csms=ask_csms, evse_id=evse_id)
-
-    def _on_transaction_answer(self, payload: dict[str, Any], answer: m.TransactionEventResponse) -> None:
-        """C10/C15: the CSMS's verdict on the token of a transaction; a refused token may end it."""
-        info = answer.idTokenInfo
-        token = payload.get("idToken")
-        if info is None or token is None:
-            return
-        self.authorizer.record(token["idToken"], token["type"], info)
-        if info.status is m.AuthorizationStatusEnumType.Accepted:
-            return
-        tx_id = payload["transactionInfo"]["transactionId"]
-        for evse_id, runtime in self.evses.items():
-            tx = runtime.state.tx
-            if tx is None or tx.transaction_id != tx_id:
-                continue
-            if self.dm.get_bool("TxCtrlr", "StopTxOnInvalidId"):
-                log.info("tx=%s token refused by the CSMS (%s): stopping", tx_id, info.status.value)
-                self.apply(evse_id, fsm.StopRequested("Deauthorized", "DeAuthorized"))
-            else:
-                # C15/E05.FR.03: charging goes on, up to MaxEnergyOnInvalidId Wh for the whole transaction if
-                # that is set; then energy is suspended (SuspendedEVSE) until a stop point ends it.
-                cap = self.dm.get_value("TxCtrlr", "MaxEnergyOnInvalidId")
-                runtime.energy_cap_wh = float(cap) if cap not in (None, "") else None
-                log.warning("tx=%s token refused by the CSMS (%s): energy cap %s Wh", tx_id, info.status.value, cap)
-
     def apply(self, evse_id: int, event: fsm.Event) -> None:
         """Run one event through the EVSE's state machine and perform the resulting actions."""
         runtime = self.evses[evse_id]
@@ -426,9 +232,9 @@ class Station:
 
     def _perform(self, runtime: EvseRuntime, action: fsm.Action) -> None:
         if isinstance(action, fsm.SetContactor):
-            self._spawn(self._drive_contactor(runtime, action.closed))
+            self.spawn(self._drive_contactor(runtime, action.closed))
         elif isinstance(action, fsm.SetPilotCurrent):
-            self._spawn(self._drive_pilot(runtime, action.amps))
+            self.spawn(self._drive_pilot(runtime, action.amps))
         elif isinstance(action, fsm.SendStatus):
             self.queue_status(runtime.state.evse_id, runtime.connector_id, action.status)
         elif isinstance(action, fsm.SendTransactionEvent):
@@ -478,7 +284,7 @@ class Station:
     def _recheck_offer(self, runtime: EvseRuntime) -> None:
         max_a = next(e.max_current_a for e in self.settings.evses if e.id == runtime.state.evse_id)
         if self._offer_limit(runtime, max_a) != runtime.offered_a:
-            self._spawn(self._drive_pilot(runtime, max_a))
+            self.spawn(self._drive_pilot(runtime, max_a))
 
     async def _drive_pilot(self, runtime: EvseRuntime, amps: float | None) -> None:
         if amps is not None:
@@ -490,7 +296,7 @@ class Station:
             log.error("pilot evse=%s: %s", runtime.state.evse_id, exc)
             self.apply(runtime.state.evse_id, fsm.FaultChanged("pilot_failure", True))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         # Short hardware/authorization jobs started from the synchronous event sink; failures are logged
         # here because nobody awaits them, and the contactor logic already treats them as faults.
         task = asyncio.get_running_loop().create_task(coro)
@@ -530,6 +336,10 @@ class Station:
             else ("Faulted" if states == {fsm.ConnectorStatus.Faulted} else "Available")
         )
         self.dm.set_station_value("ChargingStation", "AvailabilityState", station)
+
+    def is_online(self) -> bool:
+        """Connected and the boot Accepted: the CSMS may be asked now."""
+        return self._is_connected() and self.registrar.state is Registration.Accepted
 
     async def call_direct(self, request: m.OcppRequest, response_type: type[Resp]) -> Resp:
         """Send now, not through the outbox (triggered messages that only matter while online)."""
@@ -572,7 +382,7 @@ class Station:
                 continue
             self.outbox.remove(entry.id)
             if isinstance(answer, m.TransactionEventResponse):
-                self._on_transaction_answer(entry.payload, answer)
+                self.tokens.on_transaction_answer(entry.payload, answer)
 
     async def _retry_other(self, entry: OutboxEntry, exc: CallTimeout | CallError) -> None:
         """Messages other than TransactionEvent are not under E12's MessageAttempts. A timeout is retried
