@@ -98,7 +98,7 @@ class Daemon:
                 group.create_task(self.storage_fault.run())
                 tasks: list[Callable[[], Coroutine[Any, Any, None]]] = [
                     self.connection.run,
-                    self.control.run,
+                    self._control,
                     self._watchdog,
                 ]
                 for make in tasks:
@@ -135,6 +135,13 @@ class Daemon:
             await self.station.flush(timeout=5.0)
             await self.connection.disconnect()
         raise _Stop(why)
+
+    async def _control(self) -> None:
+        try:
+            await self.control.run()
+        except OSError as exc:
+            # The socket lives in state_dir by default: a read-only card must not stop charging control.
+            log.error("control socket unavailable, running without it: %s", exc)
 
     async def _watchdog(self) -> None:
         interval = sdnotify.watchdog_interval()

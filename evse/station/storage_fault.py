@@ -60,7 +60,7 @@ class StorageFault:
         self.active = False
         self.probes = 0  # probes tried during the current fault (diagnostics, tests)
         self._station = station
-        self._db = db
+        self.db = db
         self._is_connected = is_connected
         self._next_event_id = next_event_id
         self._reported = False
@@ -171,7 +171,7 @@ class StorageFault:
             self._station.reset_requested.set()  # the daemon exits with RESET and the CLI re-executes it
             return False
         try:
-            probe_write(self._db)
+            probe_write(self.db)
         except StorageError as exc:
             log.info("storage probe: disk still refuses writes: %s", exc)
             return False

@@ -1,0 +1,305 @@
+"""The state_dir fails (full, read-only: a worn SD card): no energy without a record, the fault reported,
+no crash, and charging again once the disk takes writes.
+
+Two kinds of disk: a real small filesystem (tmpfs mounted by the test, which needs root and
+CAP_SYS_ADMIN; skipped with the reason otherwise) and, always, an injection at the SQLite level on the
+daemon's real database file (`PRAGMA query_only`, which makes SQLite refuse writes exactly as it does on a
+read-only mount: SQLITE_READONLY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ocpp.exceptions import InternalError
+from ocpp.v201 import call
+
+from evse.daemon import Exit
+from evse.devcsms.server import DevCsms
+from evse.storage import DB_FILENAME
+from tests.integration.conftest import STATION_ID, StationUnderTest
+
+FAST = {"SampledDataCtrlr.TxUpdatedInterval": 1}
+
+
+# ---- equipment ------------------------------------------------------------------------------------
+class SmallDisk:
+    """A tmpfs of a few hundred KiB: filled with a file until ENOSPC, freed by deleting it, remounted ro/rw."""
+
+    def __init__(self, mountpoint: Path) -> None:
+        self.mountpoint = mountpoint
+        self.filler = mountpoint / "filler"
+
+    def fill(self) -> None:
+        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
+
+    def free(self) -> None:
+        self.filler.unlink()
+
+    def remount(self, mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(self.mountpoint)], check=True, capture_output=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    mountpoint = tmp_path / "disk"
+    mountpoint.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=768k", "tmpfs", str(mountpoint)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN): {done.stderr.strip()}")
+    try:
+        yield SmallDisk(mountpoint)
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True)
+
+
+def record_contactor(sut: StationUnderTest, evse_id: int = 1) -> list[bool]:
+    """Every switching of the simulated contactor, in order (as gpiozero's mock pins record theirs)."""
+    assert sut.d.board is not None
+    state = sut.d.board._evse(evse_id).state
+    history: list[bool] = []
+    switch = state.set_contactor
+
+    def recording(closed: bool) -> None:
+        history.append(closed)
+        switch(closed)
+
+    state.set_contactor = recording  # type: ignore[method-assign]
+    return history
+
+
+def query_only(sut: StationUnderTest, on: bool) -> None:
+    """Make SQLite refuse (or take again) every write on the daemon's own database connection."""
+    sut.d.storage_fault.db.execute(f"PRAGMA query_only={'ON' if on else 'OFF'}")
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 (state spread over board, station and CSMS: polled)
+            await asyncio.sleep(0.05)
+
+
+def fast_probe(sut: StationUnderTest) -> None:
+    sut.d.storage_fault.probe_interval = 0.5
+    sut.d.storage_fault.tick = 0.1
+
+
+def tx_events(csms: DevCsms, tx_id: str) -> list[dict[str, Any]]:
+    return [p for p in csms.received("TransactionEvent") if p["transactionInfo"]["transactionId"] == tx_id]
+
+
+def storage_events(csms: DevCsms, value: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for p in csms.received("NotifyEvent")
+        for e in p["eventData"]
+        if "storage_failure" in e.get("techInfo", "") and e["actualValue"] == value
+    ]
+
+
+def faulted(p: dict[str, Any]) -> bool:
+    return bool(p["connectorStatus"] == "Faulted")
+
+
+async def charging_session(csms: DevCsms, sut: StationUnderTest) -> str:
+    assert sut.d.board is not None
+    sut.d.board.plug(1)
+    sut.d.board.swipe(1, "AABBCCDD")
+    started = await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Started", timeout=10)
+    sut.d.board.set_ev_state(1, "C")
+    await until(lambda: sut.d.board is not None and sut.d.board.snapshot(1)["contactor_closed"])
+    return str(started["transactionInfo"]["transactionId"])
+
+
+def assert_delivered_exactly_once_in_order(events: list[dict[str, Any]]) -> None:
+    assert [p["seqNo"] for p in events] == list(range(len(events)))  # no gap, no repeat, in order
+    assert events[0]["eventType"] == "Started" and events[-1]["eventType"] == "Ended"
+
+
+# ---- disk full during a charging session ---------------------------------------------------------
+async def test_disk_full_while_charging_opens_the_contactor_reports_and_resumes_when_space_returns(
+    csms: DevCsms, make_station: Any, small_disk: SmallDisk
+) -> None:
+    """A real small filesystem fills up mid-session: the periodic Updated cannot be recorded, so the
+    contactor opens, the connector goes Faulted and a NotifyEvent reports storage_failure; the daemon keeps
+    running. Once space is freed the held messages are written in order, the fault clears and the same
+    transaction charges again; every TransactionEvent reaches the CSMS exactly once, seqNo without gap."""
+    sut: StationUnderTest = await make_station(state_dir=str(small_disk.mountpoint / "state"), device_model=FAST)
+    fast_probe(sut)
+    await csms.wait_for("StatusNotification", timeout=10)
+    tx_id = await charging_session(csms, sut)
+    assert sut.d.board is not None
+
+    small_disk.fill()
+    await until(lambda: sut.d.board is not None and not sut.d.board.snapshot(1)["contactor_closed"])
+    await csms.wait_for("StatusNotification", predicate=faulted, timeout=5)
+    await until(lambda: len(storage_events(csms, "true")) == 1)
+    assert "full" in storage_events(csms, "true")[0]["techInfo"]
+    assert sut.d.station.snapshot()["evses"][0]["faults"] == ["storage_failure"]
+    held = sut.d.station.messages.backlog
+    assert held >= 1
+    await asyncio.sleep(1.5)  # probes keep failing while the disk is full; nothing crashes
+    assert sut.d.storage_fault.probes >= 1 and sut.d.storage_fault.active
+    assert not sut.d.board.snapshot(1)["contactor_closed"]
+    assert sut.task is not None and not sut.task.done()
+
+    small_disk.free()
+    await until(lambda: sut.d.board is not None and sut.d.board.snapshot(1)["contactor_closed"])
+    assert sut.d.station.messages.backlog == 0
+    await until(lambda: len(storage_events(csms, "false")) == 1)
+    sut.d.board.unplug(1)
+    await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Ended", timeout=10)
+    events = tx_events(csms, tx_id)
+    assert_delivered_exactly_once_in_order(events)
+    states = [p["transactionInfo"].get("chargingState") for p in events]
+    first_charge = states.index("Charging")
+    paused = states.index("EVConnected", first_charge)  # the fault's pause was recorded, delivered after recovery
+    assert "Charging" in states[paused:]  # and the same transaction charged again
+
+
+async def test_disk_full_when_a_transaction_starts_keeps_the_contactor_open_until_it_is_recorded(
+    csms: DevCsms, make_station: Any
+) -> None:
+    """Injection variant (always runs): the database refuses writes when the EV plugs in. The Started
+    event cannot be written, so the contactor never closes while the fault lasts, even with a valid card
+    and the EV asking for power; after recovery Started is delivered first and charging follows."""
+    sut: StationUnderTest = await make_station(device_model=FAST)
+    fast_probe(sut)
+    await csms.wait_for("StatusNotification", timeout=10)
+    history = record_contactor(sut)
+    assert sut.d.board is not None
+    query_only(sut, True)
+    sut.d.board.plug(1)
+    await csms.wait_for("StatusNotification", predicate=faulted, timeout=5)
+    sut.d.board.swipe(1, "AABBCCDD")
+    sut.d.board.set_ev_state(1, "C")
+    await until(lambda: len(storage_events(csms, "true")) == 1)
+    await asyncio.sleep(1.0)
+    assert history == []  # never closed, not even for an instant
+    assert csms.received("TransactionEvent") == []  # nothing about a transaction the disk did not record
+
+    query_only(sut, False)
+    await until(lambda: not sut.d.storage_fault.active)
+    if sut.d.station.evses[1].state.token is None:
+        # The card read during the fault was lost with its cache write (authorizer): the driver tries again.
+        sut.d.board.swipe(1, "AABBCCDD")
+    await until(lambda: sut.d.board is not None and sut.d.board.snapshot(1)["contactor_closed"])
+    assert history == [True]
+    sut.d.board.unplug(1)
+    await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Ended", timeout=10)
+    events = csms.received("TransactionEvent")
+    assert len({p["transactionInfo"]["transactionId"] for p in events}) == 1
+    assert_delivered_exactly_once_in_order(events)
+
+
+# ---- read-only during idle -----------------------------------------------------------------------
+async def test_read_only_while_idle_raises_the_fault_blocks_charging_and_clears(
+    csms: DevCsms, make_station: Any
+) -> None:
+    """The database goes read-only with no session (SQLITE_READONLY, as after a remount): the next write
+    raises the fault; a plug-in and a valid card do not start charging; when writes work again the
+    fault clears and a session charges normally."""
+    sut: StationUnderTest = await make_station()
+    fast_probe(sut)
+    await csms.wait_for("StatusNotification", timeout=10)
+    history = record_contactor(sut)
+    query_only(sut, True)
+    # An idle write: availability is journaled. It cannot be, so the CSMS gets a CALLERROR, not an Accepted.
+    with pytest.raises(InternalError):
+        await csms.call(STATION_ID, call.ChangeAvailability(operational_status="Operative", evse={"id": 1}))
+    await until(lambda: sut.d.storage_fault.active)
+    await until(lambda: len(storage_events(csms, "true")) == 1)
+    assert "readonly" in storage_events(csms, "true")[0]["techInfo"]
+    assert sut.d.board is not None
+    sut.d.board.plug(1)
+    sut.d.board.swipe(1, "AABBCCDD")
+    sut.d.board.set_ev_state(1, "C")
+    await asyncio.sleep(1.0)
+    assert history == []
+    assert sut.task is not None and not sut.task.done()
+
+    sut.d.board.unplug(1)
+    query_only(sut, False)
+    await until(lambda: not sut.d.storage_fault.active)
+    tx_id = await charging_session(csms, sut)
+    assert tx_id
+
+
+# ---- read-only at start --------------------------------------------------------------------------
+async def test_read_only_state_dir_at_start_boots_degraded_then_restarts_on_it_when_writable(
+    csms: DevCsms, make_station: Any, small_disk: SmallDisk
+) -> None:
+    """A state_dir on a filesystem mounted read-only at boot: no crash (no systemd restart loop), the
+    station boots, is Faulted and reports storage_failure, refuses to charge; remounted read-write, the
+    probe sees it and the daemon leaves as for a reset, to boot afresh on the real database and charge."""
+    state_dir = small_disk.mountpoint / "state"
+    first: StationUnderTest = await make_station(state_dir=str(state_dir))
+    await csms.wait_for("StatusNotification", timeout=10)
+    await first.stop()
+    first.d.storage_fault.db.close()  # the process is gone: nothing holds the database open any more
+    assert (state_dir / DB_FILENAME).exists()
+    small_disk.remount("ro")
+
+    sut: StationUnderTest = await make_station(state_dir=str(state_dir))
+    fast_probe(sut)
+    assert sut.d.storage_fault.health.degraded_boot
+    await csms.wait_for("StatusNotification", predicate=faulted, timeout=10)
+    await until(lambda: len(storage_events(csms, "true")) == 1)
+    history = record_contactor(sut)
+    assert sut.d.board is not None
+    sut.d.board.plug(1)
+    sut.d.board.swipe(1, "AABBCCDD")
+    sut.d.board.set_ev_state(1, "C")
+    await asyncio.sleep(1.0)
+    assert history == []
+    sut.d.board.unplug(1)
+
+    small_disk.remount("rw")
+    assert await sut.wait_exit(timeout=10) is Exit.RESET
+    await sut.start()
+    assert not sut.d.storage_fault.health.degraded_boot
+    await until(lambda: not sut.d.storage_fault.active and csms.connected(STATION_ID))
+    await charging_session(csms, sut)
+
+
+async def test_unwritable_state_dir_at_start_boots_degraded_without_charging(
+    csms: DevCsms, make_station: Any, tmp_path: Path
+) -> None:
+    """Injection variant (always runs): state_dir cannot even be created (a file is in the way, as a
+    read-only parent would refuse it). The daemon still boots, degraded, and reports instead of exiting."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    sut: StationUnderTest = await make_station(state_dir=str(blocker / "state"))
+    fast_probe(sut)
+    assert sut.d.storage_fault.health.degraded_boot
+    await csms.wait_for("BootNotification", timeout=10)
+    await csms.wait_for("StatusNotification", predicate=faulted, timeout=10)
+    await until(lambda: len(storage_events(csms, "true")) == 1)
+    history = record_contactor(sut)
+    assert sut.d.board is not None
+    sut.d.board.plug(1)
+    sut.d.board.swipe(1, "AABBCCDD")
+    sut.d.board.set_ev_state(1, "C")
+    await asyncio.sleep(1.0)
+    assert history == []
+    assert sut.d.storage_fault.probes >= 1
+    assert sut.task is not None and not sut.task.done()
+    with contextlib.suppress(FileNotFoundError):
+        blocker.unlink()
