@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,23 +57,16 @@ class StorageHealth:
         self.state_dir = state_dir
         self.failure: str | None = None  # what the disk said, while failed
         self.degraded_boot = False  # the real database could not be opened: running on a stand-in
-        self._listeners: list[Callable[[str], None]] = []
 
     @property
     def healthy(self) -> bool:
         return self.failure is None
-
-    def on_failure(self, listener: Callable[[str], None]) -> None:
-        """Called (synchronously, once per failure episode) when a write is first refused."""
-        self._listeners.append(listener)
 
     def report(self, exc: BaseException) -> None:
         if self.failure is not None:
             return
         self.failure = str(exc) or type(exc).__name__
         log.error("storage_failure state_dir=%s: %s", self.state_dir, self.failure)
-        for listener in self._listeners:
-            listener(self.failure)
 
     def boot_degraded(self, reason: str) -> None:
         """The real database cannot take writes at start-up: the daemon runs on a stand-in (see open_state)."""

@@ -233,6 +233,8 @@ async def test_read_only_while_idle_raises_the_fault_blocks_charging_and_clears(
     sut.d.board.set_ev_state(1, "C")
     await asyncio.sleep(1.0)
     assert history == []
+    assert sut.d.station.evses[1].state.tx is None  # no new transaction while the fault is active
+    assert csms.received("TransactionEvent") == []
     assert sut.task is not None and not sut.task.done()
 
     sut.d.board.unplug(1)
