@@ -70,6 +70,46 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
         subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True)
 
 
+class WornCard:
+    """An ext4 filesystem on a loop device, mounted errors=remount-ro: `fail()` makes the kernel remount it
+    read-only under the open database, as it does when an SD card's writes start failing."""
+
+    def __init__(self, mountpoint: Path, device: str) -> None:
+        self.mountpoint = mountpoint
+        self.device = device
+
+    def fail(self) -> None:
+        Path(f"/sys/fs/ext4/{Path(self.device).name}/trigger_fs_error").write_text("storage fault test\n")
+
+
+@pytest.fixture
+def worn_card(tmp_path: Path) -> Iterator[WornCard]:
+    image, mountpoint = tmp_path / "card.img", tmp_path / "card"
+    mountpoint.mkdir()
+    with open(image, "wb") as f:
+        f.truncate(8 * 1024 * 1024)
+    steps = [
+        ["mkfs.ext4", "-q", "-F", str(image)],
+        ["mount", "-o", "loop,errors=remount-ro", str(image), str(mountpoint)],
+    ]
+    for step in steps:
+        try:
+            done = subprocess.run(step, capture_output=True, text=True)
+        except FileNotFoundError as exc:
+            pytest.skip(f"cannot build a loop-mounted ext4 here: {exc}")
+        if done.returncode != 0:
+            pytest.skip(f"cannot build a loop-mounted ext4 here ({step[0]}): {done.stderr.strip()}")
+    try:
+        device = subprocess.run(
+            ["findmnt", "-no", "SOURCE", str(mountpoint)], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        if not Path(f"/sys/fs/ext4/{Path(device).name}/trigger_fs_error").exists():
+            pytest.skip("this kernel has no ext4 trigger_fs_error to make the card fail")
+        yield WornCard(mountpoint, device)
+    finally:
+        subprocess.run(["umount", str(mountpoint)], capture_output=True)
+
+
 def record_contactor(sut: StationUnderTest, evse_id: int = 1) -> list[bool]:
     """Every switching of the simulated contactor, in order (as gpiozero's mock pins record theirs)."""
     assert sut.d.board is not None
@@ -207,6 +247,28 @@ async def test_disk_full_when_a_transaction_starts_keeps_the_contactor_open_unti
     events = csms.received("TransactionEvent")
     assert len({p["transactionInfo"]["transactionId"] for p in events}) == 1
     assert_delivered_exactly_once_in_order(events)
+
+
+async def test_card_remounted_read_only_by_the_kernel_while_charging_stops_energy_and_stays_up(
+    csms: DevCsms, make_station: Any, worn_card: WornCard
+) -> None:
+    """A worn SD card: ext4 hits an error and the kernel remounts it read-only under the running daemon
+    (SQLite then reports disk I/O errors). The contactor opens, the fault is reported, the daemon keeps
+    running and keeps probing; such a card only comes back after a reboot (fsck), so the fault stays."""
+    sut: StationUnderTest = await make_station(state_dir=str(worn_card.mountpoint / "state"), device_model=FAST)
+    fast_probe(sut)
+    await csms.wait_for("StatusNotification", timeout=10)
+    await charging_session(csms, sut)
+    worn_card.fail()
+    await until(lambda: sut.d.board is not None and not sut.d.board.snapshot(1)["contactor_closed"])
+    await csms.wait_for("StatusNotification", predicate=faulted, timeout=5)
+    await until(lambda: len(storage_events(csms, "true")) == 1)
+    await asyncio.sleep(1.5)
+    assert sut.d.storage_fault.active and sut.d.storage_fault.probes >= 1
+    assert sut.task is not None and not sut.task.done()
+    assert sut.d.board is not None and not sut.d.board.snapshot(1)["contactor_closed"]
+    await sut.stop()
+    sut.d.storage_fault.db.close()  # so the card can be unmounted
 
 
 # ---- read-only during idle -----------------------------------------------------------------------
