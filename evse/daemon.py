@@ -52,7 +52,7 @@ from evse.station.registration import Registrar
 from evse.station.reservations import Reservations
 from evse.station.storage_fault import StorageFault
 from evse.station.tx_journal import TxJournal
-from evse.storage import StorageHealth, open_state
+from evse.storage import StorageHealth, open_state, seal
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,13 @@ def build(
         on_connected=on_connected,
         on_disconnected=lambda: holder["station"].on_disconnected(),
     )
+    def set_heartbeat_interval(seconds: int) -> None:
+        try:
+            dm.set_station_value("OCPPCommCtrlr", "HeartbeatInterval", str(seconds))
+        except StorageError as exc:
+            # The boot must complete (statuses, the fault report) even when the disk refuses the value.
+            log.warning("HeartbeatInterval %ss not stored, keeping the current one: %s", seconds, exc)
+
     journal = Journal(db)
     registrar = Registrar(
         settings,
@@ -242,7 +249,7 @@ def build(
         clock,
         boot_reason=journal.take_boot_reason(),
         heartbeat_interval=lambda: dm.get_int("OCPPCommCtrlr", "HeartbeatInterval"),
-        set_heartbeat_interval=lambda s: dm.set_station_value("OCPPCommCtrlr", "HeartbeatInterval", str(s)),
+        set_heartbeat_interval=set_heartbeat_interval,
     )
     station = Station(
         settings,
@@ -266,6 +273,10 @@ def build(
         is_connected=lambda: connection.is_connected,
         next_event_id=lambda: next(station._event_ids),  # one eventId sequence per boot
     )
+    if health.degraded_boot:
+        # From here on the stand-in refuses writes: a transaction a power loss left open is ended (once,
+        # durably) only after the restart on the real database, not from a copy that would be forgotten.
+        seal(db)
     station.messages.recover()
     station.refresh_reservations()  # reservations survive a reboot (TC_B_24)
 

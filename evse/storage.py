@@ -157,8 +157,9 @@ def open_stand_in(state_dir: Path, health: StorageHealth) -> sqlite3.Connection:
 
     An in-memory copy of what is on the card, read as it stands (`immutable`: no lock, no -shm, no
     write), so the values the CSMS set (credentials, intervals) still apply; an empty one if even that
-    cannot be read. Nothing written to it survives, which is why the storage fault stays raised (no
-    charging) until the probe finds the real database writable and the daemon restarts on it.
+    cannot be read. It takes writes until `seal` (the parts create their tables first); sealed, it
+    refuses them as the card does, so nothing pretends to be durable: the storage fault stays raised (no
+    charging), transaction messages wait in memory, and the probe looks at the real database.
     """
     path = state_dir / DB_FILENAME
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False, factory=GuardedConnection)
@@ -175,6 +176,11 @@ def open_stand_in(state_dir: Path, health: StorageHealth) -> sqlite3.Connection:
     assert isinstance(conn, GuardedConnection)
     conn.health = health
     return conn
+
+
+def seal(conn: sqlite3.Connection) -> None:
+    """Make a degraded boot's stand-in refuse writes (SQLITE_READONLY), like the card it stands in for."""
+    conn.execute("PRAGMA query_only=ON")
 
 
 def open_state(state_dir: Path, health: StorageHealth) -> sqlite3.Connection:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -168,7 +169,14 @@ async def charging_session(csms: DevCsms, sut: StationUnderTest) -> str:
     return str(started["transactionInfo"]["transactionId"])
 
 
-def assert_delivered_exactly_once_in_order(events: list[dict[str, Any]]) -> None:
+def assert_delivered_exactly_once_in_order(events: list[dict[str, Any]], *, identical_resends: bool = False) -> None:
+    """seqNo 0..n-1 in order, no gap. With `identical_resends`, a message may arrive again byte for byte
+    (its delivery was never deleted on the card: a power cut, or the read-only card itself); never two
+    different messages with one seqNo."""
+    if identical_resends:
+        by_seq = {p["seqNo"]: json.dumps(p, sort_keys=True) for p in events}
+        assert len({json.dumps(p, sort_keys=True) for p in events}) == len(by_seq)
+        events = [json.loads(by_seq[seq]) for seq in sorted(by_seq)]
     assert [p["seqNo"] for p in events] == list(range(len(events)))  # no gap, no repeat, in order
     assert events[0]["eventType"] == "Started" and events[-1]["eventType"] == "Ended"
 
@@ -316,7 +324,8 @@ async def test_read_only_state_dir_at_start_boots_degraded_then_restarts_on_it_w
     state_dir = small_disk.mountpoint / "state"
     first: StationUnderTest = await make_station(state_dir=str(state_dir))
     await csms.wait_for("StatusNotification", timeout=10)
-    await first.stop()
+    tx_id = await charging_session(csms, first)
+    await first.stop()  # the process dies mid-session (power cut): its transaction is still open on the card
     first.d.storage_fault.db.close()  # the process is gone: nothing holds the database open any more
     assert (state_dir / DB_FILENAME).exists()
     small_disk.remount("ro")
@@ -335,11 +344,19 @@ async def test_read_only_state_dir_at_start_boots_degraded_then_restarts_on_it_w
     assert history == []
     sut.d.board.unplug(1)
 
+    # The interrupted transaction is ended only from the real database, not from the degraded copy.
+    assert not any(p["eventType"] == "Ended" for p in tx_events(csms, tx_id))
+
     small_disk.remount("rw")
     assert await sut.wait_exit(timeout=10) is Exit.RESET
     await sut.start()
     assert not sut.d.storage_fault.health.degraded_boot
     await until(lambda: not sut.d.storage_fault.active and csms.connected(STATION_ID))
+    await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Ended", timeout=10)
+    events = tx_events(csms, tx_id)
+    assert_delivered_exactly_once_in_order(events, identical_resends=True)
+    ended = [p for p in events if p["eventType"] == "Ended"]
+    assert len(ended) == 1 and ended[0]["transactionInfo"]["stoppedReason"] == "PowerLoss"
     await charging_session(csms, sut)
 
 

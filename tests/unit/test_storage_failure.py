@@ -22,6 +22,7 @@ from evse.storage import (
     open_stand_in,
     open_state,
     probe_state_dir,
+    seal,
     transaction,
 )
 
@@ -116,6 +117,9 @@ def test_a_state_dir_that_cannot_be_created_boots_degraded_on_an_empty_database(
     health = StorageHealth(blocker / "state")
     conn = open_state(blocker / "state", health)
     assert health.degraded_boot and health.failure is not None
-    conn.execute("CREATE TABLE t (x)")  # the stand-in takes writes; nothing in it claims to be durable
+    conn.execute("CREATE TABLE t (x)")  # the parts create their tables in the stand-in ...
+    seal(conn)
+    with pytest.raises(StorageFailure):  # ... then it refuses writes as the card does
+        conn.execute("INSERT INTO t VALUES (1)")
     with pytest.raises(StorageError):
         probe_state_dir(blocker / "state")
