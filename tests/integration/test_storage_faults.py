@@ -279,6 +279,34 @@ async def test_card_remounted_read_only_by_the_kernel_while_charging_stops_energ
     sut.d.storage_fault.db.close()  # so the card can be unmounted
 
 
+async def test_authorized_while_the_disk_refuses_writes_never_closes_the_contactor_even_for_an_instant(
+    csms: DevCsms, make_station: Any
+) -> None:
+    """The EV already asks for power (state C) when the authorization arrives: the same step decides the
+    TransactionEvent, the offer and the contactor. The event cannot be written, so the close decided in
+    that step must not happen at all (not close-then-open): the record comes before the contactor moves."""
+    sut: StationUnderTest = await make_station(device_model={"AuthCtrlr.AuthorizeRemoteStart": False})
+    fast_probe(sut)
+    await csms.wait_for("StatusNotification", timeout=10)
+    assert sut.d.board is not None
+    sut.d.board.plug(1)
+    sut.d.board.set_ev_state(1, "C")
+    await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Started", timeout=5)
+    history = record_contactor(sut)
+    query_only(sut, True)
+    token = {"id_token": "AABBCCDD", "type": "ISO14443"}
+    result = await csms.call(STATION_ID, call.RequestStartTransaction(id_token=token, remote_start_id=7, evse_id=1))
+    assert result.status == "Accepted"
+    await until(lambda: sut.d.storage_fault.active)
+    await asyncio.sleep(0.5)
+    assert history == []
+    query_only(sut, False)
+    await until(lambda: sut.d.board is not None and sut.d.board.snapshot(1)["contactor_closed"])
+    assert history == [True]
+    updated = await csms.wait_for("TransactionEvent", predicate=lambda p: p["triggerReason"] == "RemoteStart")
+    assert updated["idToken"]["idToken"] == "AABBCCDD"  # the held authorization, delivered after recovery
+
+
 # ---- read-only during idle -----------------------------------------------------------------------
 async def test_read_only_while_idle_raises_the_fault_blocks_charging_and_clears(
     csms: DevCsms, make_station: Any
