@@ -303,4 +303,12 @@ def build(
 
 
 async def _status(station: Station) -> dict[str, Any]:
-    return station.snapshot()
+    status = station.snapshot()
+    fault = station.storage_fault
+    if fault is not None:
+        status["storage"] = {
+            "failure": fault.health.failure,
+            "degraded_boot": fault.health.degraded_boot,
+            "held_writes": station.messages.backlog,
+        }
+    return status
