@@ -64,6 +64,7 @@ class StorageFault:
         self._is_connected = is_connected
         self._next_event_id = next_event_id
         self._reported = False
+        self._raised: m.NotifyEventRequest | None = None
         self._direct_tasks: set[asyncio.Task[None]] = set()
         if not health.degraded_boot:
             migrate(db, [PROBE_MIGRATION])
@@ -77,6 +78,7 @@ class StorageFault:
 
     def _raise(self) -> None:
         self.active, self._reported, self.probes = True, False, 0
+        self._raised = self._notify(active=True)  # kept: sent late, durably, if never sent directly
         log.error("storage_failure raised: no charging until the disk takes writes again (%s)", self.health.failure)
         for evse_id in self._station.evses:
             self._station.apply(evse_id, fsm.FaultChanged(NAME, True))
@@ -88,7 +90,10 @@ class StorageFault:
         for evse_id in self._station.evses:
             self._station.apply(evse_id, fsm.FaultChanged(NAME, False))
         self._set_problem()
-        # The disk takes writes again: the clearing event goes the durable way.
+        # The disk takes writes again: the events go the durable way; the raising one too if the CSMS
+        # was out of reach during the whole fault, so a clearing event never comes alone.
+        if not self._reported and self._raised is not None:
+            self._station.messages.enqueue(self._raised)
         self._station.messages.enqueue(self._notify(active=False))
 
     def _set_problem(self) -> None:
@@ -136,8 +141,9 @@ class StorageFault:
     async def _report(self) -> None:
         if not self._online():
             return  # tried again every tick: reported once the CSMS has accepted the boot
+        assert self._raised is not None
         try:
-            await self._station.call_direct(self._notify(active=True), m.NotifyEventResponse)
+            await self._station.call_direct(self._raised, m.NotifyEventResponse)
         except (NotConnected, CallTimeout, CallError) as exc:
             log.warning("storage_failure not reported yet: %s", exc)
             return

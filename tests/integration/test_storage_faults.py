@@ -344,6 +344,32 @@ async def test_read_only_while_idle_raises_the_fault_blocks_charging_and_clears(
     assert tx_id
 
 
+async def test_a_fault_that_came_and_went_while_offline_is_reported_raised_then_cleared(
+    csms: DevCsms, make_station: Any
+) -> None:
+    """The CSMS is unreachable for the whole fault: once the disk and the connection are back, the CSMS
+    gets the raising NotifyEvent (with the time it happened) and then the clearing one, never only the latter."""
+    sut: StationUnderTest = await make_station()
+    fast_probe(sut)
+    await csms.wait_for("StatusNotification", timeout=10)
+    port = csms.port
+    await csms.stop()
+    await until(lambda: not sut.d.connection.is_connected)
+    query_only(sut, True)
+    assert sut.d.board is not None
+    sut.d.board.plug(1)
+    await until(lambda: sut.d.storage_fault.active)
+    query_only(sut, False)
+    await until(lambda: not sut.d.storage_fault.active)
+    await csms.start(port=port)
+    await until(lambda: len(storage_events(csms, "false")) == 1, timeout=15)
+    raised, cleared = storage_events(csms, "true"), storage_events(csms, "false")
+    assert len(raised) == 1
+    assert raised[0]["timestamp"] <= cleared[0]["timestamp"] and raised[0]["eventId"] != cleared[0]["eventId"]
+    order = [e["actualValue"] for p in csms.received("NotifyEvent") for e in p["eventData"]]
+    assert order.index("true") < order.index("false")
+
+
 # ---- read-only at start --------------------------------------------------------------------------
 async def test_read_only_state_dir_at_start_boots_degraded_then_restarts_on_it_when_writable(
     csms: DevCsms, make_station: Any, small_disk: SmallDisk
