@@ -91,9 +91,7 @@ class GuardedConnection(sqlite3.Connection):
 
     health: StorageHealth | None = None
 
-    def _failure(self, exc: sqlite3.Error) -> sqlite3.Error:
-        if not is_medium_failure(exc):
-            return exc
+    def _failure(self, exc: sqlite3.Error) -> StorageFailure:
         failure = StorageFailure(str(exc))
         failure.sqlite_errorcode = exc.sqlite_errorcode
         failure.sqlite_errorname = exc.sqlite_errorname
@@ -105,18 +103,24 @@ class GuardedConnection(sqlite3.Connection):
         try:
             return super().execute(sql, parameters)
         except sqlite3.Error as exc:
+            if not is_medium_failure(exc):
+                raise  # the statement's fault: a bug, not the disk
             raise self._failure(exc) from exc
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
         try:
             return super().executemany(sql, parameters)
         except sqlite3.Error as exc:
+            if not is_medium_failure(exc):
+                raise  # the statement's fault: a bug, not the disk
             raise self._failure(exc) from exc
 
     def executescript(self, sql_script: str, /) -> sqlite3.Cursor:
         try:
             return super().executescript(sql_script)
         except sqlite3.Error as exc:
+            if not is_medium_failure(exc):
+                raise  # the statement's fault: a bug, not the disk
             raise self._failure(exc) from exc
 
 
