@@ -235,6 +235,7 @@ def build(
         on_connected=on_connected,
         on_disconnected=lambda: holder["station"].on_disconnected(),
     )
+
     def set_heartbeat_interval(seconds: int) -> None:
         try:
             dm.set_station_value("OCPPCommCtrlr", "HeartbeatInterval", str(seconds))
