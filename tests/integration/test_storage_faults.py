@@ -28,6 +28,7 @@ from evse.daemon import Exit
 from evse.devcsms.server import DevCsms
 from evse.storage import DB_FILENAME
 from tests.integration.conftest import STATION_ID, StationUnderTest
+from tests.integration.test_cli import evse, start_daemon, stop_daemon, write_config
 
 FAST = {"SampledDataCtrlr.TxUpdatedInterval": 1}
 
@@ -440,3 +441,30 @@ async def test_unwritable_state_dir_at_start_boots_degraded_without_charging(
     assert sut.task is not None and not sut.task.done()
     with contextlib.suppress(FileNotFoundError):
         blocker.unlink()
+
+
+async def test_evse_run_on_an_unwritable_state_dir_stays_up_with_one_clear_error_line(
+    csms: DevCsms, tmp_path: Path
+) -> None:
+    """The real process, as systemd runs it: no exit (a restart loop), one storage_failure error line,
+    and the technician sees the degraded boot in `evse status`; SIGTERM still ends it cleanly."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    config = write_config(
+        tmp_path, csms.port, state_dir=str(blocker / "state"), control_socket=str(tmp_path / "control.sock")
+    )
+    proc = await start_daemon(config)
+    try:
+        await csms.wait_for("StatusNotification", predicate=faulted, timeout=20)
+        await until(lambda: len(storage_events(csms, "true")) == 1)
+        result = await asyncio.to_thread(evse, "status", "--json", "--config", str(config))
+        status = json.loads(result.stdout)
+        assert status["storage"]["degraded_boot"] is True and status["evses"][0]["faults"] == ["storage_failure"]
+        assert proc.returncode is None
+    finally:
+        assert await stop_daemon(proc) == 0
+    assert proc.stderr is not None
+    lines = (await proc.stderr.read()).decode().splitlines()
+    boot_errors = [line for line in lines if "storage_failure: state database" in line]
+    assert len(boot_errors) == 1 and "running degraded, no charging" in boot_errors[0]
+    assert not any("Traceback" in line for line in lines)
