@@ -188,7 +188,8 @@ async def test_disk_full_while_charging_opens_the_contactor_reports_and_resumes_
     csms: DevCsms, make_station: Any, small_disk: SmallDisk
 ) -> None:
     """A real small filesystem fills up mid-session: the periodic Updated cannot be recorded, so the
-    contactor opens, the connector goes Faulted and a NotifyEvent reports storage_failure; the daemon keeps
+    contactor opens, the connector goes Faulted (ConnectorStatusEnumType: an error, no energy delivery;
+    not Unavailable, which is ChangeAvailability's) and a NotifyEvent reports storage_failure; the daemon keeps
     running. Once space is freed the held messages are written in order, the fault clears and the same
     transaction charges again; every TransactionEvent reaches the CSMS exactly once, seqNo without gap."""
     sut: StationUnderTest = await make_station(state_dir=str(small_disk.mountpoint / "state"), device_model=FAST)
