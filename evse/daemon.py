@@ -3,11 +3,17 @@
 Exit paths: SIGTERM/SIGINT (stop, contactors open, exit 0), a Reset from the CSMS (same, then the CLI
 re-executes the process so everything boots afresh), or an unexpected error in any task (contactors
 open, the error is logged, exit non-zero so systemd restarts us).
+
+A disk that refuses writes is not such an error: it raises the station's storage fault (no charging) and
+the daemon keeps running; a task a refused write still escaped from is restarted, not the process. A
+state_dir that cannot be written at start-up gives a degraded boot (evse.storage.open_state), and once
+the probe finds it writable the daemon leaves as for a Reset, to boot afresh on the real database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Callable, Coroutine
@@ -24,6 +30,7 @@ from evse.clock import Clock, SystemClock, ocpp_timestamp
 from evse.config import Settings
 from evse.control import ControlServer
 from evse.devicemodel.model import DeviceModel, VariableChange
+from evse.errors import StorageError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
     authorization,
@@ -43,8 +50,9 @@ from evse.station.shell.journal import Journal
 from evse.station.shell.registration import Registrar
 from evse.station.shell.reservations import Reservations
 from evse.station.shell.station import Station
+from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
-from evse.storage import open_database
+from evse.storage import StorageHealth, open_state, seal
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +84,7 @@ class Daemon:
     board: SimBoard | None  # None on real hardware
     drivers: dict[int, EvseDrivers]
     extra: list[Driver]  # inputs and ISO 15118 bridges
+    storage_fault: StorageFault
 
     async def run(self) -> Exit:
         loop = asyncio.get_running_loop()
@@ -85,22 +94,25 @@ class Daemon:
             loop.add_signal_handler(sig, stop.set)
         try:
             async with asyncio.TaskGroup() as group:
+                # First, so a degraded boot's fault is raised before any driver event is handled.
+                group.create_task(self.storage_fault.run())
                 tasks: list[Callable[[], Coroutine[Any, Any, None]]] = [
                     self.connection.run,
-                    self.station.run_sender,
-                    self.station.metering.run_metering,
-                    self.station.run_timers,
-                    self.station.registrar.run_heartbeat,
-                    self.control.run,
+                    self._control,
                     self._watchdog,
                 ]
                 for make in tasks:
                     group.create_task(make())
-                for evse_drivers in self.drivers.values():
-                    for driver in evse_drivers.all():
-                        group.create_task(driver.run(self.station.on_driver_event))
-                for driver in self.extra:
-                    group.create_task(driver.run(self.station.on_driver_event))
+                for make in (
+                    self.station.run_sender,
+                    self.station.metering.run_metering,
+                    self.station.run_timers,
+                    self.station.registrar.run_heartbeat,
+                ):
+                    group.create_task(_survive_storage(make))
+                drivers = [d for e in self.drivers.values() for d in e.all()] + self.extra
+                for driver in drivers:
+                    group.create_task(_survive_storage(functools.partial(driver.run, self.station.on_driver_event)))
                 group.create_task(self._until(stop, Exit.STOPPED))
                 group.create_task(self._until(self.station.reset_requested, Exit.RESET))
                 sdnotify.notify("READY=1", f"STATUS=station {self.settings.station.id} running")
@@ -124,6 +136,13 @@ class Daemon:
             await self.connection.disconnect()
         raise _Stop(why)
 
+    async def _control(self) -> None:
+        try:
+            await self.control.run()
+        except OSError as exc:
+            # The socket lives in state_dir by default: a read-only card must not stop charging control.
+            log.error("control socket unavailable, running without it: %s", exc)
+
     async def _watchdog(self) -> None:
         interval = sdnotify.watchdog_interval()
         if interval is None:
@@ -131,6 +150,20 @@ class Daemon:
         while True:
             sdnotify.notify("WATCHDOG=1")
             await asyncio.sleep(interval)
+
+
+async def _survive_storage(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a long-lived task; one that a refused write escaped from is restarted (the storage fault is
+    raised by then), because a process exit would only become a systemd restart loop on a full disk."""
+    while True:
+        try:
+            await make()
+            return
+        except StorageError as exc:
+            log.error(
+                "task %s stopped by a storage failure, restarting it: %s", getattr(make, "__qualname__", make), exc
+            )
+            await asyncio.sleep(1.0)
 
 
 def build(
@@ -143,7 +176,8 @@ def build(
 ) -> Daemon:
     """Construct every part; raises ConfigError/StorageError before anything runs."""
     clock = clock or SystemClock()
-    db = open_database(settings.state_dir)
+    health = StorageHealth(settings.state_dir)
+    db = open_state(settings.state_dir, health)
     dm = DeviceModel.open(
         definitions_dir,
         settings.layout,
@@ -201,6 +235,14 @@ def build(
         on_connected=on_connected,
         on_disconnected=lambda: holder["station"].on_disconnected(),
     )
+
+    def set_heartbeat_interval(seconds: int) -> None:
+        try:
+            dm.set_station_value("OCPPCommCtrlr", "HeartbeatInterval", str(seconds))
+        except StorageError as exc:
+            # The boot must complete (statuses, the fault report) even when the disk refuses the value.
+            log.warning("HeartbeatInterval %ss not stored, keeping the current one: %s", seconds, exc)
+
     journal = Journal(db)
     registrar = Registrar(
         settings,
@@ -208,7 +250,7 @@ def build(
         clock,
         boot_reason=journal.take_boot_reason(),
         heartbeat_interval=lambda: dm.get_int("OCPPCommCtrlr", "HeartbeatInterval"),
-        set_heartbeat_interval=lambda s: dm.set_station_value("OCPPCommCtrlr", "HeartbeatInterval", str(s)),
+        set_heartbeat_interval=set_heartbeat_interval,
     )
     station = Station(
         settings,
@@ -225,6 +267,17 @@ def build(
         reservations=Reservations(db, dm, clock),
     )
     holder["station"] = station
+    station.storage_fault = StorageFault(
+        health,
+        station,
+        db,
+        is_connected=lambda: connection.is_connected,
+        next_event_id=lambda: next(station._event_ids),  # one eventId sequence per boot
+    )
+    if health.degraded_boot:
+        # From here on the stand-in refuses writes: a transaction a power loss left open is ended (once,
+        # durably) only after the restart on the real database, not from a copy that would be forgotten.
+        seal(db)
     station.messages.recover()
     station.refresh_reservations()  # reservations survive a reboot (TC_B_24)
 
@@ -247,8 +300,16 @@ def build(
     control.add("status", lambda _request: _status(station))
     if board is not None:
         add_sim_commands(control, board)
-    return Daemon(settings, dm, station, connection, control, board, drivers, extra)
+    return Daemon(settings, dm, station, connection, control, board, drivers, extra, station.storage_fault)
 
 
 async def _status(station: Station) -> dict[str, Any]:
-    return station.snapshot()
+    status = station.snapshot()
+    fault = station.storage_fault
+    if fault is not None:
+        status["storage"] = {
+            "failure": fault.health.failure,
+            "degraded_boot": fault.health.degraded_boot,
+            "held_writes": station.messages.backlog,
+        }
+    return status

@@ -149,8 +149,13 @@ class SimBoard:
             return
         data = {str(i): e.state.energy_import_wh for i, e in self._evses.items()}
         tmp = self._register_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, self._register_file)
+        try:
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, self._register_file)
+        except OSError as exc:
+            # A real meter's register is in the meter, not on our disk: a full or read-only state_dir
+            # (which the station reports as its storage fault) must not make the simulated meter fail.
+            log.warning("simulated meter registers not saved to %s: %s", self._register_file, exc)
 
     @property
     def evse_ids(self) -> tuple[int, ...]:

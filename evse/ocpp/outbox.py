@@ -7,6 +7,11 @@ Bounded: past `max_messages` (a long outage), room is made by dropping, oldest f
 are not about a transaction (status, meter values outside a transaction, events), then (2) TransactionEvent
 Updated. TransactionEvent Started and Ended are never dropped, even if the bound is then exceeded: they
 are what billing needs. A dropped Updated leaves a visible seqNo gap for the CSMS, never a silent one.
+
+A disk that refuses writes (full, read-only) does not stop delivery of what is already queued: a
+delivered entry whose delete is refused is remembered in memory, skipped by `peek` and deleted by
+`retry_removals` once the disk recovers, so it is not sent twice while the process lives (after a
+restart it may be, identically, which the CSMS accepts by seqNo).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from evse.errors import StorageError
 from evse.storage import Migration, migrate
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,14 @@ class Outbox:
         migrate(conn, MIGRATIONS)
         # Counted once; kept in step by put/remove so the bound check costs nothing per message.
         self._count = int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        self._unremoved: set[int] = set()  # delivered, but the disk refused the delete
+
+    def recount(self) -> None:
+        """Re-read the size after a write the disk refused half-way (the transaction was rolled back)."""
+        try:
+            self._count = int(self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        except StorageError as exc:
+            log.warning("outbox size not re-read: %s", exc)
 
     def put(self, action: str, payload: dict[str, Any], *, transaction_id: str | None = None) -> int:
         cursor = self._conn.execute(
@@ -79,19 +93,44 @@ class Outbox:
         log.error("outbox over its bound (%s) with only Started/Ended left: keeping them", self._max)
 
     def peek(self) -> OutboxEntry | None:
-        row = self._conn.execute(
-            "SELECT id, action, payload, transaction_id, attempts FROM outbox ORDER BY id LIMIT 1"
-        ).fetchone()
+        if self._unremoved:
+            skip = ",".join(str(i) for i in sorted(self._unremoved))  # our own integers: safe to inline
+            row = self._conn.execute(
+                f"SELECT id, action, payload, transaction_id, attempts FROM outbox WHERE id NOT IN ({skip})"
+                " ORDER BY id LIMIT 1"
+            ).fetchone()
+        else:
+            row = self._conn.execute(
+                "SELECT id, action, payload, transaction_id, attempts FROM outbox ORDER BY id LIMIT 1"
+            ).fetchone()
         if row is None:
             return None
         return OutboxEntry(row[0], row[1], json.loads(row[2]), row[3], row[4])
 
     def record_attempt(self, entry_id: int) -> None:
-        self._conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (entry_id,))
+        try:
+            self._conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (entry_id,))
+        except StorageError as exc:
+            log.warning("attempt of outbox entry %s not counted: %s", entry_id, exc)  # retried a little longer
 
     def remove(self, entry_id: int) -> None:
-        if self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,)).rowcount:
-            self._count -= 1
+        try:
+            if self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,)).rowcount:
+                self._count -= 1
+        except StorageError as exc:
+            log.warning("delivered outbox entry %s kept until the disk takes writes again: %s", entry_id, exc)
+            self._unremoved.add(entry_id)
+
+    def retry_removals(self) -> bool:
+        """Delete the delivered entries the disk refused to delete; True when none is left."""
+        for entry_id in sorted(self._unremoved):
+            try:
+                if self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,)).rowcount:
+                    self._count -= 1
+            except StorageError:
+                return False
+            self._unremoved.discard(entry_id)
+        return True
 
     def has_transaction_messages(self, transaction_id: str | None) -> bool:
         """Any queued transaction message (of this transaction, or of any when None)?"""
@@ -104,4 +143,4 @@ class Outbox:
         return row is not None
 
     def __len__(self) -> int:
-        return self._count
+        return self._count - len(self._unremoved)

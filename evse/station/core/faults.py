@@ -28,6 +28,8 @@ FAULTS: dict[str, FaultVariable] = {
     "pilot_failure": FaultVariable("ControlPilot", "Problem", "evse"),
     "rfid_failure": FaultVariable("TokenReader", "Problem", "evse"),
     "iso15118_failure": FaultVariable("ISO15118Ctrlr", "Problem", "evse"),
+    # The state database refuses writes (evse/station/storage_fault.py): the station as a whole.
+    "storage_failure": FaultVariable("ChargingStation", "Problem", "station"),
 }
 UNKNOWN = FaultVariable("ChargingStation", "Problem", "station")
 

@@ -45,6 +45,7 @@ from evse.station.shell.registration import Registrar, Registration
 from evse.station.shell.remote_control import RemoteControl
 from evse.station.shell.reservations import Reservations
 from evse.station.shell.runtime import EvseRuntime
+from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.tx_messages import TransactionMessages
 
@@ -102,6 +103,7 @@ class Station:
             self.evses[evse.id] = EvseRuntime(boards[evse.id], state)
         self.tokens = AuthorizationFlow(self)
         self.remote = RemoteControl(self)
+        self.storage_fault: StorageFault | None = None  # wired by the daemon
         self.metering = Metering(
             self.evses, dm, clock, self.messages, tx_journal, apply=self.apply, recheck_offer=self._recheck_offer
         )
@@ -225,6 +227,8 @@ class Station:
         runtime.state, actions = fsm.transition(runtime.state, event, self._context(evse_id))
         for action in actions:
             self._perform(runtime, action)
+        if self.storage_fault is not None:
+            self.storage_fault.check()  # a write refused in this step opens the power path before it closes
         if runtime.state.tx is None:
             self._after_transaction(runtime)
         if any(isinstance(a, fsm.SendStatus) for a in actions):
@@ -242,6 +246,8 @@ class Station:
 
     async def _drive_contactor(self, runtime: EvseRuntime, closed: bool) -> None:
         evse_id, lock = runtime.state.evse_id, runtime.drivers.lock
+        if closed and not runtime.state.contactor_closed:
+            return  # superseded before it ran (a fault in the same step): the state machine wants it open
         if closed and lock is not None:
             try:
                 await lock.lock()  # the plug is held before power flows
@@ -249,6 +255,8 @@ class Station:
                 log.error("lock evse=%s: %s", evse_id, exc)
                 self.apply(evse_id, fsm.FaultChanged("lock_failure", True))  # keeps the contactor open
                 return
+            if not runtime.state.contactor_closed:
+                return  # a fault arrived while the plug was being locked
         try:
             if closed:
                 await runtime.drivers.contactor.close()

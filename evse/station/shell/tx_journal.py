@@ -9,11 +9,15 @@ recorded here, which never exceeds what the meter really counted.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from evse.errors import StorageError
 from evse.storage import Migration, migrate, transaction
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = [
     Migration(
@@ -106,10 +110,17 @@ class TxJournal:
         )
 
     def record_ended_samples(self, transaction_id: str, sampler_json: str) -> None:
-        """Only when a sample was added (every TxEndedInterval), not on every meter read."""
-        self._conn.execute(
-            "UPDATE transactions SET ended_samples = ? WHERE transaction_id = ?", (sampler_json, transaction_id)
-        )
+        """Only when a sample was added (every TxEndedInterval), not on every meter read.
+
+        A copy for power-loss recovery only: the samples stay in memory, and the next one rewrites them
+        all, so a disk that refuses this write costs nothing while the process lives.
+        """
+        try:
+            self._conn.execute(
+                "UPDATE transactions SET ended_samples = ? WHERE transaction_id = ?", (sampler_json, transaction_id)
+            )
+        except StorageError as exc:
+            log.warning("TxEnded samples of tx=%s not journaled: %s", transaction_id, exc)
 
     def close(self, transaction_id: str) -> None:
         self._conn.execute("UPDATE transactions SET open = 0 WHERE transaction_id = ?", (transaction_id,))

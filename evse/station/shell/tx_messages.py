@@ -3,11 +3,19 @@
 Every TransactionEvent is built and put in the outbox in the same SQLite transaction that advances the
 transaction's seqNo in the journal (evse/station/tx_journal.py), so numbering survives any crash; a
 transaction left open by a crash is ended once at start-up with stoppedReason PowerLoss.
+
+When the disk refuses a write (full, read-only: the station's storage fault), the whole write waits in
+memory, in order, and so does every later one, until the storage fault's probe finds the disk writable
+and calls `flush_backlog`: seqNo is taken only when the write lands, so the numbering has no gap and
+each message reaches the outbox, hence the CSMS, exactly once. Messages about no transaction
+(StatusNotification, NotifyEvent, MeterValues) are not held: they are sent directly if the CSMS is
+connected (`direct`), since the latest status is what matters and is reported again on reconnect.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -15,6 +23,7 @@ from typing import Any
 from evse.clock import Clock
 from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
+from evse.errors import StorageError
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
@@ -24,6 +33,11 @@ from evse.station.shell.runtime import EvseRuntime
 from evse.station.shell.tx_journal import TxJournal, TxRecord
 
 log = logging.getLogger(__name__)
+
+# Writes held while the disk refuses them; past this many (hours of a long outage) new periodic
+# Updated events are dropped (a visible seqNo gap never appears: they were never numbered), Started and
+# Ended are always kept.
+MAX_BACKLOG = 10_000
 
 
 class TransactionMessages:
@@ -47,6 +61,42 @@ class TransactionMessages:
         self.clock = clock
         self._is_connected = is_connected
         self._wake = wake
+        self._backlog: deque[Callable[[], None]] = deque()
+        # Sends a message now, bypassing the outbox (set by the storage fault; None: such messages are lost).
+        self.direct: Callable[[m.OcppRequest], None] | None = None
+
+    @property
+    def backlog(self) -> int:
+        """Writes waiting for the disk to take them."""
+        return len(self._backlog)
+
+    def _durably(self, write: Callable[[], None], *, essential: bool) -> bool:
+        """Run one atomic write now, or hold it (in order) while the disk refuses writes; False if held."""
+        if not self._backlog:
+            try:
+                write()
+                return True
+            except StorageError as exc:
+                log.error("write refused by the disk, held in memory until it recovers: %s", exc)
+                self.outbox.recount()
+        if len(self._backlog) >= MAX_BACKLOG and not essential:
+            log.error("storage backlog full (%s): dropping a periodic transaction update", MAX_BACKLOG)
+            return False
+        self._backlog.append(write)
+        return False
+
+    def flush_backlog(self) -> bool:
+        """Write what the disk refused, in order; True when nothing is left (the disk took everything)."""
+        while self._backlog:
+            try:
+                self._backlog[0]()
+            except StorageError as exc:
+                log.warning("disk still refuses writes (%s held): %s", len(self._backlog), exc)
+                self.outbox.recount()
+                return False
+            self._backlog.popleft()
+        self._wake()
+        return True
 
     def phases(self, runtime: EvseRuntime) -> int:
         return next(e.phases for e in self.settings.evses if e.id == runtime.state.evse_id)
@@ -112,23 +162,28 @@ class TransactionMessages:
             action.event_type,
             action.trigger_reason,
         )
-        with self.tx_journal.atomic():
-            if action.event_type == "Started":
-                self.tx_journal.open(
-                    action.transaction_id,
-                    runtime.state.evse_id,
-                    runtime.connector_id,
-                    action.id_token,
-                    action.remote_start_id,
-                    action.charging_state,
-                    reading.energy_import_wh if reading else None,
-                )
-            elif action.trigger_reason == "Authorized" and action.id_token is not None:
-                self.tx_journal.record_token(action.transaction_id, action.id_token)
-            self._write(action.transaction_id, build)
-            if action.event_type == "Ended":
-                self.tx_journal.close(action.transaction_id)
-        self._wake()
+        energy = reading.energy_import_wh if reading else None
+
+        def write() -> None:
+            with self.tx_journal.atomic():
+                if action.event_type == "Started":
+                    self.tx_journal.open(
+                        action.transaction_id,
+                        runtime.state.evse_id,
+                        runtime.connector_id,
+                        action.id_token,
+                        action.remote_start_id,
+                        action.charging_state,
+                        energy,
+                    )
+                elif action.trigger_reason == "Authorized" and action.id_token is not None:
+                    self.tx_journal.record_token(action.transaction_id, action.id_token)
+                self._write(action.transaction_id, build)
+                if action.event_type == "Ended":
+                    self.tx_journal.close(action.transaction_id)
+
+        if self._durably(write, essential=action.event_type != "Updated"):
+            self._wake()
 
     def _write(
         self,
@@ -167,9 +222,12 @@ class TransactionMessages:
                 meterValue=values or None,
             )
 
-        with self.tx_journal.atomic():
-            self._write(tx.transaction_id, build)
-        self._wake()
+        def write() -> None:
+            with self.tx_journal.atomic():
+                self._write(tx.transaction_id, build)
+
+        if self._durably(write, essential=False):
+            self._wake()
 
     def recover(self) -> None:
         """End the transactions a power loss or crash left open (E: stoppedReason PowerLoss), once,
@@ -219,15 +277,36 @@ class TransactionMessages:
                     meterValue=meter,
                 )
 
+            def write(record: TxRecord = record, build: Callable[[int], m.TransactionEventRequest] = build) -> None:
+                with self.tx_journal.atomic():
+                    self._write(record.transaction_id, build)
+                    self.tx_journal.close(record.transaction_id)
+
             log.warning("transaction tx=%s was interrupted (power loss or crash): ending it", record.transaction_id)
-            with self.tx_journal.atomic():
-                self._write(record.transaction_id, build)
-                self.tx_journal.close(record.transaction_id)
-        self.tx_journal.prune_closed()
+            self._durably(write, essential=True)
+        if not self._backlog:
+            try:
+                self.tx_journal.prune_closed()
+            except StorageError as exc:
+                log.warning("closed transactions not pruned: %s", exc)
         self._wake()
 
     def enqueue(self, request: m.OcppRequest, *, transaction_id: str | None = None) -> None:
-        self.outbox.put(
-            request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
-        )
-        self._wake()
+        def write() -> None:
+            self.outbox.put(
+                request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
+            )
+
+        if transaction_id is not None:
+            if self._durably(write, essential=True):
+                self._wake()
+            return
+        if not self._backlog:
+            try:
+                write()
+                self._wake()
+                return
+            except StorageError as exc:
+                log.error("%s not queued, the disk refuses writes: %s", request.ACTION, exc)
+        if self.direct is not None:
+            self.direct(request)
