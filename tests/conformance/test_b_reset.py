@@ -76,7 +76,7 @@ async def test_TC_B_25_CS_reset_evse_without_transaction(csms: DevCsms, make_sta
 
 
 async def test_TC_B_26_CS_reset_evse_on_idle_waits_for_its_transaction(csms: DevCsms, make_station: Any) -> None:
-    """B12.FR.01: OnIdle with a transaction on that EVSE answers Scheduled and the transaction goes on; once
+    """B12: OnIdle with a transaction on that EVSE answers Scheduled and the transaction goes on; once
     it has ended (EV unplugged) the EVSE resets (Unavailable, then Available), without a reboot."""
     sut = await two_evse_station(csms, make_station)
     tx_id = await charging(csms, sut, 1)
@@ -106,7 +106,7 @@ async def test_TC_B_26_CS_reset_evse_on_idle_waits_for_its_transaction(csms: Dev
 
 
 async def test_TC_B_27_CS_reset_evse_immediate_ends_its_transaction(csms: DevCsms, make_station: Any) -> None:
-    """B12.FR.02: Immediate with a transaction on that EVSE: Accepted, the transaction ends at once with
+    """B12: Immediate with a transaction on that EVSE: Accepted, the transaction ends at once with
     triggerReason ResetCommand and stoppedReason ImmediateReset, the contactor opens, and only that EVSE
     resets: the transaction on the other EVSE goes on and the station does not reboot."""
     sut = await two_evse_station(csms, make_station)
@@ -128,7 +128,7 @@ async def test_TC_B_27_CS_reset_evse_immediate_ends_its_transaction(csms: DevCsm
 
 
 async def test_TC_B_41_CS_reset_on_idle_waits_for_every_transaction(csms: DevCsms, make_station: Any) -> None:
-    """B12.FR.01: a station Reset OnIdle with transactions on two EVSEs answers Scheduled and reboots only
+    """B12: a station Reset OnIdle with transactions on two EVSEs answers Scheduled and reboots only
     after the last of them has ended, each ended by its own stop point (EVDisconnected), none by the reset."""
     sut = await two_evse_station(csms, make_station)
     tx_1 = await charging(csms, sut, 1)
