@@ -55,13 +55,16 @@ async def trusted_station(csms: DevCsms, make_station: Any) -> StationUnderTest:
 
 
 async def charges_on_the_list(csms: DevCsms, sut: StationUnderTest, token: str) -> bool:
-    """Plug in, show the card: True if a transaction starts with it and no Authorize was asked."""
+    """Plug in, show the card, the EV asks for power: True if a transaction runs with that card, the
+    contactor closed, and no Authorize was asked."""
     sut.d.board.plug(1)
     sut.d.board.swipe(1, token)
+    sut.d.board.set_ev_state(1, "C")
     await asyncio.sleep(0.5)
     tx = sut.d.station.evses[1].state.tx
     authorized = tx is not None and tx.id_token is not None and tx.id_token[0] == token
-    return authorized and not [a for a in csms.received("Authorize") if a["idToken"]["idToken"] == token]
+    asked = [a for a in csms.received("Authorize") if a["idToken"]["idToken"] == token]
+    return authorized and sut.d.board.contactor(1).is_closed and not asked
 
 
 async def test_TC_D_01_CS_send_local_list_full(csms: DevCsms, make_station: Any) -> None:
