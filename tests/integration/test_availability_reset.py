@@ -126,6 +126,9 @@ async def test_TC_B_21_CS_reset_on_idle_waits_for_the_transaction(csms: DevCsms,
     ended = await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Ended", timeout=5)
     assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
     assert await station.wait_exit() is Exit.RESET
+    await station.start()
+    assert (await csms.wait_for("BootNotification", timeout=10))["reason"] == "RemoteReset"
+    csms.assert_no_failures()
 
 
 async def test_TC_B_22_CS_reset_immediate_ends_the_transaction_first(csms: DevCsms, station: StationUnderTest) -> None:
