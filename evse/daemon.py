@@ -29,6 +29,7 @@ from evse.board import build_drivers, parse_board
 from evse.clock import Clock, SystemClock, ocpp_timestamp
 from evse.config import Settings
 from evse.control import ControlServer
+from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.errors import StorageError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
@@ -36,11 +37,13 @@ from evse.ocpp.handlers import (
     authorization,
     availability,
     data_transfer,
+    network,
     provisioning,
     reservation,
     transactions,
 )
 from evse.ocpp.handlers import device_model as device_model_handlers
+from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles, slot_to_try
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
 from evse.sim_commands import add_sim_commands
@@ -201,15 +204,30 @@ def build(
     router = Router()
     holder: dict[str, Station] = {}
 
+    profiles = NetworkProfiles(db)
+
     def endpoint() -> Endpoint:
         csms = settings.csms
         password = dm.basic_auth_password() or (
             csms.basic_auth_password.get_secret_value() if csms.basic_auth_password else None
         )
+        url, security_profile = csms.url, int(csms.security_profile)
+        # B10: the slots in NetworkConfigurationPriority order, the next after NetworkProfileConnectionAttempts.
+        slot = slot_to_try(
+            dm.get_list("OCPPCommCtrlr", "NetworkConfigurationPriority"),
+            profiles.filled(),
+            connection.failures,
+            dm.get_int("OCPPCommCtrlr", "NetworkProfileConnectionAttempts"),
+        )
+        stored = profiles.get(slot) if slot is not None else None
+        if stored is not None:
+            url, security_profile = stored.ocppCsmsUrl, stored.securityProfile
+        elif slot not in (None, YAML_SLOT):
+            log.warning("network profile slot=%s is empty, using the configured csms", slot)
         return Endpoint(
-            url=csms.url,
+            url=url,
             identity=settings.station.id,
-            security_profile=csms.security_profile,
+            security_profile=security_profile,
             password=password,
             ca_file=str(csms.ca_file) if csms.ca_file else None,
             client_cert=str(csms.client_cert) if csms.client_cert else None,
@@ -294,6 +312,15 @@ def build(
     if station.reservations is not None:
         reservation.register(router, station.reservations, station.evse_views, station.refresh_reservations)
     data_transfer.register(router, data_transfer.VendorRegistry())
+    priority = dm.find(ComponentKey("OCPPCommCtrlr"), VariableKey("NetworkConfigurationPriority"))
+    slots = list(priority.characteristics.values_list) if isinstance(priority, VariableDef) else [YAML_SLOT]
+    network.register(
+        router,
+        profiles,
+        dm,
+        offered_slots=lambda: slots,
+        tls_client_certificate=settings.csms.client_cert is not None,
+    )
     device_model_handlers.register(router, dm, connection, clock)
 
     control = ControlServer(settings.socket_path)

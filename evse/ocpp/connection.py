@@ -109,6 +109,9 @@ class CsmsConnection:
         self._socket: ClientConnection | None = None
         self.connected = asyncio.Event()
         self.attempts = 0
+        # Failed attempts in a row: the backoff grows with it and the endpoint callable may read it to
+        # fall back to another network profile (B10).
+        self.failures = 0
 
     @property
     def is_connected(self) -> bool:
@@ -127,18 +130,18 @@ class CsmsConnection:
             await self._socket.close()
 
     async def run(self) -> None:
-        failures = 0
+        self.failures = 0
         while True:
             endpoint = self._endpoint()
             try:
                 await self._connect_and_serve(endpoint)
-                failures = 0  # a session that came up resets the backoff
+                self.failures = 0  # a session that came up resets the backoff
             except (OSError, InvalidHandshake, RefusedByCsms, TimeoutError) as exc:
                 reason = f"HTTP {exc.response.status_code}" if isinstance(exc, InvalidStatus) else str(exc)
                 log.warning("csms connect failed url=%s: %s", endpoint.full_url, reason)
-            delay = self._backoff().delay(failures)
-            failures += 1
-            log.info("csms reconnect in %.1fs (attempt %d)", delay, failures)
+            delay = self._backoff().delay(self.failures)
+            self.failures += 1
+            log.info("csms reconnect in %.1fs (attempt %d)", delay, self.failures)
             await asyncio.sleep(delay)
 
     async def _guarded_on_connected(self) -> None:

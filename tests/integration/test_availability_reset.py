@@ -126,6 +126,9 @@ async def test_TC_B_21_CS_reset_on_idle_waits_for_the_transaction(csms: DevCsms,
     ended = await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Ended", timeout=5)
     assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
     assert await station.wait_exit() is Exit.RESET
+    await station.start()
+    assert (await csms.wait_for("BootNotification", timeout=10))["reason"] == "RemoteReset"
+    csms.assert_no_failures()
 
 
 async def test_TC_B_22_CS_reset_immediate_ends_the_transaction_first(csms: DevCsms, station: StationUnderTest) -> None:
@@ -140,9 +143,15 @@ async def test_TC_B_22_CS_reset_immediate_ends_the_transaction_first(csms: DevCs
     assert not station.d.board.contactor(1).is_closed
 
 
-async def test_TC_B_28_CS_reset_of_one_evse_not_supported(csms: DevCsms, station: StationUnderTest) -> None:
+async def test_TC_B_28_CS_reset_of_one_evse_not_supported(csms: DevCsms, make_station: Any) -> None:
+    """B11.FR.10: a board whose EVSE does not announce AllowReset rejects a Reset of that EVSE alone."""
+    sut = await make_station(device_model={"EVSE[1].AllowReset": False})
+    await csms.wait_for("StatusNotification", timeout=10)
     result = await csms.call(STATION_ID, call.Reset(type="Immediate", evse_id=1))
     assert result.status == "Rejected"
+    await asyncio.sleep(0.3)
+    assert csms.received("StatusNotification")[1:] == []  # nothing was reset
+    assert sut.task is not None and not sut.task.done()
 
 
 async def test_TC_F_20_CS_trigger_heartbeat(csms: DevCsms, station: StationUnderTest) -> None:
@@ -301,9 +310,12 @@ async def test_TC_B_23_CS_unavailable_persists_reset(csms: DevCsms, station: Sta
     assert (await csms.wait_for("StatusNotification", timeout=5))["connectorStatus"] == "Unavailable"
 
 
-async def test_TC_B_29_CS_reset_of_one_evse_with_transaction_not_supported(
-    csms: DevCsms, station: StationUnderTest
-) -> None:
-    await start_charging(csms, station)
+async def test_TC_B_29_CS_reset_of_one_evse_with_transaction_not_supported(csms: DevCsms, make_station: Any) -> None:
+    """B11.FR.10: without AllowReset on the EVSE, a Reset of it is Rejected and its transaction goes on."""
+    sut = await make_station(device_model={"EVSE[1].AllowReset": False})
+    await csms.wait_for("StatusNotification", timeout=10)
+    await start_charging(csms, sut)
     assert (await csms.call(STATION_ID, call.Reset(type="Immediate", evse_id=1))).status == "Rejected"
-    assert station.d.station.evses[1].state.tx is not None  # nothing was stopped
+    await asyncio.sleep(0.3)
+    assert sut.d.station.evses[1].state.tx is not None  # nothing was stopped
+    assert sut.d.board.contactor(1).is_closed

@@ -1,4 +1,4 @@
-"""Reset (B11/B12) and TriggerMessage (F06) handlers."""
+"""Reset (B11/B12, of the station or one EVSE) and TriggerMessage (F06) handlers."""
 
 from __future__ import annotations
 
@@ -18,22 +18,26 @@ def register(router: Router, station: Station) -> None:
     """Attach the provisioning handlers that act on the station core."""
 
     async def reset(request: m.ResetRequest) -> m.ResetResponse | Reply:
-        if request.evseId is not None and request.evseId != 0:
-            # Resetting one EVSE alone is optional (B12); this station resets as a whole (TC_B_28/29).
-            if request.evseId not in station.evses:
-                return m.ResetResponse(status=m.ResetStatusEnumType.Rejected)
-            return m.ResetResponse(
-                status=m.ResetStatusEnumType.Rejected,
-                statusInfo=m.StatusInfoType(reasonCode="UnsupportedRequest"),
-            )
+        evse_id = request.evseId or None  # evseId 0 means the whole station
+        if evse_id is not None:
+            if evse_id not in station.evses:
+                return m.ResetResponse(
+                    status=m.ResetStatusEnumType.Rejected, statusInfo=m.StatusInfoType(reasonCode="UnknownEvse")
+                )
+            # Resetting one EVSE alone is optional; EVSE.AllowReset announces it (B11.FR.10).
+            if not station.dm.get_bool("EVSE", "AllowReset", evse_id=evse_id):
+                return m.ResetResponse(
+                    status=m.ResetStatusEnumType.Rejected,
+                    statusInfo=m.StatusInfoType(reasonCode="UnsupportedRequest"),
+                )
         immediate = request.type is m.ResetEnumType.Immediate
-        status = station.request_reset(immediate)
-        log.info("reset type=%s -> %s", request.type.value, status)
+        status = station.request_reset(immediate, evse_id)
+        log.info("reset type=%s evse=%s -> %s", request.type.value, evse_id, status)
         response = m.ResetResponse(status=m.ResetStatusEnumType(status))
         if status == "Accepted":
 
             async def begin() -> None:  # only after the CSMS has its answer
-                station.begin_reset()
+                station.begin_reset(evse_id)
 
             return Reply(response, then=begin)
         return response

@@ -21,6 +21,7 @@ class EvseRuntime:
     reading: MeterReading | None = None
     last_periodic: float = 0.0
     pending_operative: bool | None = None  # ChangeAvailability Scheduled until the transaction ends
+    pending_reset: bool = False  # a Reset of this EVSE alone waits for its transaction to end (B12)
     tx_start_energy_wh: float | None = None
     energy_cap_wh: float | None = None  # MaxEnergyOnInvalidId after the CSMS refused the token
     cable_max_a: float | None = None  # the plugged cable's rating (PP): never offer more

@@ -465,22 +465,57 @@ class Station:
         if self._reset_on_idle and not self.has_transaction():
             self._reset_on_idle = False
             self.reset_requested.set()
+        if runtime.pending_reset and runtime.state.tx is None:
+            runtime.pending_reset = False
+            evse_id = runtime.state.evse_id
 
-    def request_reset(self, immediate: bool) -> str:
+            async def reset_evse() -> None:
+                # An EVSE reset (B11/B12 with evseId) re-initialises this EVSE only: it is Unavailable
+                # (StatusNotification) with its power path safe while its drivers start afresh, then
+                # takes the availability it had before; no reboot, the other EVSEs charge on.
+                self.apply(evse_id, fsm.StopRequested("ResetCommand", "ImmediateReset"))  # drops the token
+                self.apply(evse_id, fsm.OperativeChanged(False))
+                try:
+                    await runtime.drivers.contactor.open()
+                    await runtime.drivers.pilot.set_current_limit(None)
+                except DriverError as exc:
+                    # Left Unavailable: the safe state for an EVSE whose hardware did not come back.
+                    log.error("evse reset failed evse=%s: %s", evse_id, exc)
+                    return
+                self.apply(evse_id, fsm.OperativeChanged(self._effective_operative(evse_id)))
+
+            self.spawn(reset_evse())
+
+    def request_reset(self, immediate: bool, evse_id: int | None = None) -> str:
         """Decide a Reset: Accepted (call `begin_reset` once the answer left) or Scheduled (OnIdle, waits
-        for the running transactions to end, then resets by itself)."""
+        for the running transactions to end, then resets by itself). With ``evse_id`` only that EVSE and
+        its transaction count (B12)."""
+        if evse_id is not None:
+            runtime = self.evses[evse_id]
+            if immediate or runtime.state.tx is None:
+                return "Accepted"
+            runtime.pending_reset = True
+            return "Scheduled"
         self.journal.set_boot_reason("RemoteReset")
         if immediate or not self.has_transaction():
             return "Accepted"
         self._reset_on_idle = True
         return "Scheduled"
 
-    def begin_reset(self) -> None:
-        """End every transaction (ImmediateReset), then let the daemon restart."""
-        for evse_id, runtime in self.evses.items():
+    def begin_reset(self, evse_id: int | None = None) -> None:
+        """End every transaction (ImmediateReset), then let the daemon restart; with ``evse_id``, end that
+        EVSE's transaction and reset that EVSE alone (B12)."""
+        targets = list(self.evses) if evse_id is None else [evse_id]
+        for target in targets:
+            runtime = self.evses[target]
+            if evse_id is not None:
+                runtime.pending_reset = True  # performed by _after_transaction once the EVSE is idle
             if runtime.state.tx is not None:
-                self.apply(evse_id, fsm.StopRequested("ResetCommand", "ImmediateReset", force=True))
-        self.reset_requested.set()
+                self.apply(target, fsm.StopRequested("ResetCommand", "ImmediateReset", force=True))
+            elif evse_id is not None:
+                self._after_transaction(runtime)
+        if evse_id is None:
+            self.reset_requested.set()
 
     async def flush(self, timeout: float) -> None:
         """Give the sender a moment to deliver what is queued (before a reset or shutdown)."""

@@ -1,0 +1,104 @@
+"""Network connection profiles (OCPP 2.0.1 B09/B10): the slots SetNetworkProfile fills, and the slot the
+station connects with.
+
+- Slot "1" holds the technician's `csms` section of the YAML until the CSMS stores another profile there;
+  other slots hold only what SetNetworkProfile stored. Profiles live in the station database, so they
+  survive the reboot that activates a new OCPPCommCtrlr.NetworkConfigurationPriority (B10).
+- The station tries the slots in NetworkConfigurationPriority order, skipping empty ones, and moves on to
+  the next after NetworkProfileConnectionAttempts failed connection attempts (B10 fallback); after the
+  last it starts over with the first.
+- A new profile is validated before it is stored (B09): an offered slot, OCPP 2.0.1 over JSON, no
+  security downgrade below the SecurityProfile in use, and a URL scheme that fits its security profile.
+  TLS profiles (2, 3) also need the certificates the YAML configures; new CSMS roots are issue 9.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from evse.ocpp.v201 import messages as m
+from evse.storage import Migration, migrate
+
+YAML_SLOT = "1"
+
+MIGRATIONS = [
+    Migration(
+        "network_profiles",
+        1,
+        ["CREATE TABLE network_profiles (slot TEXT PRIMARY KEY, profile TEXT NOT NULL)"],
+    )
+]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a SetNetworkProfile is Rejected: a StatusInfo reasonCode and a line for the CSMS's log."""
+
+    reason: str
+    detail: str
+
+
+def check_profile(
+    slot: int,
+    profile: m.NetworkConnectionProfileType,
+    *,
+    offered_slots: Collection[str],
+    security_profile_in_use: int,
+    tls_client_certificate: bool,
+) -> Rejection | None:
+    """None when the profile may be stored in `slot`, else why not (B09: validate before storing)."""
+    if str(slot) not in offered_slots:
+        return Rejection("InvalidConfSlot", f"slot {slot} is not one of {', '.join(sorted(offered_slots))}")
+    if (
+        profile.ocppVersion is not m.OCPPVersionEnumType.OCPP20
+        or profile.ocppTransport is not m.OCPPTransportEnumType.JSON
+    ):
+        return Rejection("UnsupportedProtocol", "this station speaks OCPP 2.0.1 over JSON (OCPP20, JSON) only")
+    if profile.securityProfile < security_profile_in_use:
+        return Rejection(
+            "NoSecurityDowngrade",
+            f"securityProfile {profile.securityProfile} is below the one in use ({security_profile_in_use})",
+        )
+    if not 0 <= profile.securityProfile <= 3:
+        return Rejection("InvalidSecProfile", f"securityProfile {profile.securityProfile} is not 0-3")
+    scheme = profile.ocppCsmsUrl.split("://", 1)[0].lower()
+    wanted = "wss" if profile.securityProfile >= 2 else "ws"
+    if scheme != wanted:
+        return Rejection("InvalidURL", f"securityProfile {profile.securityProfile} needs a {wanted}:// URL")
+    if profile.securityProfile == 3 and not tls_client_certificate:
+        return Rejection("NoClientCertificate", "securityProfile 3 needs a client certificate, none is installed")
+    return None
+
+
+def slot_to_try(priority: Sequence[str], usable: Collection[str], failures: int, attempts_per_slot: int) -> str | None:
+    """The slot for the next connection attempt after `failures` failed ones in a row (B10 fallback)."""
+    slots = [slot for slot in priority if slot in usable]
+    if not slots:
+        return None
+    return slots[(failures // max(1, attempts_per_slot)) % len(slots)]
+
+
+class NetworkProfiles:
+    """The profiles the CSMS stored, by slot, in the shared database."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        migrate(conn, MIGRATIONS)
+
+    def store(self, slot: int, profile: m.NetworkConnectionProfileType) -> None:
+        """Persist `profile` in `slot`, replacing what was there; raises sqlite3.Error when it cannot."""
+        self._conn.execute(
+            "INSERT INTO network_profiles(slot, profile) VALUES(?, ?) "
+            "ON CONFLICT(slot) DO UPDATE SET profile = excluded.profile",
+            (str(slot), profile.model_dump_json(exclude_none=True)),
+        )
+
+    def get(self, slot: str) -> m.NetworkConnectionProfileType | None:
+        row = self._conn.execute("SELECT profile FROM network_profiles WHERE slot = ?", (slot,)).fetchone()
+        return None if row is None else m.NetworkConnectionProfileType.model_validate_json(row[0])
+
+    def filled(self) -> set[str]:
+        """Slots that can be connected with: those the CSMS set, and slot 1 (the YAML) in any case."""
+        return {str(row[0]) for row in self._conn.execute("SELECT slot FROM network_profiles")} | {YAML_SLOT}
