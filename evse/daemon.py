@@ -19,7 +19,7 @@ from typing import Any
 from drivers.interfaces import Driver, EvseDrivers
 from drivers.sim.board import SimBoard
 from evse import sdnotify
-from evse.board import build_drivers, parse_board
+from evse.board import board_devices, build_drivers, parse_board, uses_sim
 from evse.clock import Clock, SystemClock, ocpp_timestamp
 from evse.config import Settings
 from evse.control import ControlServer
@@ -73,7 +73,7 @@ class Daemon:
     station: Station
     connection: CsmsConnection
     control: ControlServer
-    board: SimBoard | None  # None on real hardware
+    board: SimBoard | None  # None on real hardware; on a mixed board, the one its sim devices share
     drivers: dict[int, EvseDrivers]
     extra: list[Driver]  # inputs and ISO 15118 bridges
 
@@ -155,13 +155,16 @@ def build(
     dm.register_live_value("ClockCtrlr", "DateTime", lambda: ocpp_timestamp(clock.now()))
     board: SimBoard | None = None
     extra: list[Driver] = []
+    evse_ids = [e.id for e in settings.evses]
+    sim_meters = settings.state_dir / "sim-meters.json"
     if settings.board == "sim":
-        board = SimBoard(
-            [e.id for e in settings.evses], clock=clock.monotonic, register_file=settings.state_dir / "sim-meters.json"
-        )
+        board = SimBoard(evse_ids, clock=clock.monotonic, register_file=sim_meters)
         drivers = {e.id: board.drivers(e.id) for e in settings.evses}
     else:
-        built = build_drivers(parse_board(settings.board, [e.id for e in settings.evses]), pin_factory=pin_factory)
+        boards = parse_board(settings.board, evse_ids)
+        if uses_sim(boards):  # a mixed board: its sim devices share one SimBoard, driven by `evse sim`
+            board = SimBoard(evse_ids, clock=clock.monotonic, register_file=sim_meters, devices=board_devices(boards))
+        built = build_drivers(boards, pin_factory=pin_factory, sim_board=board)
         drivers, extra = built.evses, built.extra
 
     router = Router()
