@@ -38,7 +38,7 @@ from evse.ocpp.handlers import (
 from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
-from evse.sim_commands import add_sim_commands
+from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.auth_store import AuthStore
 from evse.station.authorizer import Authorizer
 from evse.station.core import Station
@@ -305,6 +305,8 @@ def build(
     control.add("status", lambda _request: _status(station))
     if board is not None:
         add_sim_commands(control, board)
+    else:
+        add_no_sim_commands(control)
     return Daemon(settings, dm, station, connection, control, board, drivers, extra)
 
 

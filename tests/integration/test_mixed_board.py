@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from drivers.meter.register_map import load_register_map, map_path
 from evse import control
+from evse.control import ControlServer
 from evse.devcsms.server import DevCsms
 from evse.errors import ControlError
+from evse.sim_commands import SIM_COMMANDS, add_no_sim_commands
 from hil.emulators.meter import MeterEmulator, MeterValues
 from hil.emulators.pty_link import PtyLink
 from hil.run_hil import energy_of
@@ -127,3 +130,21 @@ async def test_a_mixed_board_charges_through_evse_sim_commands(csms: DevCsms, ma
         with pytest.raises(ControlError, match="the meter of EVSE 1 is real"):
             await sim(sut, "fault", name="meter_lost")
         await sut.stop()
+
+
+async def test_evse_sim_on_a_board_without_simulated_devices_says_why(tmp_path: Path) -> None:
+    server = ControlServer(tmp_path / "control.sock")
+    add_no_sim_commands(server)
+    task = asyncio.create_task(server.run())
+    try:
+        async with asyncio.timeout(5):
+            while not (tmp_path / "control.sock").exists():  # noqa: ASYNC110  (the socket file is the signal)
+                await asyncio.sleep(0.01)
+        for cmd in SIM_COMMANDS:
+            with pytest.raises(ControlError) as info:
+                await asyncio.to_thread(control.request, tmp_path / "control.sock", {"cmd": f"sim.{cmd}", "evse": 1})
+            assert str(info.value).startswith("this board has no simulated devices")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
