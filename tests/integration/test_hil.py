@@ -116,6 +116,8 @@ async def test_every_shutdown_opens_the_contactor_then_withdraws_the_offer_while
         assert offer != DUTY_NO_PWM and rig.coil_energized
 
         if how == "sigterm":
+            # The daemon runs in this process: without its handler the signal would end the test run itself.
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, "no SIGTERM handler while the daemon runs"
             os.kill(os.getpid(), signal.SIGTERM)
             assert await task is Exit.STOPPED
         elif how == "reset":
