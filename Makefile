@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)        ## the figures quoted in issue notes
-	$(BIN)/python bench/run.py
+	PYTHONPATH=. $(BIN)/python bench/run.py  # the emulators (hil/) are test equipment, not installed
 
 soak: $(STAMP)         ## >= 200 SIGKILLs during charging sessions, CSMS on and off; prints the result
 	$(BIN)/python -m hil.kill_soak --rounds 200

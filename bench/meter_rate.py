@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass
 
 from drivers.interfaces import DriverEvent
-from drivers.meter.emulator import MeterEmulator
 from drivers.meter.modbus import ModbusMeter
 from drivers.meter.plan import poll_line_time_s, request_bytes_on_wire
-from drivers.meter.pty_link import EmulatorThread, PtyLink
 from drivers.meter.register_map import load_register_map, map_path
+from hil.emulators.meter import MeterEmulator
+from hil.emulators.pty_link import EmulatorThread, PtyLink
 
 MAPS = ("eastron_sdm630", "abb_b23")
 BAUDS = (9600, 115_200)

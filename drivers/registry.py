@@ -9,8 +9,9 @@ so a manufacturer ships a board as its own package without touching ``evse/``. T
 constructs a driver with keyword arguments: ``evse_id=`` plus the fields of the driver's validated
 ``Params`` model (the driver's keys in the board YAML), i.e.
 ``factory(evse_id=1, **validate_params(kind, name, yaml_keys).model_dump())``.
-The simulated drivers are the exception: they belong to a :class:`drivers.sim.SimBoard`, which
-builds them (their ``Params`` take no keys).
+The board builder adds what a family of drivers shares beyond its keys: ``pin_factory=`` for the GPIO
+drivers, ``sim_board=`` for the simulated ones (their ``Params`` take no keys; the devices of one
+:class:`drivers.sim.SimBoard` share its simulated hardware and its ``evse sim`` hooks).
 """
 
 from __future__ import annotations

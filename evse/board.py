@@ -16,6 +16,10 @@ For a single-EVSE station the devices may sit directly under `board:` (they belo
 Driver names resolve through the `evse.drivers` entry points as `<kind>.<driver>`; each driver's own
 Params model validates its keys, so `evse check-config` catches a wrong driver name, a missing or
 impossible parameter, in one line, without opening any device.
+
+A board may mix real and simulated drivers (`meter: {driver: modbus, ...}` with `contactor: {driver: sim}`,
+as while bringing up one device at a time): the sim devices then share one SimBoard, which `evse sim`
+drives; its hooks refuse, in one line, to act on a device that is real on this board.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from drivers.interfaces import (
     RfidReader,
 )
 from drivers.registry import load_driver, validate_params
+from drivers.sim.board import SIM_DRIVER, SimBoard
 
 DEVICE_KINDS = ("meter", "contactor", "pilot", "lock", "rfid", "display", "iso15118")
 REQUIRED = ("meter", "contactor", "pilot")
@@ -121,14 +126,32 @@ class BuiltBoard:
 
     evses: dict[int, EvseDrivers]
     extra: list[Driver]  # inputs and ISO 15118 bridges: they only report events
+    sim_board: SimBoard | None = None  # the board the sim devices share, when there are any
 
 
-def build_drivers(boards: list[EvseBoard], *, pin_factory: Any = None) -> BuiltBoard:
-    """Construct every driver (no I/O happens here, by the drivers' contract)."""
+def board_devices(boards: list[EvseBoard]) -> dict[int, dict[str, str]]:
+    """Per EVSE, each device kind on the board and its driver name (what a SimBoard of a mixed board needs)."""
+    return {b.evse_id: {kind: spec.driver for kind, spec in b.devices.items()} for b in boards}
+
+
+def uses_sim(boards: list[EvseBoard]) -> bool:
+    """True when some device of the board is simulated."""
+    return any(spec.driver == SIM_DRIVER for b in boards for spec in [*b.devices.values(), *b.inputs])
+
+
+def build_drivers(boards: list[EvseBoard], *, pin_factory: Any = None, sim_board: SimBoard | None = None) -> BuiltBoard:
+    """Construct every driver (no I/O happens here, by the drivers' contract).
+
+    The sim devices of a mixed board share ``sim_board`` (the daemon passes one with its clock and register
+    file, built with :func:`board_devices`); without one, a board with sim devices gets a plain SimBoard.
+    """
     evses: dict[int, EvseDrivers] = {}
     extra: list[Driver] = []
+    if sim_board is None and uses_sim(boards):
+        sim_board = SimBoard([b.evse_id for b in boards], devices=board_devices(boards))
+    context = _Context(pin_factory, sim_board)
     for board in boards:
-        made = {kind: _make(spec, board.evse_id, pin_factory) for kind, spec in board.devices.items()}
+        made = {kind: _make(spec, board.evse_id, context) for kind, spec in board.devices.items()}
         evses[board.evse_id] = EvseDrivers(
             board.evse_id,
             meter=_as(made["meter"], EnergyMeter),
@@ -140,14 +163,24 @@ def build_drivers(boards: list[EvseBoard], *, pin_factory: Any = None) -> BuiltB
         )
         if "iso15118" in made:
             extra.append(_as(made["iso15118"], Driver))
-        extra.extend(_as(_make(spec, board.evse_id, pin_factory), Driver) for spec in board.inputs)
-    return BuiltBoard(evses, extra)
+        extra.extend(_as(_make(spec, board.evse_id, context), Driver) for spec in board.inputs)
+    return BuiltBoard(evses, extra, sim_board)
 
 
-def _make(spec: DeviceSpec, evse_id: int, pin_factory: Any) -> object:
+@dataclass(frozen=True)
+class _Context:
+    """What some drivers share beyond their own keys: the GPIO pin factory, the simulated board."""
+
+    pin_factory: Any
+    sim_board: SimBoard | None
+
+
+def _make(spec: DeviceSpec, evse_id: int, context: _Context) -> object:
     params = validate_params(spec.kind, spec.driver, spec.params).model_dump()
-    if (spec.kind, spec.driver) in GPIO_DRIVERS and pin_factory is not None:
-        params["pin_factory"] = pin_factory
+    if (spec.kind, spec.driver) in GPIO_DRIVERS and context.pin_factory is not None:
+        params["pin_factory"] = context.pin_factory
+    if spec.driver == SIM_DRIVER:
+        params["sim_board"] = context.sim_board
     return load_driver(spec.kind, spec.driver)(evse_id=evse_id, **params)
 
 

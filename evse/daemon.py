@@ -2,7 +2,9 @@
 
 Exit paths: SIGTERM/SIGINT (stop, contactors open, exit 0), a Reset from the CSMS (same, then the CLI
 re-executes the process so everything boots afresh), or an unexpected error in any task (contactors
-open, the error is logged, exit non-zero so systemd restarts us).
+open, the error is logged, exit non-zero so systemd restarts us). On every path, cancellation of
+:meth:`Daemon.run` included, the EVSEs are made safe (contactor open, then the pilot offer withdrawn)
+while the drivers still run: they live in a TaskGroup of their own that outlives the station's.
 
 A disk that refuses writes is not such an error: it raises the station's storage fault (no charging) and
 the daemon keeps running; a task a refused write still escaped from is restarted, not the process. A
@@ -17,7 +19,7 @@ import functools
 import logging
 import signal
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from typing import Any
 from drivers.interfaces import Driver, EvseDrivers
 from drivers.sim.board import SimBoard
 from evse import sdnotify
-from evse.board import build_drivers, parse_board
+from evse.board import board_devices, build_drivers, parse_board, uses_sim
 from evse.clock import Clock, SystemClock, ocpp_timestamp
 from evse.config import Settings
 from evse.control import ControlServer
@@ -46,7 +48,7 @@ from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles, slot_to_try
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
-from evse.sim_commands import add_sim_commands
+from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.journal import Journal
@@ -84,55 +86,85 @@ class Daemon:
     station: Station
     connection: CsmsConnection
     control: ControlServer
-    board: SimBoard | None  # None on real hardware
+    board: SimBoard | None  # None on real hardware; on a mixed board, the one its sim devices share
     drivers: dict[int, EvseDrivers]
     extra: list[Driver]  # inputs and ISO 15118 bridges
     storage_fault: StorageFault
+    _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self) -> Exit:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         why = Exit.STOPPED
+        self._safe = False
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
-            async with asyncio.TaskGroup() as group:
-                # First, so a degraded boot's fault is raised before any driver event is handled.
-                group.create_task(self.storage_fault.run())
-                tasks: list[Callable[[], Coroutine[Any, Any, None]]] = [
-                    self.connection.run,
-                    self._control,
-                    self._watchdog,
+            # The drivers' group outlives the station's: whatever ends the station (stop, reset, a crashed
+            # task, cancellation), the contactors open and the offers are withdrawn while the drivers can
+            # still carry it out (a stopped safety-MCU driver has no link to send the withdrawal on).
+            async with asyncio.TaskGroup() as hardware:
+                crashed = _DriverCrash()
+                driver_tasks = [
+                    hardware.create_task(self._run_driver(driver, crashed))
+                    for driver in [*(d for e in self.drivers.values() for d in e.all()), *self.extra]
                 ]
-                for make in tasks:
-                    group.create_task(make())
-                for make in (
-                    self.station.run_sender,
-                    self.station.metering.run_metering,
-                    self.station.run_timers,
-                    self.station.registrar.run_heartbeat,
-                ):
-                    group.create_task(_survive_storage(make))
-                drivers = [d for e in self.drivers.values() for d in e.all()] + self.extra
-                for driver in drivers:
-                    group.create_task(_survive_storage(functools.partial(driver.run, self.station.on_driver_event)))
-                group.create_task(self._until(stop, Exit.STOPPED))
-                group.create_task(self._until(self.station.reset_requested, Exit.RESET))
-                sdnotify.notify("READY=1", f"STATUS=station {self.settings.station.id} running")
-                log.info("daemon ready station=%s evses=%s", self.settings.station.id, len(self.drivers))
-        except* _Stop as stopped:
-            why = next(e.why for e in stopped.exceptions if isinstance(e, _Stop))
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        # First, so a degraded boot's fault is raised before any driver event is handled.
+                        group.create_task(self.storage_fault.run())
+                        tasks: list[Callable[[], Coroutine[Any, Any, None]]] = [
+                            self.connection.run,
+                            self._control,
+                            self._watchdog,
+                            crashed.reraise,
+                        ]
+                        for make in tasks:
+                            group.create_task(make())
+                        for make in (
+                            self.station.run_sender,
+                            self.station.metering.run_metering,
+                            self.station.run_timers,
+                            self.station.registrar.run_heartbeat,
+                        ):
+                            group.create_task(_survive_storage(make))
+                        group.create_task(self._until(stop, Exit.STOPPED))
+                        group.create_task(self._until(self.station.reset_requested, Exit.RESET))
+                        sdnotify.notify("READY=1", f"STATUS=station {self.settings.station.id} running")
+                        log.info("daemon ready station=%s evses=%s", self.settings.station.id, len(self.drivers))
+                except* _Stop as stopped:
+                    why = next(e.why for e in stopped.exceptions if isinstance(e, _Stop))
+                finally:
+                    crashed.close()
+                    await self._make_safe()
+                    for task in driver_tasks:
+                        task.cancel()
         finally:
             sdnotify.notify("STOPPING=1")
-            await self.station.open_all()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         return why
 
+    async def _run_driver(self, driver: Driver, crashed: _DriverCrash) -> None:
+        try:
+            await _survive_storage(functools.partial(driver.run, self.station.on_driver_event))
+        except Exception as exc:
+            # Raised in the station's group, not here: the other drivers keep running until the EVSEs are safe.
+            crashed.report(driver, exc)
+
+    async def _make_safe(self) -> None:
+        """Contactors open, then offers withdrawn: once per shutdown, while the drivers still run.
+
+        A second call (the shutdown's ``finally`` after a stop already did it) does nothing, so no step is
+        retried on a link that is closing and nothing warns about it."""
+        if not self._safe:
+            await self.station.open_all()
+            self._safe = True
+
     async def _until(self, event: asyncio.Event, why: Exit) -> None:
         await event.wait()
-        # While the drivers still run: the contactors open before anything is torn down.
-        await self.station.open_all()
+        # Before anything is torn down (a reset first delivers the queued messages).
+        await self._make_safe()
         if why is Exit.RESET:
             log.info("reset: delivering queued messages, then restarting")
             await self.station.flush(timeout=5.0)
@@ -169,6 +201,31 @@ async def _survive_storage(make: Callable[[], Coroutine[Any, Any, None]]) -> Non
             await asyncio.sleep(1.0)
 
 
+class _DriverCrash:
+    """Carries a driver's unexpected exception from the drivers' group into the station's group."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._error: Exception | None = None
+        self._closed = False
+
+    def report(self, driver: Driver, error: Exception) -> None:
+        if self._closed:  # the station's group is gone (shutting down): nobody would re-raise it
+            log.error("driver=%s crashed during shutdown", getattr(driver, "name", driver), exc_info=error)
+        elif self._error is None:
+            self._error = error
+            self._event.set()
+
+    def close(self) -> None:
+        """The station's group has ended: a later crash is logged instead."""
+        self._closed = True
+
+    async def reraise(self) -> None:
+        await self._event.wait()
+        assert self._error is not None
+        raise self._error
+
+
 def build(
     settings: Settings,
     *,
@@ -192,13 +249,16 @@ def build(
     dm.register_live_value("ClockCtrlr", "DateTime", lambda: ocpp_timestamp(clock.now()))
     board: SimBoard | None = None
     extra: list[Driver] = []
+    evse_ids = [e.id for e in settings.evses]
+    sim_meters = settings.state_dir / "sim-meters.json"
     if settings.board == "sim":
-        board = SimBoard(
-            [e.id for e in settings.evses], clock=clock.monotonic, register_file=settings.state_dir / "sim-meters.json"
-        )
+        board = SimBoard(evse_ids, clock=clock.monotonic, register_file=sim_meters)
         drivers = {e.id: board.drivers(e.id) for e in settings.evses}
     else:
-        built = build_drivers(parse_board(settings.board, [e.id for e in settings.evses]), pin_factory=pin_factory)
+        boards = parse_board(settings.board, evse_ids)
+        if uses_sim(boards):  # a mixed board: its sim devices share one SimBoard, driven by `evse sim`
+            board = SimBoard(evse_ids, clock=clock.monotonic, register_file=sim_meters, devices=board_devices(boards))
+        built = build_drivers(boards, pin_factory=pin_factory, sim_board=board)
         drivers, extra = built.evses, built.extra
 
     router = Router()
@@ -327,6 +387,8 @@ def build(
     control.add("status", lambda _request: _status(station))
     if board is not None:
         add_sim_commands(control, board)
+    else:
+        add_no_sim_commands(control)
     return Daemon(settings, dm, station, connection, control, board, drivers, extra, station.storage_fault)
 
 

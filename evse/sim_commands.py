@@ -19,6 +19,19 @@ def _evse(request: dict[str, Any], board: SimBoard) -> int:
     return evse_id
 
 
+SIM_COMMANDS = ("plug", "unplug", "ev-state", "swipe", "meter", "fault", "clear", "status")
+
+
+def add_no_sim_commands(control: ControlServer) -> None:
+    """On a board without simulated devices, `evse sim ...` says why in one line (not "unknown command")."""
+
+    async def refuse(request: dict[str, Any]) -> dict[str, Any]:
+        raise ControlError("this board has no simulated devices: `evse sim` drives only devices with driver: sim")
+
+    for name in SIM_COMMANDS:
+        control.add(f"sim.{name}", refuse)
+
+
 def add_sim_commands(control: ControlServer, board: SimBoard) -> None:
     """Register plug, unplug, ev-state, swipe, meter, fault, clear and sim-status."""
 

@@ -40,14 +40,14 @@ from typing import Any, Final, Self
 from gpiozero.pins.mock import MockFactory, MockPin  # type: ignore[import-untyped]
 
 from drivers.interfaces import CHARGING_STATES, PilotState
-from drivers.iso15118.emulator import EmulatedSecc
-from drivers.meter.emulator import MeterEmulator, MeterValues
-from drivers.meter.pty_link import EmulatorThread, PtyLink
 from drivers.meter.register_map import load_register_map, map_path
 from drivers.pilot.duty import current_for_duty
-from drivers.pilot.emulator import McuSnapshot, SafetyMcuEmulator
-from drivers.pilot.mcu_model import McuConfig
-from drivers.rfid.emulator import Pn532UartEmulator
+from hil.emulators.iso15118 import EmulatedSecc
+from hil.emulators.mcu_model import McuConfig
+from hil.emulators.meter import MeterEmulator, MeterValues
+from hil.emulators.pty_link import EmulatorThread, PtyLink
+from hil.emulators.rfid import Pn532UartEmulator
+from hil.emulators.safety_mcu import McuSnapshot, SafetyMcuEmulator
 
 #: How often the physics thread integrates energy (and picks up any change it was not told about).
 PHYSICS_TICK_S: Final = 0.05

@@ -1,4 +1,4 @@
-"""Bridge messages over a byte stream: a serial port (pyserial) or, for the emulator, a pty master.
+"""Bridge messages over a byte stream: a serial port (pyserial) or anything with its small surface.
 
 Reading uses the event loop's readiness callback on the stream's file descriptor (POSIX: the target is
 embedded Linux) rather than a polling thread: no latency floor, no thread per port, and a read error
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
-import os
-import select
 import time
 from collections.abc import Callable, Sequence
 from typing import Final, Protocol
@@ -25,7 +22,6 @@ from drivers.iso15118.transport import Lost
 log = logging.getLogger(__name__)
 
 _READ_CHUNK: Final = 4096
-_FD_WRITE_TIMEOUT_S: Final = 1.0
 
 
 class ByteStream(Protocol):
@@ -38,45 +34,6 @@ class ByteStream(Protocol):
     def write(self, data: bytes, /) -> int | None: ...
 
     def close(self) -> None: ...
-
-
-class FdStream:
-    """A :class:`ByteStream` on a raw file descriptor (the master end of a pty), for the emulator.
-
-    ``owns_fd=False`` leaves closing to whoever opened the descriptor, so it is closed exactly once
-    (a second ``os.close`` could hit a descriptor number already reused elsewhere).
-    """
-
-    def __init__(self, fd: int, *, owns_fd: bool = True) -> None:
-        os.set_blocking(fd, False)
-        self._fd = fd
-        self._owns_fd = owns_fd
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def read(self, size: int = 1) -> bytes:
-        try:
-            return os.read(self._fd, size)
-        except BlockingIOError:
-            return b""
-
-    def write(self, data: bytes, /) -> int:
-        view = memoryview(data)
-        deadline = time.monotonic() + _FD_WRITE_TIMEOUT_S
-        while view:
-            try:
-                view = view[os.write(self._fd, view) :]
-            except BlockingIOError:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([], [self._fd], [], left)[1]:
-                    raise TimeoutError(errno.ETIMEDOUT, "write timed out") from None
-        return len(data)
-
-    def close(self) -> None:
-        if self._owns_fd:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
 
 
 class SerialTransport:

@@ -1,7 +1,7 @@
 """What the bridge needs from a transport: whole messages in and out, and word of a lost one.
 
 The station side (:class:`drivers.iso15118.link.ModuleLink`) and the emulated module
-(:mod:`drivers.iso15118.emulator`) are written against this Protocol only, so CAN and serial differ in
+(:mod:`hil.emulators.iso15118`) are written against this Protocol only, so CAN and serial differ in
 one small class each.
 """
 

@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypedDict
@@ -55,6 +55,17 @@ FAULT_DETAILS: Final[dict[str, str]] = {
     FaultName.OVER_TEMPERATURE: "temperature above limit",
 }
 KNOWN_FAULTS: Final = tuple(FAULT_DETAILS)
+#: The device whose misbehaviour a fault simulates; the others (emergency stop, temperature) belong to no
+#: device of the board and can always be raised.
+FAULT_DEVICES: Final[dict[str, str]] = {
+    FaultName.METER_LOST: "meter",
+    FaultName.CONTACTOR_WELDED: "contactor",
+    FaultName.CONTACTOR_STUCK_OPEN: "contactor",
+    FaultName.LOCK_FAILURE: "lock",
+    FaultName.UNLOCK_FAILURE: "lock",
+    FaultName.RCD_TRIP: "pilot",  # the safety MCU behind the pilot watches the RCD
+}
+SIM_DRIVER: Final = "sim"
 _ID_TOKEN_MAX_LENGTH: Final = 36  # IdTokenType.idToken in OCPP 2.0.1
 
 
@@ -72,6 +83,7 @@ class SimSnapshot(TypedDict):
     energy_import_wh: float
     faults: list[str]
     display: str | None
+    real_devices: dict[str, str]  # kind -> driver of the devices that are real on a mixed board
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +107,13 @@ def _load_registers(path: Path | None) -> dict[int, float]:
 
 
 class SimBoard:
-    """A simulated board with one meter, contactor, lock, pilot and RFID reader per EVSE.
+    """A simulated board with one meter, contactor, lock, pilot, RFID reader and display per EVSE.
 
+    ``devices`` describes a board that mixes real and simulated drivers (a technician bringing up one
+    device at a time): per EVSE, each device kind present and its driver name. The sim devices built from
+    that board section share this board's state (see :func:`drivers.sim.state.evse_state`); a hook aimed
+    at a device that is real or absent raises a one-line DriverError instead of acting on a device the
+    station does not drive. ``None`` (``board: sim``) means every device is simulated.
     ``clock`` is the monotonic clock the meter integrates over (default ``time.monotonic``; tests
     pass a fake, the daemon its ``Clock.monotonic``). ``phases`` is the number of phases wired to
     every EVSE (1 or 3). All devices share one event wire: events reach every sink attached with
@@ -111,6 +128,7 @@ class SimBoard:
         clock: Callable[[], float] | None = None,
         phases: int = 3,
         register_file: Path | None = None,
+        devices: Mapping[int, Mapping[str, str]] | None = None,
     ) -> None:
         if not evse_ids:
             raise DriverError(_BOARD, "needs at least one EVSE")
@@ -119,11 +137,13 @@ class SimBoard:
         if phases not in (1, 3):
             raise DriverError(_BOARD, f"phases must be 1 or 3, got {phases}")
         self._bus = SimEventBus()
+        self._states: dict[int, SimEvseState] = {}
         self._evses: dict[int, _SimEvse] = {}
         self._register_file = register_file
+        self._devices = None if devices is None else {i: dict(devices.get(i, {})) for i in evse_ids}
         registers = _load_registers(register_file)
         for evse_id in evse_ids:
-            state = SimEvseState(
+            self._states[evse_id] = state = SimEvseState(
                 evse_id,
                 self._bus,
                 clock or time.monotonic,
@@ -132,14 +152,16 @@ class SimBoard:
             )
             if register_file is not None:
                 state.persist = self.save_registers
+        for evse_id, state in self._states.items():
+            # The same constructor convention as a sim device built from a board section.
             self._evses[evse_id] = _SimEvse(
                 state=state,
-                meter=SimMeter(state=state),
-                contactor=SimContactor(state=state),
-                lock=SimLock(state=state),
-                pilot=SimPilot(state=state),
-                rfid=SimRfidReader(state=state),
-                display=SimDisplay(state=state),
+                meter=SimMeter(evse_id=evse_id, sim_board=self),
+                contactor=SimContactor(evse_id=evse_id, sim_board=self),
+                lock=SimLock(evse_id=evse_id, sim_board=self),
+                pilot=SimPilot(evse_id=evse_id, sim_board=self),
+                rfid=SimRfidReader(evse_id=evse_id, sim_board=self),
+                display=SimDisplay(evse_id=evse_id, sim_board=self),
             )
 
     def save_registers(self) -> None:
@@ -161,12 +183,39 @@ class SimBoard:
     def evse_ids(self) -> tuple[int, ...]:
         return tuple(self._evses)
 
-    def _evse(self, evse_id: int) -> _SimEvse:
+    def evse_state(self, evse_id: int) -> SimEvseState:
+        """The simulated hardware of one EVSE, shared by every sim device built for it."""
         try:
-            return self._evses[evse_id]
+            return self._states[evse_id]
         except KeyError:
-            known = ", ".join(str(i) for i in self._evses)
+            known = ", ".join(str(i) for i in self._states)
             raise DriverError(_BOARD, f"unknown EVSE {evse_id!r} (known: {known})") from None
+
+    def _evse(self, evse_id: int) -> _SimEvse:
+        self.evse_state(evse_id)  # the one-line error for an unknown EVSE
+        return self._evses[evse_id]
+
+    def real_devices(self, evse_id: int) -> dict[str, str]:
+        """Kind -> driver of the devices of this EVSE that are not simulated (empty for ``board: sim``)."""
+        self.evse_state(evse_id)
+        if self._devices is None:
+            return {}
+        return {kind: driver for kind, driver in self._devices[evse_id].items() if driver != SIM_DRIVER}
+
+    def _simulated(self, evse_id: int, kind: str, command: str) -> SimEvseState:
+        """The EVSE's state, once sure its ``kind`` device is simulated: a hook never pretends to act on a
+        real device (the station would never see the change) nor on one the board does not have."""
+        state = self.evse_state(evse_id)
+        if self._devices is None:
+            return state
+        driver = self._devices[evse_id].get(kind)
+        if driver is None:
+            raise DriverError(_BOARD, f"`sim {command}`: EVSE {evse_id} has no {kind} on this board")
+        if driver != SIM_DRIVER:
+            raise DriverError(
+                _BOARD, f"`sim {command}`: the {kind} of EVSE {evse_id} is real on this board (driver {driver})"
+            )
+        return state
 
     # -- the event wire --
 
@@ -181,7 +230,7 @@ class SimBoard:
     # -- drivers --
 
     def drivers(self, evse_id: int) -> EvseDrivers:
-        """The drivers of one EVSE, typed by interface, as the daemon uses them."""
+        """The drivers of one EVSE, typed by interface, as the daemon uses them on ``board: sim``."""
         e = self._evse(evse_id)
         return EvseDrivers(
             evse_id=evse_id,
@@ -215,7 +264,7 @@ class SimBoard:
 
         ``cable_max_current_a`` simulates the PP resistor of a socket-outlet cable.
         """
-        state = self._evse(evse_id).state
+        state = self._simulated(evse_id, "pilot", "plug")
         if state.ev_state is not PilotState.A:
             return
         if cable_max_current_a is not None:
@@ -228,12 +277,13 @@ class SimBoard:
 
     def unplug(self, evse_id: int) -> None:
         """Unplug the EV (pilot -> A). No-op if nothing is plugged."""
+        state = self._simulated(evse_id, "pilot", "unplug")
         log.info("evse=%s sim=unplug", evse_id)
-        self._change_ev_state(self._evse(evse_id).state, PilotState.A)
+        self._change_ev_state(state, PilotState.A)
 
     def set_ev_state(self, evse_id: int, ev_state: PilotState | str) -> None:
         """Put the EV in any pilot state (C: wants to charge, B: paused, E/F: pilot faults)."""
-        state = self._evse(evse_id).state
+        state = self._simulated(evse_id, "pilot", "ev-state")
         try:
             target = PilotState(ev_state)
         except ValueError:
@@ -253,7 +303,7 @@ class SimBoard:
 
     def swipe(self, evse_id: int, id_token: str, token_type: str = ISO14443) -> None:
         """Present a token at the EVSE's reader. ISO14443 tokens are 8 or 14 hex digits, any case."""
-        state = self._evse(evse_id).state
+        state = self._simulated(evse_id, "rfid", "swipe")
         if token_type not in ID_TOKEN_TYPES:
             valid = ", ".join(sorted(ID_TOKEN_TYPES))
             raise DriverError(_BOARD, f"unknown token type {token_type!r} (one of {valid})")
@@ -269,20 +319,21 @@ class SimBoard:
 
     def set_power(self, evse_id: int, watts: float) -> None:
         """What the EV draws when it is allowed to (capped by the offered current)."""
-        state = self._evse(evse_id).state
+        state = self._simulated(evse_id, "meter", "meter")
         if not (math.isfinite(watts) and watts >= 0):
             raise DriverError(_BOARD, f"EV power must be >= 0 W, got {watts}")
         log.info("evse=%s sim=set_power watts=%s", evse_id, watts)
         state.set_ev_demand(float(watts))
 
-    def _check_fault(self, name: str) -> None:
+    def _fault_target(self, evse_id: int, name: str, command: str) -> SimEvseState:
         if name not in FAULT_DETAILS:
             raise DriverError(_BOARD, f"unknown fault {name!r} (one of {', '.join(KNOWN_FAULTS)})")
+        kind = FAULT_DEVICES.get(name)
+        return self.evse_state(evse_id) if kind is None else self._simulated(evse_id, kind, f"{command} {name}")
 
     def raise_fault(self, evse_id: int, name: str, detail: str | None = None) -> None:
         """Make a device misbehave (see the device classes) and report FaultRaised. No-op if raised."""
-        state = self._evse(evse_id).state
-        self._check_fault(name)
+        state = self._fault_target(evse_id, name, "fault")
         if name in state.faults:
             return
         log.info("evse=%s sim=raise_fault fault=%s", evse_id, name)
@@ -291,8 +342,7 @@ class SimBoard:
 
     def clear_fault(self, evse_id: int, name: str) -> None:
         """Undo :meth:`raise_fault` and report FaultCleared. No-op if not raised."""
-        state = self._evse(evse_id).state
-        self._check_fault(name)
+        state = self._fault_target(evse_id, name, "clear")
         if name not in state.faults:
             return
         log.info("evse=%s sim=clear_fault fault=%s", evse_id, name)
@@ -301,7 +351,7 @@ class SimBoard:
 
     def snapshot(self, evse_id: int) -> SimSnapshot:
         """The simulated truth of one EVSE, as plain JSON-able values."""
-        state = self._evse(evse_id).state
+        state = self.evse_state(evse_id)
         return SimSnapshot(
             evse_id=evse_id,
             ev_state=str(state.ev_state),
@@ -313,5 +363,6 @@ class SimBoard:
             power_w=state.power_w(),
             energy_import_wh=state.energy_import_wh,
             faults=sorted(state.faults),
-            display=self._evse(evse_id).display.text,
+            display=state.display_text,
+            real_devices=self.real_devices(evse_id),
         )

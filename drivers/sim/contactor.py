@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from drivers.errors import DriverError
 from drivers.interfaces import DriverParams, EventSink, FaultName
-from drivers.sim.state import SimEvseState
+from drivers.sim.state import evse_state
+
+if TYPE_CHECKING:
+    from drivers.sim.board import SimBoard
 
 
 class SimContactor:
@@ -17,9 +22,9 @@ class SimContactor:
     class Params(DriverParams):
         """The simulated contactor takes no keys in the board YAML."""
 
-    def __init__(self, *, state: SimEvseState) -> None:
-        self._state = state
-        self.name = f"sim contactor evse={state.evse_id}"
+    def __init__(self, *, evse_id: int, sim_board: SimBoard | None = None) -> None:
+        self._state = evse_state(evse_id, sim_board)
+        self.name = f"sim contactor evse={evse_id}"
 
     @property
     def is_closed(self) -> bool:

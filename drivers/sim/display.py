@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from drivers.interfaces import DriverParams, EventSink
-from drivers.sim.state import SimEvseState
+from drivers.sim.state import evse_state
+
+if TYPE_CHECKING:
+    from drivers.sim.board import SimBoard
 
 
 class SimDisplay:
@@ -14,14 +18,22 @@ class SimDisplay:
     class Params(DriverParams):
         """The simulated display takes no keys in the board YAML."""
 
-    def __init__(self, *, state: SimEvseState) -> None:
-        self._state = state
-        self.name = f"sim display evse={state.evse_id}"
-        self.text: str | None = None
-        self.language: str | None = None
+    def __init__(self, *, evse_id: int, sim_board: SimBoard | None = None) -> None:
+        self._state = evse_state(evse_id, sim_board)
+        self.name = f"sim display evse={evse_id}"
 
     async def run(self, sink: EventSink) -> None:
         await asyncio.Event().wait()  # nothing to poll: it only shows what it is told
 
+    @property
+    def text(self) -> str | None:
+        """What the screen shows now (None before the first message)."""
+        return self._state.display_text
+
+    @property
+    def language(self) -> str | None:
+        return self._state.display_language
+
     async def show(self, text: str, language: str | None) -> None:
-        self.text, self.language = text, language
+        # Kept with the EVSE's simulated hardware, so `evse sim status` sees it whichever instance showed it.
+        self._state.display_text, self._state.display_language = text, language

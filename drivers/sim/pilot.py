@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from drivers.interfaces import (
     MAX_OFFERED_CURRENT_A,
     MIN_OFFERED_CURRENT_A,
@@ -11,7 +13,10 @@ from drivers.interfaces import (
     PilotState,
     PilotStateChanged,
 )
-from drivers.sim.state import SimEvseState
+from drivers.sim.state import evse_state
+
+if TYPE_CHECKING:
+    from drivers.sim.board import SimBoard
 
 
 class SimPilot:
@@ -20,9 +25,9 @@ class SimPilot:
     class Params(DriverParams):
         """The simulated pilot takes no keys in the board YAML."""
 
-    def __init__(self, *, state: SimEvseState) -> None:
-        self._state = state
-        self.name = f"sim pilot evse={state.evse_id}"
+    def __init__(self, *, evse_id: int, sim_board: SimBoard | None = None) -> None:
+        self._state = evse_state(evse_id, sim_board)
+        self.name = f"sim pilot evse={evse_id}"
 
     @property
     def state(self) -> PilotState:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from drivers.interfaces import DriverParams, EventSink
-from drivers.sim.state import SimEvseState
+from drivers.sim.state import evse_state
+
+if TYPE_CHECKING:
+    from drivers.sim.board import SimBoard
 
 
 class SimRfidReader:
@@ -12,9 +17,9 @@ class SimRfidReader:
     class Params(DriverParams):
         """The simulated reader takes no keys in the board YAML."""
 
-    def __init__(self, *, state: SimEvseState) -> None:
-        self._state = state
-        self.name = f"sim rfid evse={state.evse_id}"
+    def __init__(self, *, evse_id: int, sim_board: SimBoard | None = None) -> None:
+        self._state = evse_state(evse_id, sim_board)
+        self.name = f"sim rfid evse={evse_id}"
 
     async def run(self, sink: EventSink) -> None:
         await self._state.bus.serve(sink)

@@ -11,9 +11,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from drivers.interfaces import CHARGING_STATES, DriverEvent, EventSink, MeterReading, PilotState
+
+if TYPE_CHECKING:
+    from drivers.sim.board import SimBoard
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,8 @@ class SimEvseState:
     offered_current_a: float | None = None
     cable_capacity_a: float | None = None
     faults: set[str] = field(default_factory=set)
+    display_text: str | None = None
+    display_language: str | None = None
     initial_energy_wh: float = 0.0
     # Called after each meter read so the register survives a restart (SimBoard.save_registers).
     persist: Callable[[], None] | None = None
@@ -144,3 +149,17 @@ class SimEvseState:
 
     def emit(self, event: DriverEvent) -> None:
         self.bus.deliver(event)
+
+
+def evse_state(evse_id: int, sim_board: SimBoard | None) -> SimEvseState:
+    """The simulated hardware a sim device built from a board section acts on.
+
+    Every sim device of a board shares its SimBoard's state, so the ``evse sim`` hooks reach the devices the
+    station drives, also on a board that mixes real and simulated drivers. A device built alone (no board
+    given, as a registry caller may) gets a one-EVSE board of its own.
+    """
+    if sim_board is None:
+        from drivers.sim.board import SimBoard  # at call time: the board module imports the device modules
+
+        sim_board = SimBoard([evse_id])
+    return sim_board.evse_state(evse_id)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
+from drivers.interfaces import EventSink
+from drivers.pilot.duty import DUTY_NO_PWM
+from drivers.pilot.messages import MsgType, SetPwm
+from evse.config import load_settings
+from evse.daemon import Exit, build
+from evse.devcsms.server import DevCsms
 from hil.rig import EmulatedBoard
-from hil.run_hil import CARD, energy_of, main, run_session
+from hil.run_hil import CARD, PASSWORD, STATION, Session, energy_of, main, run_session, write_config
 
 
 async def test_hil_session_passes_every_step_and_the_csms_records_the_energy(tmp_path: Path) -> None:
@@ -57,3 +67,80 @@ def test_make_hil_entry_point_exits_0_and_prints_one_line_per_step(capsys: pytes
         f"HIL step {n}" for n in range(1, 13)
     ]
     assert out[-1].startswith("HIL passed: 12 steps")
+
+
+class CrashingDriver:
+    """An extra driver whose ``run`` fails on demand: the daemon's "a task crashed" exit path."""
+
+    name = "crashing test driver"
+
+    def __init__(self) -> None:
+        self.crash = asyncio.Event()
+
+    async def run(self, sink: EventSink) -> None:
+        await self.crash.wait()
+        raise RuntimeError("driver bug")
+
+
+async def charge(session: Session) -> None:
+    """The HIL session up to power flowing (the Started's meter values are not this test's question)."""
+    for step in (session.boot, session.plug, session.card, session.duty, session.ev_charging, session.contactor_closed):
+        await step()
+
+
+#: What the station logs when it tries to make the EVSE safe with its drivers already stopped.
+LATE_SHUTDOWN = ("could not withdraw the pilot offer", "not connected to the safety MCU", "could not open contactor")
+
+
+@pytest.mark.parametrize("how", ["sigterm", "reset", "cancelled", "crashed_task"])
+async def test_every_shutdown_opens_the_contactor_then_withdraws_the_offer_while_the_mcu_link_is_up(
+    tmp_path: Path, how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """IEC 61851-1 order on every exit path of the daemon, while charging: the contactor opens, then the PWM
+    offer is withdrawn (100 %, X1) by a SET_PWM the emulated MCU received, so the link was still up (the MCU's
+    own watchdog would instead fall to state F, 0 %). Nothing warns about a link that is already closed
+    (`make hil` ended with "could not withdraw the pilot offer ... not connected to the safety MCU")."""
+    async with DevCsms(basic_auth={STATION: PASSWORD}) as csms, EmulatedBoard() as rig:
+        daemon = build(load_settings(write_config(tmp_path, rig, csms.port)), pin_factory=rig.pin_factory)
+        crashing = CrashingDriver()
+        daemon.extra.append(crashing)
+        task = asyncio.create_task(daemon.run())
+        try:
+            await charge(Session(csms, rig))
+        except BaseException:
+            task.cancel()  # the daemon stops before the rig does
+            with contextlib.suppress(BaseException):
+                await task
+            raise
+        offer = rig.mcu.snapshot().duty_permille
+        assert offer != DUTY_NO_PWM and rig.coil_energized
+
+        if how == "sigterm":
+            # The daemon runs in this process: without its handler the signal would end the test run itself.
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, "no SIGTERM handler while the daemon runs"
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert await task is Exit.STOPPED
+        elif how == "reset":
+            daemon.station.reset_requested.set()
+            assert await task is Exit.RESET
+        elif how == "cancelled":  # as `make hil` ends its run
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        else:
+            crashing.crash.set()
+            with pytest.raises(ExceptionGroup) as crashed:
+                await task
+            assert crashed.value.subgroup(RuntimeError) is not None  # the daemon still exits non-zero
+
+        commanded = [SetPwm.parse(f.payload).duty_permille for f in rig.mcu.frames_of_type(MsgType.SET_PWM)]
+        assert commanded[-1] == DUTY_NO_PWM
+        duties = rig.mcu.duty_history
+        last_offer = max(i for i, (_t, duty) in enumerate(duties) if duty == offer)
+        withdrawn_at, next_duty = duties[last_offer + 1]
+        assert next_duty == DUTY_NO_PWM
+        coil_off_at = next(t for t, energized in reversed(rig.coil_history) if not energized)
+        assert coil_off_at <= withdrawn_at  # contactor first, then the offer
+        assert not rig.coil_energized
+    late = [r.getMessage() for r in caplog.records if any(text in r.getMessage() for text in LATE_SHUTDOWN)]
+    assert late == []

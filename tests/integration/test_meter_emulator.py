@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from drivers.errors import DriverError
-from drivers.meter.emulator import FaultMode, MeterEmulator, MeterValues
 from drivers.meter.modbus import ModbusMeter
-from drivers.meter.pty_link import EmulatorThread, PtyLink
 from drivers.meter.register_map import load_register_map, map_path
+from hil.emulators.meter import FaultMode, MeterEmulator, MeterValues
+from hil.emulators.pty_link import EmulatorThread, PtyLink
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ async def test_standalone_emulator_behind_a_symlink_serves_a_daemon_style_port(t
     link = tmp_path / "meter0"
     args = ["--map", "abb_b23", "--link", str(link), "--address", "5", "--energy-wh", "5000000", "--no-grow"]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "drivers.meter.emulator", *args, cwd=REPO, stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "hil.emulators.meter", *args, cwd=REPO, stdout=asyncio.subprocess.PIPE
     )
     try:
         assert process.stdout is not None

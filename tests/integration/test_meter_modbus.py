@@ -12,11 +12,11 @@ import pytest
 
 from drivers.errors import DriverError
 from drivers.interfaces import DriverEvent, EnergyMeter, FaultCleared, FaultName, FaultRaised
-from drivers.meter.emulator import FaultMode, MeterEmulator, MeterValues
 from drivers.meter.modbus import ModbusMeter
-from drivers.meter.pty_link import PtyLink
 from drivers.meter.register_map import load_register_map, map_path
 from drivers.meter.registers import DataType
+from hil.emulators.meter import FaultMode, MeterEmulator, MeterValues
+from hil.emulators.pty_link import PtyLink
 
 MODELS = ["abb_b23", "carlo_gavazzi_em340", "eastron_sdm630", "eastron_sdm72d_m"]
 

@@ -1,4 +1,4 @@
-"""``python -m drivers.pilot.emulator`` as a HIL rig runs it: a process, a linked pty, stdin and a FIFO."""
+"""``python -m hil.emulators.safety_mcu`` as a HIL rig runs it: a process, a linked pty, stdin and a FIFO."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def test_hil_entry_point_drives_a_real_driver(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "drivers.pilot.emulator",
+        "hil.emulators.safety_mcu",
         "--link",
         str(link),
         "--control",

@@ -27,11 +27,11 @@ from drivers.interfaces import (
     PilotState,
     PilotStateChanged,
 )
-from drivers.pilot.emulator import McuSnapshot, SafetyMcuEmulator
 from drivers.pilot.framing import Frame, encode_frame
-from drivers.pilot.mcu_model import McuConfig
 from drivers.pilot.messages import McuFault, MsgType, NackCode, Status, StatusFlag
 from drivers.pilot.safety_mcu import SafetyMcuPilot
+from hil.emulators.mcu_model import McuConfig
+from hil.emulators.safety_mcu import McuSnapshot, SafetyMcuEmulator
 
 FAST = {"heartbeat_ms": 40, "response_timeout_ms": 80, "retries": 2, "reconnect_ms": 100}
 MCU = McuConfig(heartbeat_timeout_ms=400, status_period_ms=100)

@@ -13,11 +13,11 @@ import gpiozero
 import pytest
 import yaml
 
-from drivers.meter.emulator import FaultMode
 from evse.cli import main
 from evse.config import Settings, parse_settings
 from evse.control import ControlServer
 from evse.selftest import CheckResult, SelftestError, Verdict, exit_code, refuse_while_daemon_runs, run_selftest
+from hil.emulators.meter import FaultMode
 from hil.rig import EmulatedBoard
 
 CHECKS = ["meter", "pilot", "contactor", "lock", "card", "iso15118"]

@@ -24,8 +24,8 @@ from drivers.interfaces import (
 )
 from drivers.iso15118.can_bridge import CanIso15118Bridge
 from drivers.iso15118.codes import ModuleFaultCode
-from drivers.iso15118.emulator import EmulatedSecc
 from drivers.iso15118.messages import Authorization, Contract, CurrentLimit, Hello, encode
+from hil.emulators.iso15118 import EmulatedSecc
 from tests.unit.test_iso15118_support import (
     EMAID,
     EVCC_ID,

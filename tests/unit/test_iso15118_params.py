@@ -23,10 +23,10 @@ from drivers.interfaces import (
     OcspRequestData,
 )
 from drivers.iso15118.can_bridge import CanIso15118Bridge
-from drivers.iso15118.emulator import EmulatedSecc
-from drivers.iso15118.emulator_cli import run_command
 from drivers.iso15118.messages import Authorization
 from drivers.iso15118.serial_bridge import SerialIso15118Bridge
+from hil.emulators.iso15118 import EmulatedSecc
+from hil.emulators.iso15118_cli import run_command
 from tests.unit.test_iso15118_support import HEARTBEAT_MS, TIMEOUT_MS, EventLog, running, unique_channel
 
 
@@ -134,7 +134,7 @@ async def test_emulator_commands_drive_a_session() -> None:
 
 def test_emulator_runs_as_a_program_reading_stdin() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "drivers.iso15118.emulator", "--channel", unique_channel(), "--interface", "virtual"],
+        [sys.executable, "-m", "hil.emulators.iso15118", "--channel", unique_channel(), "--interface", "virtual"],
         input="status\nbogus\nstart 0A1B2C3D4E5F\nstatus\nquit\n",
         capture_output=True,
         text=True,
@@ -151,7 +151,7 @@ def test_emulator_runs_as_a_program_reading_stdin() -> None:
 
 def test_emulator_program_reports_an_absent_bus_in_one_line() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "drivers.iso15118.emulator", "--channel", "x", "--interface", "no_such_interface"],
+        [sys.executable, "-m", "hil.emulators.iso15118", "--channel", "x", "--interface", "no_such_interface"],
         input="",
         capture_output=True,
         text=True,

@@ -22,10 +22,10 @@ from drivers.interfaces import (
     Iso15118SessionStopped,
     Iso15118StopReason,
 )
-from drivers.iso15118.emulator import EmulatedSecc
 from drivers.iso15118.messages import Authorization, ChargingNeeds, CurrentLimit, encode
 from drivers.iso15118.serial_bridge import SerialIso15118Bridge
 from drivers.iso15118.serial_framing import frame
+from hil.emulators.iso15118 import EmulatedSecc
 from tests.unit.test_iso15118_support import (
     EMAID,
     EVCC_ID,

@@ -7,8 +7,8 @@ from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ModbusPDU
 from pymodbus.pdu.register_message import ReadHoldingRegistersRequest, ReadInputRegistersRequest
 
-from drivers.meter.emulator import FaultMode, MeterEmulator, MeterValues, register_image
 from drivers.meter.register_map import load_register_map, map_path
+from hil.emulators.meter import FaultMode, MeterEmulator, MeterValues, register_image
 
 # The SDM manuals' example exchange: read L1 voltage (2 input registers at 0) of meter 1, and
 # the answer 230.0 V (IEEE 754 0x43660000), CRCs included.

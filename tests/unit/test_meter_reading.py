@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 
 from drivers.interfaces import MeterReading
-from drivers.meter.emulator import MeterValues, register_image
 from drivers.meter.plan import ReadBlock, plan_reads
 from drivers.meter.reading import BadReading, decode_reading
 from drivers.meter.register_map import RegisterMap, load_register_map, map_path, parse_register_map
 from drivers.meter.registers import DataType, WordOrder, encode
+from hil.emulators.meter import MeterValues, register_image
 
 
 def plan_of(register_map: RegisterMap) -> tuple[ReadBlock, ...]:

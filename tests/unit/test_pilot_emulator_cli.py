@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from drivers.interfaces import PilotState
-from drivers.pilot.emulator import SafetyMcuEmulator
-from drivers.pilot.emulator_cli import apply_command
 from drivers.pilot.messages import McuFault
+from hil.emulators.safety_mcu import SafetyMcuEmulator
+from hil.emulators.safety_mcu_cli import apply_command
 
 
 @pytest.fixture

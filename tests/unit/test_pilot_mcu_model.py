@@ -1,10 +1,9 @@
-"""The safety MCU's reference behaviour (drivers/pilot/mcu_model.py), frames and time in, frames out."""
+"""The safety MCU's reference behaviour (hil/emulators/mcu_model.py), frames and time in, frames out."""
 
 from __future__ import annotations
 
 from drivers.interfaces import PilotState
 from drivers.pilot.framing import Frame
-from drivers.pilot.mcu_model import McuConfig, McuModel
 from drivers.pilot.messages import (
     HeartbeatReply,
     Hello,
@@ -17,6 +16,7 @@ from drivers.pilot.messages import (
     Status,
     StatusFlag,
 )
+from hil.emulators.mcu_model import McuConfig, McuModel
 
 CONFIG = McuConfig(heartbeat_timeout_ms=500, status_period_ms=100)
 

@@ -14,11 +14,11 @@ from smbus2 import i2c_msg
 
 from drivers.interfaces import CardPresented
 from drivers.rfid import pn532_commands as cmd
-from drivers.rfid.emulator import EmulatedPn532, Pn532I2cEmulation, Pn532UartEmulator
 from drivers.rfid.pn532 import Pn532UartReader
 from drivers.rfid.pn532_frames import ACK, PN532_TO_HOST, Frame, FrameDecoder, encode_command
 from drivers.rfid.pn532_transport import HSU_WAKEUP
 from drivers.rfid.serial_uid import SerialUidReader
+from hil.emulators.rfid import EmulatedPn532, Pn532I2cEmulation, Pn532UartEmulator
 from tests.unit.test_rfid_support import EventRecorder, running, wait_until
 
 FIRMWARE = encode_command(cmd.GET_FIRMWARE_VERSION)
@@ -96,7 +96,7 @@ async def start_cli(*args: str) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "drivers.rfid.emulator",
+        "hil.emulators.rfid",
         *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,

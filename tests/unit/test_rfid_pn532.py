@@ -17,8 +17,8 @@ import pytest
 from drivers.interfaces import ISO14443, CardPresented, FaultCleared, FaultRaised, RfidReader
 from drivers.rfid import RFID_FAILURE
 from drivers.rfid import pn532_commands as cmd
-from drivers.rfid.emulator import EmulatedPn532, Pn532I2cEmulation, Pn532UartEmulator
 from drivers.rfid.pn532 import Pn532I2cReader, Pn532UartReader
+from hil.emulators.rfid import EmulatedPn532, Pn532I2cEmulation, Pn532UartEmulator
 from tests.unit.test_rfid_support import EventRecorder, running, wait_until
 
 FAST = {"poll_interval_ms": 10, "absent_polls": 2, "timeout_ms": 100, "retry_interval_ms": 50}

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from drivers.interfaces import ISO14443, CardPresented, FaultCleared, FaultRaised, RfidReader
 from drivers.rfid import RFID_FAILURE
-from drivers.rfid.emulator import UidLineWriter
 from drivers.rfid.serial_uid import MAX_LINE, LineSplitter, SerialUidReader, parse_uid_line
+from hil.emulators.rfid import UidLineWriter
 from tests.unit.test_rfid_support import EventRecorder, running, wait_until
 
 # --- parsing ------------------------------------------------------------------------------------

@@ -360,6 +360,7 @@ async def test_snapshot_shows_the_simulated_truth(board: SimBoard, clock: FakeCl
         "energy_import_wh": pytest.approx(1_100.0),
         "faults": ["over_temperature"],
         "display": None,
+        "real_devices": {},
     }
 
 

@@ -1,6 +1,6 @@
 """What the safety MCU's firmware does with the protocol, as a pure model (frames and time in, frames out).
 
-The emulator (drivers/pilot/emulator.py) puts this model at the far end of a real serial line; a
+The emulator (hil/emulators/safety_mcu.py) puts this model at the far end of a real serial line; a
 firmware author can read it as the reference behaviour of docs/safety-mcu-protocol.md:
 
 * At power-on the MCU is in its safe state: relay enable off, CP held at state F (0 %).

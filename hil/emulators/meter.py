@@ -15,7 +15,7 @@ exception response, corrupted CRC, garbage; for a number of requests or until cl
 
 Standalone, for a HIL script or a daemon config naming a port::
 
-    python -m drivers.meter.emulator --map eastron_sdm630 --link /tmp/meter0
+    python -m hil.emulators.meter --map eastron_sdm630 --link /tmp/meter0
 
 (SIGUSR1 toggles "silent"; SIGINT/SIGTERM stop it and remove the link.)
 """
@@ -43,9 +43,9 @@ from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 from pymodbus.pdu.register_message import ReadHoldingRegistersResponse, ReadInputRegistersResponse
 
 from drivers.meter.plan import REQUEST_BYTES, char_time_s, silent_interval_s
-from drivers.meter.pty_link import PtyLink
 from drivers.meter.register_map import MeterField, RegisterMap, load_register_map, map_path
 from drivers.meter.registers import encode, is_integer
+from hil.emulators.pty_link import PtyLink
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,7 @@ class MeterEmulator:
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m drivers.meter.emulator", description="Emulated Modbus-RTU energy meter on a pty."
+        prog="python -m hil.emulators.meter", description="Emulated Modbus-RTU energy meter on a pty."
     )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--map", help="a shipped map, e.g. eastron_sdm630")

@@ -1,4 +1,4 @@
-"""Command-line front of the safety-MCU emulator, for HIL rigs: ``python -m drivers.pilot.emulator``.
+"""Command-line front of the safety-MCU emulator, for HIL rigs: ``python -m hil.emulators.safety_mcu``.
 
 It creates a pty, links its slave end at ``--link`` (a board config then names that path as the
 pilot's ``port``) and reads one command per line from stdin and, with ``--control``, from a FIFO a
@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final, TextIO
 
-from drivers.pilot.emulator import McuSnapshot, SafetyMcuEmulator
-from drivers.pilot.mcu_model import McuConfig
 from drivers.pilot.messages import McuFault, MsgType, NackCode
+from hil.emulators.mcu_model import McuConfig
+from hil.emulators.safety_mcu import McuSnapshot, SafetyMcuEmulator
 
 _FAULTS: Final = {
     "diode": McuFault.DIODE_MISSING,
@@ -180,7 +180,7 @@ _COMMANDS: Final[dict[str, Callable[[SafetyMcuEmulator, list[str]], str]]] = {
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m drivers.pilot.emulator",
+        prog="python -m hil.emulators.safety_mcu",
         description="Emulate the safety MCU on a pty linked at --link; read commands from stdin (and --control).",
         epilog="commands:\n" + HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -7,8 +7,8 @@ needs, stop) and reads back what the station sent (current limits, authorization
 hooks: :attr:`EmulatedSecc.silent`, :meth:`~EmulatedSecc.send_raw` (garbage),
 :meth:`~EmulatedSecc.send_out_of_order` and :meth:`~EmulatedSecc.send_corrupted`.
 
-``python -m drivers.iso15118.emulator --channel vcan0`` runs it for a HIL rig, scripted on stdin
-(see :mod:`drivers.iso15118.emulator_cli`).
+``python -m hil.emulators.iso15118 --channel vcan0`` runs it for a HIL rig, scripted on stdin
+(see :mod:`hil.emulators.iso15118_cli`).
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ from drivers.iso15118.messages import (
     encode,
 )
 from drivers.iso15118.serial_framing import frame
-from drivers.iso15118.serial_transport import FdStream, SerialTransport
+from drivers.iso15118.serial_transport import SerialTransport
 from drivers.iso15118.transport import Lost, RawTransport
+from hil.emulators.fd_stream import FdStream
 
 log = logging.getLogger(__name__)
 
@@ -369,6 +370,6 @@ class EmulatedSecc:
 
 
 if __name__ == "__main__":
-    from drivers.iso15118.emulator_cli import main
+    from hil.emulators.iso15118_cli import main
 
     raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""``python -m drivers.iso15118.emulator``: an emulated SECC module for HIL rigs, scripted on stdin.
+"""``python -m hil.emulators.iso15118``: an emulated SECC module for HIL rigs, scripted on stdin.
 
 A rig script starts it on the station's bus (``--channel vcan0``, or ``--serial /dev/ttyUSB1``) and
 writes one command per line; the emulator prints one JSON object per line for everything the station
@@ -31,9 +31,9 @@ import serial  # type: ignore[import-untyped]  # pyserial ships no type informat
 
 from drivers.errors import DriverError
 from drivers.interfaces import EnergyTransferMode, HashAlgorithm, Iso15118Protocol, Iso15118StopReason, OcspRequestData
-from drivers.iso15118.emulator import DEFAULT_BASE_ID, DEFAULT_NAME, EmulatedSecc
 from drivers.iso15118.messages import Authorization, CurrentLimit, Hello, Message
 from drivers.iso15118.serial_transport import ByteStream, SerialTransport
+from hil.emulators.iso15118 import DEFAULT_BASE_ID, DEFAULT_NAME, EmulatedSecc
 
 
 def _print(obj: dict[str, Any]) -> None:
@@ -202,7 +202,7 @@ async def serve(module: EmulatedSecc) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m drivers.iso15118.emulator", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m hil.emulators.iso15118", description=__doc__.split("\n")[0])
     wire = p.add_mutually_exclusive_group(required=True)
     wire.add_argument("--channel", help="CAN channel, e.g. vcan0")
     wire.add_argument("--serial", help="serial port, e.g. /dev/ttyUSB1")

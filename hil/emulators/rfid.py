@@ -8,7 +8,7 @@
   the driver opens :attr:`port` (the slave) through pyserial as it would open /dev/ttyUSB0.
 * :class:`UidLineWriter` - a "one UID per line" reader on a pty.
 
-Run ``python -m drivers.rfid.emulator --link /tmp/rfid0`` to get a PN532 (or ``--kind uid-lines``)
+Run ``python -m hil.emulators.rfid --link /tmp/rfid0`` to get a PN532 (or ``--kind uid-lines``)
 on a pty symlinked at /tmp/rfid0 for the HIL rig; it reads commands (``present 04A2B3C4D5E6F7``,
 ``remove``, ``help`` ...) one per line from stdin or from ``--commands FIFO``.
 """
@@ -30,7 +30,7 @@ from typing import Final, Literal, Self
 
 from smbus2 import i2c_msg
 
-from drivers.rfid.pn532_chip import EmulatedPn532
+from hil.emulators.pn532_chip import EmulatedPn532
 
 I2C_M_RD: Final = 0x0001  # i2c_msg.flags bit of a read (linux/i2c.h)
 HSU_WAKE_BYTE: Final = 0x55
@@ -312,7 +312,7 @@ def _command_lines(path: str | None) -> Iterable[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve an emulated reader on a pty symlinked at ``--link`` until ``quit`` or end of input."""
-    parser = argparse.ArgumentParser(prog="python -m drivers.rfid.emulator", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hil.emulators.rfid", description=__doc__.split("\n")[0])
     parser.add_argument("--link", required=True, help="symlink to create for the pty slave, e.g. /tmp/rfid0")
     parser.add_argument("--kind", choices=("pn532", "uid-lines"), default="pn532")
     parser.add_argument("--format", choices=("hex", "decimal"), default="hex", help="uid-lines: how UIDs print")

@@ -8,8 +8,8 @@ behaviour) and can damage the line the ways real lines get damaged: TX cut (``si
 Like gpiozero's mock pins, it records what the far end did (duty cycles and relay states with
 timestamps, every frame received) so a test asserts on the MCU's view, not the driver's.
 
-``python -m drivers.pilot.emulator --link /tmp/mcu0`` runs one for a HIL rig (see
-drivers/pilot/emulator_cli.py for the commands it reads).
+``python -m hil.emulators.safety_mcu --link /tmp/mcu0`` runs one for a HIL rig (see
+hil/emulators/safety_mcu_cli.py for the commands it reads).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from typing import Final, Self
 from drivers.interfaces import PilotState
 from drivers.pilot.framing import Frame, FrameDecoder, encode_frame
 from drivers.pilot.link import IDLE_GAP_S
-from drivers.pilot.mcu_model import McuConfig, McuModel
 from drivers.pilot.messages import McuFault, MsgType, NackCode
+from hil.emulators.mcu_model import McuConfig, McuModel
 
 #: Longest the serving thread sleeps: the resolution of the MCU's watchdog and STATUS period.
 TICK_S: Final = 0.01
@@ -304,8 +304,8 @@ class SafetyMcuEmulator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m drivers.pilot.emulator``."""
-    from drivers.pilot.emulator_cli import run_cli
+    """Entry point of ``python -m hil.emulators.safety_mcu``."""
+    from hil.emulators.safety_mcu_cli import run_cli
 
     return run_cli(argv)
 

@@ -1,6 +1,6 @@
 """An emulated PN532 as its host sees it: frames in, ACK and response frames out, with fault hooks.
 
-Transport-free; :mod:`drivers.rfid.emulator` puts it behind an emulated I2C bus or on the far end
+Transport-free; :mod:`hil.emulators.rfid` puts it behind an emulated I2C bus or on the far end
 of a pty. It answers the commands the driver uses (GetFirmwareVersion, SAMConfiguration,
 RFConfiguration, InListPassiveTarget), honours NACK (resend) and a host ACK (abort), and, like the
 real chip, lets InListPassiveTarget wait for a card forever unless MaxRetries was configured.
