@@ -160,6 +160,11 @@ async def back_online(csms: DevCsms, port: int) -> None:
     await csms.wait_connected(STATION_ID, timeout=15)
 
 
+async def settle() -> None:
+    """Give the station QUIET to send what it is going to send (before asserting what it did not)."""
+    await asyncio.sleep(QUIET)
+
+
 async def nothing_more(csms: DevCsms, action: str, before: int) -> None:
     """Nothing more of `action` than `before` arrives within QUIET (the OCTT waits its message timeout)."""
     await asyncio.sleep(QUIET)
