@@ -89,6 +89,21 @@ async def test_TC_C_16_CS_stop_tx_on_invalid_id_true(csms: DevCsms, make_station
     csms.assert_no_failures()
 
 
+async def test_TC_C_16_CS_stop_tx_on_invalid_id_true_for_an_offline_unknown_id(
+    csms: DevCsms, make_station: Any
+) -> None:
+    """C15.FR.04 with StopTxOnInvalidId true: the same for a token nobody knew, started offline through
+    OfflineTxForUnknownIdEnabled (the third way this case's prerequisite allows)."""
+    sut = await booted(
+        make_station, csms, **{"AuthCtrlr.OfflineTxForUnknownIdEnabled": True, "TxCtrlr.StopTxOnInvalidId": True}
+    )
+    port = await start_offline_transaction(sut, csms, UNKNOWN)
+    await back_online(csms, port)
+    ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=15)
+    assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("Deauthorized", "DeAuthorized")
+    await until(lambda: not sut.d.board.contactor(1).is_closed)
+
+
 async def test_TC_C_17_CS_stop_tx_on_invalid_id_false(csms: DevCsms, make_station: Any) -> None:
     """StopTxOnInvalidId false: the refused transaction is not ended by the station; the driver's card
     ends it later (triggerReason StopAuthorized)."""
@@ -206,7 +221,7 @@ async def test_TC_C_26_CS_offline_unknown_id(csms: DevCsms, make_station: Any) -
     assert ended["triggerReason"] == "StopAuthorized"
 
 
-async def test_C15_unknown_id_offline_is_refused_without_offline_tx_for_unknown_id(
+async def test_offline_unknown_id_is_refused_without_offline_tx_for_unknown_id(
     csms: DevCsms, make_station: Any
 ) -> None:
     """C15.FR.01 / C13.FR.04: without OfflineTxForUnknownIdEnabled an unknown token does not charge offline."""
