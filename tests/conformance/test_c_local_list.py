@@ -62,6 +62,17 @@ async def invalid_after_reconnect(csms: DevCsms, make_station: Any, **device_mod
     return sut
 
 
+async def metered_after_the_answer(csms: DevCsms) -> None:
+    """Two periodic samples sent online (TxUpdatedInterval 1 s): the meter was read at least once after
+    the CSMS's answer was applied, so a cap or stop it implies has had its chance to act."""
+    for _ in range(2):
+        await csms.wait_for(
+            "TransactionEvent",
+            predicate=lambda p: p["triggerReason"] == "MeterValuePeriodic" and not p.get("offline"),
+            timeout=10,
+        )
+
+
 @pytest.mark.xfail(strict=True, reason="lead #8 §1: MaxEnergyOnInvalidId suspends (SuspendedEVSE), not ends")
 async def test_TC_C_15_CS_stop_tx_on_invalid_id_false_with_max_energy(csms: DevCsms, make_station: Any) -> None:
     """E05.FR.09 / C15: StopTxOnInvalidId false and MaxEnergyOnInvalidId > 0: charging goes on up to the
@@ -104,11 +115,16 @@ async def test_TC_C_16_CS_stop_tx_on_invalid_id_true_for_an_offline_unknown_id(
     await until(lambda: not sut.d.board.contactor(1).is_closed)
 
 
+@pytest.mark.xfail(
+    strict=True, reason="lead #8 §1: StopTxOnInvalidId=false with MaxEnergyOnInvalidId 0 ends the transaction"
+)
 async def test_TC_C_17_CS_stop_tx_on_invalid_id_false(csms: DevCsms, make_station: Any) -> None:
     """StopTxOnInvalidId false: the refused transaction is not ended by the station; the driver's card
     ends it later (triggerReason StopAuthorized)."""
-    sut = await invalid_after_reconnect(csms, make_station, **{"TxCtrlr.StopTxOnInvalidId": False})
-    await settle()
+    sut = await invalid_after_reconnect(
+        csms, make_station, **{"TxCtrlr.StopTxOnInvalidId": False, "SampledDataCtrlr.TxUpdatedInterval": 1}
+    )
+    await metered_after_the_answer(csms)
     assert [p for p in csms.received("TransactionEvent") if tx("Ended")(p)] == []
     sut.d.board.swipe(1, VALID)
     ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
@@ -196,6 +212,9 @@ async def test_TC_C_25_CS_offline_local_list_wins_over_cache(csms: DevCsms, make
     await until(contactor_closed(sut))
 
 
+@pytest.mark.xfail(
+    strict=True, reason="lead #8 §1: StopTxOnInvalidId=false with MaxEnergyOnInvalidId 0 ends the transaction"
+)
 async def test_TC_C_26_CS_offline_unknown_id(csms: DevCsms, make_station: Any) -> None:
     """C15.FR.02/C15.FR.06/C15.FR.08: OfflineTxForUnknownIdEnabled: an unknown token charges offline; the
     queued events go out marked offline; the CSMS's Invalid does not end it (StopTxOnInvalidId false,
@@ -208,13 +227,14 @@ async def test_TC_C_26_CS_offline_unknown_id(csms: DevCsms, make_station: Any) -
             "AuthCtrlr.OfflineTxForUnknownIdEnabled": True,
             "TxCtrlr.StopTxOnInvalidId": False,
             "TxCtrlr.MaxEnergyOnInvalidId": 0,
+            "SampledDataCtrlr.TxUpdatedInterval": 1,
         },
     )
     port = await start_offline_transaction(sut, csms, UNKNOWN)
     await back_online(csms, port)
     authorized = await csms.wait_for("TransactionEvent", predicate=lambda p: "idToken" in p, timeout=15)
     assert authorized["offline"] is True
-    await settle()
+    await metered_after_the_answer(csms)
     assert [p for p in csms.received("TransactionEvent") if tx("Ended")(p)] == []
     sut.d.board.swipe(1, UNKNOWN)
     ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
