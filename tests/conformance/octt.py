@@ -100,17 +100,6 @@ def _snake(data: Payload) -> Payload:
     return out
 
 
-async def set_variables(csms: DevCsms, values: dict[str, Any]) -> None:
-    """SetVariables from the CSMS, every one Accepted; keys are Component.Variable."""
-    data = []
-    for key, value in values.items():
-        component, variable = key.split(".")
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        data.append({"attribute_value": text, "component": {"name": component}, "variable": {"name": variable}})
-    result = await csms.call(STATION_ID, call.SetVariables(set_variable_data=data))
-    assert [r["attribute_status"] for r in result.set_variable_result] == ["Accepted"] * len(data)
-
-
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     """Wait for a state of the board (the board is polled; it has no events for tests)."""
     async with asyncio.timeout(timeout):

@@ -22,7 +22,6 @@ from tests.conformance.octt import (
     ev_connected,
     info,
     nothing_more,
-    set_variables,
     token,
     tx,
     until,
@@ -151,36 +150,43 @@ async def test_TC_C_32_CS_cache_persists_over_reboot(csms: DevCsms, make_station
     assert len(csms.received("Authorize")) == 1  # only the one before the reboot
 
 
-async def test_TC_C_33_CS_cache_updated_on_authorize_response(csms: DevCsms, make_station: Any) -> None:
-    """C10.FR.04: an AuthorizeResponse replaces the cached idTokenInfo. Accepted in the cache, the CSMS
-    now says Blocked; with LocalPreAuthorize and DisablePostAuthorize the next presentation is refused
-    from the cache alone, which shows the entry was updated."""
-    sut = await cached_station(make_station, csms, **{"AuthCtrlr.LocalPreAuthorize": False})
-    cache(sut, VALID, "Accepted")
-    authorize_answers(csms, {VALID: info("Blocked")})
+async def test_TC_C_33_CS_cache_stored_on_authorize_response(csms: DevCsms, make_station: Any) -> None:
+    """C10.FR.04, C12.FR.06: the Accepted AuthorizeResponse is cached: after that session, the same
+    token starts the next one without an AuthorizeRequest."""
+    sut = await cached_station(make_station, csms)
+    await ev_connected(sut, csms)
     sut.d.board.swipe(1, VALID)
-    await csms.wait_for("Authorize", timeout=5)
-    await set_variables(csms, {"AuthCtrlr.LocalPreAuthorize": True, "AuthCacheCtrlr.DisablePostAuthorize": True})
+    assert (await csms.wait_for("Authorize", timeout=5))["idToken"] == token(VALID)
+    await csms.wait_for("TransactionEvent", predicate=tx("Updated", triggerReason="Authorized"), timeout=5)
+    sut.d.board.set_ev_state(1, "C")
+    await until(contactor_closed(sut))
     sut.d.board.swipe(1, VALID)
-    await nothing_more(csms, "Authorize", 1)
-    assert csms.received("TransactionEvent") == []
+    await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
+    sut.d.board.unplug(1)
+    await ev_connected(sut, csms)
+    sut.d.board.swipe(1, VALID)
+    authorized = await csms.wait_for("TransactionEvent", predicate=tx("Updated", triggerReason="Authorized"))
+    assert authorized["idToken"] == token(VALID)
+    assert len(csms.received("Authorize")) == 1  # the second session came from the cache
 
 
 async def test_TC_C_34_CS_cache_updated_on_transaction_event_response(csms: DevCsms, make_station: Any) -> None:
-    """C10.FR.05: the idTokenInfo of a TransactionEventResponse replaces the cached one. Accepted in the
-    cache, started without asking; the CSMS answers Blocked in the TransactionEventResponse (the
-    transaction is deauthorized, StopTxOnInvalidId); the next presentation is refused from the cache."""
-    sut = await cached_station(make_station, csms, **{"AuthCacheCtrlr.DisablePostAuthorize": True})
+    """C10.FR.05, C12.FR.06: the idTokenInfo of a TransactionEventResponse replaces the cached one.
+    Accepted in the cache, authorized without asking; the CSMS answers Invalid in the
+    TransactionEventResponse. Next session: the entry is no longer Accepted, so the station asks."""
+    sut = await cached_station(make_station, csms)
     cache(sut, VALID, "Accepted")
-    authorize_answers(csms, {VALID: info("Blocked")})
+    authorize_answers(csms, {VALID: info("Invalid")})
+    await ev_connected(sut, csms)
     sut.d.board.swipe(1, VALID)
-    started = await csms.wait_for("TransactionEvent", predicate=tx("Started"), timeout=5)
-    assert started["idToken"] == token(VALID)
-    ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
-    assert ended["triggerReason"] == "Deauthorized"
-    sut.d.board.swipe(1, VALID)
-    await nothing_more(csms, "TransactionEvent", 2)
+    authorized = await csms.wait_for("TransactionEvent", predicate=tx("Updated", triggerReason="Authorized"))
+    assert authorized["idToken"] == token(VALID)
     assert csms.received("Authorize") == []
+    await csms.wait_for("TransactionEvent", predicate=tx("Ended", triggerReason="Deauthorized"), timeout=5)
+    sut.d.board.unplug(1)
+    await ev_connected(sut, csms)
+    sut.d.board.swipe(1, VALID)
+    assert (await csms.wait_for("Authorize", timeout=5))["idToken"] == token(VALID)
 
 
 async def test_TC_C_36_CS_cache_ignored_without_local_pre_authorize(csms: DevCsms, make_station: Any) -> None:
