@@ -21,6 +21,7 @@ from tests.conformance.octt import (
     nothing_more,
     token,
     tx,
+    until,
 )
 from tests.integration.conftest import StationUnderTest
 
@@ -73,3 +74,16 @@ async def test_TC_C_04_CS_local_stop_with_a_different_id_token(csms: DevCsms, st
     assert [p for p in csms.received("TransactionEvent") if tx("Ended")(p)] == []
     assert station.d.board.contactor(1).is_closed
     csms.assert_no_failures()
+
+
+async def test_personal_message_of_the_authorize_response_is_shown(csms: DevCsms, station: StationUnderTest) -> None:
+    """C01 (IdTokenInfoType.personalMessage): the message the CSMS sends for the driver reaches the EVSE's
+    display, in the language given."""
+    message = {"format": "UTF8", "language": "nl", "content": "Welkom, Anna"}
+    authorize_answers(csms, {VALID: info("Accepted", personalMessage=message)})
+    station.d.board.swipe(1, VALID)
+    await csms.wait_for("Authorize", timeout=5)
+    display = station.d.drivers[1].display
+    assert display is not None
+    await until(lambda: getattr(display, "text", None) == "Welkom, Anna")
+    assert getattr(display, "language", None) == "nl"
