@@ -66,6 +66,14 @@ async def uses_reservation(csms: DevCsms, sut: StationUnderTest, value: str, rid
     await csms.wait_for("StatusNotification", predicate=status_is("Occupied", evse_id), timeout=5)
 
 
+async def free_for_anyone(csms: DevCsms, sut: StationUnderTest, evse_id: int = 1) -> None:
+    """The reservation is gone: another driver starts there, and no reservationId is reported."""
+    sut.d.board.swipe(evse_id, VALID2)
+    started = await csms.wait_for("TransactionEvent", predicate=tx("Started"), timeout=5)
+    assert started["idToken"]["idToken"] == VALID2
+    assert "reservationId" not in started
+
+
 # ---- a specific EVSE ---------------------------------------------------------------------------------
 async def test_TC_H_01_CS_reserve_specific_evse_accepted_valid_id_token(
     csms: DevCsms, station: StationUnderTest
@@ -110,12 +118,13 @@ async def test_TC_H_06_CS_reserve_specific_evse_unavailable(csms: DevCsms, stati
 
 async def test_TC_H_07_CS_reservation_ended_not_used(csms: DevCsms, station: StationUnderTest) -> None:
     """H04.FR.01: a reservation not used before its expiryDateTime is reported Expired and the
-    EVSE is Available again."""
+    EVSE is Available again, for anyone."""
     assert await reserve(csms, 7, seconds=1.5) == "Accepted"
     await csms.wait_for("StatusNotification", predicate=status_is("Reserved"), timeout=5)
     update = await csms.wait_for("ReservationStatusUpdate", timeout=5)
     assert (update["reservationId"], update["reservationUpdateStatus"]) == (7, "Expired")
     await csms.wait_for("StatusNotification", predicate=status_is("Available"), timeout=5)
+    await free_for_anyone(csms, station)
 
 
 async def test_TC_H_22_CS_reserve_specific_evse_configured_to_reject(csms: DevCsms, make_station: Any) -> None:
@@ -145,12 +154,13 @@ async def test_TC_H_19_CS_use_reserved_evse_with_group_id(csms: DevCsms, station
 
 # ---- cancelling, and the station cancelling itself ---------------------------------------------------
 async def test_TC_H_17_CS_cancel_reservation_success(csms: DevCsms, station: StationUnderTest) -> None:
-    """H02.FR.01/H02.FR.02: CancelReservation of a held reservation is Accepted and the EVSE is Available."""
+    """H02.FR.01/H02.FR.02: CancelReservation of a held reservation is Accepted and the EVSE is Available for anyone."""
     assert await reserve(csms, 17) == "Accepted"
     await csms.wait_for("StatusNotification", predicate=status_is("Reserved"), timeout=5)
     assert (await csms.call(STATION_ID, call.CancelReservation(reservation_id=17))).status == "Accepted"
     await csms.wait_for("StatusNotification", predicate=status_is("Available"), timeout=5)
     assert csms.received("ReservationStatusUpdate") == []  # the CSMS knows: no Removed for its own cancel
+    await free_for_anyone(csms, station)
 
 
 async def test_TC_H_18_CS_cancel_reservation_rejected(csms: DevCsms, station: StationUnderTest) -> None:
