@@ -55,6 +55,18 @@ def tx(kind: str, **fields: Any) -> Callable[[Payload], bool]:
     return match
 
 
+def assert_sequences_complete(csms: DevCsms) -> None:
+    """E: every transaction's events carry seqNo 0, 1, 2, ... without gap or repeat, the first is Started
+    and nothing follows Ended (the CSMS relies on this to know it has all of them)."""
+    events: dict[str, list[Payload]] = {}
+    for p in csms.received("TransactionEvent"):
+        events.setdefault(p["transactionInfo"]["transactionId"], []).append(p)
+    for tx_id, items in events.items():
+        assert [p["seqNo"] for p in items] == list(range(len(items))), (tx_id, [p["seqNo"] for p in items])
+        assert items[0]["eventType"] == "Started", (tx_id, items[0]["eventType"])
+        assert all(p["eventType"] != "Ended" for p in items[:-1]), tx_id
+
+
 def status_is(status: str, evse_id: int = 1) -> Callable[[Payload], bool]:
     return lambda p: p["connectorStatus"] == status and p["evseId"] == evse_id
 
@@ -129,6 +141,7 @@ async def energy_transfer_started(
     )
     sut.d.board.set_ev_state(evse_id, "C")
     await until(contactor_closed(sut, evse_id))
+    assert sut.d.board.lock(evse_id).is_locked  # the plug is held while power flows
     return authorized
 
 

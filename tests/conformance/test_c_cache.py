@@ -16,6 +16,7 @@ from evse.devcsms.server import DevCsms
 from tests.conformance.octt import (
     UNKNOWN,
     VALID,
+    assert_sequences_complete,
     authorize_answers,
     cache,
     contactor_closed,
@@ -50,6 +51,7 @@ async def test_TC_C_08_CS_cache_accepted_starts_without_authorize(csms: DevCsms,
     sut.d.board.set_ev_state(1, "C")
     await until(contactor_closed(sut))
     assert csms.received("Authorize") == []
+    assert_sequences_complete(csms)
     csms.assert_no_failures()
 
 
@@ -168,6 +170,7 @@ async def test_TC_C_33_CS_cache_stored_on_authorize_response(csms: DevCsms, make
     authorized = await csms.wait_for("TransactionEvent", predicate=tx("Updated", triggerReason="Authorized"))
     assert authorized["idToken"] == token(VALID)
     assert len(csms.received("Authorize")) == 1  # the second session came from the cache
+    assert_sequences_complete(csms)
 
 
 async def test_TC_C_34_CS_cache_updated_on_transaction_event_response(csms: DevCsms, make_station: Any) -> None:

@@ -18,6 +18,7 @@ from tests.conformance.octt import (
     MASTER_GROUP,
     VALID,
     VALID2,
+    assert_sequences_complete,
     authorize_answers,
     cache,
     energy_transfer_started,
@@ -52,7 +53,8 @@ async def stopped_by_group_member(csms: DevCsms, sut: StationUnderTest, *, asks_
     sut.d.board.swipe(1, VALID2)
     ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
     assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("StopAuthorized", "Local")
-    await until(lambda: not sut.d.board.contactor(1).is_closed)
+    await until(lambda: not sut.d.board.contactor(1).is_closed and not sut.d.board.lock(1).is_locked)
+    assert_sequences_complete(csms)
     assert [p["idToken"] for p in csms.received("Authorize")] == ([token(VALID), token(VALID2)] if asks_csms else [])
     csms.assert_no_failures()
     return ended

@@ -12,6 +12,7 @@ from tests.conformance.octt import (
     UNKNOWN,
     VALID,
     VALID2,
+    assert_sequences_complete,
     authorize_answers,
     back_online,
     cache,
@@ -97,6 +98,7 @@ async def test_TC_C_16_CS_stop_tx_on_invalid_id_true(csms: DevCsms, make_station
     ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=10)
     assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("Deauthorized", "DeAuthorized")
     await until(lambda: not sut.d.board.contactor(1).is_closed)
+    assert_sequences_complete(csms)
     csms.assert_no_failures()
 
 
@@ -159,6 +161,7 @@ async def test_TC_C_21_CS_offline_local_list_accepted(csms: DevCsms, make_statio
         "Authorized",
     )
     assert csms.received("Authorize") == []
+    assert_sequences_complete(csms)
     csms.assert_no_failures()
 
 

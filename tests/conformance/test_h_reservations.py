@@ -17,6 +17,7 @@ from tests.conformance.octt import (
     GROUP,
     VALID,
     VALID2,
+    assert_sequences_complete,
     authorize_answers,
     contactor_closed,
     info,
@@ -63,6 +64,7 @@ async def uses_reservation(csms: DevCsms, sut: StationUnderTest, value: str, rid
     sut.d.board.plug(evse_id)
     sut.d.board.set_ev_state(evse_id, "C")
     await until(contactor_closed(sut, evse_id))
+    assert sut.d.board.lock(evse_id).is_locked
     await csms.wait_for("StatusNotification", predicate=status_is("Occupied", evse_id), timeout=5)
 
 
@@ -83,6 +85,7 @@ async def test_TC_H_01_CS_reserve_specific_evse_accepted_valid_id_token(
     await csms.wait_for("StatusNotification", predicate=status_is("Reserved"), timeout=5)
     await uses_reservation(csms, station, VALID, 1)
     assert csms.received("ReservationStatusUpdate") == []  # used, not expired nor removed
+    assert_sequences_complete(csms)
     csms.assert_no_failures()
 
 
