@@ -9,9 +9,10 @@ the path a TransactionEventResponse takes, so nothing of the station is bypassed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import pytest
 from ocpp.v201 import call
 
 from evse.devcsms.server import DevCsms
@@ -30,6 +31,14 @@ QUIET = 0.4
 station that sends the forbidden message later than this is caught by the next step or case."""
 
 Payload = dict[str, Any]
+
+
+@pytest.fixture(autouse=True)
+async def wire_checked(csms: DevCsms) -> AsyncIterator[None]:
+    """After every case: nothing the station sent failed the official schemas or the OCPP-J framing.
+    Autouse in the modules that import it."""
+    yield
+    csms.assert_no_failures()
 
 
 def token(value: str) -> Payload:

@@ -22,6 +22,7 @@ from tests.conformance.octt import (
     token,
     tx,
     until,
+    wire_checked,  # noqa: F401 - autouse: the wire is schema-valid
 )
 from tests.integration.conftest import StationUnderTest
 

@@ -25,6 +25,7 @@ from tests.conformance.octt import (
     status_is,
     tx,
     until,
+    wire_checked,  # noqa: F401 - autouse: the wire is schema-valid
 )
 from tests.integration.conftest import STATION_ID, StationUnderTest
 
