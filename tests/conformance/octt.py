@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from ocpp.v201 import call
 
+from evse.devcsms.frames import Direction, MessageType
 from evse.devcsms.server import DevCsms
 from evse.ocpp.v201 import messages as m
 from tests.integration.conftest import STATION_ID, StationUnderTest
@@ -74,6 +75,17 @@ def assert_sequences_complete(csms: DevCsms) -> None:
         assert [p["seqNo"] for p in items] == list(range(len(items))), (tx_id, [p["seqNo"] for p in items])
         assert items[0]["eventType"] == "Started", (tx_id, items[0]["eventType"])
         assert all(p["eventType"] != "Ended" for p in items[:-1]), tx_id
+
+
+def first_from_station(
+    csms: DevCsms, kind: MessageType, action: str, predicate: Callable[[Payload], bool] = lambda p: True
+) -> int:
+    """Position in the wire log of the first frame of `kind` for `action` the station sent."""
+    for frame in csms.log:
+        wanted = (frame.direction, frame.message_type, frame.action) == (Direction.RECEIVED, kind, action)
+        if wanted and predicate(frame.payload):
+            return frame.seq
+    raise AssertionError(f"no {kind.name} {action} from the station")
 
 
 def status_is(status: str, evse_id: int = 1) -> Callable[[Payload], bool]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from ocpp.v201 import call
 
+from evse.devcsms.frames import MessageType
 from evse.devcsms.server import DevCsms
 from tests.conformance.octt import (
     GROUP,
@@ -20,6 +21,7 @@ from tests.conformance.octt import (
     assert_sequences_complete,
     authorize_answers,
     contactor_closed,
+    first_from_station,
     info,
     nothing_more,
     status_is,
@@ -84,6 +86,8 @@ async def test_TC_H_01_CS_reserve_specific_evse_accepted_valid_id_token(
     """H01 (Accepted; the EVSE is shown Reserved after the answer) and H03: the reserved token uses it."""
     assert await reserve(csms, 1) == "Accepted"
     await csms.wait_for("StatusNotification", predicate=status_is("Reserved"), timeout=5)
+    answered = first_from_station(csms, MessageType.CALLRESULT, "ReserveNow")
+    assert answered < first_from_station(csms, MessageType.CALL, "StatusNotification", status_is("Reserved"))
     await uses_reservation(csms, station, VALID, 1)
     assert csms.received("ReservationStatusUpdate") == []  # used, not expired nor removed
     assert_sequences_complete(csms)
