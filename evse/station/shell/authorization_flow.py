@@ -74,7 +74,8 @@ class AuthorizationFlow:
         if result.master_pass:
             # C16.FR.03: a station without a user interface to pick one stops every ongoing transaction.
             stop = fsm.StopRequested("StopAuthorized", "MasterPass", token)
-            running = [r for r in station.evses.values() if r.state.tx is not None]
+            # Only authorized ones: a session still waiting for its card is nobody's to stop (TC_C_14).
+            running = [r for r in station.evses.values() if r.state.tx is not None and r.state.tx.id_token is not None]
             log.info("master pass: stopping %s transactions", len(running))
             await asyncio.gather(*(station.stop_with_fresh_reading(r, stop) for r in running))
             return
