@@ -9,19 +9,14 @@ from typing import Any
 import pytest
 
 from evse.devcsms.server import DevCsms
-from tests.conformance.wire import CARD, charging, events_of, status, tx, until
+from tests.conformance.wire import CARD, events_of, status, suspended, tx, until
 from tests.integration.conftest import StationUnderTest
 
 
-async def suspended(csms: DevCsms, make_station: Any, **device_model: Any) -> tuple[StationUnderTest, str]:
-    """Reusable state EnergyTransferSuspended: charged, then the EV paused (state B), cable locked."""
+async def suspended_on(csms: DevCsms, make_station: Any, **device_model: Any) -> tuple[StationUnderTest, str]:
     sut: StationUnderTest = await make_station(device_model=device_model)
     await csms.wait_for("StatusNotification", timeout=10)
-    tx_id = await charging(csms, sut)
-    sut.d.board.set_ev_state(1, "B")
-    await csms.wait_for("TransactionEvent", predicate=tx("Updated", chargingState="SuspendedEV"), timeout=5)
-    assert sut.d.board.snapshot(1)["locked"]
-    return sut, tx_id
+    return sut, await suspended(csms, sut)
 
 
 @pytest.mark.xfail(
@@ -33,7 +28,7 @@ async def test_TC_E_24_CS_ev_side_disconnect_deauthorize_unlock_true(csms: DevCs
     """E09.FR.01/02/04: StopTxOnEVSideDisconnect true: the EV-side disconnect ends the transaction
     (EVCommunicationLost, chargingState Idle, stoppedReason EVDisconnected); UnlockOnEVSideDisconnect
     true releases the cable; the connector is Available."""
-    sut, tx_id = await suspended(
+    sut, tx_id = await suspended_on(
         csms,
         make_station,
         **{"TxCtrlr.StopTxOnEVSideDisconnect": True, "OCPPCommCtrlr.UnlockOnEVSideDisconnect": True},
@@ -52,7 +47,7 @@ async def test_TC_E_24_CS_ev_side_disconnect_deauthorize_unlock_true(csms: DevCs
 async def test_TC_E_25_CS_ev_side_disconnect_deauthorize_unlock_false(csms: DevCsms, make_station: Any) -> None:
     """E09.FR.01/03/04: as E_24 but UnlockOnEVSideDisconnect false: the cable stays locked at the station
     after the transaction ended, until the driver presents the card that started it."""
-    sut, tx_id = await suspended(
+    sut, tx_id = await suspended_on(
         csms,
         make_station,
         **{"TxCtrlr.StopTxOnEVSideDisconnect": True, "OCPPCommCtrlr.UnlockOnEVSideDisconnect": False},
@@ -75,7 +70,7 @@ async def test_TC_E_26_CS_ev_side_disconnect_suspend_transaction(csms: DevCsms, 
     """E10.FR.01/03: StopTxOnEVSideDisconnect false (TxStopPoint Authorized): the EV-side disconnect only
     suspends: Updated EVCommunicationLost / Idle, connector Available, cable kept locked; the EV
     plugged back is an Updated CablePluggedIn / EVConnected, and it charges again."""
-    sut, tx_id = await suspended(
+    sut, tx_id = await suspended_on(
         csms,
         make_station,
         **{
@@ -104,7 +99,7 @@ async def test_TC_E_26_CS_ev_side_disconnect_suspend_transaction(csms: DevCsms, 
 async def test_TC_E_27_CS_ev_side_disconnect_suspend_fixed_cable_timeout(csms: DevCsms, make_station: Any) -> None:
     """E10.FR.02/03: as E_26 but the EV does not come back within EVConnectionTimeOut: the transaction
     is deauthorized and ends (EVConnectTimeout / Timeout)."""
-    sut, tx_id = await suspended(
+    sut, tx_id = await suspended_on(
         csms,
         make_station,
         **{

@@ -10,7 +10,7 @@ import pytest
 from ocpp.v201 import call
 
 from evse.devcsms.server import DevCsms
-from tests.conformance.wire import CARD, STATION_ID, charging, events_of, status, tx, until
+from tests.conformance.wire import CARD, STATION_ID, charging, events_of, status, suspended, tx, until
 from tests.integration.conftest import StationUnderTest
 
 
@@ -118,10 +118,16 @@ async def test_TC_E_16_CS_stop_point_deauthorized_invalid_id_token(csms: DevCsms
 
 
 async def test_TC_E_17_CS_stop_point_deauthorized_ev_side_disconnect(csms: DevCsms, make_station: Any) -> None:
-    """E09.FR.01 with TxStopPoint Authorized and StopTxOnEVSideDisconnect true: the EV unplugging
-    deauthorizes and ends the transaction: EVCommunicationLost / EVDisconnected, chargingState Idle."""
-    sut = await boot(csms, make_station, **stop_points("Authorized"), **{"TxCtrlr.StopTxOnEVSideDisconnect": True})
-    tx_id = await charging(csms, sut)
+    """E06.FR.04 with TxStopPoint Authorized, StopTxOnEVSideDisconnect true, UnlockOnEVSideDisconnect false,
+    from EnergyTransferSuspended: the EV unplugging deauthorizes and ends the transaction:
+    EVCommunicationLost / EVDisconnected, chargingState Idle."""
+    sut = await boot(
+        csms,
+        make_station,
+        **stop_points("Authorized"),
+        **{"TxCtrlr.StopTxOnEVSideDisconnect": True, "OCPPCommCtrlr.UnlockOnEVSideDisconnect": False},
+    )
+    tx_id = await suspended(csms, sut)
     sut.d.board.unplug(1)
     ended = await ended_after(csms, sut, tx_id)
     assert reasons(ended) == ("EVCommunicationLost", "EVDisconnected")
@@ -200,13 +206,26 @@ async def test_TC_E_35_CS_stop_point_power_path_closed_remote_stop(csms: DevCsms
     csms.assert_no_failures()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="evse_fsm skips the EVConnected/PowerPathClosed stop points when StopTxOnEVSideDisconnect is false, "
+    "so the EV-side disconnect leaves the transaction running (E06.FR.06 ends it)",
+)
 async def test_TC_E_37_CS_stop_point_power_path_closed_ev_side_disconnect(csms: DevCsms, make_station: Any) -> None:
-    """E06.FR.01 with TxStopPoint PowerPathClosed: the EV unplugging opens the power path and ends the
-    transaction: EVCommunicationLost / EVDisconnected."""
-    sut = await boot(csms, make_station, **stop_points("PowerPathClosed", start="PowerPathClosed"))
-    tx_id = await charging(csms, sut)
+    """E06.FR.06 with TxStopPoint PowerPathClosed and StopTxOnEVSideDisconnect false, from
+    EnergyTransferSuspended: the EV unplugging still ends the transaction, because the power path
+    can no longer close: Ended, EVCommunicationLost / EVDisconnected, chargingState Idle."""
+    sut = await boot(
+        csms,
+        make_station,
+        **stop_points("PowerPathClosed", start="PowerPathClosed"),
+        **{"TxCtrlr.StopTxOnEVSideDisconnect": False},
+    )
+    tx_id = await suspended(csms, sut)
     sut.d.board.unplug(1)
-    assert reasons(await ended_after(csms, sut, tx_id)) == ("EVCommunicationLost", "EVDisconnected")
+    ended = await ended_after(csms, sut, tx_id)
+    assert reasons(ended) == ("EVCommunicationLost", "EVDisconnected")
+    assert ended["transactionInfo"]["chargingState"] == "Idle"
     csms.assert_no_failures()
 
 

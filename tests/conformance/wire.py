@@ -10,7 +10,7 @@ from typing import Any
 from evse.devcsms.server import DevCsms
 from tests.integration.conftest import STATION_ID, StationUnderTest
 
-__all__ = ["CARD", "STATION_ID", "charging", "events_of", "status", "tx", "until"]
+__all__ = ["CARD", "STATION_ID", "charging", "events_of", "status", "suspended", "tx", "until"]
 
 #: A card the dev CSMS accepts (DEFAULT_TOKENS).
 CARD = "AABBCCDD"
@@ -65,4 +65,20 @@ async def charging(csms: DevCsms, station: StationUnderTest, evse_id: int = 1, c
     await until(lambda: board.contactor(evse_id).is_closed, "contactor closed")
     csms.skip()
     transaction_id: str = started["transactionInfo"]["transactionId"]
+    return transaction_id
+
+
+async def suspended(csms: DevCsms, station: StationUnderTest, evse_id: int = 1) -> str:
+    """Reusable state EnergyTransferSuspended: charged, then the EV paused (state B); cable still locked.
+
+    Returns the transactionId; every message up to here has been consumed.
+    """
+    board = station.d.board
+    assert board is not None
+    transaction_id = await charging(csms, station, evse_id)
+    board.set_ev_state(evse_id, "B")
+    await csms.wait_for("TransactionEvent", predicate=tx("Updated", chargingState="SuspendedEV"), timeout=5)
+    await until(lambda: not board.contactor(evse_id).is_closed, "contactor open")
+    assert board.snapshot(evse_id)["locked"]
+    csms.skip()
     return transaction_id
