@@ -117,6 +117,31 @@ async def test_TC_E_16_CS_stop_point_deauthorized_invalid_id_token(csms: DevCsms
     csms.assert_no_failures()
 
 
+async def test_TC_E_16_CS_stop_point_deauthorized_invalid_id_token_started_offline(
+    csms: DevCsms, make_station: Any
+) -> None:
+    """E06.FR.04/C15.FR.04 from the OCTT state StartOfflineTransaction: offline, an unknown card starts
+    charging (OfflineTxForUnknownIdEnabled); back online the CSMS answers its TransactionEvent with Invalid
+    and, with StopTxOnInvalidId true, the station ends it: Deauthorized / DeAuthorized, power off."""
+    sut = await boot(
+        csms,
+        make_station,
+        **stop_points("Authorized"),
+        **{"AuthCtrlr.OfflineTxForUnknownIdEnabled": True, "TxCtrlr.StopTxOnInvalidId": True},
+    )
+    port = csms.port
+    await csms.stop()
+    sut.d.board.plug(1)
+    sut.d.board.swipe(1, "0BADCAFE")  # not in the dev CSMS's list: Invalid once it can ask
+    sut.d.board.set_ev_state(1, "C")
+    await until(lambda: sut.d.board.contactor(1).is_closed, "charging while offline")
+    await csms.start(port=port)
+    started = await csms.wait_for("TransactionEvent", predicate=tx("Started"), timeout=15)
+    ended = await ended_after(csms, sut, started["transactionInfo"]["transactionId"])
+    assert reasons(ended) == ("Deauthorized", "DeAuthorized")
+    csms.assert_no_failures()
+
+
 async def test_TC_E_17_CS_stop_point_deauthorized_ev_side_disconnect(csms: DevCsms, make_station: Any) -> None:
     """E06.FR.04 with TxStopPoint Authorized, StopTxOnEVSideDisconnect true, UnlockOnEVSideDisconnect false,
     from EnergyTransferSuspended: the EV unplugging deauthorizes and ends the transaction:
@@ -187,13 +212,16 @@ async def test_TC_E_21_CS_stop_point_authorized_remote(csms: DevCsms, make_stati
 
 @pytest.mark.xfail(strict=True, reason="lead #8 §1: TxStopPoint EnergyTransfer honoured (rule 2)")
 async def test_TC_E_22_CS_stop_point_energy_transfer_suspended_ev(csms: DevCsms, make_station: Any) -> None:
-    """E06.FR.01 with TxStopPoint EnergyTransfer: the EV suspending the energy transfer (state B) ends
-    the transaction with stoppedReason StoppedByEV."""
+    """E06.FR.07 with TxStopPoint EnergyTransfer: the EV suspending the energy transfer (state B) stops
+    the transaction: ChargingStateChanged with stoppedReason StoppedByEV, as an Ended (EVConnected)."""
     sut = await boot(csms, make_station, **stop_points("EnergyTransfer"))
     tx_id = await charging(csms, sut)
     sut.d.board.set_ev_state(1, "B")
-    ended = await ended_after(csms, sut, tx_id)
-    assert ended["transactionInfo"]["stoppedReason"] == "StoppedByEV"
+    stop = await csms.wait_for("TransactionEvent", predicate=lambda p: "stoppedReason" in p["transactionInfo"])
+    assert stop["transactionInfo"]["transactionId"] == tx_id
+    assert (stop["triggerReason"], stop["transactionInfo"]["stoppedReason"]) == ("ChargingStateChanged", "StoppedByEV")
+    assert (stop["eventType"], stop["transactionInfo"]["chargingState"]) == ("Ended", "EVConnected")
+    await until(lambda: not sut.d.board.contactor(1).is_closed, "contactor open")
 
 
 async def test_TC_E_35_CS_stop_point_power_path_closed_remote_stop(csms: DevCsms, make_station: Any) -> None:
