@@ -142,6 +142,27 @@ async def test_TC_E_16_CS_stop_point_deauthorized_invalid_id_token_started_offli
     csms.assert_no_failures()
 
 
+@pytest.mark.xfail(
+    strict=True, reason="lead #8 §1 rule 1: with TxStopPoint EVConnected an invalid token only deauthorizes"
+)
+async def test_E06_invalid_id_token_with_stop_point_ev_connected_only_deauthorizes(
+    csms: DevCsms, make_station: Any
+) -> None:
+    """E06.FR.04/C15 with TxStopPoint EVConnected only and StopTxOnInvalidId true: the CSMS answering
+    Invalid deauthorizes the transaction (Updated, Deauthorized, power off); it ends when the EV leaves."""
+    sut = await boot(csms, make_station, **stop_points("EVConnected"), **{"TxCtrlr.StopTxOnInvalidId": True})
+    csms.respond("TransactionEvent", lambda p: {"idTokenInfo": {"status": "Invalid"}} if "idToken" in p else {})
+    sut.d.board.plug(1)
+    started = await csms.wait_for("TransactionEvent", predicate=tx("Started"), timeout=5)
+    sut.d.board.swipe(1, CARD)
+    await csms.wait_for("TransactionEvent", predicate=tx("Updated", triggerReason="Authorized"), timeout=5)
+    deauthorized = await csms.wait_for("TransactionEvent", timeout=5)
+    assert (deauthorized["eventType"], deauthorized["triggerReason"]) == ("Updated", "Deauthorized")
+    sut.d.board.unplug(1)
+    ended = await ended_after(csms, sut, started["transactionInfo"]["transactionId"])
+    assert ended["triggerReason"] == "EVCommunicationLost"
+
+
 async def test_TC_E_17_CS_stop_point_deauthorized_ev_side_disconnect(csms: DevCsms, make_station: Any) -> None:
     """E06.FR.04 with TxStopPoint Authorized, StopTxOnEVSideDisconnect true, UnlockOnEVSideDisconnect false,
     from EnergyTransferSuspended: the EV unplugging deauthorizes and ends the transaction:

@@ -119,3 +119,22 @@ async def test_TC_F_09_CS_remote_stop_transaction_rejected(csms: DevCsms, statio
     assert station.d.board.contactor(1).is_closed
     assert not any(p["eventType"] == "Ended" for p in events_of(csms, tx_id))
     csms.assert_no_failures()
+
+
+@pytest.mark.xfail(
+    strict=True, reason="lead #8 §1 rule 1: with TxStopPoint EVConnected a remote stop only deauthorizes"
+)
+async def test_TC_F_08_CS_remote_stop_with_stop_point_ev_connected_only(csms: DevCsms, make_station: Any) -> None:
+    """F03.FR.09/E06.FR.02 with TxStopPoint EVConnected only: RequestStopTransaction deauthorizes the
+    transaction (Updated, RemoteStop, power off) but it ends only when the EV is unplugged (Ended,
+    EVCommunicationLost, stoppedReason Remote: what stopped the charging)."""
+    sut = await boot(csms, make_station, **{"TxCtrlr.TxStopPoint": "EVConnected"})
+    tx_id = await charging(csms, sut)
+    assert (await csms.call(STATION_ID, call.RequestStopTransaction(transaction_id=tx_id))).status == "Accepted"
+    deauthorized = await csms.wait_for("TransactionEvent", timeout=5)
+    assert (deauthorized["eventType"], deauthorized["triggerReason"]) == ("Updated", "RemoteStop")
+    await until(lambda: not sut.d.board.contactor(1).is_closed, "contactor open")
+    sut.d.board.unplug(1)
+    ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
+    assert ended["transactionInfo"]["transactionId"] == tx_id
+    assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("EVCommunicationLost", "Remote")
