@@ -39,24 +39,25 @@ def assert_numbered(events: list[dict[str, Any]]) -> None:
     assert [p["seqNo"] for p in events] == list(range(len(events)))
 
 
-async def test_TC_E_40_CS_offline_connection_loss_during_transaction(csms: DevCsms, station: StationUnderTest) -> None:
-    """E12/E13: the connection drops while charging; what happens meanwhile is queued and, once the
-    connection is back, delivered in order with offline true and seqNo continuing without a gap."""
-    tx_id = await charging(csms, station)
-    online_count = len(events_of(csms, tx_id))
+async def test_TC_E_40_CS_offline_connection_loss_during_transaction(csms: DevCsms, make_station: Any) -> None:
+    """E11.FR.01/02/06: the connection drops while charging; the periodic meter values of the running
+    transaction are queued and, once the connection is back, delivered in order with offline true and
+    seqNo continuing without a gap; the transaction goes on."""
+    sut: StationUnderTest = await make_station(device_model={"SampledDataCtrlr.TxUpdatedInterval": 1})
+    await csms.wait_for("StatusNotification", timeout=10)
+    tx_id = await charging(csms, sut)
     port = await go_offline(csms)
-    station.d.board.set_ev_state(1, "B")  # the EV pauses while the CSMS cannot hear it
-    await until(lambda: not station.d.board.contactor(1).is_closed, "contactor open")
-    station.d.board.unplug(1)
-    await until(lambda: station.d.station.evses[1].state.tx is None, "transaction ended")
+    queued = len(sut.d.station.outbox)
+    await until(lambda: len(sut.d.station.outbox) >= queued + 2, "periodic meter values queued offline")
     await back_online(csms, port)
-    await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=15)
+    await until(lambda: not sut.d.station.outbox.has_transaction_messages(tx_id), "queue emptied", timeout=10)
     events = events_of(csms, tx_id)
     assert_numbered(events)
-    offline = events[online_count:]
-    assert offline[-1]["eventType"] == "Ended" and len(offline) >= 2
-    assert all(p["offline"] is True for p in offline)
-    assert all(p.get("offline", False) is False for p in events[:online_count])
+    offline = [p for p in events if p.get("offline")]
+    assert len(offline) >= 2
+    assert {p["triggerReason"] for p in offline} == {"MeterValuePeriodic"}
+    assert all(p["eventType"] == "Updated" for p in offline)
+    assert sut.d.board.contactor(1).is_closed  # charging never stopped
     csms.assert_no_failures()
 
 
