@@ -299,7 +299,7 @@ async def test_TC_E_54_CS_stop_point_ev_disconnected_ev_side_ev_not_charging(csm
     sut.d.board.swipe(1, CARD)
     started = await csms.wait_for("TransactionEvent", predicate=tx("Started"), timeout=5)
     await csms.wait_for("TransactionEvent", predicate=tx("Updated", chargingState="SuspendedEV"), timeout=5)
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # time for a wrong contactor closing to happen
     assert not sut.d.board.contactor(1).is_closed
     sut.d.board.unplug(1)
     ended = await ended_after(csms, sut, started["transactionInfo"]["transactionId"])
