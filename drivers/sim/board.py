@@ -28,6 +28,7 @@ from drivers.interfaces import (
     FaultCleared,
     FaultName,
     FaultRaised,
+    InputChanged,
     PilotState,
     PilotStateChanged,
     iso14443_id_token,
@@ -316,6 +317,15 @@ class SimBoard:
             raise DriverError(_BOARD, f"id token must be 1 to {_ID_TOKEN_MAX_LENGTH} characters")
         log.info("evse=%s sim=swipe type=%s", evse_id, token_type)  # never the token itself
         state.emit(CardPresented(evse_id, id_token, token_type))
+
+    def set_input(self, evse_id: int, name: str, active: bool) -> None:
+        """Change a digital input of the EVSE (``parking_bay`` sensor, ``start_button`` ...).
+
+        The sim board has no pins of its own: this reports what a digital input driver would.
+        """
+        state = self._evse(evse_id).state
+        log.info("evse=%s sim=set_input input=%s active=%s", evse_id, name, active)
+        state.emit(InputChanged(evse_id, name, active))
 
     def set_power(self, evse_id: int, watts: float) -> None:
         """What the EV draws when it is allowed to (capped by the offered current)."""

@@ -153,7 +153,9 @@ def test_authorized_stop_point_does_not_end_a_session_still_waiting_for_its_card
 
 
 def test_E_stop_tx_on_ev_side_disconnect_false_suspends_instead_of_ending() -> None:
-    keep = fsm.Context(fsm.TxConfig(POINTS, POINTS, 32.0, stop_on_ev_disconnect=False), lambda: "tx-1")
+    # E10: only a transaction whose stop points do not need the EV (Authorized) can outlive the unplug.
+    authorized = frozenset({fsm.TxPoint.Authorized})
+    keep = fsm.Context(fsm.TxConfig(POINTS, authorized, 32.0, stop_on_ev_disconnect=False), lambda: "tx-1")
     state = fsm.EvseState(evse_id=1)
     for e in (fsm.PilotChanged(PilotState.B), fsm.Authorized("T1", "ISO14443"), fsm.PilotChanged(PilotState.C)):
         state, _ = fsm.transition(state, e, keep)
@@ -193,8 +195,9 @@ def test_E07_card_stop_with_ev_connected_stop_point_deauthorizes_until_unplug() 
     assert actions == [] and not state.offering  # a deauthorized transaction is not authorized again
     state, actions = fsm.transition(state, fsm.PilotChanged(PilotState.A), context)
     ended = [a for a in actions if isinstance(a, fsm.SendTransactionEvent)]
+    # The unplug triggers the Ended; the driver's card is why the transaction stopped.
     assert [(a.event_type, a.trigger_reason, a.stopped_reason) for a in ended] == [
-        ("Ended", "EVCommunicationLost", "EVDisconnected")
+        ("Ended", "EVCommunicationLost", "Local")
     ]
 
 

@@ -19,6 +19,7 @@ from drivers.interfaces import (
     EnergyMeter,
     FaultCleared,
     FaultRaised,
+    InputChanged,
     Pilot,
     PilotState,
     PilotStateChanged,
@@ -285,6 +286,14 @@ def test_unknown_fault_lists_known_ones(board: SimBoard) -> None:
 def test_unknown_evse_is_a_driver_error(board: SimBoard, hook: object) -> None:
     with pytest.raises(DriverError, match=r"unknown EVSE 9 \(known: 1, 2\)"):
         hook(board)  # type: ignore[operator]
+
+
+def test_set_input_reports_a_digital_input_of_that_evse(board: SimBoard, events: list[DriverEvent]) -> None:
+    board.set_input(2, "parking_bay", True)
+    board.set_input(2, "parking_bay", False)
+    assert events == [InputChanged(2, "parking_bay", True), InputChanged(2, "parking_bay", False)]
+    with pytest.raises(DriverError, match="unknown EVSE 9"):
+        board.set_input(9, "parking_bay", True)
 
 
 def test_plug_and_unplug_report_pilot_and_cable(board: SimBoard, events: list[DriverEvent]) -> None:

@@ -256,9 +256,11 @@ def charging_state(state: EvseState) -> str:
 
 
 def connector_status(state: EvseState) -> ConnectorStatus:
+    """ConnectorStatusEnumType: Occupied follows the cable (E03: a transaction started by a card alone
+    leaves the connector Available until the EV is plugged in; E10: so does a suspended one)."""
     if state.faults:
         return ConnectorStatus.Faulted
-    if state.ev_connected or state.tx is not None:
+    if state.ev_connected:
         return ConnectorStatus.Occupied
     if not state.operative:
         return ConnectorStatus.Unavailable
@@ -267,22 +269,32 @@ def connector_status(state: EvseState) -> ConnectorStatus:
     return ConnectorStatus.Available
 
 
-def may_offer(state: EvseState) -> bool:
-    """When the pilot may offer current (PWM): an authorized transaction, the EV there, no fault."""
+def may_offer(state: EvseState, config: TxConfig | None = None) -> bool:
+    """When the pilot may offer current (PWM): an authorized transaction, the EV there, no fault. With
+    TxStartPoint EnergyTransfer the offer comes before the transaction: an EV only draws (state C) once
+    offered current, and that draw is what starts the transaction (E01.FR.06)."""
+    before_start = (
+        state.tx is None
+        and config is not None
+        and config.may_start
+        and TxPoint.EnergyTransfer in config.start_points
+        and not state.session_done
+    )
     return (
-        state.tx is not None
+        (state.tx is not None or before_start)
         and state.token is not None
         and state.ev_connected
         and state.operative
         and not state.faults
-        and not state.tx.capped
+        and not (state.tx is not None and state.tx.capped)
     )
 
 
 def may_energize(state: EvseState) -> bool:
-    """The safety rule, the only condition under which the contactor may be closed: as for the offer, and
-    the EV asks for power (IEC 61851-1: the supply is switched on in state C/D, after the PWM offer)."""
-    return may_offer(state) and state.pilot in (PilotState.C, PilotState.D)
+    """The safety rule, the only condition under which the contactor may be closed: inside a transaction,
+    as for the offer, and the EV asks for power (IEC 61851-1: the supply is switched on in state C/D, after
+    the PWM offer)."""
+    return state.tx is not None and may_offer(state) and state.pilot in (PilotState.C, PilotState.D)
 
 
 def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState, list[Action]]:
@@ -295,7 +307,10 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
         state = replace(state, pilot=event.state)
         keep = not ctx.config.stop_on_ev_disconnect and state.tx is not None and state.token is not None
         if was_connected and not state.ev_connected and not keep:
-            # Unplugging ends the authorization of this session (E07), plugged or not.
+            # StopTxOnEVSideDisconnect: unplugging deauthorizes the session (E06/E10); whether that ends the
+            # transaction is up to its stop points (EVConnected, Authorized ...), as for any deauthorization.
+            if state.tx is not None and state.tx.deauthorized is None:
+                state = replace(state, tx=replace(state.tx, deauthorized=("EVCommunicationLost", "EVDisconnected")))
             state = replace(state, token=None, remote_start_id=None, session_done=False)
     elif isinstance(event, Authorized):
         if state.tx is not None and (state.tx.deauthorized is not None or state.token is not None):
@@ -352,7 +367,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
                 "Ended",
                 stop[0],
                 tx.transaction_id,
-                charging_state(state),
+                charging_state(replace(state, tx=None, token=None)),  # nothing authorized any more
                 id_token=tx.id_token,
                 stopped_reason=stop[1],
                 remote_start_id=tx.remote_start_id,
@@ -392,7 +407,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
             state = replace(state, tx=replace(state.tx, reached=frozenset(reached)))
 
     # Power path follows the safety rule: offer first, close on C/D; open first, then withdraw the offer.
-    if may_offer(state) and not state.offering:
+    if may_offer(state, ctx.config) and not state.offering:
         state = replace(state, offering=True)
         actions.append(SetPilotCurrent(ctx.config.max_current_a))
     if may_energize(state) and not state.contactor_closed:
@@ -401,7 +416,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     elif not may_energize(state) and state.contactor_closed:
         state = replace(state, contactor_closed=False)
         actions.append(SetContactor(False))
-    if not may_offer(state) and state.offering:
+    if not may_offer(state, ctx.config) and state.offering:
         state = replace(state, offering=False)
         actions.append(SetPilotCurrent(None))
     if deauth_update is not None:
@@ -440,15 +455,15 @@ def _ends_on_deauthorization(state: EvseState, config: TxConfig) -> bool:
 def _stop_point_lost(state: EvseState, config: TxConfig) -> tuple[str, str] | None:
     """(triggerReason, stoppedReason) when a stop point that held no longer does (E06.FR.01-07)."""
     assert state.tx is not None
-    deauthorized = state.tx.deauthorized is not None
     for point in sorted(config.stop_points & state.tx.reached):
-        # A transaction kept across an EV-side disconnect (StopTxOnEVSideDisconnect false, E10) survives
-        # the EV-connection points, until the driver or the CSMS deauthorizes it.
-        ev_points = (TxPoint.EVConnected, TxPoint.PowerPathClosed, TxPoint.EnergyTransfer)
-        if not deauthorized and not config.stop_on_ev_disconnect and point in ev_points and not state.ev_connected:
-            continue
+        # StopTxOnEVSideDisconnect false does not shield these: it only keeps the authorization (E10); a
+        # transaction suspended across an EV-side disconnect is one whose stop points do not need the EV.
         if not _reached(state, point):
-            return _stop_for(point, state)
+            trigger, reason = _stop_for(point, state)
+            # stoppedReason is why the transaction stopped: a deauthorization the transaction outlived (the
+            # driver's card, the CSMS) is that reason; the lost stop point only triggers the Ended (E07).
+            deauthorized = state.tx.deauthorized
+            return (trigger, deauthorized[1] if deauthorized is not None else reason)
     return None
 
 

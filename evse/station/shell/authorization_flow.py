@@ -126,12 +126,13 @@ class AuthorizationFlow:
         if reservation_id is not None:
             station.refresh_reservations()
         if not runtime.state.ev_connected and runtime.state.token == (id_token, token_type):
-            station.spawn(self._ev_connection_timeout(evse_id, runtime.authorizations))
+            station.spawn(self.ev_connection_timeout(evse_id, runtime.authorizations))
         return True
 
-    async def _ev_connection_timeout(self, evse_id: int, authorization: int) -> None:
+    async def ev_connection_timeout(self, evse_id: int, authorization: int) -> None:
         """E03/E05/C13: an authorization without an EV plugged in expires after TxCtrlr.EVConnectionTimeOut,
-        ending the transaction it started (EVConnectTimeout / Timeout), if any."""
+        ending the transaction it started (EVConnectTimeout / Timeout), if any; so does a transaction
+        suspended by an EV-side disconnect whose EV does not come back (E10, TC_E_27)."""
         station = self._station
         await asyncio.sleep(station.dm.get_int("TxCtrlr", "EVConnectionTimeOut"))
         runtime = station.evses[evse_id]

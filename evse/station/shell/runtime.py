@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from drivers.interfaces import EvseDrivers, MeterReading
@@ -33,3 +34,4 @@ class EvseRuntime:
     group_id: str | None = None  # groupIdToken of the token that authorized the session (C09)
     check_after_reconnect: bool = False  # started offline: the CSMS's answer to Started decides (C15)
     authorizations: int = 0  # counts authorizations, so an EVConnectionTimeOut only expires its own
+    power_path: asyncio.Lock = field(default_factory=asyncio.Lock)  # contactor and plug lock jobs, in order

@@ -224,11 +224,19 @@ class Station:
     def apply(self, evse_id: int, event: fsm.Event) -> None:
         """Run one event through the EVSE's state machine and perform the resulting actions."""
         runtime = self.evses[evse_id]
+        before = runtime.state
         runtime.state, actions = fsm.transition(runtime.state, event, self._context(evse_id))
         for action in actions:
             self._perform(runtime, action)
         if self.storage_fault is not None:
             self.storage_fault.check()  # a write refused in this step opens the power path before it closes
+        after = runtime.state
+        if before.tx is not None and after.tx is None and fsm.SetContactor(False) not in actions:
+            # Ended with the contactor already open (the EV had paused): the plug is released all the same.
+            self.spawn(self._drive_lock_after_session(runtime))
+        if before.ev_connected and not after.ev_connected and after.tx is not None and after.token is not None:
+            # E10: suspended across an EV-side disconnect; the EV has EVConnectionTimeOut to come back.
+            self.spawn(self.tokens.ev_connection_timeout(evse_id, runtime.authorizations))
         if runtime.state.tx is None:
             self._after_transaction(runtime)
         if any(isinstance(a, fsm.SendStatus) for a in actions):
@@ -245,6 +253,16 @@ class Station:
             self.messages.transaction_event(runtime, action)
 
     async def _drive_contactor(self, runtime: EvseRuntime, closed: bool) -> None:
+        # One power-path job at a time per EVSE, in order: a release of the plug never overtakes the
+        # opening of the contactor it must follow.
+        async with runtime.power_path:
+            await self._switch_contactor(runtime, closed)
+
+    async def _drive_lock_after_session(self, runtime: EvseRuntime) -> None:
+        async with runtime.power_path:
+            await self._release_plug(runtime)
+
+    async def _switch_contactor(self, runtime: EvseRuntime, closed: bool) -> None:
         evse_id, lock = runtime.state.evse_id, runtime.drivers.lock
         if closed and not runtime.state.contactor_closed:
             return  # superseded before it ran (a fault in the same step): the state machine wants it open
@@ -268,15 +286,21 @@ class Station:
             log.error("contactor evse=%s: %s", evse_id, exc)
             self.apply(evse_id, fsm.FaultChanged(name, True))
             return
-        ev_gone = not runtime.state.ev_connected
-        unlock_allowed = not ev_gone or self.dm.get_bool("OCPPCommCtrlr", "UnlockOnEVSideDisconnect")
-        if not closed and lock is not None and runtime.state.tx is None and unlock_allowed:
-            try:
-                # The session is over: release the plug (if the EV left first, only with
-                # UnlockOnEVSideDisconnect; otherwise a valid card or UnlockConnector releases it).
-                await lock.unlock()
-            except DriverError as exc:
-                log.error("unlock evse=%s: %s", evse_id, exc)  # the lock driver reports unlock_failure
+        if not closed:
+            await self._release_plug(runtime)
+
+    async def _release_plug(self, runtime: EvseRuntime) -> None:
+        """The session is over and the contactor open: release the plug (if the EV left first, only with
+        UnlockOnEVSideDisconnect; otherwise a valid card or UnlockConnector releases it, E09/E10)."""
+        lock, state = runtime.drivers.lock, runtime.state
+        if lock is None or state.tx is not None or state.contactor_closed:
+            return
+        if not state.ev_connected and not self.dm.get_bool("OCPPCommCtrlr", "UnlockOnEVSideDisconnect"):
+            return
+        try:
+            await lock.unlock()
+        except DriverError as exc:
+            log.error("unlock evse=%s: %s", state.evse_id, exc)  # the lock driver reports unlock_failure
 
     def _offer_limit(self, runtime: EvseRuntime, amps: float) -> float | None:
         """The offer after the cable's rating (IEC 61851-1) and the transaction's TxProfile cap it."""

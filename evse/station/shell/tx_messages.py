@@ -220,6 +220,10 @@ class TransactionMessages:
                 ),
                 offline=offline,
                 meterValue=values or None,
+                # A trigger for every EVSE gets one Updated per EVSE: F06.FR.11 wants each to say which.
+                evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
+                if trigger is m.TriggerReasonEnumType.Trigger
+                else None,
             )
 
         def write() -> None:
