@@ -117,6 +117,10 @@ async def test_TC_B_27_CS_reset_evse_immediate_ends_its_transaction(csms: DevCsm
     ended = await csms.wait_for("TransactionEvent", predicate=tx_event("Ended"))
     assert ended["transactionInfo"]["transactionId"] == tx_1
     assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("ResetCommand", "ImmediateReset")
+    # The EVSE reports its reset although the EV is still plugged in (inoperative comes before Occupied).
+    await csms.wait_for(
+        "StatusNotification", predicate=lambda p: p["evseId"] == 1 and p["connectorStatus"] == "Unavailable"
+    )
     await asyncio.sleep(0.3)
     assert not sut.d.board.contactor(1).is_closed
     assert sut.d.board.contactor(2).is_closed

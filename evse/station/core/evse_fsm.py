@@ -260,10 +260,10 @@ def connector_status(state: EvseState) -> ConnectorStatus:
     leaves the connector Available until the EV is plugged in; E10: so does a suspended one)."""
     if state.faults:
         return ConnectorStatus.Faulted
+    if not state.operative and state.tx is None:
+        return ConnectorStatus.Unavailable  # G03/G04: inoperative, even with a cable left in (B12 per EVSE)
     if state.ev_connected:
         return ConnectorStatus.Occupied
-    if not state.operative:
-        return ConnectorStatus.Unavailable
     if state.reserved:
         return ConnectorStatus.Reserved
     return ConnectorStatus.Available
