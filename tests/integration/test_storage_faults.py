@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ocpp.exceptions import InternalError
 from ocpp.v201 import call
 
 from evse import control
@@ -249,9 +248,8 @@ async def test_disk_full_when_a_transaction_starts_keeps_the_contactor_open_unti
 
     query_only(sut, False)
     await until(lambda: not sut.d.storage_fault.active)
-    if sut.d.station.evses[1].state.token is None:
-        # The card read during the fault was lost with its cache write (authorizer): the driver tries again.
-        sut.d.board.swipe(1, "AABBCCDD")
+    # The card read during the fault is kept although its cache write was refused: no second swipe.
+    assert sut.d.station.evses[1].state.token == ("AABBCCDD", "ISO14443")
     await until(lambda: sut.d.board is not None and sut.d.board.snapshot(1)["contactor_closed"])
     assert history == [True]
     sut.d.board.unplug(1)
@@ -323,9 +321,9 @@ async def test_read_only_while_idle_raises_the_fault_blocks_charging_and_clears(
     await csms.wait_for("StatusNotification", timeout=10)
     history = record_contactor(sut)
     query_only(sut, True)
-    # An idle write: availability is journaled. It cannot be, so the CSMS gets a CALLERROR, not an Accepted.
-    with pytest.raises(InternalError):
-        await csms.call(STATION_ID, call.ChangeAvailability(operational_status="Operative", evse={"id": 1}))
+    # An idle write: availability is journaled. It cannot be, so the CSMS gets Rejected, not an Accepted.
+    answer = await csms.call(STATION_ID, call.ChangeAvailability(operational_status="Operative", evse={"id": 1}))
+    assert answer.status == "Rejected"
     await until(lambda: sut.d.storage_fault.active)
     await until(lambda: len(storage_events(csms, "true")) == 1)
     assert "readonly" in storage_events(csms, "true")[0]["techInfo"]

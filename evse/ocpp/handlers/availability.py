@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from evse.errors import StorageError
 from evse.ocpp.rpc import Router
 from evse.ocpp.v201 import messages as m
 from evse.station.shell.station import Station
@@ -17,7 +18,14 @@ def register(router: Router, station: Station) -> None:
                 statusInfo=m.StatusInfoType(reasonCode="UnknownEvse" if connector_id == 0 else "UnknownConnector"),
             )
         operative = request.operationalStatus is m.OperationalStatusEnumType.Operative
-        status = station.change_availability(evse_id, connector_id, operative)
+        try:
+            status = station.change_availability(evse_id, connector_id, operative)
+        except StorageError as exc:
+            # G03: the change must survive a reboot; a disk that cannot record it makes it a refusal.
+            return m.ChangeAvailabilityResponse(
+                status=m.ChangeAvailabilityStatusEnumType.Rejected,
+                statusInfo=m.StatusInfoType(reasonCode="InternalError", additionalInfo=str(exc)[:512]),
+            )
         return m.ChangeAvailabilityResponse(status=m.ChangeAvailabilityStatusEnumType(status))
 
     router.register(m.ChangeAvailabilityRequest, change_availability)

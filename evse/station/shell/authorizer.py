@@ -18,7 +18,7 @@ from evse.clock import Clock
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel
 from evse.devicemodel.operations import MessageLimits
-from evse.errors import DeviceModelError, EvseError
+from evse.errors import DeviceModelError, EvseError, StorageError
 from evse.ocpp.v201 import messages as m
 from evse.station.core.authorization import (
     AskCsms,
@@ -153,9 +153,17 @@ class Authorizer:
         update = after_csms_answer(token_type, info, settings, in_local_list=in_local_list)
         if update is None:
             return
+        try:
+            self._cache_put(key, update.info, settings)
+        except StorageError as exc:
+            # The cache is an optimisation: a disk that refuses the write must not cost the driver the
+            # authorization the CSMS just gave (the storage fault is raised elsewhere).
+            log.warning("authorization cache not updated: %s", exc)
+
+    def _cache_put(self, key: TokenKey, info: m.IdTokenInfoType, settings: AuthSettings) -> None:
         self._store.cache_put(
             key,
-            update.info,
+            info,
             self._clock.now(),
             policy=settings.cache_policy,
             max_entries=self._cache_max_entries,
