@@ -163,6 +163,14 @@ async def energy_transfer_started(
     sut.d.board.set_ev_state(evse_id, "C")
     await until(contactor_closed(sut, evse_id))
     assert sut.d.board.lock(evse_id).is_locked  # the plug is held while power flows
+    # The Updated (Charging) has reached the CSMS too, so a test counting events from here is not racing it.
+    tx_id = authorized["transactionInfo"]["transactionId"]
+    await until(
+        lambda: any(
+            p["transactionInfo"]["transactionId"] == tx_id and p["transactionInfo"].get("chargingState") == "Charging"
+            for p in csms.received("TransactionEvent")
+        )
+    )
     return authorized
 
 

@@ -93,6 +93,11 @@ async def test_a_mixed_board_charges_through_evse_sim_commands(csms: DevCsms, ma
             return float(status["evses"][0]["energy_wh"])
 
         assert (await sim_status())["real_devices"] == {"meter": "modbus"}
+
+        async def first_reading() -> bool:
+            return await station_energy() == IDLE.energy_import_wh
+
+        await until(first_reading, "the first reading of the real meter")  # polled once a second
         await sim(sut, "plug")
         await sim(sut, "swipe", id_token=CARD)
         started = await csms.wait_for("TransactionEvent", predicate=tx_event("Started"), timeout=10)
