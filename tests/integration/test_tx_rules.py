@@ -48,6 +48,25 @@ async def no_ended(csms: DevCsms, seconds: float = 0.5) -> None:
     assert [p for p in csms.received("TransactionEvent") if p["eventType"] == "Ended"] == []
 
 
+async def charging_offline_with_unknown_card(csms: DevCsms, make_station: Any, **device_model: Any) -> StationUnderTest:
+    """OfflineTxForUnknownIdEnabled: an unknown card starts charging while the CSMS is away; the CSMS
+    judges (refuses) the token once it is back."""
+    sut: StationUnderTest = await make_station(
+        device_model={"AuthCtrlr.OfflineTxForUnknownIdEnabled": True, **device_model}
+    )
+    await csms.wait_for("StatusNotification", timeout=10)
+    port = csms.port
+    await csms.stop()
+    await asyncio.sleep(0.3)
+    sut.d.board.plug(1)
+    sut.d.board.swipe(1, "0BADCAFE")
+    sut.d.board.set_ev_state(1, "C")
+    await asyncio.sleep(0.5)
+    assert sut.d.board.contactor(1).is_closed
+    await csms.start(port=port)
+    return sut
+
+
 async def test_TC_E_14_CS_card_stop_with_stop_point_ev_connected_deauthorizes_then_unplug_ends(
     csms: DevCsms, make_station: Any
 ) -> None:
@@ -93,23 +112,9 @@ async def test_TC_E_17_CS_invalid_token_with_stop_point_ev_connected_deauthorize
 ) -> None:
     """E05/E06.FR.04, C15: the CSMS refuses the token in its TransactionEventResponse, StopTxOnInvalidId:
     with TxStopPoint EVConnected the station deauthorizes (Updated Deauthorized, power off)."""
-    sut = await make_station(
-        device_model={
-            "TxCtrlr.TxStopPoint": ["EVConnected"],
-            "TxCtrlr.StopTxOnInvalidId": True,
-            "AuthCtrlr.OfflineTxForUnknownIdEnabled": True,
-        }
+    sut = await charging_offline_with_unknown_card(
+        csms, make_station, **{"TxCtrlr.TxStopPoint": ["EVConnected"], "TxCtrlr.StopTxOnInvalidId": True}
     )
-    await csms.wait_for("StatusNotification", timeout=10)
-    port = csms.port
-    await csms.stop()
-    await asyncio.sleep(0.3)
-    sut.d.board.plug(1)
-    sut.d.board.swipe(1, "0BADCAFE")
-    sut.d.board.set_ev_state(1, "C")
-    await asyncio.sleep(0.5)
-    assert sut.d.board.contactor(1).is_closed
-    await csms.start(port=port)
     update = await csms.wait_for("TransactionEvent", predicate=tx("Updated", triggerReason="Deauthorized"), timeout=15)
     assert update["transactionInfo"]["chargingState"] == "EVConnected"
     await asyncio.sleep(0.2)
@@ -274,18 +279,7 @@ async def test_TC_C_17_CS_refused_token_without_stop_keeps_charging_by_default(
 ) -> None:
     """C15 / E05.FR.03: StopTxOnInvalidId false and MaxEnergyOnInvalidId left unset: the refused transaction
     goes on charging (the default must not turn the feature off)."""
-    sut = await make_station(
-        device_model={"AuthCtrlr.OfflineTxForUnknownIdEnabled": True, "TxCtrlr.StopTxOnInvalidId": False}
-    )
-    await csms.wait_for("StatusNotification", timeout=10)
-    port = csms.port
-    await csms.stop()
-    await asyncio.sleep(0.3)
-    sut.d.board.plug(1)
-    sut.d.board.swipe(1, "0BADCAFE")
-    sut.d.board.set_ev_state(1, "C")
-    await asyncio.sleep(0.3)
-    await csms.start(port=port)
+    sut = await charging_offline_with_unknown_card(csms, make_station, **{"TxCtrlr.StopTxOnInvalidId": False})
     await csms.wait_for("TransactionEvent", predicate=tx("Started"), timeout=15)
     await asyncio.sleep(2.5)  # several meter samples after the CSMS's verdict
     assert sut.d.board.contactor(1).is_closed
@@ -295,22 +289,9 @@ async def test_TC_C_17_CS_refused_token_without_stop_keeps_charging_by_default(
 async def test_TC_C_15_CS_max_energy_on_invalid_id_suspends_rather_than_ends(csms: DevCsms, make_station: Any) -> None:
     """C15, E05.FR.03: once MaxEnergyOnInvalidId Wh are delivered for a refused token, energy stops
     (Updated EnergyLimitReached, chargingState SuspendedEVSE, contactor open); the transaction goes on."""
-    sut = await make_station(
-        device_model={
-            "AuthCtrlr.OfflineTxForUnknownIdEnabled": True,
-            "TxCtrlr.StopTxOnInvalidId": False,
-            "TxCtrlr.MaxEnergyOnInvalidId": 5,
-        }
+    sut = await charging_offline_with_unknown_card(
+        csms, make_station, **{"TxCtrlr.StopTxOnInvalidId": False, "TxCtrlr.MaxEnergyOnInvalidId": 5}
     )
-    await csms.wait_for("StatusNotification", timeout=10)
-    port = csms.port
-    await csms.stop()
-    await asyncio.sleep(0.3)
-    sut.d.board.plug(1)
-    sut.d.board.swipe(1, "0BADCAFE")
-    sut.d.board.set_ev_state(1, "C")
-    await asyncio.sleep(0.3)
-    await csms.start(port=port)
     capped = await csms.wait_for(
         "TransactionEvent", predicate=tx("Updated", triggerReason="EnergyLimitReached"), timeout=20
     )
