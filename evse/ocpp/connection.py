@@ -111,6 +111,11 @@ class CsmsConnection:
         self.attempts = 0
 
     @property
+    def router(self) -> Router:
+        """The actions this station serves (the fuzzer drives them without a socket)."""
+        return self._router
+
+    @property
     def is_connected(self) -> bool:
         return self._session is not None
 

@@ -1,0 +1,129 @@
+"""The station under fuzz: a real daemon built from a sim config on a temporary state_dir.
+
+Its Router (with every real handler) is served by an RpcSession whose websocket is replaced by a list
+that records what the session sends. Nothing runs but the session and what the handlers start.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from evse.daemon import Daemon, build
+from evse.devicemodel.definitions import AttributeAddress
+from evse.ocpp.rpc import Reply, Router, RpcSession
+from evse.ocpp.v201 import messages as m
+from evse.storage import DB_FILENAME
+from tests.fuzz.payloads import Hints
+from tests.integration.conftest import station_settings
+
+# Values that change by themselves while the station runs, so they are not part of the compared state.
+_LIVE = {("ClockCtrlr", "DateTime")}
+
+
+def build_station(tmp: Path, port: int = 9, **extra: Any) -> Daemon:
+    """A daemon as the integration tests build it; port 9 (discard) when nothing connects."""
+    return build(station_settings(tmp, port, **extra))
+
+
+def guarded_router(router: Router) -> Router:
+    """The station's router with Reset answered by its real handler but never carried out: a reset would
+    end the run. Every other action goes to its real handler unchanged."""
+    guarded = Router()
+    for action in sorted(router.actions):
+        entry = router.lookup(action)
+        assert entry is not None
+        request_type, handler = entry
+        if action == "Reset":
+
+            async def reset(request: Any, handler: Any = handler) -> m.OcppResponse:
+                answer = await handler(request)
+                return answer.payload if isinstance(answer, Reply) else answer
+
+            guarded.register(request_type, reset)
+        else:
+            guarded.register(request_type, handler)
+    return guarded
+
+
+class Capture:
+    """Stands in for the websocket: keeps every text the session sends, encoded as websockets would."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, text: str) -> None:
+        text.encode("utf-8")  # websockets refuses text that is not Unicode; so must the stand-in
+        self.sent.append(text)
+
+
+def fuzz_session(daemon: Daemon, capture: Capture) -> RpcSession:
+    return RpcSession(capture.send, guarded_router(daemon.connection.router), message_timeout=lambda: 5.0)
+
+
+def hints(daemon: Daemon) -> Hints:
+    """Values that make generated payloads reach deeper into handlers than random text would."""
+    names = sorted(
+        {d.component.name for d in daemon.dm.definitions()} | {d.variable.name for d in daemon.dm.definitions()}
+    )
+    return {
+        "name": names,
+        "evseId": [0, 1, 2],
+        "connectorId": [0, 1, 2],
+        "idToken": ["TOKEN-1", "04A1B2C3D4", "DEADBEEF"],
+        "vendorId": ["org.openchargealliance", "com.example"],
+        "attributeValue": ["true", "false", "0", "1", "30", "-1", "Authorized,EVConnected", ""],
+    }
+
+
+def state(daemon: Daemon) -> dict[str, Any]:
+    """Everything an invalid frame must not change: every row of the station database (device model,
+    outbox, auth cache and local list, reservations, journals) and the in-memory views of them."""
+    db_path = daemon.settings.state_dir / DB_FILENAME
+    tables: dict[str, list[str]] = {}
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for name in names:
+            tables[name] = sorted(repr(row) for row in db.execute(f'SELECT * FROM "{name}"'))
+    db.close()
+    dm = daemon.dm
+    values = {
+        str(address): dm.current(address)
+        for definition in dm.definitions()
+        if (definition.component.name, definition.variable.name) not in _LIVE
+        for attribute in definition.attributes
+        for address in [AttributeAddress(definition.component, definition.variable, attribute.type)]
+    }
+    station = daemon.station
+    return {
+        "tables": tables,
+        "device_model": values,
+        "outbox_length": len(station.outbox),
+        "local_list_version": station.authorizer.local_list_version(),
+        "reservations": repr(station.reservations.book) if station.reservations is not None else None,
+        "evses": {i: (repr(r.state), repr(r.tx_profile)) for i, r in station.evses.items()},
+        "reset_requested": station.reset_requested.is_set(),
+    }
+
+
+def state_difference(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Human-readable differences between two `state` results."""
+    out: list[str] = []
+    for key in before:
+        if before[key] == after[key]:
+            continue
+        if isinstance(before[key], dict):
+            for sub in sorted(set(before[key]) | set(after[key]), key=str):
+                if before[key].get(sub) != after[key].get(sub):
+                    out.append(f"{key}[{sub}]: {str(before[key].get(sub))[:300]} -> {str(after[key].get(sub))[:300]}")
+        else:
+            out.append(f"{key}: {before[key]!r} -> {after[key]!r}")
+    return out
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
