@@ -148,7 +148,15 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 
 
 def _encode(frame: list[Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (say, in data stored before such strings were refused) has no UTF-8 form, and
+        # the socket would refuse the text; as a \\u escape it is valid JSON. So a failed send always means
+        # a dead socket.
+        text = json.dumps(frame, separators=(",", ":"))
+    return text
 
 
 class RpcSession:
@@ -186,7 +194,16 @@ class RpcSession:
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self._pending = (message_id, request.ACTION, future)
             try:
-                await self._send_text(_encode([CALL, message_id, request.ACTION, payload]))
+                try:
+                    await self._send_text(_encode([CALL, message_id, request.ACTION, payload]))
+                except Exception as exc:
+                    # Whatever the transport raises when the socket went away (websockets'
+                    # ConnectionClosed, OSError): callers handle NotConnected, and nothing else should
+                    # reach them (a ConnectionClosed here once ended the outbox sender, and the daemon).
+                    # The session is dead from now on, so `closed` tells callers not to retry at once: a
+                    # sender retrying without awaiting would starve the reader that notices the close.
+                    self._closed = True
+                    raise NotConnected(f"{request.ACTION} msg={message_id} not sent: {exc}") from exc
                 log.debug("sent CALL action=%s msg=%s", request.ACTION, message_id)
                 async with asyncio.timeout(self._message_timeout()):
                     answer = await future
@@ -199,6 +216,11 @@ class RpcSession:
         except schemas.PayloadViolation as exc:
             raise CallError(exc.code, f"CSMS answer invalid: {exc.description}") from None
         return response_type.model_validate(answer)
+
+    @property
+    def closed(self) -> bool:
+        """The socket is gone (closed, or a send on it failed)."""
+        return self._closed
 
     def close(self) -> None:
         """The websocket is gone: fail the outstanding CALL so its caller can retry later."""

@@ -60,7 +60,7 @@ class Generators:
     rng: random.Random
     registered: Sequence[str]
     hints: Hints = field(default_factory=dict)
-    guarded: frozenset[str] = frozenset()
+    no_handler: frozenset[str] = frozenset()  # actions that must never reach their handler (Reset on the wire)
     _factories: dict[str, PayloadFactory] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,7 +89,7 @@ class Generators:
         table = [(g, w) for g, w, changes in self._table if not (invalid_only and changes)]
         generator = self.rng.choices([g for g, _ in table], [w for _, w in table])[0]
         probes = generator(message_id)
-        if invalid_only and any(p.expect.reaches_handler for p in probes):
+        if any(p.expect.reaches_handler and (invalid_only or p.expect.action in self.no_handler) for p in probes):
             return self.next(message_id, invalid_only=invalid_only)
         return probes
 
@@ -177,7 +177,7 @@ class Generators:
         return [Probe(text, Expect(message_id, mutated.codes, action), "invalid_call", f"{action} {mutated.mutation}")]
 
     def valid_call(self, message_id: str) -> list[Probe]:
-        action = self.rng.choice(self.registered)
+        action = self.rng.choice([a for a in self.registered if a not in self.no_handler])
         factory = self.factory(action)
         mutated = factory.mutated() if self.rng.random() < 0.5 else Mutated(factory.valid(), "valid", frozenset())
         text = json.dumps([2, message_id, action, mutated.payload])

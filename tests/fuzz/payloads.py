@@ -148,8 +148,8 @@ class PayloadFactory:
             high = int(node.get("maximum", low + 5))
             return rng.randint(low, high) if rng.random() < 0.9 else rng.randint(max(low, 0), INT32_MAX)
         if kind == "number":
-            low = float(node.get("minimum", 0.0))
-            return round(low + rng.random() * 100, rng.randint(0, 3))
+            floor = float(node.get("minimum", 0.0))
+            return round(floor + rng.random() * 100, rng.randint(0, 3))
         if kind == "boolean":
             return rng.random() < 0.5
         # No type at all (DataTransfer.data): any JSON value is valid.
@@ -310,7 +310,7 @@ def _out_of_range(factory: PayloadFactory, payload: dict[str, Any], sites: list[
     node = site.node
     rng = factory._rng
     if "minimum" in node and rng.random() < 0.6:
-        below = node["minimum"] - (1 if node["type"] == "integer" else 0.5)
+        below: float = node["minimum"] - (1 if node["type"] == "integer" else 0.5)
         return Mutated(_replace(payload, site.path, below), "below_minimum", frozenset({PROPERTY}))
     if "maximum" in node and rng.random() < 0.6:
         above = node["maximum"] + 1

@@ -241,3 +241,27 @@ async def test_payload_at_the_nesting_limit_reaches_the_handler() -> None:
     await session.handle_frame('[2,"d1","Reset",{"type":"Immediate","customData":{"vendorId":"v","x":' + deep + "}}]")
     await settle(session)
     assert wire.frames == [[3, "d1", {"status": "Accepted"}]]
+
+
+async def test_call_on_a_socket_that_fails_to_send_raises_not_connected() -> None:
+    """The connection closing under a CALL (here: close 1009 for an oversized frame from the CSMS) made the
+    transport's own exception escape `call` and end the outbox sender, and with it the daemon."""
+
+    class Closed(Exception):
+        pass
+
+    attempts: list[str] = []
+
+    async def send(text: str) -> None:
+        attempts.append(text)
+        raise Closed("sent 1009 (message too big)")
+
+    session = RpcSession(send, Router(), message_timeout=lambda: 1.0)
+    with pytest.raises(NotConnected):
+        await session.call(m.HeartbeatRequest(), m.HeartbeatResponse)
+    # Dead from now on: a sender that retried at once, without awaiting, spun forever before the reader
+    # could notice the close (seen as a hung daemon growing by megabytes a second).
+    assert session.closed
+    with pytest.raises(NotConnected):
+        await session.call(m.HeartbeatRequest(), m.HeartbeatResponse)
+    assert len(attempts) == 1
