@@ -61,6 +61,7 @@ class Generators:
     registered: Sequence[str]
     hints: Hints = field(default_factory=dict)
     no_handler: frozenset[str] = frozenset()  # actions that must never reach their handler (Reset on the wire)
+    targets: Sequence[dict[str, Any]] = ()  # device-model addresses for SetVariables/GetVariables
     _factories: dict[str, PayloadFactory] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,6 +80,7 @@ class Generators:
             (self.answer_nobody_waits_for, 8, False),
             (self.duplicate_ids, 2, False),
             (self.valid_call, 24, True),
+            (self.device_model_call, 6 if self.targets else 0, True),
         ]
 
     def factory(self, action: str) -> PayloadFactory:
@@ -191,6 +193,25 @@ class Generators:
             )
         ]
 
+    def device_model_call(self, message_id: str) -> list[Probe]:
+        """SetVariables/GetVariables on real variables with values from sensible to hostile: the device
+        model's own validation (types, limits, valuesList, mutability) answers, per item."""
+        rng = self.rng
+        items = []
+        for _ in range(rng.randint(1, 4)):
+            item = json.loads(json.dumps(rng.choice(self.targets)))
+            if rng.random() < 0.3:
+                item["attributeType"] = rng.choice(["Actual", "Target", "MinSet", "MaxSet"])
+            items.append(item)
+        if rng.random() < 0.5:
+            for item in items:
+                item["attributeValue"] = rng.choice(_SET_VALUES)
+            action, key = "SetVariables", "setVariableData"
+        else:
+            action, key = "GetVariables", "getVariableData"
+        text = json.dumps([2, message_id, action, {key: items}])
+        return [Probe(text, Expect(message_id, frozenset(), action), "device_model_call", action)]
+
     def answer_nobody_waits_for(self, message_id: str) -> list[Probe]:
         rng = self.rng
         frame: list[Any] = rng.choice(
@@ -215,6 +236,34 @@ class Generators:
         first = self.invalid_call(message_id)[0]
         second = self.unknown_action(message_id)[0]
         return [first, second]
+
+
+_SET_VALUES = [
+    "0",
+    "1",
+    "-1",
+    "30",
+    "2147483648",
+    "1e3",
+    "0x10",
+    "3.5",
+    "true",
+    "false",
+    "TRUE",
+    "",
+    " ",
+    "Authorized,EVConnected",
+    "EVConnected,,",
+    "PowerPathClosed,EnergyTransfer",
+    "Energy.Active.Import.Register,Voltage",
+    "Bogus.Measurand",
+    "\x00",
+    "\u202e",
+    "x" * 1000,
+    "9" * 40,
+    "NaN",
+    "-0",
+]
 
 
 def strict_loads(text: str | bytes) -> Any:

@@ -13,14 +13,24 @@ import random
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from evse.ocpp.rpc import RpcSession
 from tests.fuzz.frames import Generators, Probe
 from tests.fuzz.oracle import check_step, reply_code
-from tests.fuzz.station import Capture, build_station, fuzz_session, hints, rss_bytes, state, state_difference
+from tests.fuzz.station import (
+    Capture,
+    build_station,
+    device_model_targets,
+    fuzz_session,
+    hints,
+    rss_bytes,
+    state,
+    state_difference,
+)
 
 MAX_REPORTED = 40
 
@@ -53,6 +63,7 @@ class Report:
     seconds: float = 0.0
     kinds: Counter[str] = field(default_factory=Counter)
     replies: Counter[str] = field(default_factory=Counter)
+    handled: Counter[str] = field(default_factory=Counter)  # CALLRESULTs by action:status
     failures: list[Failure] = field(default_factory=list)
     failure_count: int = 0
     state_checks: int = 0
@@ -66,6 +77,15 @@ class Report:
         self.failure_count += 1
         if len(self.failures) < MAX_REPORTED:
             self.failures.append(failure)
+
+    def count(self, probes: Sequence[Probe], replies: Sequence[Any]) -> None:
+        """Tally the replies of one step by code, and the handlers' answers by action and status."""
+        actions = {p.expect.message_id: p.expect.action for p in probes}
+        for reply in replies:
+            code = reply_code(reply)
+            self.replies[code] += 1
+            if code == "CALLRESULT" and len(reply) == 3 and isinstance(reply[2], dict):
+                self.handled[f"{actions.get(reply[1])}:{reply[2].get('status', 'ok')}"] += 1
 
     def memory_growth(self) -> int:
         """RSS growth after the first sample (the first 100k frames warm caches and compile validators)."""
@@ -81,6 +101,7 @@ class Report:
             f"state checks={self.state_checks}",
             "frames by generator: " + ", ".join(f"{k}={v}" for k, v in sorted(self.kinds.items())),
             "replies by code: " + ", ".join(f"{k}={v}" for k, v in sorted(self.replies.items())),
+            "handler answers: " + ", ".join(f"{k}={v}" for k, v in sorted(self.handled.items())),
         ]
         if self.memory:
             samples = " ".join(f"{n // 1000}k:{rss / mib:.1f}" for n, rss in self.memory)
@@ -119,7 +140,12 @@ async def _run(
     daemon = build_station(tmp)
     capture = Capture()
     session = fuzz_session(daemon, capture)
-    generators = Generators(random.Random(seed), sorted(daemon.connection.router.actions), hints(daemon))
+    generators = Generators(
+        random.Random(seed),
+        sorted(daemon.connection.router.actions),
+        hints(daemon),
+        targets=device_model_targets(daemon),
+    )
     report = Report("in-process", seed)
     gc.collect()
     report.memory.append((0, rss_bytes()))
@@ -169,8 +195,7 @@ async def _step(
             report.fail(Failure(seed, index, probe.kind, probe.detail, _text(probe.data), problem))
     await session.drain()
     problems, replies = check_step(probes, capture.sent)
-    for reply in replies:
-        report.replies[reply_code(reply)] += 1
+    report.count(probes, replies)
     for problem in problems:
         first = probes[0]
         report.fail(Failure(seed, index, first.kind, first.detail, _text(first.data), problem))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.fuzz.frames import Generators
 from tests.fuzz.inproc import Report, run_in_process
-from tests.fuzz.station import build_station, hints
+from tests.fuzz.station import build_station, device_model_targets, hints
 from tests.fuzz.wire import run_over_websocket
 
 # RSS growth tolerated after warm-up: SQLite's page cache and pymalloc arenas settle in steps of a few MiB.
@@ -22,7 +22,12 @@ MEMORY_SLACK = 16 * 1024 * 1024
 def _show(seed: int, index: int, batch: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         daemon = build_station(Path(tmp))
-        generators = Generators(random.Random(seed), sorted(daemon.connection.router.actions), hints(daemon))
+        generators = Generators(
+            random.Random(seed),
+            sorted(daemon.connection.router.actions),
+            hints(daemon),
+            targets=device_model_targets(daemon),
+        )
         for n in range(index + 1):
             probes = generators.next(f"f{n}", invalid_only=(n // batch) % 2 == 0)
         for probe in probes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,32 @@ def hints(daemon: Daemon) -> Hints:
         "idToken": ["TOKEN-1", "04A1B2C3D4", "DEADBEEF"],
         "vendorId": ["org.openchargealliance", "com.example"],
         "attributeValue": ["true", "false", "0", "1", "30", "-1", "Authorized,EVConnected", ""],
+        "connectorType": ["cType2", "cCCS2"],
+        "expiryDateTime": [_in(minutes) for minutes in (5, 60, 24 * 60, 365 * 24 * 60)],
     }
+
+
+def device_model_targets(daemon: Daemon) -> list[dict[str, Any]]:
+    """Every variable of the station's device model as a SetVariableData/GetVariableData address."""
+    targets = []
+    for definition in daemon.dm.definitions():
+        key = definition.component
+        component: dict[str, Any] = {"name": key.name}
+        if key.instance is not None:
+            component["instance"] = key.instance
+        if key.evse_id is not None:
+            component["evse"] = {"id": key.evse_id}
+            if key.connector_id is not None:
+                component["evse"]["connectorId"] = key.connector_id
+        variable: dict[str, Any] = {"name": definition.variable.name}
+        if definition.variable.instance is not None:
+            variable["instance"] = definition.variable.instance
+        targets.append({"component": component, "variable": variable})
+    return targets
+
+
+def _in(minutes: int) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def state(daemon: Daemon) -> dict[str, Any]:

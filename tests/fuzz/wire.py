@@ -28,8 +28,8 @@ from websockets.typing import Subprotocol
 from evse.daemon import Daemon, Exit
 from tests.fuzz.frames import Generators
 from tests.fuzz.inproc import Failure, Report
-from tests.fuzz.oracle import check_step, reply_code
-from tests.fuzz.station import build_station, hints, rss_bytes
+from tests.fuzz.oracle import check_step
+from tests.fuzz.station import build_station, device_model_targets, hints, rss_bytes
 
 OCPP201 = Subprotocol("ocpp2.0.1")
 
@@ -204,7 +204,11 @@ async def _fuzz(
 ) -> None:
     # A valid Reset would restart the daemon and end the run: Reset is only sent broken.
     generators = Generators(
-        random.Random(seed), sorted(daemon.connection.router.actions), hints(daemon), no_handler=frozenset({"Reset"})
+        random.Random(seed),
+        sorted(daemon.connection.router.actions),
+        hints(daemon),
+        targets=device_model_targets(daemon),
+        no_handler=frozenset({"Reset"}),
     )
     gc.collect()
     report.memory.append((0, rss_bytes()))
@@ -225,8 +229,7 @@ async def _fuzz(
         while not csms.replies.empty():  # answers nobody expected arrive with the next step at the latest
             sent.append(csms.replies.get_nowait())
         problems, replies = check_step(probes, sent)
-        for reply in replies:
-            report.replies[reply_code(reply)] += 1
+        report.count(probes, replies)
         for problem in problems:
             first = probes[0]
             text = first.data if isinstance(first.data, str) else repr(first.data)
