@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import random
 import time
 import traceback
 from collections import Counter
@@ -19,15 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from evse.ocpp.rpc import RpcSession
-from tests.fuzz.frames import Generators, Probe
+from tests.fuzz.frames import Probe
 from tests.fuzz.oracle import check_step, reply_code
 from tests.fuzz.station import (
     Capture,
     build_station,
-    device_model_targets,
     fuzz_session,
-    hints,
     rss_bytes,
+    seeded_generators,
     state,
     state_difference,
 )
@@ -140,12 +138,7 @@ async def _run(
     daemon = build_station(tmp)
     capture = Capture()
     session = fuzz_session(daemon, capture)
-    generators = Generators(
-        random.Random(seed),
-        sorted(daemon.connection.router.actions),
-        hints(daemon),
-        targets=device_model_targets(daemon),
-    )
+    generators = seeded_generators(daemon, seed)
     report = Report("in-process", seed)
     gc.collect()
     report.memory.append((0, rss_bytes()))

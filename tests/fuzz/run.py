@@ -10,9 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.fuzz.frames import Generators
 from tests.fuzz.inproc import Report, run_in_process
-from tests.fuzz.station import build_station, device_model_targets, hints
+from tests.fuzz.station import build_station, seeded_generators
 from tests.fuzz.wire import run_over_websocket
 
 # RSS growth tolerated after warm-up: SQLite's page cache and pymalloc arenas settle in steps of a few MiB.
@@ -22,12 +21,7 @@ MEMORY_SLACK = 16 * 1024 * 1024
 def _show(seed: int, index: int, batch: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         daemon = build_station(Path(tmp))
-        generators = Generators(
-            random.Random(seed),
-            sorted(daemon.connection.router.actions),
-            hints(daemon),
-            targets=device_model_targets(daemon),
-        )
+        generators = seeded_generators(daemon, seed)
         for n in range(index + 1):
             probes = generators.next(f"f{n}", invalid_only=(n // batch) % 2 == 0)
         for probe in probes:

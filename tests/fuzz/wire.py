@@ -12,9 +12,10 @@ import contextlib
 import gc
 import json
 import logging
-import random
 import struct
 import time
+import traceback
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +27,10 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from evse.daemon import Daemon, Exit
-from tests.fuzz.frames import Generators
+from tests.fuzz.frames import Probe
 from tests.fuzz.inproc import Failure, Report
 from tests.fuzz.oracle import check_step
-from tests.fuzz.station import build_station, device_model_targets, hints, rss_bytes
+from tests.fuzz.station import build_station, rss_bytes, seeded_generators
 
 OCPP201 = Subprotocol("ocpp2.0.1")
 
@@ -158,10 +159,22 @@ async def start_daemon(tmp: Path, server: BareCsms, **extra: Any) -> tuple[Daemo
     return daemon, task
 
 
-async def stop_daemon(task: asyncio.Task[Exit]) -> None:
+async def stop_daemon(task: asyncio.Task[Exit]) -> BaseException | None:
+    """Cancel the daemon; returns what it died of, if it died by itself."""
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
+    try:
         await task
+    except asyncio.CancelledError:
+        return None
+    except BaseException as exc:  # an ExceptionGroup from its TaskGroup: the finding, not the harness's
+        return exc
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(inner) for inner in exc.exceptions)
+    return "".join(traceback.format_exception(exc, limit=-4)).strip()
 
 
 async def run_over_websocket(
@@ -184,7 +197,9 @@ async def run_over_websocket(
         try:
             await _fuzz(daemon, task, csms, frames, seed, reply_timeout, sample_every, report, progress)
         finally:
-            await stop_daemon(task)
+            died = await stop_daemon(task)
+        if died is not None:
+            report.fail(Failure(seed, report.frames, "daemon", "", "", f"the daemon died: {_describe(died)}"))
     finally:
         await csms.stop()
         logging.disable(logging.NOTSET)
@@ -203,22 +218,23 @@ async def _fuzz(
     progress: Callable[[str], None] | None,
 ) -> None:
     # A valid Reset would restart the daemon and end the run: Reset is only sent broken.
-    generators = Generators(
-        random.Random(seed),
-        sorted(daemon.connection.router.actions),
-        hints(daemon),
-        targets=device_model_targets(daemon),
-        no_handler=frozenset({"Reset"}),
-    )
+    generators = seeded_generators(daemon, seed, no_handler=frozenset({"Reset"}))
     gc.collect()
     report.memory.append((0, rss_bytes()))
     started = time.perf_counter()
     index = 0
+    # What reached a handler lately: a station that fails later (a timer, the metering loop) failed
+    # because of one of these.
+    recent: deque[Probe] = deque(maxlen=30)
     while index < frames and not task.done():
+        if not csms.connected.is_set() and not await _reconnected(csms, task, seed, index, recent, report):
+            break
         probes = generators.next(f"f{index}", invalid_only=(index // 1_000) % 2 == 0)
-        for probe in probes:
-            report.kinds[probe.kind] += 1
-            await csms.socket.send(probe.data)
+        recent.extend(p for p in probes if p.expect.reaches_handler)
+        with contextlib.suppress(ConnectionClosed):
+            for probe in probes:
+                report.kinds[probe.kind] += 1
+                await csms.socket.send(probe.data)
         sent: list[str] = []
         try:
             async with asyncio.timeout(reply_timeout):
@@ -251,16 +267,45 @@ async def _fuzz(
     gc.collect()
     report.memory.append((index, rss_bytes()))
     if task.done():
-        report.fail(Failure(seed, index, "daemon", "", "", f"the daemon ended: {task.result()!r}"))
-    if csms.connections != 1:
-        report.fail(
-            Failure(
-                seed, index, "connection", "", "", f"{csms.connections} connections, close codes {csms.close_codes}"
-            )
-        )
+        report.fail(Failure(seed, index, "daemon", "", "", f"the daemon ended; lately:\n{_lately(recent)}"))
+        return  # the caller reports what it died of
+    if not csms.connected.is_set():
+        return  # reported by _reconnected
     # Still alive and answering: a plain CALL gets its CALLRESULT.
     await csms.socket.send('[2,"alive","GetLocalListVersion",{}]')
-    async with asyncio.timeout(reply_timeout):
-        last = json.loads(await csms.replies.get())
-    if last[:2] != [3, "alive"]:
+    try:
+        async with asyncio.timeout(reply_timeout):
+            last = json.loads(await csms.replies.get())
+    except TimeoutError:
+        last = None
+    if last is None or last[:2] != [3, "alive"]:
         report.fail(Failure(seed, index, "alive", "", "", f"station answered {last} to a valid CALL after the run"))
+
+
+async def _reconnected(
+    csms: BareCsms, task: asyncio.Task[Exit], seed: int, index: int, recent: deque[Probe], report: Report
+) -> bool:
+    """The station dropped its connection: a failure (nothing the fuzzer sends may cost the connection);
+    the run goes on if it comes back."""
+    await asyncio.sleep(0.1)  # a dying daemon takes its connection with it; report the death instead
+    if task.done():
+        return False
+    cause = _lately(recent)
+    report.fail(
+        Failure(
+            seed, index, "connection", "", "", f"connection lost (close codes {csms.close_codes}); lately:\n{cause}"
+        )
+    )
+    try:
+        await csms.wait_connection(csms.connections + 1)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _lately(recent: deque[Probe]) -> str:
+    return "\n".join(f"    {p.kind} {p.detail}: {_text(p.data)[:200]}" for p in recent)
+
+
+def _text(data: str | bytes) -> str:
+    return data if isinstance(data, str) else repr(data)
