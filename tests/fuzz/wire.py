@@ -193,7 +193,8 @@ async def run_over_websocket(
     await csms.start()
     report = Report("websocket", seed)
     try:
-        daemon, task = await start_daemon(tmp, csms)
+        # No state is compared here, so a remote start may time out and free the EVSE for the next one.
+        daemon, task = await start_daemon(tmp, csms, device_model={"TxCtrlr.EVConnectionTimeOut": 5})
         try:
             await _fuzz(daemon, task, csms, frames, seed, reply_timeout, sample_every, report, progress)
         finally:
