@@ -265,3 +265,12 @@ async def test_call_on_a_socket_that_fails_to_send_raises_not_connected() -> Non
     with pytest.raises(NotConnected):
         await session.call(m.HeartbeatRequest(), m.HeartbeatResponse)
     assert len(attempts) == 1
+
+
+async def test_answer_echoing_a_lone_surrogate_still_goes_out() -> None:
+    """The NotImplemented description names the action; an action holding a lone surrogate made the text
+    unsendable (websockets encodes UTF-8) and the CALL went unanswered. It goes out \\u-escaped."""
+    session, wire = make_session(heartbeat_router())
+    await session.handle_frame('[2,"e1","Res\\udc00et",{}]')
+    await settle(session)
+    assert [f[:3] for f in wire.frames] == [[4, "e1", "NotImplemented"]]
