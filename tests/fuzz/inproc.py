@@ -66,6 +66,7 @@ class Report:
     failure_count: int = 0
     state_checks: int = 0
     memory: list[tuple[int, int]] = field(default_factory=list)  # (frames so far, RSS bytes)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +108,7 @@ class Report:
                 f"memory RSS MiB start={self.memory[0][1] / mib:.1f} end={self.memory[-1][1] / mib:.1f} "
                 f"growth after warm-up={self.memory_growth() / mib:+.1f} [{samples}]"
             )
+        lines += self.notes
         lines += [str(f) for f in self.failures]
         return "\n".join(lines)
 

@@ -97,11 +97,11 @@ Hints = Mapping[str, Sequence[Any]]
 
 
 class PayloadFactory:
-    """Valid and mutated payloads for one action's request schema."""
+    """Valid and mutated payloads for one action's request (or, with kind="Response", response) schema."""
 
-    def __init__(self, action: str, rng: random.Random, hints: Hints | None = None) -> None:
+    def __init__(self, action: str, rng: random.Random, hints: Hints | None = None, *, kind: str = "Request") -> None:
         self.action = action
-        self.schema = load_schema(f"{action}Request")
+        self.schema = load_schema(f"{action}{kind}")
         self._rng = rng
         self._hints = hints or {}
 

@@ -12,10 +12,11 @@ import contextlib
 import gc
 import json
 import logging
+import random
 import struct
 import time
 import traceback
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from evse.daemon import Daemon, Exit
 from tests.fuzz.frames import Probe
 from tests.fuzz.inproc import Failure, Report
 from tests.fuzz.oracle import check_step
+from tests.fuzz.payloads import PayloadFactory
 from tests.fuzz.station import build_station, rss_bytes, seeded_generators
 
 OCPP201 = Subprotocol("ocpp2.0.1")
@@ -50,10 +52,42 @@ def _answer_for(action: str) -> dict[str, Any]:
     return {}
 
 
+class AnswerMutator:
+    """Answers the station's own CALLs badly now and then: a random but valid answer (a BootNotification
+    may come back Pending or Rejected), a schema-breaking one, or a CALLERROR. Its own Random, so the
+    frames sent to the station stay those of the seed."""
+
+    def __init__(self, seed: int, rate: float) -> None:
+        self._rng = random.Random(seed)
+        self._rate = rate
+        self._factories: dict[str, PayloadFactory] = {}
+        self.counts: Counter[str] = Counter()
+
+    def answer(self, message_id: str, action: str) -> list[Any] | None:
+        """The frame to answer with, or None for the plain valid answer."""
+        rng = self._rng
+        if rng.random() >= self._rate:
+            return None
+        if action not in self._factories:
+            try:
+                self._factories[action] = PayloadFactory(action, rng, kind="Response")
+            except FileNotFoundError:
+                return None
+        choice = rng.randrange(3)
+        self.counts[f"{action}:{('valid', 'broken', 'CALLERROR')[choice]}"] += 1
+        if choice == 0:
+            return [3, message_id, self._factories[action].valid()]
+        if choice == 1:
+            return [3, message_id, self._factories[action].mutated().payload]
+        code = rng.choice(["InternalError", "NotSupported", "SecurityError", "GenericError", "Bogus"])
+        return [4, message_id, code, "fuzz", {}]
+
+
 class BareCsms:
     """A websocket server speaking just enough OCPP-J to keep one station registered, and raw otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, answers: AnswerMutator | None = None) -> None:
+        self.answers = answers
         self.connections = 0
         self.close_codes: list[int | None] = []  # what the station sent when a connection ended
         self.connected = asyncio.Event()
@@ -124,7 +158,8 @@ class BareCsms:
             return
         if isinstance(frame, list) and len(frame) == 4 and frame[0] == 2:
             self.station_calls.append(str(frame[2]))
-            await socket.send(json.dumps([3, frame[1], _answer_for(str(frame[2]))]))
+            answer = self.answers.answer(frame[1], str(frame[2])) if self.answers is not None else None
+            await socket.send(json.dumps(answer or [3, frame[1], _answer_for(str(frame[2]))]))
             return
         await self.replies.put(text)
 
@@ -184,12 +219,15 @@ async def run_over_websocket(
     *,
     reply_timeout: float = 10.0,
     sample_every: int = 5_000,
+    answer_mutation: float = 0.2,
     progress: Callable[[str], None] | None = None,
 ) -> Report:
     """`frames` generated frames from a raw CSMS to the running daemon; the station must answer each as
-    OCPP-J prescribes, keep its one connection and keep running."""
+    OCPP-J prescribes, keep its one connection and keep running, while a share (`answer_mutation`) of
+    the answers to its own CALLs are odd, broken or CALLERRORs."""
     logging.disable(logging.CRITICAL)
-    csms = BareCsms()
+    answers = AnswerMutator(seed + 1, answer_mutation) if answer_mutation > 0 else None
+    csms = BareCsms(answers)
     await csms.start()
     report = Report("websocket", seed)
     try:
@@ -204,6 +242,10 @@ async def run_over_websocket(
     finally:
         await csms.stop()
         logging.disable(logging.NOTSET)
+    if answers is not None:
+        report.notes.append(
+            "answers to the station's CALLs: " + ", ".join(f"{k}={v}" for k, v in sorted(answers.counts.items()))
+        )
     return report
 
 
