@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz.wire import BareCsms, start_daemon, stop_daemon
+from tests.fuzz.bare_csms import BareCsms
+from tests.fuzz.wire import start_daemon, stop_daemon
 from tests.integration.conftest import PASSWORD
 
 LIMIT = 1024 * 1024
