@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint bench soak hil models conformance clean
+.PHONY: run test lint bench fuzz soak hil models conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)        ## the figures quoted in issue notes
 	PYTHONPATH=. $(BIN)/python bench/run.py  # the emulators (hil/) are test equipment, not installed
+
+fuzz: $(STAMP)         ## 1,000,000 generated frames in process + 20,000 over the websocket; prints the summary
+	$(BIN)/python -m tests.fuzz.run --frames 1000000 --websocket-frames 20000 $(if $(SEED),--seed $(SEED))
 
 soak: $(STAMP)         ## >= 200 SIGKILLs during charging sessions, CSMS on and off; prints the result
 	$(BIN)/python -m hil.kill_soak --rounds 200

@@ -56,6 +56,10 @@ class CsmsSection(_Section):
     ca_file: Path | None = None
     client_cert: Path | None = None
     client_key: Path | None = None
+    # The largest websocket message accepted from the CSMS; a larger one is refused from its header
+    # (close 1009) before its body is read. Keep it above every DeviceDataCtrlr/LocalAuthListCtrlr
+    # BytesPerMessage, which only limit what a handler accepts once the message is in.
+    max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
 
     @field_validator("basic_auth_password")
     @classmethod

@@ -42,6 +42,7 @@ class Rejection:
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -144,6 +145,12 @@ def validate_value(value: str, characteristics: Characteristics, *, secret: bool
         integer = parse_integer(value)
         if integer is None:
             return Rejection(ReasonCode.INVALID_VALUE, f"{_quote(value, secret)} is not an integer")
+        if not INT32_MIN <= integer <= INT32_MAX:
+            # OCPP's integer is 32 bits (Part 2, primitive datatypes). A variable without a maxLimit took
+            # any size, and AlignedDataCtrlr.Interval = 2147483648 then crashed the metering loop (found
+            # by `make fuzz`).
+            reason = ReasonCode.VALUE_TOO_HIGH if integer > 0 else ReasonCode.VALUE_TOO_LOW
+            return Rejection(reason, f"{_quote(value, secret)} is not a 32-bit integer")
         return _check_number(Decimal(integer), value, characteristics, secret)
     if data_type is DataType.DECIMAL:
         decimal = parse_decimal(value)

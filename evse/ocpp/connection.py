@@ -41,6 +41,7 @@ class Endpoint:
     ca_file: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
+    max_frame_bytes: int = 4 * 1024 * 1024
 
     @property
     def full_url(self) -> str:
@@ -114,8 +115,13 @@ class CsmsConnection:
         self.failures = 0
 
     @property
+    def router(self) -> Router:
+        """The actions this station serves (the fuzzer drives them without a socket)."""
+        return self._router
+
+    @property
     def is_connected(self) -> bool:
-        return self._session is not None
+        return self._session is not None and not self._session.closed
 
     async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp:
         """Send a CALL on the current connection; NotConnected when there is none."""
@@ -163,7 +169,7 @@ class CsmsConnection:
             ping_timeout=ping if ping > 0 else None,
             compression="deflate",
             open_timeout=10,
-            max_size=2**22,
+            max_size=endpoint.max_frame_bytes,
         ) as socket:
             if socket.subprotocol != SUBPROTOCOL:
                 await socket.close(code=1002, reason="ocpp2.0.1 subprotocol required")

@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import json
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ from evse.ocpp.v201.messages import OcppRequest, OcppResponse
 log = logging.getLogger(__name__)
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
+
+# No OCPP 2.0.1 message nests deeper than about a dozen levels; only customData and DataTransfer.data
+# take free JSON. Deeper payloads are refused before a handler sees them: pydantic cannot serialize past
+# ~250 levels, which turned a BytesPerMessage check into an InternalError.
+MAX_PAYLOAD_DEPTH = 32
 
 Req = TypeVar("Req", bound=OcppRequest)
 Resp = TypeVar("Resp", bound=OcppResponse)
@@ -88,8 +94,69 @@ class Router:
         return frozenset(self._handlers)
 
 
+class _NotJson(Exception):
+    """A received message that is not RFC 8259 JSON."""
+
+
+def _refuse_constant(token: str) -> Any:
+    raise _NotJson(f"{token} is not JSON")
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if math.isinf(value):
+        raise _NotJson(f"number {token[:20]} out of range")
+    return value
+
+
+def _parse(text: str | bytes) -> Any:
+    """Python's json accepts NaN and Infinity (not JSON) and overflows 1e999 to infinity; a number no
+    handler can compare must not reach one. Nesting deeper than the recursion limit is refused, not raised."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise _NotJson(str(exc)[:100]) from None
+
+
+def _is_number(value: Any) -> bool:
+    # JSON has no booleans-as-numbers; Python's True == 1 must not make [true, ...] a message type.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_unicode(value: Any) -> bool:
+    """False when `value` holds a lone surrogate (a \\ud800 escape): no text, and no UTF-8 to send back."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """True when `value` nests deeper than `limit` arrays/objects."""
+    level = [value]
+    for _ in range(limit + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return True
+
+
 def _encode(frame: list[Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (say, in data stored before such strings were refused) has no UTF-8 form, and
+        # the socket would refuse the text; as a \\u escape it is valid JSON. So a failed send always means
+        # a dead socket.
+        text = json.dumps(frame, separators=(",", ":"))
+    return text
 
 
 class RpcSession:
@@ -127,7 +194,16 @@ class RpcSession:
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self._pending = (message_id, request.ACTION, future)
             try:
-                await self._send_text(_encode([CALL, message_id, request.ACTION, payload]))
+                try:
+                    await self._send_text(_encode([CALL, message_id, request.ACTION, payload]))
+                except Exception as exc:
+                    # Whatever the transport raises when the socket went away (websockets'
+                    # ConnectionClosed, OSError): callers handle NotConnected, and nothing else should
+                    # reach them (a ConnectionClosed here once ended the outbox sender, and the daemon).
+                    # The session is dead from now on, so `closed` tells callers not to retry at once: a
+                    # sender retrying without awaiting would starve the reader that notices the close.
+                    self._closed = True
+                    raise NotConnected(f"{request.ACTION} msg={message_id} not sent: {exc}") from exc
                 log.debug("sent CALL action=%s msg=%s", request.ACTION, message_id)
                 async with asyncio.timeout(self._message_timeout()):
                     answer = await future
@@ -140,6 +216,11 @@ class RpcSession:
         except schemas.PayloadViolation as exc:
             raise CallError(exc.code, f"CSMS answer invalid: {exc.description}") from None
         return response_type.model_validate(answer)
+
+    @property
+    def closed(self) -> bool:
+        """The socket is gone (closed, or a send on it failed)."""
+        return self._closed
 
     def close(self) -> None:
         """The websocket is gone: fail the outstanding CALL so its caller can retry later."""
@@ -156,31 +237,40 @@ class RpcSession:
     async def handle_frame(self, text: str | bytes) -> None:
         """Process one received websocket message. Never raises for bad input from the peer."""
         try:
-            frame = json.loads(text)
-        except (ValueError, UnicodeDecodeError):
-            await self._send_error("-1", "RpcFrameworkError", "message is not valid JSON")
+            frame = _parse(text)
+        except _NotJson as exc:
+            await self._send_error("-1", "RpcFrameworkError", f"message is not valid JSON: {exc}")
             return
-        if not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str):
-            message_id = frame[1] if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str) else "-1"
-            await self._send_error(message_id, "RpcFrameworkError", "not an OCPP-J frame")
+        kind = frame[0] if isinstance(frame, list) and frame else None
+        if _is_number(kind) and kind in (CALLRESULT, CALLERROR):
+            # An answer is never answered, however malformed: a CALLERROR to a CALLERROR could ping-pong.
+            self._take_answer(frame)
             return
-        kind, message_id = frame[0], frame[1]
-        if kind == CALL:
-            if len(frame) != 4 or not isinstance(frame[2], str):
-                await self._send_error(message_id, "RpcFrameworkError", "CALL must be [2, id, action, payload]")
-                return
-            task = asyncio.create_task(self._serve_call(message_id, frame[2], frame[3]))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        elif kind == CALLRESULT and len(frame) == 3:
+        message_id = frame[1] if isinstance(frame, list) and len(frame) > 1 else None
+        if not isinstance(message_id, str) or not _is_unicode(message_id):
+            await self._send_error("-1", "RpcFrameworkError", "message id missing or unreadable")
+            return
+        if not _is_number(kind) or kind != CALL:
+            await self._send_error(message_id, "MessageTypeNotSupported", f"message type {kind!r} unknown")
+            return
+        if len(frame) != 4 or not isinstance(frame[2], str):
+            await self._send_error(message_id, "RpcFrameworkError", "CALL must be [2, id, action, payload]")
+            return
+        task = asyncio.create_task(self._serve_call(message_id, frame[2], frame[3]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _take_answer(self, frame: list[Any]) -> None:
+        message_id = frame[1] if len(frame) > 1 else None
+        if not isinstance(message_id, str):
+            log.warning("dropped answer without a readable message id")
+        elif frame[0] == CALLRESULT and len(frame) == 3:
             self._resolve(message_id, frame[2], None)
-        elif kind == CALLERROR and len(frame) >= 4:
+        elif frame[0] == CALLERROR and len(frame) >= 4:
             details = frame[4] if len(frame) > 4 and isinstance(frame[4], dict) else {}
             self._resolve(message_id, None, CallError(str(frame[2]), str(frame[3]), details))
-        elif kind in (CALLRESULT, CALLERROR):
-            log.warning("dropped malformed answer msg=%s", message_id)
         else:
-            await self._send_error(message_id, "MessageTypeNotSupported", f"message type {kind!r} unknown")
+            log.warning("dropped malformed answer msg=%s", message_id)
 
     def _resolve(self, message_id: str, payload: Any, error: CallError | None) -> None:
         pending = self._pending
@@ -222,6 +312,10 @@ class RpcSession:
         if entry is None:
             raise CallError("NotSupported", f"{action} is not supported by this station")
         request_type, handler = entry
+        if not _is_unicode(payload):
+            raise CallError("FormatViolation", f"{action}: payload holds a string that is not Unicode")
+        if _depth_exceeds(payload, MAX_PAYLOAD_DEPTH):
+            raise CallError("FormatViolation", f"{action}: payload nested deeper than {MAX_PAYLOAD_DEPTH} levels")
         try:
             schemas.validate_request(action, payload)
         except schemas.PayloadViolation as exc:

@@ -123,6 +123,23 @@ def test_every_integer_in_range_is_accepted_and_outside_is_not(number: int) -> N
     assert (rejection is None) == (1 <= number <= 3600)
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2147483648", ReasonCode.VALUE_TOO_HIGH),
+        ("9" * 40, ReasonCode.VALUE_TOO_HIGH),
+        ("-2147483649", ReasonCode.VALUE_TOO_LOW),
+    ],
+)
+def test_an_integer_without_limits_is_still_32_bits(value: str, reason: ReasonCode) -> None:
+    """OCPP's integer is 32 bits (Part 2, primitive datatypes): AlignedDataCtrlr.Interval has no maxLimit,
+    took 2147483648 from a SetVariables and the metering loop's timedelta overflowed, ending the daemon."""
+    unlimited = Characteristics(DataType.INTEGER, min_limit=0)
+    rejection = validate_value(value, unlimited)
+    assert rejection is not None and rejection.reason_code is reason
+    assert validate_value("2147483647", unlimited) is None
+
+
 @given(st.text(max_size=12))
 def test_boolean_accepts_exactly_two_spellings(text: str) -> None:
     assert (validate_value(text, BOOLEAN) is None) == (text in ("true", "false"))

@@ -19,6 +19,7 @@ class Wire:
         self.frames: list[list[Any]] = []
 
     async def send(self, text: str) -> None:
+        text.encode("utf-8")  # as websockets does: text that is not Unicode cannot be sent
         self.frames.append(json.loads(text))
 
 
@@ -168,3 +169,108 @@ async def test_close_fails_the_outstanding_call() -> None:
         await task
     with pytest.raises(NotConnected):
         await session.call(m.HeartbeatRequest(), m.HeartbeatResponse)
+
+
+# ---- found by `make fuzz` (tests/fuzz) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "[" * 100_000 + "]" * 100_000,  # deeper than the parser's recursion limit
+        '[2,"n1","Reset",{"type":NaN}]',  # NaN, Infinity: Python's json takes them, JSON has none
+        '[2,"n2","Reset",{"type":"Immediate","evseId":Infinity}]',
+        '[2,"n3","Reset",{"type":"Immediate","evseId":1e999}]',  # overflows to infinity
+        '[2,"n4\\ud800","Reset",{"type":"Immediate"}]',  # an id that cannot be sent back
+    ],
+)
+async def test_unreadable_message_gets_rpc_framework_error_with_id_minus_one(frame: str) -> None:
+    """OCPP-J: a message whose id cannot be read is answered with RpcFrameworkError and id "-1";
+    handle_frame never raises (a RecursionError used to escape and tear the connection down)."""
+    session, wire = make_session(heartbeat_router())
+    await session.handle_frame(frame)
+    await settle(session)
+    assert [f[:3] for f in wire.frames] == [[4, "-1", "RpcFrameworkError"]]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    ['[3,"r1"]', "[3]", "[4]", "[3,17,{}]", "[4,null,null,null,null,null]", '[4,"r2","GenericError"]', "[3.0]"],
+)
+async def test_malformed_answer_is_dropped_never_answered(frame: str) -> None:
+    """A CALLRESULT/CALLERROR is never answered, however malformed: a CALLERROR answering a CALLERROR
+    could bounce between two peers forever (OCPP-J: CALLERROR only in response to a CALL)."""
+    session, wire = make_session(heartbeat_router())
+    await session.handle_frame(frame)
+    await settle(session)
+    assert wire.frames == []
+
+
+async def test_true_is_not_a_message_type() -> None:
+    session, wire = make_session(heartbeat_router())
+    await session.handle_frame('[true,"t1","Reset",{"type":"Immediate"}]')
+    await settle(session)
+    assert [f[:3] for f in wire.frames] == [[4, "t1", "MessageTypeNotSupported"]]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ('[2,"u1","Reset",{"type":"Immediate","customData":{"vendorId":"\\udfff"}}]', "FormatViolation"),
+        ('[2,"u2","Reset",{"type":"Immediate","evseId":2147483648}]', "TypeConstraintViolation"),
+        ('[2,"u3","Reset",{"type":"Immediate","evseId":-2147483649}]', "TypeConstraintViolation"),
+        (
+            '[2,"u4","Reset",{"type":"Immediate","customData":{"vendorId":"v","x":' + "[" * 300 + "]" * 300 + "}}]",
+            "FormatViolation",
+        ),
+    ],
+)
+async def test_payload_the_station_cannot_hold_gets_the_specified_callerror(frame: str, code: str) -> None:
+    """A lone surrogate is no Unicode (FormatViolation); OCPP's integer is 32 bits (Part 2 primitive
+    datatypes: TypeConstraintViolation); free JSON in customData deeper than MAX_PAYLOAD_DEPTH is refused
+    (pydantic cannot re-serialize it for the BytesPerMessage check: it was an InternalError)."""
+    session, wire = make_session(heartbeat_router())
+    await session.handle_frame(frame)
+    await settle(session)
+    assert [f[:3] for f in wire.frames] == [[4, frame[4:6], code]]
+
+
+async def test_payload_at_the_nesting_limit_reaches_the_handler() -> None:
+    session, wire = make_session(heartbeat_router())
+    deep = "[" * 20 + "]" * 20
+    await session.handle_frame('[2,"d1","Reset",{"type":"Immediate","customData":{"vendorId":"v","x":' + deep + "}}]")
+    await settle(session)
+    assert wire.frames == [[3, "d1", {"status": "Accepted"}]]
+
+
+async def test_call_on_a_socket_that_fails_to_send_raises_not_connected() -> None:
+    """The connection closing under a CALL (here: close 1009 for an oversized frame from the CSMS) made the
+    transport's own exception escape `call` and end the outbox sender, and with it the daemon."""
+
+    class Closed(Exception):
+        pass
+
+    attempts: list[str] = []
+
+    async def send(text: str) -> None:
+        attempts.append(text)
+        raise Closed("sent 1009 (message too big)")
+
+    session = RpcSession(send, Router(), message_timeout=lambda: 1.0)
+    with pytest.raises(NotConnected):
+        await session.call(m.HeartbeatRequest(), m.HeartbeatResponse)
+    # Dead from now on: a sender that retried at once, without awaiting, spun forever before the reader
+    # could notice the close (seen as a hung daemon growing by megabytes a second).
+    assert session.closed
+    with pytest.raises(NotConnected):
+        await session.call(m.HeartbeatRequest(), m.HeartbeatResponse)
+    assert len(attempts) == 1
+
+
+async def test_answer_echoing_a_lone_surrogate_still_goes_out() -> None:
+    """The NotImplemented description names the action; an action holding a lone surrogate made the text
+    unsendable (websockets encodes UTF-8) and the CALL went unanswered. It goes out \\u-escaped."""
+    session, wire = make_session(heartbeat_router())
+    await session.handle_frame('[2,"e1","Res\\udc00et",{}]')
+    await settle(session)
+    assert [f[:3] for f in wire.frames] == [[4, "e1", "NotImplemented"]]

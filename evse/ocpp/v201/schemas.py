@@ -6,6 +6,10 @@ type mismatch -> TypeConstraintViolation; a missing required field or too few/ma
 OccurrenceConstraintViolation; a value out of range, too long or not in an enumeration ->
 PropertyConstraintViolation; anything structurally wrong (unknown field, payload not an object) ->
 FormatViolation.
+
+The schemas say `"type": "integer"` without a range, but OCPP's primitive integer is 32 bits (Part 2,
+primitive datatypes): a larger number is a data type violation (TypeConstraintViolation), caught here
+rather than as an overflow in SQLite or a driver.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ _CODES = {
 }
 
 
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
 class PayloadViolation(Exception):
     """A payload broke its schema; `code` is the OCPP-J CALLERROR code to answer with."""
 
@@ -49,6 +56,7 @@ def _schema_names() -> frozenset[str]:
     return frozenset(entry.name.removesuffix(".json") for entry in root.iterdir() if entry.name.endswith(".json"))
 
 
+@cache
 def known_actions() -> frozenset[str]:
     """Every action OCPP 2.0.1 defines (both directions)."""
     return frozenset(n.removesuffix("Request") for n in _schema_names() if n.endswith("Request"))
@@ -71,6 +79,26 @@ def _check(name: str, payload: Any) -> None:
     except fastjsonschema.JsonSchemaValueException as error:
         code = _CODES.get(str(error.rule), "FormatViolation")
         raise PayloadViolation(code, f"{name}: {error.message}"[:255]) from None
+    where = _wide_integer(payload, "data")
+    if where is not None:
+        raise PayloadViolation("TypeConstraintViolation", f"{name}: {where[:200]} is not a 32-bit integer")
+
+
+def _wide_integer(value: Any, path: str) -> str | None:
+    """The path of the first integer outside 32 bits, or None. Schema-valid payloads are shallow."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return path if not INT32_MIN <= value <= INT32_MAX else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _wide_integer(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _wide_integer(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def validate_request(action: str, payload: Any) -> None:

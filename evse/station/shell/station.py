@@ -393,6 +393,7 @@ class Station:
             try:
                 answer = await self._sender.call(request, m.RESPONSES[entry.action])
             except NotConnected:
+                await asyncio.sleep(0.2)  # the link went down mid-send: on_connected wakes us sooner or later
                 continue
             except (CallTimeout, CallError) as exc:
                 if entry.action != m.TransactionEventRequest.ACTION:

@@ -1,0 +1,319 @@
+"""Frame generators: everything a CSMS (or a broken network path) could put in a websocket message.
+
+Each generator returns `Probe`s: the text (or bytes) to feed and the answer OCPP-J prescribes for it. A
+probe knows its own expected answer; the oracle (`oracle.py`) only compares. Message ids are unique per
+run (`f<index>`), except where a generator makes a duplicate or an unreadable one on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evse.ocpp.v201 import schemas
+from tests.fuzz.payloads import FORMAT, Hints, Mutated, PayloadFactory
+
+RPC = "RpcFrameworkError"
+# Codes a CALL whose payload is unknown to the generator may get before any handler runs.
+PAYLOAD_CODES = frozenset(
+    {FORMAT, "TypeConstraintViolation", "OccurrenceConstraintViolation", "PropertyConstraintViolation"}
+)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What must come back for one probe.
+
+    `message_id` None: nothing at all (an answer is never answered). `codes` non-empty: one CALLERROR with
+    that id and one of these codes. `codes` empty: the handler's answer (a schema-valid CALLRESULT for
+    `action`, or one of `handler_codes`). `loose`: the generator cannot tell whether the payload is
+    valid, so either a payload CALLERROR or a handler answer is right.
+    """
+
+    message_id: str | None
+    codes: frozenset[str] = frozenset()
+    action: str | None = None
+    loose: bool = False
+
+    @property
+    def reaches_handler(self) -> bool:
+        return self.message_id is not None and (not self.codes or self.loose)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One websocket message and the answer it must get; `kind` names the generator for the summary."""
+
+    data: str | bytes
+    expect: Expect
+    kind: str
+    detail: str = ""
+
+
+@dataclass
+class Generators:
+    """All generators, sharing one seeded Random so a run is reproducible from (seed, index)."""
+
+    rng: random.Random
+    registered: Sequence[str]
+    hints: Hints = field(default_factory=dict)
+    no_handler: frozenset[str] = frozenset()  # actions that must never reach their handler (Reset on the wire)
+    targets: Sequence[dict[str, Any]] = ()  # device-model addresses for SetVariables/GetVariables
+    _factories: dict[str, PayloadFactory] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for action in self.registered:
+            self._factories[action] = PayloadFactory(action, self.rng, self.hints)
+        known = schemas.known_actions()
+        self.unregistered = sorted(known - set(self.registered))
+        self._table: list[tuple[Callable[[str], list[Probe]], int, bool]] = [
+            # (generator, weight, may change state when valid)
+            (self.random_bytes, 4, False),
+            (self.broken_json, 8, False),
+            (self.bad_envelope, 8, False),
+            (self.unknown_action, 3, False),
+            (self.unsupported_action, 3, False),
+            (self.invalid_call, 40, False),
+            (self.answer_nobody_waits_for, 8, False),
+            (self.duplicate_ids, 2, False),
+            (self.valid_call, 24, True),
+            (self.device_model_call, 6 if self.targets else 0, True),
+        ]
+
+    def factory(self, action: str) -> PayloadFactory:
+        return self._factories[action]
+
+    def next(self, message_id: str, *, invalid_only: bool) -> list[Probe]:
+        """The probes of one step: usually one, a few for the duplicate-id generator."""
+        table = [(g, w) for g, w, changes in self._table if not (invalid_only and changes)]
+        generator = self.rng.choices([g for g, _ in table], [w for _, w in table])[0]
+        probes = generator(message_id)
+        if any(p.expect.reaches_handler and (invalid_only or p.expect.action in self.no_handler) for p in probes):
+            return self.next(message_id, invalid_only=invalid_only)
+        return probes
+
+    # ---- generators -------------------------------------------------------------------------------
+    def random_bytes(self, message_id: str) -> list[Probe]:
+        rng = self.rng
+        raw = rng.randbytes(rng.choice([0, 1, 2, 8, 64, 1024]))
+        data: str | bytes = raw if rng.random() < 0.5 else raw.decode("utf-8", errors="replace")
+        return [Probe(data, _expect_for_text(data, self.registered), "random_bytes")]
+
+    def broken_json(self, message_id: str) -> list[Probe]:
+        rng = self.rng
+        action = rng.choice(self.registered)
+        text = json.dumps([2, message_id, action, self.factory(action).valid()])
+        choice = rng.randrange(8)
+        if choice == 0:
+            text = text[: rng.randrange(len(text))]
+        elif choice == 1:
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice('[]{},:"\\x') + text[at + 1 :]
+        elif choice == 2:
+            text = text.replace('"', "'")
+        elif choice == 3:
+            text = text + rng.choice(["]", ",", "x", "[]"])
+        elif choice == 4:
+            text = rng.choice(["NaN", "Infinity", "-Infinity", "1e999"])
+            text = f'[2,"{message_id}","{action}",{{"x":{text}}}]'
+        elif choice == 5:
+            depth = rng.choice([2_000, 100_000])
+            text = "[" * depth + "]" * depth
+        elif choice == 6:
+            text = f'[2,"{message_id}\\ud800","{action}",{{}}]'
+        else:
+            text = "\ufeff" + text
+        return [Probe(text, _expect_for_text(text, self.registered), "broken_json", str(choice))]
+
+    def bad_envelope(self, message_id: str) -> list[Probe]:
+        rng = self.rng
+        action = rng.choice(self.registered)
+        payload = self.factory(action).valid()
+        frame: Any = rng.choice(
+            [
+                {"id": message_id},
+                "text",
+                42,
+                None,
+                [],
+                [2],
+                [2, message_id],
+                [2, message_id, action],
+                [2, message_id, action, payload, "extra"],
+                [2, 17, action, payload],
+                [2, None, action, payload],
+                [2, [message_id], action, payload],
+                [2, message_id, 5, payload],
+                [2, message_id, None, payload],
+                ["2", message_id, action, payload],
+                [2.5, message_id, action, payload],
+                [True, message_id, action, payload],
+                [rng.choice([0, 1, 5, 6, 99, -2, 2**40]), message_id, action, payload],
+                [rng.choice([0, 1, 5, 6, 99]), message_id],
+                [None, message_id, action, payload],
+            ]
+        )
+        text = json.dumps(frame)
+        return [Probe(text, _expect_for_text(text, self.registered), "bad_envelope")]
+
+    def unknown_action(self, message_id: str) -> list[Probe]:
+        action = self.rng.choice(["Bogus", "reset", "Reset ", "", "GetVariablesRequest", "\u00c9t\u00e9", "x" * 500])
+        text = json.dumps([2, message_id, action, {}])
+        return [Probe(text, Expect(message_id, frozenset({"NotImplemented"})), "unknown_action")]
+
+    def unsupported_action(self, message_id: str) -> list[Probe]:
+        # Actions OCPP 2.0.1 defines that this station does not serve (including those only a station sends).
+        action = self.rng.choice(self.unregistered)
+        text = json.dumps([2, message_id, action, {}])
+        return [Probe(text, Expect(message_id, frozenset({"NotSupported"})), "unsupported_action")]
+
+    def invalid_call(self, message_id: str) -> list[Probe]:
+        action = self.rng.choice(self.registered)
+        mutated = self.factory(action).mutated()
+        if mutated.reaches_handler:
+            return self.invalid_call(message_id)
+        text = json.dumps([2, message_id, action, mutated.payload])
+        return [Probe(text, Expect(message_id, mutated.codes, action), "invalid_call", f"{action} {mutated.mutation}")]
+
+    def valid_call(self, message_id: str) -> list[Probe]:
+        action = self.rng.choice([a for a in self.registered if a not in self.no_handler])
+        factory = self.factory(action)
+        mutated = factory.mutated() if self.rng.random() < 0.5 else Mutated(factory.valid(), "valid", frozenset())
+        text = json.dumps([2, message_id, action, mutated.payload])
+        expect = Expect(message_id, mutated.codes, action)
+        return [
+            Probe(
+                text,
+                expect,
+                "valid_call" if mutated.reaches_handler else "invalid_call",
+                f"{action} {mutated.mutation}",
+            )
+        ]
+
+    def device_model_call(self, message_id: str) -> list[Probe]:
+        """SetVariables/GetVariables on real variables with values from sensible to hostile: the device
+        model's own validation (types, limits, valuesList, mutability) answers, per item."""
+        rng = self.rng
+        items = []
+        for _ in range(rng.randint(1, 4)):
+            item = json.loads(json.dumps(rng.choice(self.targets)))
+            if rng.random() < 0.3:
+                item["attributeType"] = rng.choice(["Actual", "Target", "MinSet", "MaxSet"])
+            items.append(item)
+        if rng.random() < 0.5:
+            for item in items:
+                item["attributeValue"] = rng.choice(_SET_VALUES)
+            action, key = "SetVariables", "setVariableData"
+        else:
+            action, key = "GetVariables", "getVariableData"
+        text = json.dumps([2, message_id, action, {key: items}])
+        return [Probe(text, Expect(message_id, frozenset(), action), "device_model_call", action)]
+
+    def answer_nobody_waits_for(self, message_id: str) -> list[Probe]:
+        rng = self.rng
+        frame: list[Any] = rng.choice(
+            [
+                [3, message_id, {"status": "Accepted"}],
+                [3, message_id, None],
+                [3, message_id],
+                [3],
+                [3, 17, {}],
+                [4, message_id, "InternalError", "boom", {}],
+                [4, message_id, "NotACode", 5, []],
+                [4, message_id, "GenericError"],
+                [4],
+                [4, None, None, None, None, None],
+            ]
+        )
+        text = json.dumps(frame)
+        return [Probe(text, Expect(None), "answer_unknown_id")]
+
+    def duplicate_ids(self, message_id: str) -> list[Probe]:
+        # Two CALLs with one id in the same read burst: each must still get exactly one answer.
+        first = self.invalid_call(message_id)[0]
+        second = self.unknown_action(message_id)[0]
+        return [first, second]
+
+
+_SET_VALUES = [
+    "0",
+    "1",
+    "-1",
+    "30",
+    "2147483647",
+    "2147483648",
+    "86400",
+    "1e3",
+    "0x10",
+    "3.5",
+    "true",
+    "false",
+    "TRUE",
+    "",
+    " ",
+    "Authorized,EVConnected",
+    "EVConnected,,",
+    "PowerPathClosed,EnergyTransfer",
+    "Energy.Active.Import.Register,Voltage",
+    "Bogus.Measurand",
+    "\x00",
+    "\u202e",
+    "x" * 1000,
+    "9" * 40,
+    "NaN",
+    "-0",
+]
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """RFC 8259 JSON: no NaN/Infinity, no numbers that overflow to infinity."""
+
+    def refuse(token: str) -> Any:
+        raise ValueError(f"not JSON: {token}")
+
+    def finite(token: str) -> float:
+        value = float(token)
+        if value in (float("inf"), float("-inf")):
+            raise ValueError(f"number out of range: {token}")
+        return value
+
+    return json.loads(text, parse_constant=refuse, parse_float=finite)
+
+
+def _unicode_ok(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _expect_for_text(data: str | bytes, registered: Sequence[str]) -> Expect:
+    """The answer OCPP-J prescribes for an arbitrary message, decided from its parsed form."""
+    try:
+        frame = strict_loads(data)
+    except (ValueError, RecursionError):
+        return Expect("-1", frozenset({RPC}))
+    if not isinstance(frame, list) or not frame:
+        return Expect("-1", frozenset({RPC}))
+    kind = frame[0]
+    if type(kind) in (int, float) and kind in (3, 4):
+        return Expect(None)  # an answer is never answered, however malformed
+    message_id = frame[1] if len(frame) > 1 else None
+    if not isinstance(message_id, str) or not _unicode_ok(message_id):
+        return Expect("-1", frozenset({RPC}))
+    if type(kind) not in (int, float) or kind != 2:
+        return Expect(message_id, frozenset({"MessageTypeNotSupported", RPC}))
+    if len(frame) != 4 or not isinstance(frame[2], str):
+        return Expect(message_id, frozenset({RPC}))
+    action, payload = frame[2], frame[3]
+    if action not in schemas.known_actions():
+        return Expect(message_id, frozenset({"NotImplemented"}))
+    if action not in registered:
+        return Expect(message_id, frozenset({"NotSupported"}))
+    if not isinstance(payload, dict):
+        return Expect(message_id, frozenset({FORMAT, "TypeConstraintViolation"}))
+    return Expect(message_id, PAYLOAD_CODES, action, loose=True)

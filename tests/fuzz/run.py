@@ -1,0 +1,69 @@
+"""`python -m tests.fuzz.run --frames N --seed S`: the in-process run, then the websocket run; exit 1 on any
+failure. `--show I` prints the probe of frame I instead (same seed), to reproduce a failure by hand."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.fuzz.inproc import Report, run_in_process
+from tests.fuzz.station import build_station, seeded_generators
+from tests.fuzz.wire import run_over_websocket
+
+# RSS growth tolerated after warm-up: SQLite's page cache and pymalloc arenas settle in steps of a few MiB.
+MEMORY_SLACK = 16 * 1024 * 1024
+
+
+def _show(seed: int, index: int, batch: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        daemon = build_station(Path(tmp))
+        generators = seeded_generators(daemon, seed)
+        for n in range(index + 1):
+            probes = generators.next(f"f{n}", invalid_only=(n // batch) % 2 == 0)
+        for probe in probes:
+            print(f"kind={probe.kind} {probe.detail}\nexpect={probe.expect}\n{probe.data!r}")
+
+
+async def _main(args: argparse.Namespace) -> int:
+    seed = args.seed if args.seed is not None else random.randrange(2**32)
+    print(f"fuzz seed={seed} (rerun with --seed {seed})", flush=True)
+    reports: list[Report] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.frames:
+            reports.append(
+                await run_in_process(args.frames, seed, Path(tmp) / "inproc", batch=args.batch, progress=print)
+            )
+            print(reports[-1].summary(), flush=True)
+        if args.websocket_frames:
+            reports.append(await run_over_websocket(args.websocket_frames, seed, Path(tmp) / "wire", progress=print))
+            print(reports[-1].summary(), flush=True)
+    bad = [r for r in reports if not r.ok or r.memory_growth() > MEMORY_SLACK]
+    for report in bad:
+        if report.ok:
+            print(f"{report.name}: memory grew {report.memory_growth() / 2**20:.1f} MiB after warm-up")
+    print("fuzz: " + ("FAILED" if bad else "clean"))
+    return 1 if bad else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=1_000_000, help="in-process frames (0: skip)")
+    parser.add_argument("--websocket-frames", type=int, default=20_000, help="frames over the websocket (0: skip)")
+    parser.add_argument("--seed", type=int, default=None, help="random when not given; printed either way")
+    parser.add_argument("--batch", type=int, default=2_000, help="frames per state-checked batch")
+    parser.add_argument("--show", type=int, default=None, metavar="I", help="print in-process frame I and exit")
+    args = parser.parse_args()
+    if args.show is not None:
+        if args.seed is None:
+            parser.error("--show needs --seed")
+        _show(args.seed, args.show, args.batch)
+        return
+    sys.exit(asyncio.run(_main(args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The station under fuzz: a real daemon built from a sim config on a temporary state_dir.
+
+Its Router (with every real handler) is served by an RpcSession whose websocket is replaced by a list
+that records what the session sends. Nothing runs but the session and what the handlers start.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from evse.daemon import Daemon, build
+from evse.devicemodel.definitions import AttributeAddress
+from evse.ocpp.rpc import Reply, Router, RpcSession
+from evse.ocpp.v201 import messages as m
+from evse.storage import DB_FILENAME
+from tests.fuzz.frames import Generators
+from tests.fuzz.payloads import Hints
+from tests.integration.conftest import station_settings
+
+# Values that change by themselves while the station runs, so they are not part of the compared state.
+_LIVE = {("ClockCtrlr", "DateTime")}
+
+
+# A remote start arms a timer of TxCtrlr.EVConnectionTimeOut seconds that withdraws the authorization:
+# state changing by itself, which the "invalid frames change nothing" check would blame on whatever batch
+# it fires in. The fuzz station sets it beyond any run and the generators never write it.
+_FROZEN_VARIABLES = frozenset({"EVConnectionTimeOut"})
+_FROZEN_VALUES = {"TxCtrlr.EVConnectionTimeOut": 1_000_000}
+
+
+def build_station(tmp: Path, port: int = 9, **extra: Any) -> Daemon:
+    """A daemon as the integration tests build it; port 9 (discard) when nothing connects."""
+    extra["device_model"] = {**_FROZEN_VALUES, **extra.get("device_model", {})}
+    return build(station_settings(tmp, port, **extra))
+
+
+def seeded_generators(daemon: Daemon, seed: int, *, no_handler: frozenset[str] = frozenset()) -> Generators:
+    """The frame generators for this station, seeded; same seed, same frames."""
+    return Generators(
+        random.Random(seed),
+        sorted(daemon.connection.router.actions),
+        hints(daemon),
+        no_handler=no_handler,
+        targets=device_model_targets(daemon),
+    )
+
+
+def guarded_router(router: Router) -> Router:
+    """The station's router with Reset answered by its real handler but never carried out: a reset would
+    end the run. Every other action goes to its real handler unchanged."""
+    guarded = Router()
+    for action in sorted(router.actions):
+        entry = router.lookup(action)
+        assert entry is not None
+        request_type, handler = entry
+        if action == "Reset":
+
+            async def reset(request: Any, handler: Any = handler) -> m.OcppResponse:
+                answer = await handler(request)
+                return answer.payload if isinstance(answer, Reply) else answer
+
+            guarded.register(request_type, reset)
+        else:
+            guarded.register(request_type, handler)
+    return guarded
+
+
+class Capture:
+    """Stands in for the websocket: keeps every text the session sends, encoded as websockets would."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, text: str) -> None:
+        text.encode("utf-8")  # websockets refuses text that is not Unicode; so must the stand-in
+        self.sent.append(text)
+
+
+def fuzz_session(daemon: Daemon, capture: Capture) -> RpcSession:
+    return RpcSession(capture.send, guarded_router(daemon.connection.router), message_timeout=lambda: 5.0)
+
+
+def hints(daemon: Daemon) -> Hints:
+    """Values that make generated payloads reach deeper into handlers than random text would."""
+    names = sorted(
+        {d.component.name for d in daemon.dm.definitions()} | {d.variable.name for d in daemon.dm.definitions()}
+    )
+    return {
+        "name": names,
+        "evseId": [0, 1, 2],
+        "connectorId": [0, 1, 2],
+        "idToken": ["TOKEN-1", "04A1B2C3D4", "DEADBEEF"],
+        "vendorId": ["org.openchargealliance", "com.example"],
+        "attributeValue": ["true", "false", "0", "1", "30", "-1", "Authorized,EVConnected", ""],
+        "connectorType": ["cType2", "cCCS2"],
+        "expiryDateTime": [_in(minutes) for minutes in (5, 60, 24 * 60, 365 * 24 * 60)],
+    }
+
+
+def device_model_targets(daemon: Daemon) -> list[dict[str, Any]]:
+    """Every variable of the station's device model as a SetVariableData/GetVariableData address."""
+    targets = []
+    for definition in daemon.dm.definitions():
+        if definition.variable.name in _FROZEN_VARIABLES:
+            continue
+        key = definition.component
+        component: dict[str, Any] = {"name": key.name}
+        if key.instance is not None:
+            component["instance"] = key.instance
+        if key.evse_id is not None:
+            component["evse"] = {"id": key.evse_id}
+            if key.connector_id is not None:
+                component["evse"]["connectorId"] = key.connector_id
+        variable: dict[str, Any] = {"name": definition.variable.name}
+        if definition.variable.instance is not None:
+            variable["instance"] = definition.variable.instance
+        targets.append({"component": component, "variable": variable})
+    return targets
+
+
+def _in(minutes: int) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def state(daemon: Daemon) -> dict[str, Any]:
+    """Everything an invalid frame must not change: every row of the station database (device model,
+    outbox, auth cache and local list, reservations, journals) and the in-memory views of them."""
+    db_path = daemon.settings.state_dir / DB_FILENAME
+    tables: dict[str, list[str]] = {}
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for name in names:
+            tables[name] = sorted(repr(row) for row in db.execute(f'SELECT * FROM "{name}"'))
+    db.close()
+    dm = daemon.dm
+    values = {
+        str(address): dm.current(address)
+        for definition in dm.definitions()
+        if (definition.component.name, definition.variable.name) not in _LIVE
+        for attribute in definition.attributes
+        for address in [AttributeAddress(definition.component, definition.variable, attribute.type)]
+    }
+    station = daemon.station
+    return {
+        "tables": tables,
+        "device_model": values,
+        "outbox_length": len(station.outbox),
+        "local_list_version": station.authorizer.local_list_version(),
+        "reservations": repr(station.reservations.book) if station.reservations is not None else None,
+        "evses": {i: (repr(r.state), repr(r.tx_profile)) for i, r in station.evses.items()},
+        "reset_requested": station.reset_requested.is_set(),
+    }
+
+
+def state_difference(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Human-readable differences between two `state` results."""
+    out: list[str] = []
+    for key in before:
+        if before[key] == after[key]:
+            continue
+        if isinstance(before[key], dict):
+            for sub in sorted(set(before[key]) | set(after[key]), key=str):
+                if before[key].get(sub) != after[key].get(sub):
+                    out.append(f"{key}[{sub}]: {str(before[key].get(sub))[:300]} -> {str(after[key].get(sub))[:300]}")
+        else:
+            out.append(f"{key}: {before[key]!r} -> {after[key]!r}")
+    return out
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
