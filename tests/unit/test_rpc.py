@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, Reply, Router, RpcSession
+from evse.ocpp.rpc import VALIDATE_OUTGOING_ENV, CallError, CallTimeout, NotConnected, Reply, Router, RpcSession
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201 import schemas
 
 
 class Wire:
@@ -168,3 +170,22 @@ async def test_close_fails_the_outstanding_call() -> None:
         await task
     with pytest.raises(NotConnected):
         await session.call(m.HeartbeatRequest(), m.HeartbeatResponse)
+
+
+async def test_outgoing_payloads_are_checked_against_the_schema_in_tests_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run with EVSE_VALIDATE_OUTGOING=1 (tests/conftest.py), so a payload our code builds wrong
+    fails there; a station in service sends what its generated models produced without the second check."""
+    naive = datetime(2026, 1, 1)  # no time zone: the model takes it, the schema's date-time does not
+    request = m.StatusNotificationRequest(
+        timestamp=naive, connectorStatus=m.ConnectorStatusEnumType.Available, evseId=1, connectorId=1
+    )
+    session, wire = make_session()
+    with pytest.raises(schemas.PayloadViolation):
+        await session.call(request, m.StatusNotificationResponse)
+    assert wire.frames == []
+    monkeypatch.delenv(VALIDATE_OUTGOING_ENV)
+    session, wire = make_session()
+    task = asyncio.create_task(session.call(request, m.StatusNotificationResponse))
+    await asyncio.sleep(0)
+    assert wire.frames[0][2:] == ["StatusNotification", request.model_dump(mode="json", exclude_none=True)]
+    task.cancel()
