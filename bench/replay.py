@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from harness import config, proc_status_kb, start_station, state_dir, stop_station
+from harness import config, proc_cpu_s, proc_status_kb, start_station, state_dir, stop_station
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -56,6 +56,7 @@ class ReplayResult:
     peak_rss_kb: int = 0  # VmHWM of the daemon
     rss_kb: int = 0  # VmRSS of the daemon when the last event arrived
     early_rss_kb: int = 0  # VmRSS of the daemon when the EARLY-th event arrived
+    cpu_s: float = 0.0  # CPU seconds of the daemon from the BootNotification to the last event
     seq_in_order: bool = True  # seqNo 0, 1, 2 ... without gap or repeat
     failures: int = 0  # schema/framing failures the dev CSMS saw
     notes: list[str] = field(default_factory=list)
@@ -171,6 +172,7 @@ async def replay_bare_csms(tmp: Path, run: int = 1) -> ReplayResult:
     state = tmp / f"replay-bare-{run}"
     fill_outbox(state_dir(state))
     boot_at: list[float] = []
+    boot_cpu: list[float] = []
     seq_nos: list[int] = []
     last_at = [0.0]
     done = asyncio.Event()
@@ -185,12 +187,14 @@ async def replay_bare_csms(tmp: Path, run: int = 1) -> ReplayResult:
                 action = frame[2]
                 if action == "BootNotification":
                     boot_at.append(time.monotonic())
+                    boot_cpu.append(proc_cpu_s(pids[0]) if pids else 0.0)
                 elif action == "TransactionEvent":
                     seq_nos.append(frame[3].get("seqNo", -1))
                     last_at[0] = time.monotonic()
                     if len(seq_nos) == EARLY and pids:
                         result.early_rss_kb = proc_status_kb(pids[0], "VmRSS")
                     if len(seq_nos) == EVENTS:
+                        result.cpu_s = proc_cpu_s(pids[0]) - boot_cpu[0] if pids and boot_cpu else 0.0
                         done.set()
                 await ws.send(json.dumps([3, frame[1], BARE_ANSWERS.get(action, {})]))
 
