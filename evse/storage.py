@@ -45,7 +45,24 @@ def open_database(state_dir: Path) -> sqlite3.Connection:
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
-    """Apply every migration newer than the recorded version of its part."""
+    """Apply every migration newer than the recorded version of its part.
+
+    Without an fsync each: a migration and its version land together or not at all, one lost in a power
+    cut runs again at the next start, and the next durable (FULL) commit syncs it with itself. A first
+    start used to spend one fsync per part on creating empty tables before it could connect.
+    """
+    if conn.in_transaction:  # the level cannot change inside one; the caller's commit decides
+        _apply(conn, migrations)
+        return
+    level = conn.execute("PRAGMA synchronous").fetchone()[0]
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        _apply(conn, migrations)
+    finally:
+        conn.execute(f"PRAGMA synchronous={int(level)}")
+
+
+def _apply(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     for migration in sorted(migrations, key=lambda m: (m.part, m.version)):
         row = conn.execute("SELECT version FROM schema_versions WHERE part = ?", (migration.part,)).fetchone()
         current = row[0] if row else 0
