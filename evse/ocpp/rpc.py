@@ -125,9 +125,11 @@ class RpcSession:
     # ---- outgoing -------------------------------------------------------------------------------------
     async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp:
         """Send a CALL and wait for its answer; raises CallError, CallTimeout or NotConnected."""
-        payload = request.model_dump(mode="json", exclude_none=True)
+        # Serialised by pydantic straight to JSON text and spliced into the frame: half the cost of a dict
+        # dump followed by json.dumps, per CALL (a replayed outbox sends thousands back to back).
+        payload = request.model_dump_json(exclude_none=True)
         if self._validate_outgoing:
-            schemas.validate_request(request.ACTION, payload)
+            schemas.validate_request(request.ACTION, json.loads(payload))
         async with self._call_lock:
             if self._closed:
                 raise NotConnected("no connection to the CSMS")
@@ -135,7 +137,7 @@ class RpcSession:
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self._pending = (message_id, request.ACTION, future)
             try:
-                await self._send_text(_encode([CALL, message_id, request.ACTION, payload]))
+                await self._send_text(_encode([CALL, message_id, request.ACTION])[:-1] + "," + payload + "]")
                 log.debug("sent CALL action=%s msg=%s", request.ACTION, message_id)
                 async with asyncio.timeout(self._message_timeout()):
                     answer = await future
