@@ -120,7 +120,9 @@ class RpcSession:
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
         # Unique per process run as well as per session: a uuid prefix avoids reusing ids after a restart.
-        self._ids = (f"{uuid.uuid4().hex[:8]}-{n}" for n in itertools.count(1))
+        # Drawn once per session (it was drawn for every message: an os.urandom call per CALL).
+        prefix = uuid.uuid4().hex[:8]
+        self._ids = (f"{prefix}-{n}" for n in itertools.count(1))
 
     # ---- outgoing -------------------------------------------------------------------------------------
     async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp:

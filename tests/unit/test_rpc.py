@@ -189,3 +189,20 @@ async def test_outgoing_payloads_are_checked_against_the_schema_in_tests_only(mo
     await asyncio.sleep(0)
     assert wire.frames[0][2:] == ["StatusNotification", request.model_dump(mode="json", exclude_none=True)]
     task.cancel()
+
+
+async def test_message_ids_are_unique_within_a_session_and_across_restarts() -> None:
+    """OCPP-J: a message id is unique for its sender; a new session (a restart) never reuses the old ids."""
+    ids = []
+    for _ in range(2):  # two sessions, as after a reconnect or a restart
+        session, wire = make_session()
+        for _ in range(3):
+            task = asyncio.create_task(session.call(m.HeartbeatRequest(), m.HeartbeatResponse))
+            await asyncio.sleep(0)
+            message_id = wire.frames[-1][1]
+            await session.handle_frame(json.dumps([3, message_id, {"currentTime": "2026-01-01T00:00:00Z"}]))
+            await task
+            ids.append(message_id)
+    assert len(set(ids)) == 6
+    assert [i.rsplit("-", 1)[1] for i in ids] == ["1", "2", "3"] * 2
+    assert len({i.rsplit("-", 1)[0] for i in ids[:3]}) == 1 and ids[0].split("-")[0] != ids[3].split("-")[0]
