@@ -149,7 +149,7 @@ def print_targets(rows: list[Target]) -> None:
         [
             [
                 t.figure,
-                f"{t.value:.2f} {t.unit}" if t.value else "-",
+                f"{t.value:.{DIGITS[t.unit]}f} {t.unit}" if t.value else "-",
                 f"{t.target:g} {t.unit}",
                 "met" if t.met else "not met",
             ]
