@@ -35,7 +35,7 @@ soak: $(STAMP)         ## >= 200 SIGKILLs during charging sessions, CSMS on and 
 hil: $(STAMP)          ## one charging session through the real drivers against the emulated board
 	$(BIN)/python -m hil.run_hil
 
-models: $(STAMP)       ## regenerate evse/ocpp/v201/messages.py from the official schemas
+models: $(STAMP)       ## regenerate evse/ocpp/v201/messages.py and its .pyi stub from the official schemas
 	$(BIN)/python scripts/gen_models.py
 
 conformance: $(STAMP)  ## regenerate docs/conformance.md from the test names

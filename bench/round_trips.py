@@ -1,6 +1,7 @@
 """Start-up time, GetVariables round trips and idle RSS of the daemon.
 
-- start-up: process start -> BootNotification received by the CSMS (median of 5 cold starts)
+- start-up: process start -> BootNotification received by the CSMS (median of 5 cold starts), and the
+  CPU time the daemon had used by then
 - GetVariables round trip with 1 and 50 items, p50/p99 over 1000 calls, measured from the CSMS side
   (the dev CSMS on the ocpp library, and a bare websocket server sending the same frames), next to a
   bare websocket echo round trip on the same loopback
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import STATION, config, proc_status_kb, start_station, stop_station
+from harness import STATION, config, proc_cpu_s, proc_status_kb, start_station, stop_station
 from ocpp.v201 import call
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
@@ -55,8 +56,9 @@ def readable_variables(count: int) -> list[dict[str, Any]]:
     return items
 
 
-async def startup(tmp: Path) -> float:
-    times = []
+async def startup(tmp: Path) -> tuple[float, float]:
+    """Medians of (seconds to the BootNotification at the CSMS, CPU seconds the daemon used until then)."""
+    times, cpu = [], []
     for run in range(STARTS):
         csms = DevCsms()
         port = await csms.start()
@@ -66,11 +68,12 @@ async def startup(tmp: Path) -> float:
         started = time.monotonic()
         proc = await start_station(config_file)
         await csms.wait_for("BootNotification", timeout=30)
+        cpu.append(proc_cpu_s(proc.pid))
         boot = next(f for f in csms.log if f.action == "BootNotification")
         times.append(boot.monotonic - started)
         await stop_station(proc)
         await csms.stop()
-    return statistics.median(times)
+    return statistics.median(times), statistics.median(cpu)
 
 
 async def round_trips(tmp: Path) -> tuple[dict[int, list[float]], int]:

@@ -153,6 +153,9 @@ def _prepare(conn: sqlite3.Connection, *, wal: bool = True) -> None:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
+    # 256 KiB of page cache instead of SQLite's 2 MiB: the tables are small and read by key, the OS
+    # caches the file anyway, and a long outbox replay would otherwise fill all 2 MiB (bench: peak RSS).
+    conn.execute("PRAGMA cache_size=-256")
     conn.execute("CREATE TABLE IF NOT EXISTS schema_versions (part TEXT PRIMARY KEY, version INTEGER NOT NULL)")
 
 
@@ -238,7 +241,24 @@ def probe_state_dir(state_dir: Path) -> None:
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
-    """Apply every migration newer than the recorded version of its part."""
+    """Apply every migration newer than the recorded version of its part.
+
+    Without an fsync each: a migration and its version land together or not at all, one lost in a power
+    cut runs again at the next start, and the next durable (FULL) commit syncs it with itself. A first
+    start used to spend one fsync per part on creating empty tables before it could connect.
+    """
+    if conn.in_transaction:  # the level cannot change inside one; the caller's commit decides
+        _apply(conn, migrations)
+        return
+    level = conn.execute("PRAGMA synchronous").fetchone()[0]
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        _apply(conn, migrations)
+    finally:
+        conn.execute(f"PRAGMA synchronous={int(level)}")
+
+
+def _apply(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     for migration in sorted(migrations, key=lambda m: (m.part, m.version)):
         row = conn.execute("SELECT version FROM schema_versions WHERE part = ?", (migration.part,)).fetchone()
         current = row[0] if row else 0

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,8 @@ class Outbox:
         self._max = max_messages
         self.dropped = 0
         migrate(conn, MIGRATIONS)
+        # The database's own level (FULL: durable before sent), restored after each unsynced delete.
+        self._synchronous = int(conn.execute("PRAGMA synchronous").fetchone()[0])
         # Counted once; kept in step by put/remove so the bound check costs nothing per message.
         self._count = int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
         self._unremoved: set[int] = set()  # delivered, but the disk refused the delete
@@ -114,12 +118,22 @@ class Outbox:
             log.warning("attempt of outbox entry %s not counted: %s", entry_id, exc)  # retried a little longer
 
     def remove(self, entry_id: int) -> None:
+        """Forget a delivered (or given-up) entry, without an fsync of its own.
+
+        A delete lost in a power cut only makes the station send that entry once more, which the CSMS
+        recognises (a TransactionEvent by its seqNo); the WAL is append-only, so the next durable commit
+        (a `put`, synchronous=FULL) syncs this delete with it. One fsync less per delivered message. A disk
+        that refuses the delete keeps the entry marked delivered until it takes writes again.
+        """
         try:
-            if self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,)).rowcount:
-                self._count -= 1
+            with self._unsynced():
+                deleted = self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,)).rowcount
         except StorageError as exc:
             log.warning("delivered outbox entry %s kept until the disk takes writes again: %s", entry_id, exc)
             self._unremoved.add(entry_id)
+            return
+        if deleted:
+            self._count -= 1
 
     def retry_removals(self) -> bool:
         """Delete the delivered entries the disk refused to delete; True when none is left."""
@@ -131,6 +145,18 @@ class Outbox:
                 return False
             self._unremoved.discard(entry_id)
         return True
+
+    @contextmanager
+    def _unsynced(self) -> Iterator[None]:
+        # The level cannot change inside a transaction: a caller's transaction keeps its own (FULL).
+        if self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield
+        finally:
+            self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
 
     def has_transaction_messages(self, transaction_id: str | None) -> bool:
         """Any queued transaction message (of this transaction, or of any when None)?"""

@@ -46,3 +46,17 @@ def test_bound_keeps_started_and_ended_even_when_exceeded(tmp_path: Path) -> Non
         box.put("TransactionEvent", tx_event("Started", 0), transaction_id=f"s{i}")
         box.put("TransactionEvent", tx_event("Ended", 1), transaction_id=f"s{i}")
     assert len(box) == 120 and box.dropped == 0
+
+
+def test_remove_leaves_new_messages_synchronous_full(tmp_path: Path) -> None:
+    """Deletes skip their fsync (a lost one only causes a resend), but writes stay durable before sent."""
+    conn = open_database(tmp_path)
+    box = Outbox(conn)
+    first = box.put("TransactionEvent", tx_event("Started", 0), transaction_id="t1")
+    box.remove(first)
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    second = box.put("TransactionEvent", tx_event("Ended", 1), transaction_id="t1")
+    conn.execute("BEGIN IMMEDIATE")  # inside a caller's transaction the delete joins it
+    box.remove(second)
+    conn.execute("COMMIT")
+    assert len(box) == 0 and Outbox(open_database(tmp_path)).peek() is None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, Reply, Router, RpcSession
+from evse.ocpp.rpc import VALIDATE_OUTGOING_ENV, CallError, CallTimeout, NotConnected, Reply, Router, RpcSession
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201 import schemas
 
 
 class Wire:
@@ -274,3 +276,39 @@ async def test_answer_echoing_a_lone_surrogate_still_goes_out() -> None:
     await session.handle_frame('[2,"e1","Res\\udc00et",{}]')
     await settle(session)
     assert [f[:3] for f in wire.frames] == [[4, "e1", "NotImplemented"]]
+
+
+async def test_outgoing_payloads_are_checked_against_the_schema_in_tests_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run with EVSE_VALIDATE_OUTGOING=1 (tests/conftest.py), so a payload our code builds wrong
+    fails there; a station in service sends what its generated models produced without the second check."""
+    naive = datetime(2026, 1, 1)  # no time zone: the model takes it, the schema's date-time does not
+    request = m.StatusNotificationRequest(
+        timestamp=naive, connectorStatus=m.ConnectorStatusEnumType.Available, evseId=1, connectorId=1
+    )
+    session, wire = make_session()
+    with pytest.raises(schemas.PayloadViolation):
+        await session.call(request, m.StatusNotificationResponse)
+    assert wire.frames == []
+    monkeypatch.delenv(VALIDATE_OUTGOING_ENV)
+    session, wire = make_session()
+    task = asyncio.create_task(session.call(request, m.StatusNotificationResponse))
+    await asyncio.sleep(0)
+    assert wire.frames[0][2:] == ["StatusNotification", request.model_dump(mode="json", exclude_none=True)]
+    task.cancel()
+
+
+async def test_message_ids_are_unique_within_a_session_and_across_restarts() -> None:
+    """OCPP-J: a message id is unique for its sender; a new session (a restart) never reuses the old ids."""
+    ids = []
+    for _ in range(2):  # two sessions, as after a reconnect or a restart
+        session, wire = make_session()
+        for _ in range(3):
+            task = asyncio.create_task(session.call(m.HeartbeatRequest(), m.HeartbeatResponse))
+            await asyncio.sleep(0)
+            message_id = wire.frames[-1][1]
+            await session.handle_frame(json.dumps([3, message_id, {"currentTime": "2026-01-01T00:00:00Z"}]))
+            await task
+            ids.append(message_id)
+    assert len(set(ids)) == 6
+    assert [i.rsplit("-", 1)[1] for i in ids] == ["1", "2", "3"] * 2
+    assert len({i.rsplit("-", 1)[0] for i in ids[:3]}) == 1 and ids[0].split("-")[0] != ids[3].split("-")[0]
