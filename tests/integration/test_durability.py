@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from evse.devcsms.server import DevCsms
+from evse.ocpp.outbox import Outbox
+from evse.storage import open_database
 from hil.kill_soak import run_kill_soak
 from tests.integration.conftest import StationUnderTest
 
@@ -127,3 +130,16 @@ async def test_ended_samples_collected_before_a_crash_reach_the_power_loss_ended
     assert contexts.count("Sample.Periodic") >= 2 and contexts[-1] == "Transaction.End"
     values = [mv["sampledValue"][0]["value"] for mv in end["meterValue"]]
     assert values == sorted(values)  # energy never goes down, the end value included
+
+
+async def test_an_unsendable_outbox_entry_is_dropped_not_a_restart_loop(csms: DevCsms, make_station: Any) -> None:
+    """A queued message that is no valid OCPP message (a queue written by another firmware version) must
+    not stop the sender, let alone crash the daemon into a restart loop: it is dropped, the rest goes out."""
+    sut: StationUnderTest = await make_station(start=False)
+    outbox = Outbox(open_database(Path(sut.settings.state_dir)))
+    outbox.put("StatusNotification", {"timestamp": "not a time", "connectorStatus": "Sleeping"})
+    outbox.put("Heartbeat", {})
+    await sut.start()
+    await csms.wait_for("Heartbeat", timeout=10)  # queued behind the broken entry: the queue moved on
+    assert not [p for p in csms.received("StatusNotification") if p.get("connectorStatus") == "Sleeping"]
+    assert sut.task is not None and not sut.task.done()

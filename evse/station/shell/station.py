@@ -16,6 +16,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
+from pydantic import ValidationError
+
 from drivers.errors import DriverError
 from drivers.interfaces import (
     CableCapacityChanged,
@@ -389,7 +391,14 @@ class Station:
                 finally:
                     waiter.cancel()
                 continue
-            request = m.REQUESTS[entry.action].model_validate(entry.payload)
+            try:
+                request = m.REQUESTS[entry.action].model_validate(entry.payload)
+            except (KeyError, ValidationError) as exc:
+                # Never sendable (a queue written by another version?): kept, it would block the queue, and
+                # crashing on it would only restart into the same message.
+                log.error("outbox entry %s (%s) is not a valid message, dropped: %s", entry.id, entry.action, exc)
+                self.outbox.remove(entry.id)
+                continue
             try:
                 answer = await self._sender.call(request, m.RESPONSES[entry.action])
             except NotConnected:
