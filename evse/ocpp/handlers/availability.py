@@ -19,7 +19,7 @@ def register(router: Router, station: Station) -> None:
             )
         operative = request.operationalStatus is m.OperationalStatusEnumType.Operative
         try:
-            status = station.change_availability(evse_id, connector_id, operative)
+            status = station.availability.change_availability(evse_id, connector_id, operative)
         except StorageError as exc:
             # G03: the change must survive a reboot; a disk that cannot record it makes it a refusal.
             return m.ChangeAvailabilityResponse(

@@ -31,13 +31,13 @@ def register(router: Router, station: Station) -> None:
                     statusInfo=m.StatusInfoType(reasonCode="UnsupportedRequest"),
                 )
         immediate = request.type is m.ResetEnumType.Immediate
-        status = station.request_reset(immediate, evse_id)
+        status = station.availability.request_reset(immediate, evse_id)
         log.info("reset type=%s evse=%s -> %s", request.type.value, evse_id, status)
         response = m.ResetResponse(status=m.ResetStatusEnumType(status))
         if status == "Accepted":
 
             async def begin() -> None:  # only after the CSMS has its answer
-                station.begin_reset(evse_id)
+                station.availability.begin_reset(evse_id)
 
             return Reply(response, then=begin)
         return response

@@ -38,11 +38,12 @@ from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.faults import fault_variable
 from evse.station.core.reservation_book import EvseView
-from evse.station.core.tx_profile import tx_profile_limit_a
 from evse.station.shell.authorization_flow import AuthorizationFlow
 from evse.station.shell.authorizer import Authorizer
+from evse.station.shell.availability import Availability
 from evse.station.shell.journal import Journal
 from evse.station.shell.metering import Metering
+from evse.station.shell.power_path import PowerPath
 from evse.station.shell.registration import Registrar, Registration
 from evse.station.shell.remote_control import RemoteControl
 from evse.station.shell.reservations import Reservations
@@ -90,7 +91,6 @@ class Station:
         )
         self.reset_requested: asyncio.Event = asyncio.Event()
         self.reset_reason = "RemoteReset"
-        self._reset_on_idle = False
         self.evses: dict[int, EvseRuntime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._offline_since: float | None = None
@@ -104,10 +104,12 @@ class Station:
             state = replace(state, status=fsm.connector_status(state))
             self.evses[evse.id] = EvseRuntime(boards[evse.id], state)
         self.tokens = AuthorizationFlow(self)
+        self.power = PowerPath(self)
+        self.availability = Availability(self)
         self.remote = RemoteControl(self)
         self.storage_fault: StorageFault | None = None  # wired by the daemon
         self.metering = Metering(
-            self.evses, dm, clock, self.messages, tx_journal, apply=self.apply, recheck_offer=self._recheck_offer
+            self.evses, dm, clock, self.messages, tx_journal, apply=self.apply, recheck_offer=self.power.recheck_offer
         )
 
     # ---- configuration read through the device model ---------------------------------------------
@@ -235,100 +237,24 @@ class Station:
         after = runtime.state
         if before.tx is not None and after.tx is None and fsm.SetContactor(False) not in actions:
             # Ended with the contactor already open (the EV had paused): the plug is released all the same.
-            self.spawn(self._drive_lock_after_session(runtime))
+            self.spawn(self.power.release_plug_after_session(runtime))
         if before.ev_connected and not after.ev_connected and after.tx is not None and after.token is not None:
             # E10: suspended across an EV-side disconnect; the EV has EVConnectionTimeOut to come back.
             self.spawn(self.tokens.ev_connection_timeout(evse_id, runtime.authorizations))
         if runtime.state.tx is None:
-            self._after_transaction(runtime)
+            self.availability.after_transaction(runtime)
         if any(isinstance(a, fsm.SendStatus) for a in actions):
             self._status_changed(evse_id)
 
     def _perform(self, runtime: EvseRuntime, action: fsm.Action) -> None:
         if isinstance(action, fsm.SetContactor):
-            self.spawn(self._drive_contactor(runtime, action.closed))
+            self.spawn(self.power.drive_contactor(runtime, action.closed))
         elif isinstance(action, fsm.SetPilotCurrent):
-            self.spawn(self._drive_pilot(runtime, action.amps))
+            self.spawn(self.power.drive_pilot(runtime, action.amps))
         elif isinstance(action, fsm.SendStatus):
             self.queue_status(runtime.state.evse_id, runtime.connector_id, action.status)
         elif isinstance(action, fsm.SendTransactionEvent):
             self.messages.transaction_event(runtime, action)
-
-    async def _drive_contactor(self, runtime: EvseRuntime, closed: bool) -> None:
-        # One power-path job at a time per EVSE, in order: a release of the plug never overtakes the
-        # opening of the contactor it must follow.
-        async with runtime.power_path:
-            await self._switch_contactor(runtime, closed)
-
-    async def _drive_lock_after_session(self, runtime: EvseRuntime) -> None:
-        async with runtime.power_path:
-            await self._release_plug(runtime)
-
-    async def _switch_contactor(self, runtime: EvseRuntime, closed: bool) -> None:
-        evse_id, lock = runtime.state.evse_id, runtime.drivers.lock
-        if closed and not runtime.state.contactor_closed:
-            return  # superseded before it ran (a fault in the same step): the state machine wants it open
-        if closed and lock is not None:
-            try:
-                await lock.lock()  # the plug is held before power flows
-            except DriverError as exc:
-                log.error("lock evse=%s: %s", evse_id, exc)
-                self.apply(evse_id, fsm.FaultChanged("lock_failure", True))  # keeps the contactor open
-                return
-            if not runtime.state.contactor_closed:
-                return  # a fault arrived while the plug was being locked
-        try:
-            if closed:
-                await runtime.drivers.contactor.close()
-            else:
-                await runtime.drivers.contactor.open()
-        except DriverError as exc:
-            # Safety first: a contactor that did not obey is a fault, which opens the power path.
-            name = "contactor_stuck_open" if closed else "contactor_welded"
-            log.error("contactor evse=%s: %s", evse_id, exc)
-            self.apply(evse_id, fsm.FaultChanged(name, True))
-            return
-        if not closed:
-            await self._release_plug(runtime)
-
-    async def _release_plug(self, runtime: EvseRuntime) -> None:
-        """The session is over and the contactor open: release the plug (if the EV left first, only with
-        UnlockOnEVSideDisconnect; otherwise a valid card or UnlockConnector releases it, E09/E10)."""
-        lock, state = runtime.drivers.lock, runtime.state
-        if lock is None or state.tx is not None or state.contactor_closed:
-            return
-        if not state.ev_connected and not self.dm.get_bool("OCPPCommCtrlr", "UnlockOnEVSideDisconnect"):
-            return
-        try:
-            await lock.unlock()
-        except DriverError as exc:
-            log.error("unlock evse=%s: %s", state.evse_id, exc)  # the lock driver reports unlock_failure
-
-    def _offer_limit(self, runtime: EvseRuntime, amps: float) -> float | None:
-        """The offer after the cable's rating (IEC 61851-1) and the transaction's TxProfile cap it."""
-        if runtime.cable_max_a is not None:
-            amps = min(amps, runtime.cable_max_a)
-        profile, started = runtime.tx_profile, runtime.tx_started_at
-        if profile is not None and started is not None:
-            limit = tx_profile_limit_a(profile, started, self.clock.now(), self.messages.phases(runtime))
-            if limit is not None:
-                amps = min(amps, limit)
-        return amps if amps >= 6 else None  # below 6 A no PWM offer is allowed: the EV must not charge
-
-    def _recheck_offer(self, runtime: EvseRuntime) -> None:
-        max_a = next(e.max_current_a for e in self.settings.evses if e.id == runtime.state.evse_id)
-        if self._offer_limit(runtime, max_a) != runtime.offered_a:
-            self.spawn(self._drive_pilot(runtime, max_a))
-
-    async def _drive_pilot(self, runtime: EvseRuntime, amps: float | None) -> None:
-        if amps is not None:
-            amps = self._offer_limit(runtime, amps)
-        runtime.offered_a = amps
-        try:
-            await runtime.drivers.pilot.set_current_limit(amps)
-        except DriverError as exc:
-            log.error("pilot evse=%s: %s", runtime.state.evse_id, exc)
-            self.apply(runtime.state.evse_id, fsm.FaultChanged("pilot_failure", True))
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         # Short hardware/authorization jobs started from the synchronous event sink; failures are logged
@@ -469,87 +395,8 @@ class Station:
                 self.authorizer.prune_cache()
             await asyncio.sleep(1.0)
 
-    # ---- availability and reset (G03-G04, B11-B12) -----------------------------------------------
     def has_transaction(self, evse_id: int | None = None) -> bool:
         return any(r.state.tx is not None for i, r in self.evses.items() if evse_id in (None, i))
-
-    def change_availability(self, evse_id: int, connector_id: int, operative: bool) -> str:
-        """Apply ChangeAvailability; returns Accepted or Scheduled (transaction running)."""
-        self.journal.set_operative(evse_id, connector_id, operative)
-        targets = list(self.evses) if evse_id == 0 else [evse_id]
-        scheduled = False
-        for target in targets:
-            runtime = self.evses[target]
-            effective = self._effective_operative(target)
-            if runtime.state.tx is not None and not effective:
-                runtime.pending_operative = effective
-                scheduled = True
-            else:
-                self.apply(target, fsm.OperativeChanged(effective))
-        return "Scheduled" if scheduled else "Accepted"
-
-    def _effective_operative(self, evse_id: int) -> bool:
-        j = self.journal
-        return j.operative(0, 0) and j.operative(evse_id, 0) and j.operative(evse_id, 1)
-
-    def _after_transaction(self, runtime: EvseRuntime) -> None:
-        if runtime.pending_operative is not None:
-            operative, runtime.pending_operative = runtime.pending_operative, None
-            self.apply(runtime.state.evse_id, fsm.OperativeChanged(operative))
-        if self._reset_on_idle and not self.has_transaction():
-            self._reset_on_idle = False
-            self.reset_requested.set()
-        if runtime.pending_reset and runtime.state.tx is None:
-            runtime.pending_reset = False
-            evse_id = runtime.state.evse_id
-
-            async def reset_evse() -> None:
-                # An EVSE reset (B11/B12 with evseId) re-initialises this EVSE only: it is Unavailable
-                # (StatusNotification) with its power path safe while its drivers start afresh, then
-                # takes the availability it had before; no reboot, the other EVSEs charge on.
-                self.apply(evse_id, fsm.StopRequested("ResetCommand", "ImmediateReset"))  # drops the token
-                self.apply(evse_id, fsm.OperativeChanged(False))
-                try:
-                    await runtime.drivers.contactor.open()
-                    await runtime.drivers.pilot.set_current_limit(None)
-                except DriverError as exc:
-                    # Left Unavailable: the safe state for an EVSE whose hardware did not come back.
-                    log.error("evse reset failed evse=%s: %s", evse_id, exc)
-                    return
-                self.apply(evse_id, fsm.OperativeChanged(self._effective_operative(evse_id)))
-
-            self.spawn(reset_evse())
-
-    def request_reset(self, immediate: bool, evse_id: int | None = None) -> str:
-        """Decide a Reset: Accepted (call `begin_reset` once the answer left) or Scheduled (OnIdle, waits
-        for the running transactions to end, then resets by itself). With ``evse_id`` only that EVSE and
-        its transaction count (B12)."""
-        if evse_id is not None:
-            runtime = self.evses[evse_id]
-            if immediate or runtime.state.tx is None:
-                return "Accepted"
-            runtime.pending_reset = True
-            return "Scheduled"
-        self.journal.set_boot_reason("RemoteReset")
-        if immediate or not self.has_transaction():
-            return "Accepted"
-        self._reset_on_idle = True
-        return "Scheduled"
-
-    def begin_reset(self, evse_id: int | None = None) -> None:
-        """End every transaction (ImmediateReset), then let the daemon restart; with ``evse_id``, end that
-        EVSE's transaction and reset that EVSE alone (B12)."""
-        targets = list(self.evses) if evse_id is None else [evse_id]
-        for target in targets:
-            runtime = self.evses[target]
-            if evse_id is not None:
-                runtime.pending_reset = True  # performed by _after_transaction once the EVSE is idle
-            if runtime.state.tx is not None:
-                self.apply(target, fsm.StopRequested("ResetCommand", "ImmediateReset", force=True))
-            elif evse_id is not None:
-                self._after_transaction(runtime)
-        if evse_id is None:
-            self.reset_requested.set()
 
     async def flush(self, timeout: float) -> None:
         """Give the sender a moment to deliver what is queued (before a reset or shutdown)."""
