@@ -127,9 +127,10 @@ class RpcSession:
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self._pending = (message_id, request.ACTION, future)
             try:
-                await self._send_text(_encode([CALL, message_id, request.ACTION, payload]))
-                log.debug("sent CALL action=%s msg=%s", request.ACTION, message_id)
+                # The send is inside the bound too: on a stalled link even writing can block (full buffers).
                 async with asyncio.timeout(self._message_timeout()):
+                    await self._send_text(_encode([CALL, message_id, request.ACTION, payload]))
+                    log.debug("sent CALL action=%s msg=%s", request.ACTION, message_id)
                     answer = await future
             except TimeoutError:
                 raise CallTimeout(f"{request.ACTION} msg={message_id}: no answer within MessageTimeout") from None
