@@ -26,7 +26,7 @@ from ocpp.v201 import call_result
 from evse.devcsms.frames import Direction, MessageType
 from evse.devcsms.server import DevCsms
 from evse.storage import DB_FILENAME
-from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest
+from tests.integration.conftest import PASSWORD, StationUnderTest
 from tests.integration.fault_proxy import FaultProxy
 
 PING_S = 1
