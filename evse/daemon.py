@@ -77,12 +77,15 @@ class Daemon:
     drivers: dict[int, EvseDrivers]
     extra: list[Driver]  # inputs and ISO 15118 bridges
 
-    async def run(self) -> Exit:
+    async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
+        """Run until stopped or reset; `stop_requested` tells of a SIGTERM that came before the loop ran."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         why = Exit.STOPPED
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if stop_requested():  # checked after the loop's handlers took over, so no signal falls in between
+            stop.set()
         try:
             async with asyncio.TaskGroup() as group:
                 tasks: list[Callable[[], Coroutine[Any, Any, None]]] = [

@@ -87,10 +87,6 @@ class Backoff:
         return float(self.wait_minimum * (2**doublings) + random.uniform(0, self.random_range))
 
 
-class _SocketClosed(Exception):
-    """The CSMS closed the socket cleanly; ends the session's task group."""
-
-
 class RefusedByCsms(Exception):
     """The CSMS accepted the TCP/TLS connection but not the OCPP handshake."""
 
@@ -212,12 +208,21 @@ class CsmsConnection:
         self.connected.set()
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._guarded_on_connected())
-                group.create_task(self._drop_when_unanswered(socket))
-                async for frame in socket:
-                    await session.handle_frame(frame)
-                raise _SocketClosed
-        except* (ConnectionClosed, _SocketClosed):
+                helpers = [
+                    group.create_task(self._guarded_on_connected()),
+                    group.create_task(self._drop_when_unanswered(socket)),
+                ]
+                # The end of the connection leaves this block without an exception: on Python 3.11 a
+                # TaskGroup that is already aborting because of its body's exception swallows a
+                # cancellation arriving meanwhile, and the stop of the daemon would be lost.
+                try:
+                    async for frame in socket:
+                        await session.handle_frame(frame)
+                except ConnectionClosed:
+                    pass
+                finally:
+                    for helper in helpers:
+                        helper.cancel()
             log.warning("csms connection closed code=%s", socket.close_code)
         finally:
             self._session = self._socket = None
