@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from evse.daemon import Exit
+from evse.storage import DB_FILENAME
 from tests.integration.conftest import StationUnderTest, station_settings
 from tests.integration.test_cli import ROOT, write_config
 
@@ -138,6 +139,22 @@ def test_sigterm_after_the_first_log_line_exits_0_without_traceback(tmp_path: Pa
     code, stderr = finish(proc)
     assert code == 0, first + stderr
     assert "Traceback" not in first + stderr
+
+
+def test_sigterm_while_building_exits_0_without_traceback(tmp_path: Path) -> None:
+    """Sent as soon as the state database appears: `build` has begun and the event loop is not running."""
+    config = write_config(tmp_path, 9)
+    database = tmp_path / "state" / DB_FILENAME
+    proc = evse_run(config)
+    try:
+        deadline = time.monotonic() + STOP_WITHIN_S
+        while not database.exists() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        proc.send_signal(signal.SIGTERM)
+    finally:
+        code, stderr = finish(proc)
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("after_s", [0.0, 0.05, 0.3])
