@@ -11,13 +11,17 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from evse import control
-from evse.config import Settings, load_settings
 from evse.errors import ConfigError, EvseError
+
+if TYPE_CHECKING:
+    from evse.config import Settings
 
 DEFAULT_CONFIG = Path("/etc/evse/evse.yaml")
 DEFAULT_SOCKET = Path("/var/lib/evse/control.sock")
@@ -33,19 +37,54 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
+def load_settings(path: Path) -> Settings:
+    # Imported on use: pydantic is the slowest import of the command, and `run` must install its
+    # signal handlers before anything slow happens.
+    from evse.config import load_settings as load
+
+    return load(path)
+
+
 def _socket_path(config: Path | None) -> Path:
     if config is None:
         return DEFAULT_SOCKET
     return load_settings(config).socket_path
 
 
+class StopRequest:
+    """SIGTERM/SIGINT received before the daemon's event loop runs: remembered, honoured once it runs.
+
+    systemd may stop the unit while it is still importing and building; without a handler that early
+    the default action kills the process mid-build (exit by signal, a traceback for SIGINT) instead of
+    the orderly stop with exit 0 that every later SIGTERM gets.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        for sig in self.SIGNALS:
+            signal.signal(sig, self._on_signal)
+        # A parent that left these blocked would make the daemon unstoppable; one already pending is
+        # delivered to the handler above right here.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    stop = StopRequest()
+    stop.install()  # first: everything below can take a while on a small board
     from evse.daemon import Exit, build  # the daemon's imports are not needed by the other commands
 
     settings = load_settings(args.config)
     _setup_logging(args.log_level or settings.log_level)
+    logging.getLogger(__name__).info("starting station=%s config=%s", settings.station.id, args.config)
     daemon = build(settings, override_origin=str(args.config))
-    result = asyncio.run(daemon.run())
+    result = asyncio.run(daemon.run(stop_requested=lambda: stop.requested))
     if result is Exit.RESET:
         logging.getLogger(__name__).info("re-executing for reset")
         logging.shutdown()

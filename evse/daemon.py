@@ -92,13 +92,16 @@ class Daemon:
     storage_fault: StorageFault
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
-    async def run(self) -> Exit:
+    async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
+        """Run until stopped or reset; `stop_requested` tells of a SIGTERM that came before the loop ran."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         why = Exit.STOPPED
         self._safe = False
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if stop_requested():  # checked after the loop's handlers took over, so no signal falls in between
+            stop.set()
         try:
             # The drivers' group outlives the station's: whatever ends the station (stop, reset, a crashed
             # task, cancellation), the contactors open and the offers are withdrawn while the drivers can

@@ -4,6 +4,12 @@ OCPP-J (Part 4) and the security profiles (Part 2, A00): the identity is appende
 subprotocol `ocpp2.0.1` must be agreed, profile 1/2 send HTTP Basic auth (user = station id), profiles
 2/3 use TLS (wss://; profile 3 adds a client certificate). Reconnects follow OCPPCommCtrlr
 RetryBackOffWaitMinimum / RetryBackOffRandomRange / RetryBackOffRepeatTimes (B10 / TC_B_57).
+
+A dead link is noticed by one of two clocks: the websocket ping (WebSocketPingInterval, a pong must come
+back within as long again) or a CALL left without an answer for MessageTimeout. The second drops the
+connection too: a CSMS that reads one message at a time and hangs on it will not answer a retry on the
+same socket either, so only a new connection (and the outbox resending on it) gets the station going again.
+A deliberate stop or reset closes with 1001 / 1000, never with the 1011 a library uses for "exception".
 """
 
 from __future__ import annotations
@@ -19,13 +25,18 @@ from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
 from evse.errors import EvseError
-from evse.ocpp.rpc import NotConnected, Resp, Router, RpcSession
+from evse.ocpp.rpc import CallTimeout, NotConnected, Resp, Router, RpcSession
 from evse.ocpp.v201.messages import OcppRequest
 
 log = logging.getLogger(__name__)
+
+# Bounds on the opening and closing handshakes, which are requests to the CSMS like any other and so
+# follow MessageTimeout, but never wait longer than this: a handshake that slow is a dead link.
+HANDSHAKE_TIMEOUT_MAX = 10.0
 
 SUBPROTOCOL = Subprotocol("ocpp2.0.1")
 
@@ -77,10 +88,6 @@ class Backoff:
         return float(self.wait_minimum * (2**doublings) + random.uniform(0, self.random_range))
 
 
-class _SocketClosed(Exception):
-    """The CSMS closed the socket cleanly; ends the session's task group."""
-
-
 class RefusedByCsms(Exception):
     """The CSMS accepted the TCP/TLS connection but not the OCPP handshake."""
 
@@ -108,6 +115,7 @@ class CsmsConnection:
         self._on_disconnected = on_disconnected
         self._session: RpcSession | None = None
         self._socket: ClientConnection | None = None
+        self._unanswered = asyncio.Event()  # set by a CALL that timed out on the current socket
         self.connected = asyncio.Event()
         self.attempts = 0
         # Failed attempts in a row: the backoff grows with it and the endpoint callable may read it to
@@ -128,12 +136,24 @@ class CsmsConnection:
         session = self._session
         if session is None:
             raise NotConnected("no connection to the CSMS")
-        return await session.call(request, response_type)
+        try:
+            return await session.call(request, response_type)
+        except CallTimeout:
+            if session is self._session:
+                self._unanswered.set()
+            raise
+        except ConnectionClosed as exc:
+            # The socket is closing (a ping went unanswered, the peer sent a close) while the reader has
+            # not ended yet: it no longer counts as connected, or every caller would retry at once, forever.
+            if session is self._session:
+                self._session = None
+                self.connected.clear()
+            raise NotConnected(f"connection lost while sending: {exc}") from None
 
     async def disconnect(self) -> None:
-        """Close the socket (e.g. before a reset); `run` then reconnects unless cancelled."""
+        """Close the socket (e.g. before a reset) with 1000; `run` then reconnects unless cancelled."""
         if self._socket is not None:
-            await self._socket.close()
+            await self._socket.close(CloseCode.NORMAL_CLOSURE, "station resetting")
 
     async def run(self) -> None:
         self.failures = 0
@@ -157,9 +177,15 @@ class CsmsConnection:
         except EvseError as exc:
             log.warning("csms session start-up stopped: %s", exc)
 
+    async def _drop_when_unanswered(self, socket: ClientConnection) -> None:
+        await self._unanswered.wait()
+        log.warning("csms left a CALL unanswered for MessageTimeout: reconnecting")
+        await socket.close(CloseCode.NORMAL_CLOSURE, "no answer within MessageTimeout")
+
     async def _connect_and_serve(self, endpoint: Endpoint) -> None:
         self.attempts += 1
         ping = self._ping_interval()
+        handshake_timeout = min(float(self._message_timeout()), HANDSHAKE_TIMEOUT_MAX)
         async with connect(
             endpoint.full_url,
             subprotocols=[SUBPROTOCOL],
@@ -168,27 +194,48 @@ class CsmsConnection:
             ping_interval=ping if ping > 0 else None,
             ping_timeout=ping if ping > 0 else None,
             compression="deflate",
-            open_timeout=10,
+            open_timeout=handshake_timeout,
+            close_timeout=handshake_timeout,
             max_size=endpoint.max_frame_bytes,
         ) as socket:
             if socket.subprotocol != SUBPROTOCOL:
-                await socket.close(code=1002, reason="ocpp2.0.1 subprotocol required")
+                await socket.close(code=CloseCode.PROTOCOL_ERROR, reason="ocpp2.0.1 subprotocol required")
                 raise RefusedByCsms(f"CSMS selected subprotocol {socket.subprotocol!r}, need {SUBPROTOCOL}")
-            log.info("csms connected url=%s", endpoint.full_url)
-            session = RpcSession(socket.send, self._router, message_timeout=self._message_timeout)
-            self._session, self._socket = session, socket
-            self.connected.set()
             try:
-                async with asyncio.TaskGroup() as group:
-                    group.create_task(self._guarded_on_connected())
+                await self._serve(socket, endpoint)
+            except asyncio.CancelledError:
+                # Leaving `connect` with an exception would close with 1011 (internal error); a stop is
+                # a station going away. Shielded so a second cancel cannot cut the close handshake short.
+                await asyncio.shield(socket.close(CloseCode.GOING_AWAY, "station stopping"))
+                raise
+
+    async def _serve(self, socket: ClientConnection, endpoint: Endpoint) -> None:
+        log.info("csms connected url=%s", endpoint.full_url)
+        session = RpcSession(socket.send, self._router, message_timeout=self._message_timeout)
+        self._session, self._socket = session, socket
+        self._unanswered.clear()
+        self.connected.set()
+        try:
+            async with asyncio.TaskGroup() as group:
+                helpers = [
+                    group.create_task(self._guarded_on_connected()),
+                    group.create_task(self._drop_when_unanswered(socket)),
+                ]
+                # The end of the connection leaves this block without an exception: on Python 3.11 a
+                # TaskGroup that is already aborting because of its body's exception swallows a
+                # cancellation arriving meanwhile, and the stop of the daemon would be lost.
+                try:
                     async for frame in socket:
                         await session.handle_frame(frame)
-                    raise _SocketClosed
-            except* (ConnectionClosed, _SocketClosed):
-                log.warning("csms connection closed")
-            finally:
-                self._session = self._socket = None
-                self.connected.clear()
-                session.close()
-                self._on_disconnected()
-                await session.drain()
+                except ConnectionClosed:
+                    pass
+                finally:
+                    for helper in helpers:
+                        helper.cancel()
+            log.warning("csms connection closed code=%s", socket.close_code)
+        finally:
+            self._session = self._socket = None
+            self.connected.clear()
+            session.close()
+            self._on_disconnected()
+            await session.drain()

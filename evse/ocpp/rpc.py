@@ -206,18 +206,18 @@ class RpcSession:
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self._pending = (message_id, request.ACTION, future)
             try:
-                try:
-                    await self._send_text(_encode([CALL, message_id, request.ACTION])[:-1] + "," + payload + "]")
-                except Exception as exc:
-                    # Whatever the transport raises when the socket went away (websockets'
-                    # ConnectionClosed, OSError): callers handle NotConnected, and nothing else should
-                    # reach them (a ConnectionClosed here once ended the outbox sender, and the daemon).
-                    # The session is dead from now on, so `closed` tells callers not to retry at once: a
-                    # sender retrying without awaiting would starve the reader that notices the close.
-                    self._closed = True
-                    raise NotConnected(f"{request.ACTION} msg={message_id} not sent: {exc}") from exc
-                log.debug("sent CALL action=%s msg=%s", request.ACTION, message_id)
+                # The send is inside the bound too: on a stalled link even writing can block (full buffers).
                 async with asyncio.timeout(self._message_timeout()):
+                    try:
+                        await self._send_text(_encode([CALL, message_id, request.ACTION])[:-1] + "," + payload + "]")
+                    except Exception as exc:
+                        # Whatever the transport raises when the socket went away (websockets'
+                        # ConnectionClosed, OSError): callers handle NotConnected, and nothing else should
+                        # reach them (a ConnectionClosed here once ended the outbox sender, and the daemon).
+                        # The session is dead from now on, so `closed` tells callers not to retry at once.
+                        self._closed = True
+                        raise NotConnected(f"{request.ACTION} msg={message_id} not sent: {exc}") from exc
+                    log.debug("sent CALL action=%s msg=%s", request.ACTION, message_id)
                     answer = await future
             except TimeoutError:
                 raise CallTimeout(f"{request.ACTION} msg={message_id}: no answer within MessageTimeout") from None
