@@ -29,7 +29,7 @@ import yaml
 
 from drivers.pilot.duty import DUTY_NO_PWM, current_for_duty, duty_for_current
 from evse.config import load_settings
-from evse.daemon import Exit, build
+from evse.daemon import Daemon, Exit, build
 from evse.devcsms.server import DevCsms
 from hil.rig import EmulatedBoard
 
@@ -123,9 +123,10 @@ def power_of(event: dict[str, Any]) -> float | None:
 class Session:
     """The scripted steps; each returns the detail of its ``ok`` line or raises StepFailed."""
 
-    def __init__(self, csms: DevCsms, rig: EmulatedBoard) -> None:
+    def __init__(self, csms: DevCsms, rig: EmulatedBoard, daemon: Daemon) -> None:
         self.csms = csms
         self.rig = rig
+        self.daemon = daemon
         self.tx_id = ""
         self.energy_begin = 0.0
         self.energy_end: float | None = None
@@ -139,6 +140,9 @@ class Session:
     async def boot(self) -> str:
         boot = await self.expect("BootNotification", "BootNotification", lambda p: True)
         await self.expect("StatusNotification", "StatusNotification Available", _status("Available"))
+        # A real start-up: the EV comes after the meter answered once (polled over Modbus), not before.
+        evse = self.daemon.station.evses[1]
+        await until(lambda: evse.reading is not None, "the first meter reading over Modbus")
         model = boot["chargingStation"]["model"]
         return f"BootNotification ({model}) Accepted, StatusNotification Available"
 
@@ -349,7 +353,7 @@ async def _run(
         settings = load_settings(write_config(workdir, rig, csms.port))
         daemon = build(settings, pin_factory=rig.pin_factory)
         task: asyncio.Task[Exit] = asyncio.create_task(daemon.run())
-        session = Session(csms, rig)
+        session = Session(csms, rig, daemon)
         steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
             ("station boots against the dev CSMS", session.boot),
             ("EV plugged (CP A->B, 32 A cable)", session.plug),

@@ -106,7 +106,7 @@ async def test_every_shutdown_opens_the_contactor_then_withdraws_the_offer_while
         daemon.extra.append(crashing)
         task = asyncio.create_task(daemon.run())
         try:
-            await charge(Session(csms, rig))
+            await charge(Session(csms, rig, daemon))
         except BaseException:
             task.cancel()  # the daemon stops before the rig does
             with contextlib.suppress(BaseException):
