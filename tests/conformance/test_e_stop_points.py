@@ -36,6 +36,16 @@ def reasons(ended: dict[str, Any]) -> tuple[str, str | None]:
     return ended["triggerReason"], ended["transactionInfo"].get("stoppedReason")
 
 
+async def unplug_from_suspended_ends_the_transaction(csms: DevCsms, sut: StationUnderTest) -> None:
+    """From EnergyTransferSuspended the EV unplugs: Ended, EVCommunicationLost / EVDisconnected, Idle."""
+    tx_id = await suspended(csms, sut)
+    sut.d.board.unplug(1)
+    ended = await ended_after(csms, sut, tx_id)
+    assert reasons(ended) == ("EVCommunicationLost", "EVDisconnected")
+    assert ended["transactionInfo"]["chargingState"] == "Idle"
+    csms.assert_no_failures()
+
+
 async def test_TC_E_06_CS_local_stop_accepted(csms: DevCsms, station: StationUnderTest) -> None:
     """E07.FR.01-02 (TxStopPoint Authorized among the stop points): the card that started the transaction
     stops it without a new Authorize: Ended with StopAuthorized / Local, the EV still plugged
@@ -168,12 +178,7 @@ async def test_TC_E_17_CS_stop_point_deauthorized_ev_side_disconnect(csms: DevCs
         **stop_points("Authorized"),
         **{"TxCtrlr.StopTxOnEVSideDisconnect": True, "OCPPCommCtrlr.UnlockOnEVSideDisconnect": False},
     )
-    tx_id = await suspended(csms, sut)
-    sut.d.board.unplug(1)
-    ended = await ended_after(csms, sut, tx_id)
-    assert reasons(ended) == ("EVCommunicationLost", "EVDisconnected")
-    assert ended["transactionInfo"]["chargingState"] == "Idle"
-    csms.assert_no_failures()
+    await unplug_from_suspended_ends_the_transaction(csms, sut)
 
 
 async def test_TC_E_19_CS_stop_point_parking_bay_unoccupied(csms: DevCsms, make_station: Any) -> None:
@@ -254,12 +259,7 @@ async def test_TC_E_37_CS_stop_point_power_path_closed_ev_side_disconnect(csms: 
         **stop_points("PowerPathClosed", start="PowerPathClosed"),
         **{"TxCtrlr.StopTxOnEVSideDisconnect": False},
     )
-    tx_id = await suspended(csms, sut)
-    sut.d.board.unplug(1)
-    ended = await ended_after(csms, sut, tx_id)
-    assert reasons(ended) == ("EVCommunicationLost", "EVDisconnected")
-    assert ended["transactionInfo"]["chargingState"] == "Idle"
-    csms.assert_no_failures()
+    await unplug_from_suspended_ends_the_transaction(csms, sut)
 
 
 async def test_TC_E_39_CS_stop_point_deauthorized_timeout(csms: DevCsms, make_station: Any) -> None:
