@@ -204,3 +204,17 @@ def test_cli_selftest_on_the_emulated_board(
         ["SKIP", "evse", "1", "card"],
         ["PASS", "evse", "1", "iso15118"],
     ]
+
+
+async def test_simulated_devices_of_a_mixed_board_are_skipped_not_passed(rig: EmulatedBoard, tmp_path: Path) -> None:
+    """A technician brings up one device at a time: the real meter is checked, the sim ones say SKIP."""
+    board = rig.board()
+    devices = board["evses"][rig.evse_id]
+    for kind in ("contactor", "lock", "rfid"):
+        devices[kind] = {"driver": "sim"}
+    results = await run_selftest(settings_for(tmp_path, board), pin_factory=rig.pin_factory, card_timeout_s=0.5)
+    assert verdicts(results)["meter"] is Verdict.PASS
+    for check in ("contactor", "lock", "card"):
+        assert verdicts(results)[check] is Verdict.SKIP
+        assert "simulated" in detail(results, check)
+    assert rig.coil_history == []  # the real coil pin was never driven: the contactor is simulated
