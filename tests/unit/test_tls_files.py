@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
-from evse.config import CsmsSection, Settings, parse_settings
+from evse.config import CsmsSection, Settings, load_settings, parse_settings
 from evse.devcsms.tls import Issued, issue
 from evse.errors import ConfigError
 from evse.security.tls_files import TlsFileProblem, check_tls_at_start, check_tls_files
@@ -152,3 +152,10 @@ def test_daemon_start_only_warns_about_an_expired_certificate(
     settings = settings_with(files(tmp_path, ca, client(ca, days_left=-1)))
     check_tls_at_start(settings, NOW, "evse.yaml")
     assert any("csms.client_cert" in r.getMessage() and "expired" in r.getMessage() for r in caplog.records)
+
+
+def test_example_tls_config_points_at_the_dev_csms_ca_relative_to_itself() -> None:
+    root = Path(__file__).resolve().parents[2]
+    settings = load_settings(root / "config" / "example-tls.yaml")
+    assert (settings.csms.url, settings.csms.security_profile) == ("wss://localhost:9443/ocpp", 2)
+    assert settings.csms.ca_file == root / "state" / "dev-csms-tls" / "ca.pem"  # where `evse dev-csms --tls` writes
