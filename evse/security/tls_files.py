@@ -95,7 +95,8 @@ def _validity(key: str, path: Path, certs: list[x509.Certificate], now: datetime
     for index, cert in enumerate(certs):
         # In a bundle the position tells which certificate is meant; the CN tells a human which one that is.
         which = f"certificate {index + 1} of {len(certs)} " if len(certs) > 1 else ""
-        name = f"(CN={_common_name(cert)}) "
+        common_name = _common_name(cert)
+        name = f"(CN={common_name}) " if common_name is not None else f"(subject {cert.subject.rfc4514_string()}) "
         if now > cert.not_valid_after_utc:
             problem = f"{which}{name}expired on {_stamp(cert.not_valid_after_utc)}"
         elif now < cert.not_valid_before_utc:
