@@ -95,6 +95,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
     _check_device_model(settings, args.file)
+    from datetime import UTC, datetime
+
+    from evse.security.tls_files import check_tls_files
+
+    # Every TLS problem, one line each: a technician fixing certificates wants the whole list at once.
+    problems = check_tls_files(settings.csms, settings.station.id, datetime.now(UTC))
+    for problem in problems:
+        print(f"error: {problem.line(str(args.file))}", file=sys.stderr)
+    if problems:
+        return 2
     print("ok")
     return 0
 
@@ -175,8 +185,26 @@ def cmd_dev_csms(args: argparse.Namespace) -> int:
 
     _setup_logging("INFO")
     tokens = args.tokens.split(",") if args.tokens else None
+    context = None
+    port = args.port if args.port is not None else (9443 if args.tls else 9000)
+    if args.tls:
+        from evse.devcsms.tls import DevPki
+
+        pki = DevPki(args.tls_dir.resolve())
+        # A fresh CA each start: nothing to keep safe, and a station trusting an old one fails loudly.
+        hosts = tuple(dict.fromkeys(("localhost", "127.0.0.1", args.host)))
+        pki.create(hosts, station_ids=tuple(args.tls_station))
+        context = pki.server_context()
+        print(f"dev-csms TLS: csms.ca_file: {pki.ca_file}", file=sys.stderr)
+        for station_id in args.tls_station:
+            print(
+                f"dev-csms TLS: profile 3 for {station_id}: csms.client_cert: {pki.station_cert(station_id)}"
+                f" csms.client_key: {pki.station_key(station_id)}",
+                file=sys.stderr,
+            )
+        sys.stderr.flush()
     try:
-        asyncio.run(serve_forever(args.host, args.port, tokens=tokens))
+        asyncio.run(serve_forever(args.host, port, tokens=tokens, ssl=context))
     except KeyboardInterrupt:
         pass
     return 0
@@ -237,8 +265,17 @@ def parser() -> argparse.ArgumentParser:
 
     csms = sub.add_parser("dev-csms", help="run the bundled development CSMS")
     csms.add_argument("--host", default="127.0.0.1")
-    csms.add_argument("--port", type=int, default=9000)
+    csms.add_argument("--port", type=int, help="default 9000, 9443 with --tls")
     csms.add_argument("--tokens", help="comma-separated idTokens to accept (default: demo tokens)")
+    csms.add_argument("--tls", action="store_true", help="serve wss:// with a CA and certificates made at start")
+    csms.add_argument("--tls-dir", type=Path, default=Path("state/dev-csms-tls"), help="where they are written")
+    csms.add_argument(
+        "--tls-station",
+        action="append",
+        default=["CS001"],
+        metavar="ID",
+        help="also issue a profile 3 client certificate for this station id (default CS001; repeatable)",
+    )
     csms.set_defaults(func=cmd_dev_csms)
 
     demo = sub.add_parser("demo", help="dev CSMS + station on the simulated board + one charging session")

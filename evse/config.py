@@ -190,7 +190,14 @@ def load_settings(path: Path) -> Settings:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
     settings = parse_settings(data, str(path))
+    # Relative paths are relative to the config file, so `make run` works from any directory.
     if not settings.state_dir.is_absolute():
-        # Relative paths are relative to the config file, so `make run` works from any directory.
         settings = settings.model_copy(update={"state_dir": (path.parent / settings.state_dir).resolve()})
+    tls_files = {
+        name: (path.parent / value).resolve()
+        for name in ("ca_file", "client_cert", "client_key")
+        if (value := getattr(settings.csms, name)) is not None and not value.is_absolute()
+    }
+    if tls_files:
+        settings = settings.model_copy(update={"csms": settings.csms.model_copy(update=tls_files)})
     return settings

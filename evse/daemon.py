@@ -48,6 +48,7 @@ from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles, slot_to_try
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
+from evse.security.tls_files import check_tls_at_start
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
@@ -239,6 +240,7 @@ def build(
 ) -> Daemon:
     """Construct every part; raises ConfigError/StorageError before anything runs."""
     clock = clock or SystemClock()
+    check_tls_at_start(settings, clock.now(), override_origin or "configuration")
     health = StorageHealth(settings.state_dir)
     db = open_state(settings.state_dir, health)
     dm = DeviceModel.open(

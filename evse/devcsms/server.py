@@ -102,6 +102,7 @@ class DevCsms:
         self._server: Server | None = None
         self._host = "127.0.0.1"
         self._port = 0
+        self._scheme = "ws"
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -120,8 +121,8 @@ class DevCsms:
         )
         self._host = host
         self._port = self._server.sockets[0].getsockname()[1]
-        scheme = "wss" if ssl else "ws"
-        _log.info("csms listening on %s://%s:%d/ocpp/<stationId>", scheme, host, self._port)
+        self._scheme = "wss" if ssl else "ws"
+        _log.info("csms listening on %s://%s:%d/ocpp/<stationId>", self._scheme, host, self._port)
         return self._port
 
     async def stop(self) -> None:
@@ -152,7 +153,7 @@ class DevCsms:
     @property
     def url(self) -> str:
         """The CSMS URL to configure on a station; it appends ``/<stationId>`` itself."""
-        return f"ws://{self._host}:{self._port}/ocpp"
+        return f"{self._scheme}://{self._host}:{self._port}/ocpp"
 
     # --- scripting -------------------------------------------------------------------------
 
@@ -375,14 +376,20 @@ class DevCsms:
             self.journal.signal.notify()
 
 
-async def serve_forever(host: str, port: int, *, tokens: Collection[str] | None = None) -> None:
+async def serve_forever(
+    host: str,
+    port: int,
+    *,
+    tokens: Collection[str] | None = None,
+    ssl: ssl_module.SSLContext | None = None,
+) -> None:
     """Run the development CSMS for humans until cancelled (Ctrl-C in ``evse dev-csms``)."""
     if not logging.getLogger().handlers:
         # The message log is the point of running this by hand; without a handler configured by
         # the caller, Python would print only warnings.
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     csms = DevCsms(tokens=tokens)
-    await csms.start(host, port)
+    await csms.start(host, port, ssl=ssl)
     _log.info("csms accepting idTokens: %s", ", ".join(sorted(csms.tokens)))
     try:
         await asyncio.Future()
