@@ -97,7 +97,10 @@ class TlsFailure(enum.Enum):
     TLS_VERSION = ("InvalidTLSVersion", "CSMS offers no TLS version >= 1.2")
     NO_SHARED_CIPHER = ("InvalidTLSCipherSuite", "no TLS cipher suite in common with the CSMS")
     CLIENT_CERT_REFUSED = ("FailedToAuthenticateAtCsms", "CSMS refused the station's client certificate")
-    CLIENT_CERT_REQUIRED = ("FailedToAuthenticateAtCsms", "CSMS requires a client certificate (profile 3)")
+    CLIENT_CERT_REQUIRED = (
+        "FailedToAuthenticateAtCsms",
+        "CSMS ended the handshake of a station without client certificate (does it require profile 3?)",
+    )
     NOT_TLS = (None, "CSMS does not speak TLS on this port")
     HANDSHAKE_FAILED = (None, "TLS handshake failed")
 
