@@ -205,7 +205,8 @@ class CsmsConnection:
             )
         if diagnosis is not None:
             self.last_tls_failure = diagnosis
-            return str(diagnosis)
+            event = diagnosis.failure.security_event
+            return f"{diagnosis} security_event={event}" if event else str(diagnosis)
         return str(exc) or type(exc).__name__
 
     async def _guarded_on_connected(self) -> None:

@@ -97,10 +97,7 @@ class TlsFailure(enum.Enum):
     TLS_VERSION = ("InvalidTLSVersion", "CSMS offers no TLS version >= 1.2")
     NO_SHARED_CIPHER = ("InvalidTLSCipherSuite", "no TLS cipher suite in common with the CSMS")
     CLIENT_CERT_REFUSED = ("FailedToAuthenticateAtCsms", "CSMS refused the station's client certificate")
-    CLIENT_CERT_REQUIRED = (
-        "FailedToAuthenticateAtCsms",
-        "CSMS ended the handshake of a station without client certificate (does it require profile 3?)",
-    )
+    CLIENT_CERT_REQUIRED = ("FailedToAuthenticateAtCsms", "CSMS requires a client certificate (profile 3)")
     NOT_TLS = (None, "CSMS does not speak TLS on this port")
     HANDSHAKE_FAILED = (None, "TLS handshake failed")
 
@@ -193,6 +190,7 @@ def probe(host: str, port: int, *, client_cert: str | None, client_key: str | No
 
     Blocking (run it in a thread). It accepts any version and cipher and verifies nothing, because it only
     looks at what the CSMS picks; it sends no application data (no HTTP request, no password) and closes.
+    The handshake runs over memory BIOs so the probe knows whether the CSMS answered the ClientHello at all.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
@@ -203,29 +201,55 @@ def probe(host: str, port: int, *, client_cert: str | None, client_key: str | No
     context.set_ciphers("ALL:@SECLEVEL=0")
     if client_cert and client_key:
         context.load_cert_chain(client_cert, client_key)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname=host)
+    answered = False
     try:
-        with (
-            socket.create_connection((host, port), timeout=timeout) as raw,
-            context.wrap_socket(raw, server_hostname=host) as tls,
-        ):
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+
+            def exchange() -> None:
+                nonlocal answered
+                raw.sendall(outgoing.read())
+                data = raw.recv(65536)
+                answered = answered or bool(data)
+                if data:
+                    incoming.write(data)
+                else:
+                    incoming.write_eof()
+
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    exchange()
+            raw.sendall(outgoing.read())
             version, cipher = tls.version() or "", (tls.cipher() or ("",))[0]
             if version == "TLSv1.3":
                 # The client's side completes before the server checks the client certificate: a server
                 # that refuses it closes now (alert or EOF); one that accepted it waits for the HTTP request.
-                tls.settimeout(min(timeout, 1.0))
+                raw.settimeout(min(timeout, 1.0))
                 try:
-                    if tls.recv(1) == b"":
-                        return _refused(client_cert, "closed after the handshake")
+                    while True:
+                        try:
+                            tls.read(1)
+                            break
+                        except ssl.SSLWantReadError:
+                            exchange()
                 except TimeoutError:
                     pass
-                except (ssl.SSLError, OSError) as exc:
-                    return classify(exc) or _refused(client_cert, str(exc))
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    return _refused(client_cert, "closed after the handshake")
+                except ssl.SSLError as exc:
+                    return classify(exc) or _refused(client_cert, _why(exc))
     except (ssl.SSLError, OSError) as exc:
-        # Even a handshake that accepts anything failed: what is left is the client certificate.
         found = classify(exc)
         if found is not None and found.failure is not TlsFailure.NO_SHARED_CIPHER:
             return found
-        return _refused(client_cert, _why(exc) if isinstance(exc, ssl.SSLError | OSError) else str(exc))
+        if not answered:
+            return TlsDiagnosis(TlsFailure.NOT_TLS, "no TLS answer to the ClientHello")
+        # Even a handshake that accepts any version and cipher failed: what is left is the client certificate.
+        return _refused(client_cert, _why(exc))
     if version in ("SSLv3", "TLSv1", "TLSv1.1"):
         return TlsDiagnosis(TlsFailure.TLS_VERSION, f"CSMS chose {version}")
     if version == "TLSv1.2" and cipher not in TLS12_CIPHERS:

@@ -389,3 +389,29 @@ async def test_profile_2_against_a_csms_requiring_a_client_certificate(
     csms = await start_csms(server_context(root.issue_server(), client_ca=station_ca))
     sut = await start_station(stations, tls_settings(tmp_path, csms.port, 2, root, None))
     await assert_refused(sut, csms, TlsFailure.CLIENT_CERT_REQUIRED, caplog)
+
+
+async def test_wss_url_on_a_plain_port_is_named(
+    tmp_path: Path,
+    root: CertificateAuthority,
+    start_csms: StartCsms,
+    stations: list[StationUnderTest],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A wss:// URL pointing at a plain websocket port: named as such, not as a certificate problem."""
+    csms = await start_csms(None)
+    sut = await start_station(stations, tls_settings(tmp_path, csms.port, 2, root, None))
+    await assert_refused(sut, csms, TlsFailure.NOT_TLS, caplog)
+
+
+async def test_missing_ca_file_is_named_in_the_log(
+    tmp_path: Path, root: CertificateAuthority, stations: list[StationUnderTest], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CSMS root file that is not there: one line naming the file, never a bare '[Errno 2]'."""
+    caplog.set_level(logging.ERROR, logger="evse.ocpp.connection")
+    settings = tls_settings(tmp_path, 1, 2, root, None)
+    missing = tmp_path / "nowhere" / "root.pem"
+    settings = settings.model_copy(update={"csms": settings.csms.model_copy(update={"ca_file": missing})})
+    await start_station(stations, settings)
+    await eventually(lambda: "connect impossible" in caplog.text, 10)
+    assert f"CSMS root certificate {missing}: No such file or directory" in caplog.text
