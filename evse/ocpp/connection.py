@@ -193,7 +193,7 @@ class CsmsConnection:
         if isinstance(exc, InvalidStatus):
             return f"HTTP {exc.response.status_code}"
         diagnosis = tls.classify(exc) if endpoint.security_profile >= 2 else None
-        if diagnosis is None and endpoint.security_profile >= 2 and tls.handshake_cut(exc):
+        if endpoint.security_profile >= 2 and tls.worth_probing(exc, diagnosis):
             parts = urlsplit(endpoint.url)
             diagnosis = await asyncio.to_thread(
                 tls.probe,

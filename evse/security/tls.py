@@ -185,6 +185,17 @@ def handshake_cut(exc: BaseException) -> str | None:
     return None
 
 
+def worth_probing(exc: BaseException, diagnosis: TlsDiagnosis | None) -> bool:
+    """Whether a probe handshake can name the cause better than the exception did.
+
+    Yes when the CSMS closed without an alert, and for a bare handshake_failure alert: under TLS 1.2 a
+    server sends that both for no common cipher and for a client certificate it requires but did not get.
+    """
+    if diagnosis is None:
+        return handshake_cut(exc) is not None
+    return diagnosis.failure is TlsFailure.NO_SHARED_CIPHER
+
+
 def probe(host: str, port: int, *, client_cert: str | None, client_key: str | None, timeout: float) -> TlsDiagnosis:
     """Diagnose a CSMS that closed the handshake without an alert by one permissive handshake.
 
@@ -205,7 +216,11 @@ def probe(host: str, port: int, *, client_cert: str | None, client_key: str | No
     tls = context.wrap_bio(incoming, outgoing, server_hostname=host)
     answered = False
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        return TlsDiagnosis(TlsFailure.HANDSHAKE_FAILED, f"CSMS closed it; a probe could not reconnect: {exc}")
+    try:
+        with raw:
 
             def exchange() -> None:
                 nonlocal answered

@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import datetime
 import logging
+import socket
 import ssl
+import threading
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -415,3 +417,88 @@ async def test_missing_ca_file_is_named_in_the_log(
     await start_station(stations, settings)
     await eventually(lambda: "connect impossible" in caplog.text, 10)
     assert f"CSMS root certificate {missing}: No such file or directory" in caplog.text
+
+
+class AlertingTlsServer:
+    """A blocking OpenSSL server in a thread. Unlike an asyncio server, which drops the socket, it sends its
+    TLS alert before closing, as nginx or a Java CSMS does; the station then names the cause from the alert."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.context = context
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port: int = self.listener.getsockname()[1]
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    with self.context.wrap_socket(conn, server_side=True) as tls:
+                        tls.recv(1)
+                except (ssl.SSLError, OSError) as exc:
+                    self.errors.append(exc)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.listener.close()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "tls1.1",
+        "no-common-cipher",
+        "client-cert-refused-tls1.2",
+        "client-cert-required-tls1.2",
+        "client-cert-required-tls1.3",
+    ],
+)
+async def test_refusal_named_from_the_alert_of_a_csms_that_sends_one(
+    tmp_path: Path,
+    pki: TestPki,
+    root: CertificateAuthority,
+    station_ca: CertificateAuthority,
+    stations: list[StationUnderTest],
+    case: str,
+) -> None:
+    server = root.issue_server()
+    client: Issued | None = None
+    if case == "tls1.1":
+        try:
+            context = _tls11_context(server)
+        except ssl.SSLError as exc:
+            pytest.skip(f"the local OpenSSL cannot serve TLS 1.1: {exc}")
+        expected = TlsFailure.TLS_VERSION
+    elif case == "no-common-cipher":
+        context = server_context(
+            server, maximum_version=ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-CHACHA20-POLY1305"
+        )
+        expected = TlsFailure.NO_SHARED_CIPHER
+    elif case == "client-cert-refused-tls1.2":
+        context = server_context(server, client_ca=station_ca, maximum_version=ssl.TLSVersion.TLSv1_2)
+        client = pki.ca("Other Station CA").issue_client(STATION_ID)
+        expected = TlsFailure.CLIENT_CERT_REFUSED
+    else:
+        # A bare handshake_failure alert under TLS 1.2: the probe tells it from a cipher mismatch.
+        top = ssl.TLSVersion.TLSv1_2 if case.endswith("tls1.2") else None
+        context = server_context(server, client_ca=station_ca, maximum_version=top)
+        expected = TlsFailure.CLIENT_CERT_REQUIRED
+    alerting = AlertingTlsServer(context)
+    try:
+        settings = tls_settings(tmp_path, alerting.port, 3 if client else 2, root, client)
+        sut = await start_station(stations, settings)
+        assert await refusal(sut) is expected
+        assert alerting.errors, "the server saw no failed handshake"
+        await sut.stop()
+    finally:
+        alerting.close()
