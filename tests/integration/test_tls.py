@@ -166,6 +166,51 @@ async def test_TC_A_07_CS_profile_3_presents_the_client_certificate(
         await sut.stop()
 
 
+async def test_TC_A_07_CS_profile_3_boots_against_the_dev_csms(
+    tmp_path: Path,
+    root: CertificateAuthority,
+    station_ca: CertificateAuthority,
+    stations: list[StationUnderTest],
+) -> None:
+    """Profile 3 end to end: mutual TLS, no Basic auth, BootNotification accepted."""
+    csms = DevCsms(boot_interval=300)  # no basic_auth: the client certificate is the credential
+    await csms.start(ssl=server_context(root.issue_server(), client_ca=station_ca))
+    try:
+        client = station_ca.issue_client(STATION_ID)
+        await start_station(stations, tls_settings(tmp_path, csms.port, 3, root, client))
+        await csms.wait_for("BootNotification", timeout=10)
+        assert csms.connections[-1].username is None
+    finally:
+        for sut in stations:
+            await sut.stop()
+        await csms.stop()
+
+
+def test_client_context_offers_tls_1_2_plus_and_only_the_spec_suites(
+    root: CertificateAuthority, station_ca: CertificateAuthority
+) -> None:
+    """A00: TLS 1.2 or newer; under TLS 1.2 only the suites listed for a Charging Station; the CSMS
+    certificate and its host name are verified."""
+    client = station_ca.issue_client(STATION_ID)
+    endpoint = Endpoint(
+        url="wss://127.0.0.1:1/ocpp",
+        identity=STATION_ID,
+        security_profile=3,
+        ca_file=str(root.path),
+        client_cert=str(client.cert_path),
+        client_key=str(client.key_path),
+    )
+    context = endpoint.ssl_context()
+    assert context is not None
+    assert context.minimum_version is ssl.TLSVersion.TLSv1_2
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    tls12 = {c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"}
+    assert tls12 == set(TLS12_CIPHERS)
+    # Only the configured roots are trusted, not the operating system's store.
+    subjects = [dict(item for rdn in c["subject"] for item in rdn) for c in context.get_ca_certs()]
+    assert [s["commonName"] for s in subjects] == ["CSMS Root"]
+
+
 def test_profile_3_without_client_certificate_is_a_config_error(tmp_path: Path, root: CertificateAuthority) -> None:
     """A00: profile 3 needs the station's certificate; refused at configuration, not at the CSMS."""
     with pytest.raises(ConfigError, match="security_profile 3 needs client_cert and client_key"):
@@ -258,6 +303,8 @@ async def test_TC_A_05_CS_unknown_ca_refused(
     sut = await start_station(stations, tls_settings(tmp_path, csms.port, 2, root, None))
     await assert_refused(sut, csms, TlsFailure.UNKNOWN_CA, caplog)
     assert TlsFailure.UNKNOWN_CA.security_event == "InvalidCsmsCertificate"
+    await eventually(lambda: sut.d.connection.failures >= 2, 15)  # backs off and tries again, as before
+    assert csms.auth_attempts == []
 
 
 @pytest.mark.parametrize(
