@@ -297,6 +297,7 @@ def build(
             ca_file=str(csms.ca_file) if csms.ca_file else None,
             client_cert=str(csms.client_cert) if csms.client_cert else None,
             client_key=str(csms.client_key) if csms.client_key else None,
+            extra_roots=str(settings.state_dir / "certs" / "csms_roots"),
             max_frame_bytes=csms.max_frame_bytes,
         )
 

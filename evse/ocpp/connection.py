@@ -21,16 +21,18 @@ import random
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
-from evse.errors import EvseError
+from evse.errors import ConfigError, EvseError
 from evse.ocpp.rpc import CallTimeout, NotConnected, Resp, Router, RpcSession
 from evse.ocpp.v201.messages import OcppRequest
+from evse.security import tls
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class Endpoint:
     ca_file: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
+    # CSMS roots installed after the factory (*.pem): trusted beside ca_file.
+    extra_roots: str | None = None
     max_frame_bytes: int = 4 * 1024 * 1024
 
     @property
@@ -65,13 +69,17 @@ class Endpoint:
         return {}
 
     def ssl_context(self) -> ssl.SSLContext | None:
+        """None for profiles 0/1; ConfigError when the URL scheme does not fit the profile (no downgrade)."""
+        tls.check_url_scheme(self.security_profile, self.url)
         if self.security_profile < 2:
             return None
-        context = ssl.create_default_context(cafile=self.ca_file)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        if self.security_profile == 3 and self.client_cert and self.client_key:
-            context.load_cert_chain(self.client_cert, self.client_key)
-        return context
+        return tls.client_context(
+            self.security_profile,
+            ca_file=self.ca_file,
+            client_cert=self.client_cert,
+            client_key=self.client_key,
+            extra_roots=Path(self.extra_roots) if self.extra_roots else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,14 @@ class CsmsConnection:
         # Failed attempts in a row: the backoff grows with it and the endpoint callable may read it to
         # fall back to another network profile (B10).
         self.failures = 0
+        # Why the last TLS connection attempt failed; kept over the next successful connection so its
+        # security_event can be reported then (take_tls_failure reads and clears it).
+        self.last_tls_failure: tls.TlsDiagnosis | None = None
+
+    def take_tls_failure(self) -> tls.TlsDiagnosis | None:
+        """The last TLS failure not yet reported, and forget it."""
+        failure, self.last_tls_failure = self.last_tls_failure, None
+        return failure
 
     @property
     def router(self) -> Router:
@@ -162,13 +178,36 @@ class CsmsConnection:
             try:
                 await self._connect_and_serve(endpoint)
                 self.failures = 0  # a session that came up resets the backoff
+            except ConfigError as exc:
+                log.error("csms connect impossible url=%s: %s", endpoint.full_url, exc)
             except (OSError, InvalidHandshake, RefusedByCsms, TimeoutError) as exc:
-                reason = f"HTTP {exc.response.status_code}" if isinstance(exc, InvalidStatus) else str(exc)
+                reason = await self._failure_reason(endpoint, exc)
                 log.warning("csms connect failed url=%s: %s", endpoint.full_url, reason)
             delay = self._backoff().delay(self.failures)
             self.failures += 1
             log.info("csms reconnect in %.1fs (attempt %d)", delay, self.failures)
             await asyncio.sleep(delay)
+
+    async def _failure_reason(self, endpoint: Endpoint, exc: BaseException) -> str:
+        """One line naming the cause; a TLS cause is also kept in last_tls_failure."""
+        if isinstance(exc, InvalidStatus):
+            return f"HTTP {exc.response.status_code}"
+        diagnosis = tls.classify(exc) if endpoint.security_profile >= 2 else None
+        if endpoint.security_profile >= 2 and tls.worth_probing(exc, diagnosis):
+            parts = urlsplit(endpoint.url)
+            diagnosis = await asyncio.to_thread(
+                tls.probe,
+                parts.hostname or "",
+                parts.port or 443,
+                client_cert=endpoint.client_cert if endpoint.security_profile == 3 else None,
+                client_key=endpoint.client_key if endpoint.security_profile == 3 else None,
+                timeout=min(float(self._message_timeout()), HANDSHAKE_TIMEOUT_MAX),
+            )
+        if diagnosis is not None:
+            self.last_tls_failure = diagnosis
+            event = diagnosis.failure.security_event
+            return f"{diagnosis} security_event={event}" if event else str(diagnosis)
+        return str(exc) or type(exc).__name__
 
     async def _guarded_on_connected(self) -> None:
         # The boot sequence dies with the connection; its failures must not tear down the reader.

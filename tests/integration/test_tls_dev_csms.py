@@ -102,4 +102,4 @@ async def test_a_station_that_does_not_trust_the_ca_never_connects(
         assert station.d.connection.attempts >= 1
     finally:
         await station.stop()
-    assert any("certificate verify failed" in r.getMessage() for r in caplog.records)
+    assert any("security_event=InvalidCsmsCertificate" in r.getMessage() for r in caplog.records)
