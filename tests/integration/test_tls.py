@@ -456,14 +456,15 @@ async def test_wss_url_on_a_plain_port_is_named(
 async def test_missing_ca_file_is_named_in_the_log(
     tmp_path: Path, root: CertificateAuthority, stations: list[StationUnderTest], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A CSMS root file that is not there: one line naming the file, never a bare '[Errno 2]'."""
-    caplog.set_level(logging.ERROR, logger="evse.ocpp.connection")
+    """A CSMS root file that is not there: the station refuses to start with one line naming the file (the
+    same check as `evse check-config`), never a bare '[Errno 2]' later at connect time."""
     settings = tls_settings(tmp_path, 1, 2, root, None)
     missing = tmp_path / "nowhere" / "root.pem"
     settings = settings.model_copy(update={"csms": settings.csms.model_copy(update={"ca_file": missing})})
-    await start_station(stations, settings)
-    await eventually(lambda: "connect impossible" in caplog.text, 10)
-    assert f"CSMS root certificate {missing}: No such file or directory" in caplog.text
+    with pytest.raises(ConfigError) as refused:
+        await start_station(stations, settings)
+    assert str(refused.value).count("\n") == 0
+    assert f"csms.ca_file: {missing}: no such file" in str(refused.value)
 
 
 class AlertingTlsServer:
