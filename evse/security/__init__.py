@@ -1,0 +1,1 @@
+"""Security: TLS, certificates, keys, security events."""
