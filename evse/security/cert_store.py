@@ -130,7 +130,10 @@ class CertificateStore:
             directory = self.directory(use)
             try:
                 names = sorted(p.name for p in directory.iterdir() if _is_certificate_file(p.name))
-            except (FileNotFoundError, NotADirectoryError):
+            except (FileNotFoundError, NotADirectoryError):  # nothing of this type installed yet
+                continue
+            except OSError as exc:  # a listing must not fail a GetVariables or a GetInstalledCertificateIds
+                log.warning("certificate directory unreadable, skipped path=%s: %s", directory, exc)
                 continue
             for name in names:
                 path = directory / name
@@ -138,7 +141,7 @@ class CertificateStore:
                     certificate = x509.load_pem_x509_certificate(path.read_bytes())
                 except FileNotFoundError:  # deleted since the listing
                     continue
-                except ValueError as exc:  # not written by us: a technician's copy gone wrong
+                except (OSError, ValueError) as exc:  # a bad disk, or a technician's copy gone wrong
                     log.warning("certificate file unreadable, skipped path=%s: %s", path, exc)
                     continue
                 found.append(InstalledCertificate(use, path, certificate))
