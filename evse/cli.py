@@ -1,4 +1,4 @@
-"""The `evse` command: run, check-config, status, sim, dev-csms, demo.
+"""The `evse` command: run, check-config, status, sim, certs, dev-csms, demo.
 
 Errors a technician can cause (bad config, daemon not running, unknown EVSE) print one line on stderr
 and exit non-zero: 2 for configuration errors, 1 for the rest.
@@ -180,6 +180,22 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     return selftest.exit_code(results)
 
 
+def cmd_certs_list(args: argparse.Namespace) -> int:
+    """Read-only: the files in state_dir, never the daemon's database, so it works while the daemon runs."""
+    from datetime import UTC, datetime
+
+    from evse.security.cert_listing import certificate_rows, listing_lines
+    from evse.security.cert_store import CertificateStore
+
+    store = CertificateStore(load_settings(args.config).state_dir)
+    rows = certificate_rows(store, datetime.now(UTC))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print("\n".join(listing_lines(rows, store)))
+    return 0
+
+
 def cmd_dev_csms(args: argparse.Namespace) -> int:
     from evse.devcsms.server import serve_forever
 
@@ -262,6 +278,13 @@ def parser() -> argparse.ArgumentParser:
     selftest.add_argument("--card-timeout", type=float, default=30.0, metavar="S", help="wait for a card (s)")
     selftest.add_argument("--no-card", action="store_true", help="skip the card check")
     selftest.set_defaults(func=cmd_selftest)
+
+    certs = sub.add_parser("certs", help="certificates installed on the station")
+    certs_sub = certs.add_subparsers(dest="certs_cmd", required=True)
+    certs_list = certs_sub.add_parser("list", help="installed CA certificates: type, subject, expiry, hash data")
+    certs_list.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    certs_list.add_argument("--json", action="store_true")
+    certs_list.set_defaults(func=cmd_certs_list)
 
     csms = sub.add_parser("dev-csms", help="run the bundled development CSMS")
     csms.add_argument("--host", default="127.0.0.1")

@@ -38,6 +38,7 @@ from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
     authorization,
     availability,
+    certificates,
     data_transfer,
     network,
     provisioning,
@@ -48,6 +49,7 @@ from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles, slot_to_try
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
+from evse.security.cert_store import CertificateStore
 from evse.security.tls_files import check_tls_at_start
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
@@ -389,6 +391,11 @@ def build(
         tls_client_certificate=settings.csms.client_cert is not None,
     )
     device_model_handlers.register(router, dm, connection, clock)
+    cert_store = CertificateStore(settings.state_dir)
+    dm.register_live_value("SecurityCtrlr", "CertificateEntries", lambda: str(cert_store.count()))
+    certificates.register(
+        router, cert_store, dm, clock, own_certificates=certificates.client_certificate(settings.csms.client_cert)
+    )
 
     control = ControlServer(settings.socket_path)
     control.add("status", lambda _request: _status(station))

@@ -1,0 +1,65 @@
+"""Certificates made in the tests with `cryptography`, and the reference hash data the tests compute for them
+independently of the station (an OCSP CertID, built by the library's OCSP request builder)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import NameOID
+
+ALGORITHMS = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}
+
+
+@dataclass
+class Issued:
+    certificate: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+    @property
+    def pem(self) -> str:
+        return self.certificate.public_bytes(Encoding.PEM).decode()
+
+
+def make_certificate(
+    name: str,
+    *,
+    ca: bool = True,
+    issuer: Issued | None = None,
+    valid_from: datetime | None = None,
+    valid_days: float = 365,
+    serial: int | None = None,
+) -> Issued:
+    """A certificate for CN=`name`, self-signed unless `issuer` is given."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    start = valid_from or datetime.now(UTC) - timedelta(hours=1)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.certificate.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(serial or x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=valid_days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    return Issued(builder.sign(issuer.key if issuer else key, hashes.SHA256()), key)
+
+
+def reference_hash_data(
+    certificate: x509.Certificate, issuer: x509.Certificate, algorithm: str = "SHA256"
+) -> dict[str, str]:
+    """certificateHashData as the OCTT would compute it, in the ocpp library's snake_case."""
+    request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, ALGORITHMS[algorithm]).build()
+    return {
+        "hash_algorithm": algorithm,
+        "issuer_name_hash": request.issuer_name_hash.hex(),
+        "issuer_key_hash": request.issuer_key_hash.hex(),
+        "serial_number": format(request.serial_number, "x"),
+    }
