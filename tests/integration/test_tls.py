@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ocpp.v201 import call
 from websockets.asyncio.server import ServerConnection, serve
 
 from evse.devcsms.server import DevCsms
@@ -550,3 +551,26 @@ async def test_refusal_named_from_the_alert_of_a_csms_that_sends_one(
         await sut.stop()
     finally:
         alerting.close()
+
+
+async def test_a_csms_root_installed_over_the_wire_is_trusted_on_the_next_connection(
+    tmp_path: Path, pki: TestPki, root: CertificateAuthority, stations: list[StationUnderTest]
+) -> None:
+    """M05 then A00: the CSMS installs a new CSMSRootCertificate (InstallCertificate); when the CSMS moves to a
+    server certificate of that root, the station, which only had the factory root, connects again."""
+    new_root = pki.ca("New CSMS Root")
+    first = DevCsms(basic_auth={STATION_ID: PASSWORD}, boot_interval=300)
+    await first.start(ssl=server_context(root.issue_server()))
+    port = first.port
+    sut = await start_station(stations, tls_settings(tmp_path, port, 2, root, None))
+    await first.wait_for("BootNotification", timeout=10)
+    install = call.InstallCertificate(certificate_type="CSMSRootCertificate", certificate=new_root.path.read_text())
+    assert (await first.call(STATION_ID, install)).status == "Accepted"
+    await first.stop()
+    second = DevCsms(basic_auth={STATION_ID: PASSWORD}, boot_interval=300)
+    await second.start(port=port, ssl=server_context(new_root.issue_server()))
+    try:
+        await second.wait_connected(STATION_ID, timeout=20)  # the TLS handshake with the new root passed
+        await eventually(lambda: sut.d.connection.is_connected, 10)
+    finally:
+        await second.stop()
