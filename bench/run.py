@@ -4,6 +4,7 @@
 - replay.py: 10,000 queued TransactionEvents delivered after the station reconnects, and peak RSS
 - fsm_rate.py: events/s of the pure EVSE state machine
 - meter_rate.py: Modbus meter polls/s at 9600 and 115200 baud next to the serial line-rate limit
+- tls.py: security profiles 0, 2 and 3: connect + upgrade, start -> BootNotification, idle RSS
 
 It ends with the figures that have a target (issue 8, section 4), each next to its target.
 evse/ and drivers/ are byte-compiled first, as on an installed station: without .pyc files (e.g. under
@@ -29,6 +30,9 @@ from meter_rate import SECONDS as METER_SECONDS
 from meter_rate import MeterRateResult, meter_rates
 from replay import BARE_RUNS, EARLY, EVENTS, ReplayResult, replays
 from round_trips import CALLS, STARTS, echo_round_trip, raw_round_trips, round_trips, startup
+from tls import HANDSHAKES as TLS_HANDSHAKES
+from tls import STARTS as TLS_STARTS
+from tls import TlsResult, tls_profiles
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[bool] = ()) -> None:
@@ -207,6 +211,21 @@ def print_meters(results: list[MeterRateResult]) -> None:
     table([*headers, "per poll", ""], rows, right=[False, True, True, True, True, True, True, True])
 
 
+def print_tls(results: list[TlsResult]) -> None:
+    print(f"\nSecurity profiles: handshake (median of {TLS_HANDSHAKES}), start -> BootNotification and idle RSS")
+    print(f"  (median of {TLS_STARTS} daemon starts each; TLS with an ECDSA P-256 dev CA, TLS 1.3 as negotiated)")
+    rows = [
+        [
+            f"profile {r.profile}" + {0: " (ws://)", 2: " (TLS + Basic auth)", 3: " (mutual TLS)"}[r.profile],
+            f"{r.handshake_s * 1000:.2f} ms",
+            f"{r.boot_s * 1000:.0f} ms",
+            mib(r.idle_rss_kb),
+        ]
+        for r in results
+    ]
+    table(["profile", "connect + upgrade", "start -> Boot", "RSS idle"], rows, right=[False, True, True, True])
+
+
 async def main() -> None:
     began = time.monotonic()
     # Other work on the machine (a soak, a test run) slows the fsync-bound replay most: say how busy it was.
@@ -222,6 +241,7 @@ async def main() -> None:
         print_round_trips(start, trips, raw, raw_errors, echo, rss_kb)
         dev, bare = await replays(tmp)
         print_replays([dev, *bare])
+        print_tls(await tls_profiles(tmp))
     print_fsm(fsm_rate())
     print_meters(await meter_rates())
     print_targets(targets(start, rss_kb, bare, dev))

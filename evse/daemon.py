@@ -38,7 +38,6 @@ from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
     authorization,
     availability,
-    certificates,
     data_transfer,
     network,
     provisioning,
@@ -49,8 +48,6 @@ from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles, slot_to_try
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
-from evse.security.cert_store import CertificateStore
-from evse.security.tls_files import check_tls_at_start
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
@@ -242,7 +239,12 @@ def build(
 ) -> Daemon:
     """Construct every part; raises ConfigError/StorageError before anything runs."""
     clock = clock or SystemClock()
-    check_tls_at_start(settings, clock.now(), override_origin or "configuration")
+    csms = settings.csms
+    if csms.ca_file or csms.client_cert or csms.client_key:
+        # X.509 parsing (cryptography, ~11 MiB resident) only for a station that has TLS files.
+        from evse.security.tls_files import check_tls_at_start
+
+        check_tls_at_start(settings, clock.now(), override_origin or "configuration")
     health = StorageHealth(settings.state_dir)
     db = open_state(settings.state_dir, health)
     dm = DeviceModel.open(
@@ -391,11 +393,7 @@ def build(
         tls_client_certificate=settings.csms.client_cert is not None,
     )
     device_model_handlers.register(router, dm, connection, clock)
-    cert_store = CertificateStore(settings.state_dir)
-    dm.register_live_value("SecurityCtrlr", "CertificateEntries", lambda: str(cert_store.count()))
-    certificates.register(
-        router, cert_store, dm, clock, own_certificates=certificates.client_certificate(settings.csms.client_cert)
-    )
+    _register_certificates(router, settings, dm, clock)
 
     control = ControlServer(settings.socket_path)
     control.add("status", lambda _request: _status(station))
@@ -416,3 +414,40 @@ async def _status(station: Station) -> dict[str, Any]:
             "held_writes": station.messages.backlog,
         }
     return status
+
+
+def _register_certificates(router: Router, settings: Settings, dm: DeviceModel, clock: Clock) -> None:
+    """M03-M05 handlers, loaded on first use: they need cryptography's X.509 (~11 MiB resident), which a
+    station that is never asked about certificates should not carry (make bench: RSS idle)."""
+    from evse.ocpp.v201 import messages as m
+
+    actions = (m.InstallCertificateRequest, m.GetInstalledCertificateIdsRequest, m.DeleteCertificateRequest)
+    loaded = Router()
+
+    def load() -> Router:
+        if not loaded.actions:
+            from evse.ocpp.handlers import certificates
+            from evse.security.cert_store import CertificateStore
+
+            store = CertificateStore(settings.state_dir)
+            own = certificates.client_certificate(settings.csms.client_cert)
+            certificates.register(loaded, store, dm, clock, own_certificates=own)
+        return loaded
+
+    def forward(action: str) -> Callable[[Any], Coroutine[Any, Any, Any]]:
+        async def handler(request: Any) -> Any:
+            found = load().lookup(action)
+            assert found is not None
+            return await found[1](request)
+
+        return handler
+
+    for request_type in actions:
+        router.register(request_type, forward(request_type.ACTION))
+
+    def certificate_entries() -> str:
+        from evse.security.cert_store import CertificateStore
+
+        return str(CertificateStore(settings.state_dir).count())
+
+    dm.register_live_value("SecurityCtrlr", "CertificateEntries", certificate_entries)
