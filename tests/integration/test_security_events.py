@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from ocpp.v201 import call
 
+from evse.clock import SystemClock
 from evse.daemon import Exit
 from evse.devcsms.server import DevCsms
+from evse.security.events import SecurityEvents
 from evse.security.security_log import SecurityLog
 from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest, station_settings
 from tests.tls_certs import TestPki, server_context
@@ -199,9 +201,6 @@ def test_security_log_rotates_at_its_bound(tmp_path: Path) -> None:
 @pytest.mark.parametrize("critical", [True, False])
 def test_report_follows_the_spec_list_unless_told(tmp_path: Path, critical: bool) -> None:
     """A04.FR.01/02: only a critical event is sent; every event is logged; techInfo is cut to 255."""
-    from evse.clock import SystemClock
-    from evse.security.events import SecurityEvents
-
     sent: list[Any] = []
     events = SecurityEvents(SecurityLog(tmp_path / "security.log"), SystemClock(), sent.append)
     events.report("InvalidTLSVersion" if critical else "InvalidMessages", "x" * 300)
