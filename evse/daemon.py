@@ -33,6 +33,7 @@ from evse.config import Settings
 from evse.control import ControlServer
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
+from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
@@ -48,6 +49,9 @@ from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles, slot_to_try
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
+from evse.security.clock_adjustment import ReportingClock
+from evse.security.events import SecurityEvents
+from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
@@ -90,6 +94,7 @@ class Daemon:
     drivers: dict[int, EvseDrivers]
     extra: list[Driver]  # inputs and ISO 15118 bridges
     storage_fault: StorageFault
+    security: SecurityEvents
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -102,6 +107,9 @@ class Daemon:
             loop.add_signal_handler(sig, stop.set)
         if stop_requested():  # checked after the loop's handlers took over, so no signal falls in between
             stop.set()
+        # A04: queued now, sent once the boot is Accepted (the outbox waits for it).
+        reason = self.station.registrar.boot_request().reason.value
+        self.security.report("StartupOfTheDevice", f"boot reason {reason}")
         try:
             # The drivers' group outlives the station's: whatever ends the station (stop, reset, a crashed
             # task, cancellation), the contactors open and the offers are withdrawn while the drivers can
@@ -169,6 +177,8 @@ class Daemon:
         # Before anything is torn down (a reset first delivers the queued messages).
         await self._make_safe()
         if why is Exit.RESET:
+            # Queued before the flush, so it usually leaves before the restart; if not, it is in the outbox.
+            self.security.report("ResetOrReboot", f"reset reason {self.station.reset_reason}")
             log.info("reset: delivering queued messages, then restarting")
             await self.station.flush(timeout=5.0)
             await self.connection.disconnect()
@@ -313,6 +323,7 @@ def build(
         )
 
     async def on_connected() -> None:
+        _report_connection_refusals(connection, security)
         await holder["station"].on_connected()
 
     connection = CsmsConnection(
@@ -333,10 +344,16 @@ def build(
             log.warning("HeartbeatInterval %ss not stored, keeping the current one: %s", seconds, exc)
 
     journal = Journal(db)
+    security = SecurityEvents(
+        SecurityLog(settings.state_dir / "security.log"),
+        clock,
+        send=lambda request: holder["station"].messages.enqueue(request),
+    )
     registrar = Registrar(
         settings,
         connection,
-        clock,
+        # The CSMS time arrives through the registrar: a jump past the threshold is SettingSystemTime.
+        ReportingClock(clock, lambda: dm.get_int("ClockCtrlr", "TimeAdjustmentReportingThreshold"), security.report),
         boot_reason=journal.take_boot_reason(),
         heartbeat_interval=lambda: dm.get_int("OCPPCommCtrlr", "HeartbeatInterval"),
         set_heartbeat_interval=set_heartbeat_interval,
@@ -373,6 +390,9 @@ def build(
     def on_change(change: VariableChange) -> None:
         if change.address.variable.name == "HeartbeatInterval":
             registrar.interval_changed()
+        if change.source is ValueSource.CSMS and change.address.component.name == "SecurityCtrlr":
+            # Names the variable only: the value may be the BasicAuthPassword.
+            security.report("ReconfigurationOfSecurityParameters", f"{change.address} set by the CSMS")
 
     dm.on_change(on_change)
 
@@ -401,7 +421,17 @@ def build(
         add_sim_commands(control, board)
     else:
         add_no_sim_commands(control)
-    return Daemon(settings, dm, station, connection, control, board, drivers, extra, station.storage_fault)
+    return Daemon(settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security)
+
+
+def _report_connection_refusals(connection: CsmsConnection, security: SecurityEvents) -> None:
+    """A04: the failures of the attempts before this connection, reported once it exists (critical ones
+    then reach the CSMS through the outbox); the last TLS failure stands for the series."""
+    failure = connection.take_tls_failure()
+    if failure is not None and failure.failure.security_event is not None:
+        security.report(failure.failure.security_event, str(failure))
+    if connection.take_auth_refusal():
+        security.report("FailedToAuthenticateAtCsms", "CSMS answered HTTP 401 to the station's credentials")
 
 
 async def _status(station: Station) -> dict[str, Any]:

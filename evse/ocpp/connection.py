@@ -132,6 +132,14 @@ class CsmsConnection:
         # Why the last TLS connection attempt failed; kept over the next successful connection so its
         # security_event can be reported then (take_tls_failure reads and clears it).
         self.last_tls_failure: tls.TlsDiagnosis | None = None
+        # The CSMS refused the station's credentials (HTTP 401) since the last take_auth_refusal: reported
+        # as FailedToAuthenticateAtCsms once a connection exists again.
+        self.auth_refused = False
+
+    def take_auth_refusal(self) -> bool:
+        """Whether the CSMS refused the credentials since the last call, and forget it."""
+        refused, self.auth_refused = self.auth_refused, False
+        return refused
 
     def take_tls_failure(self) -> tls.TlsDiagnosis | None:
         """The last TLS failure not yet reported, and forget it."""
@@ -191,6 +199,9 @@ class CsmsConnection:
     async def _failure_reason(self, endpoint: Endpoint, exc: BaseException) -> str:
         """One line naming the cause; a TLS cause is also kept in last_tls_failure."""
         if isinstance(exc, InvalidStatus):
+            if exc.response.status_code == 401:  # Part 4: the answer to credentials the CSMS does not accept
+                self.auth_refused = True
+                return "HTTP 401 security_event=FailedToAuthenticateAtCsms"
             return f"HTTP {exc.response.status_code}"
         diagnosis = tls.classify(exc) if endpoint.security_profile >= 2 else None
         if endpoint.security_profile >= 2 and tls.worth_probing(exc, diagnosis):

@@ -99,6 +99,9 @@ async def test_TC_G_18_CS_evse_inoperative_persists_across_reboot(csms: DevCsms,
     await csms.wait_for("BootNotification", timeout=10)
     result = await csms.call(STATION_ID, call.ChangeAvailability(operational_status="Inoperative", evse={"id": 1}))
     assert result.status == "Accepted"
+    # The outbox delivers in order: once Unavailable is in, nothing of the first boot is left to arrive late
+    # (the boot's Available sits behind its StartupOfTheDevice security event).
+    await csms.wait_for("StatusNotification", predicate=lambda p: p["connectorStatus"] == "Unavailable", timeout=5)
     await sut.stop()
     csms.skip("StatusNotification")
     await sut.start()
