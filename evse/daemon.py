@@ -24,6 +24,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from drivers.interfaces import Driver, EvseDrivers
 from drivers.sim.board import SimBoard
 from evse import sdnotify
@@ -43,13 +45,16 @@ from evse.ocpp.handlers import (
     network,
     provisioning,
     reservation,
+    station_certificate,
     transactions,
 )
 from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles, slot_to_try
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
-from evse.security.cert_store import CertificateStore
+from evse.security.cert_store import CertificateStore, CertificateUse
+from evse.security.keys import FileKeyStore
+from evse.security.station_certificate import StationCertificate
 from evse.security.tls_files import check_tls_at_start
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
@@ -272,6 +277,8 @@ def build(
     holder: dict[str, Station] = {}
 
     profiles = NetworkProfiles(db)
+    keys = FileKeyStore(settings.state_dir)
+    own_certificate = StationCertificate(settings.state_dir, keys)
 
     def endpoint() -> Endpoint:
         csms = settings.csms
@@ -291,14 +298,16 @@ def build(
             url, security_profile = stored.ocppCsmsUrl, stored.securityProfile
         elif slot not in (None, YAML_SLOT):
             log.warning("network profile slot=%s is empty, using the configured csms", slot)
+        # A02: a certificate the CSMS signed replaces the factory one from the next connection on.
+        client_cert, client_key = own_certificate.tls_files() or (csms.client_cert, csms.client_key)
         return Endpoint(
             url=url,
             identity=settings.station.id,
             security_profile=security_profile,
             password=password,
             ca_file=str(csms.ca_file) if csms.ca_file else None,
-            client_cert=str(csms.client_cert) if csms.client_cert else None,
-            client_key=str(csms.client_key) if csms.client_key else None,
+            client_cert=str(client_cert) if client_cert else None,
+            client_key=str(client_key) if client_key else None,
             extra_roots=str(settings.state_dir / "certs" / "csms_roots"),
             max_frame_bytes=csms.max_frame_bytes,
         )
@@ -374,7 +383,13 @@ def build(
 
     dm.on_change(on_change)
 
-    provisioning.register(router, station)
+    provisioning.register(
+        router,
+        station,
+        sign_station_certificate=station_certificate.signing_job(
+            settings.station.id, dm, own_certificate, station.call_direct
+        ),
+    )
     availability.register(router, station)
     transactions.register(router, station)
     authorization.register(router, station.authorizer)
@@ -393,9 +408,23 @@ def build(
     device_model_handlers.register(router, dm, connection, clock)
     cert_store = CertificateStore(settings.state_dir)
     dm.register_live_value("SecurityCtrlr", "CertificateEntries", lambda: str(cert_store.count()))
-    certificates.register(
-        router, cert_store, dm, clock, own_certificates=certificates.client_certificate(settings.csms.client_cert)
-    )
+    factory_certificate = certificates.client_certificate(settings.csms.client_cert)
+
+    def own_certificates() -> list[x509.Certificate]:
+        stored = own_certificate.certificate()
+        return factory_certificate() + ([stored] if stored is not None else [])
+
+    def csms_roots() -> list[x509.Certificate]:
+        roots = [entry.certificate for entry in cert_store.installed([CertificateUse.CSMS_ROOT])]
+        if settings.csms.ca_file is not None:
+            try:
+                roots += x509.load_pem_x509_certificates(settings.csms.ca_file.read_bytes())
+            except (OSError, ValueError) as exc:
+                log.warning("csms ca_file unreadable path=%s: %s", settings.csms.ca_file, exc)
+        return roots
+
+    certificates.register(router, cert_store, dm, clock, own_certificates=own_certificates)
+    station_certificate.register(router, own_certificate, csms_roots, clock, station.call_direct)
 
     control = ControlServer(settings.socket_path)
     control.add("status", lambda _request: _status(station))
