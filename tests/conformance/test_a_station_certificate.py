@@ -5,6 +5,7 @@ refused with an InvalidChargingStationCertificate security event."""
 from __future__ import annotations
 
 import datetime
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from cryptography.x509.oid import NameOID
 from ocpp.v201 import call
 
 from evse.devcsms.server import DevCsms
+from tests.cert_factory import reference_hash_data
 from tests.csr_signing import pem, sign_csr
 from tests.integration.conftest import STATION_ID, StationUnderTest
 from tests.tls_certs import CertificateAuthority, TestPki
@@ -47,11 +49,12 @@ async def install_root(csms: DevCsms, ca: CertificateAuthority) -> None:
 
 
 async def test_TC_A_11_CS_update_charging_station_certificate(
-    csms: DevCsms, station: StationUnderTest, pki: TestPki
+    csms: DevCsms, station: StationUnderTest, pki: TestPki, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A02.FR.02/03: a new ECDSA P-256 key made on the station, its PEM CSR with CN = station identity and
     O = SecurityCtrlr.OrganizationName, signed by that key; A02.FR.06: the chain to an installed CSMS root is
-    Accepted and stored with its key in state_dir."""
+    Accepted and stored with its key in state_dir; A02.FR.05: the key is in no log line."""
+    caplog.set_level(logging.DEBUG)
     root = pki.ca("CSMS Root")
     await install_root(csms, root)
     csr = await request_csr(csms)
@@ -67,7 +70,26 @@ async def test_TC_A_11_CS_update_charging_station_certificate(
     assert result.status == "Accepted"
     state = station.settings.state_dir
     assert x509.load_pem_x509_certificates((state / "certs" / "station" / "chain.pem").read_bytes()) == [issued]
-    assert (state / "keys" / "station.key").stat().st_mode & 0o077 == 0
+    key_file = state / "keys" / "station.key"
+    assert key_file.stat().st_mode & 0o077 == 0
+    key_body = "".join(key_file.read_text().splitlines()[1:-1])
+    assert all(key_body[:40] not in r.getMessage() and "PRIVATE KEY" not in r.getMessage() for r in caplog.records)
+    csms.assert_no_failures()
+
+
+async def test_station_certificate_cannot_be_deleted(csms: DevCsms, station: StationUnderTest, pki: TestPki) -> None:
+    """M04.FR.06: DeleteCertificate for the ChargingStationCertificate installed through A02 is refused
+    (Failed) and the certificate stays."""
+    root = pki.ca("CSMS Root")
+    await install_root(csms, root)
+    issued = sign_csr(root, await request_csr(csms))
+    signed = call.CertificateSigned(certificate_chain=pem(issued), certificate_type="ChargingStationCertificate")
+    assert (await csms.call(STATION_ID, signed)).status == "Accepted"
+    result = await csms.call(
+        STATION_ID, call.DeleteCertificate(certificate_hash_data=reference_hash_data(issued, root.cert))
+    )
+    assert result.status == "Failed"
+    assert (station.settings.state_dir / "certs" / "station" / "chain.pem").exists()
     csms.assert_no_failures()
 
 
