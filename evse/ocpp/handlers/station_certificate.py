@@ -16,7 +16,7 @@ from cryptography import x509
 
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.rpc import Reply, Resp, Router
+from evse.ocpp.rpc import CallTimeout, NotConnected, Reply, Resp, Router
 from evse.ocpp.v201 import messages as m
 from evse.security.cert_store import CertificateRejected, CertificateStoreError
 from evse.security.csr import new_station_csr
@@ -45,7 +45,12 @@ def signing_job(
         request = m.SignCertificateRequest(
             csr=csr, certificateType=m.CertificateSigningUseEnumType.ChargingStationCertificate
         )
-        response = await call(request, m.SignCertificateResponse)
+        try:
+            response = await call(request, m.SignCertificateResponse)
+        except (NotConnected, CallTimeout) as exc:
+            # No retry here (A03 CertSigningRepeatTimes is not built): the CSMS triggers again.
+            log.warning("sign certificate request not answered: %s", exc)
+            return
         log.info("sign certificate type=ChargingStationCertificate csms answered %s", response.status.value)
 
     return send
