@@ -18,11 +18,11 @@ import asyncio
 import functools
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.interfaces import Driver, EvseDrivers
 from drivers.sim.board import SimBoard
@@ -62,6 +62,9 @@ from evse.station.shell.station import Station
 from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
 from evse.storage import StorageHealth, open_state, seal
+
+if TYPE_CHECKING:
+    from evse.security.station_certificate import StationCertificate
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +287,16 @@ def build(
     holder: dict[str, Station] = {}
 
     profiles = NetworkProfiles(db)
+    made: list[StationCertificate] = []
+
+    def own_certificate() -> StationCertificate:
+        """The station's own certificate (A02), made on first use: it needs X.509 (cryptography)."""
+        if not made:
+            from evse.security.keys import FileKeyStore
+            from evse.security.station_certificate import StationCertificate
+
+            made.append(StationCertificate(settings.state_dir, FileKeyStore(settings.state_dir)))
+        return made[0]
 
     def endpoint() -> Endpoint:
         csms = settings.csms
@@ -303,14 +316,17 @@ def build(
             url, security_profile = stored.ocppCsmsUrl, stored.securityProfile
         elif slot not in (None, YAML_SLOT):
             log.warning("network profile slot=%s is empty, using the configured csms", slot)
+        # A02: a certificate the CSMS signed replaces the factory one from the next connection on.
+        signed = own_certificate().tls_files() if security_profile == 3 else None
+        client_cert, client_key = signed or (csms.client_cert, csms.client_key)
         return Endpoint(
             url=url,
             identity=settings.station.id,
             security_profile=security_profile,
             password=password,
             ca_file=str(csms.ca_file) if csms.ca_file else None,
-            client_cert=str(csms.client_cert) if csms.client_cert else None,
-            client_key=str(csms.client_key) if csms.client_key else None,
+            client_cert=str(client_cert) if client_cert else None,
+            client_key=str(client_key) if client_key else None,
             extra_roots=str(settings.state_dir / "certs" / "csms_roots"),
             max_frame_bytes=csms.max_frame_bytes,
         )
@@ -396,7 +412,11 @@ def build(
 
     dm.on_change(on_change)
 
-    provisioning.register(router, station)
+    provisioning.register(
+        router,
+        station,
+        sign_station_certificate=_signing_job(settings, dm, own_certificate, station),
+    )
     availability.register(router, station)
     transactions.register(router, station)
     authorization.register(router, station.authorizer)
@@ -413,7 +433,7 @@ def build(
         tls_client_certificate=settings.csms.client_cert is not None,
     )
     device_model_handlers.register(router, dm, connection, clock)
-    _register_certificates(router, settings, dm, clock)
+    _register_certificates(router, settings, dm, clock, station, own_certificate)
 
     control = ControlServer(settings.socket_path)
     control.add("status", lambda _request: _status(station))
@@ -446,22 +466,65 @@ async def _status(station: Station) -> dict[str, Any]:
     return status
 
 
-def _register_certificates(router: Router, settings: Settings, dm: DeviceModel, clock: Clock) -> None:
-    """M03-M05 handlers, loaded on first use: they need cryptography's X.509 (~11 MiB resident), which a
-    station that is never asked about certificates should not carry (make bench: RSS idle)."""
+def _signing_job(
+    settings: Settings, dm: DeviceModel, own_certificate: Callable[[], StationCertificate], station: Station
+) -> Callable[[], Awaitable[None]]:
+    """TriggerMessage(SignChargingStationCertificate) -> SignCertificate (A02), its modules loaded when run."""
+
+    async def send() -> None:
+        from evse.ocpp.handlers import station_certificate
+
+        job = station_certificate.signing_job(settings.station.id, dm, own_certificate(), station.call_direct)
+        await job()
+
+    return send
+
+
+def _register_certificates(
+    router: Router,
+    settings: Settings,
+    dm: DeviceModel,
+    clock: Clock,
+    station: Station,
+    own_certificate: Callable[[], StationCertificate],
+) -> None:
+    """M03-M05 and A02's CertificateSigned, loaded on first use: they need cryptography's X.509 (~11 MiB
+    resident), which a station that is never asked about certificates should not carry (make bench)."""
     from evse.ocpp.v201 import messages as m
 
-    actions = (m.InstallCertificateRequest, m.GetInstalledCertificateIdsRequest, m.DeleteCertificateRequest)
+    actions = (
+        m.InstallCertificateRequest,
+        m.GetInstalledCertificateIdsRequest,
+        m.DeleteCertificateRequest,
+        m.CertificateSignedRequest,
+    )
     loaded = Router()
 
     def load() -> Router:
         if not loaded.actions:
-            from evse.ocpp.handlers import certificates
-            from evse.security.cert_store import CertificateStore
+            from cryptography import x509
+
+            from evse.ocpp.handlers import certificates, station_certificate
+            from evse.security.cert_store import CertificateStore, CertificateUse
 
             store = CertificateStore(settings.state_dir)
-            own = certificates.client_certificate(settings.csms.client_cert)
-            certificates.register(loaded, store, dm, clock, own_certificates=own)
+            factory_certificate = certificates.client_certificate(settings.csms.client_cert)
+
+            def own_certificates() -> list[x509.Certificate]:
+                stored = own_certificate().certificate()
+                return factory_certificate() + ([stored] if stored is not None else [])
+
+            def csms_roots() -> list[x509.Certificate]:
+                roots = [entry.certificate for entry in store.installed([CertificateUse.CSMS_ROOT])]
+                if settings.csms.ca_file is not None:
+                    try:
+                        roots += x509.load_pem_x509_certificates(settings.csms.ca_file.read_bytes())
+                    except (OSError, ValueError) as exc:
+                        log.warning("csms ca_file unreadable path=%s: %s", settings.csms.ca_file, exc)
+                return roots
+
+            certificates.register(loaded, store, dm, clock, own_certificates=own_certificates)
+            station_certificate.register(loaded, own_certificate(), csms_roots, clock, station.call_direct)
         return loaded
 
     def forward(action: str) -> Callable[[Any], Coroutine[Any, Any, Any]]:

@@ -133,6 +133,8 @@ class ConnectionRecord:
     offered_subprotocols: tuple[str, ...]
     username: str | None
     at: datetime
+    #: The client certificate the station presented (DER), under mutual TLS (profile 3).
+    peer_certificate: bytes | None = None
 
 
 class DevCsmsError(EvseError):

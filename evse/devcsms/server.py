@@ -353,6 +353,7 @@ class DevCsms:
                 offered_subprotocols=tuple(p.strip() for value in offered for p in value.split(",")),
                 username=getattr(websocket, "username", None),
                 at=self._clock.now(),
+                peer_certificate=_peer_certificate(websocket),
             )
         )
         _log.info("csms %s connected (subprotocol=%s)", station, websocket.subprotocol)
@@ -395,3 +396,11 @@ async def serve_forever(
         await asyncio.Future()
     finally:
         await csms.stop()
+
+
+def _peer_certificate(websocket: ServerConnection) -> bytes | None:
+    tls = websocket.transport.get_extra_info("ssl_object")
+    if tls is None:
+        return None
+    der: bytes | None = tls.getpeercert(binary_form=True)
+    return der

@@ -160,8 +160,8 @@ async def test_TC_F_26_CS_trigger_boot_notification_rejected(csms: DevCsms, stat
 
 
 async def test_TC_F_27_CS_trigger_message_not_implemented(csms: DevCsms, station: StationUnderTest) -> None:
-    """F06.FR.08: a message this station cannot trigger (it has no certificate to renew here):
+    """F06.FR.08: a message this station cannot trigger (it has no ISO 15118 certificate to renew):
     NotImplemented, and nothing is sent."""
-    assert await trigger(csms, "SignChargingStationCertificate") == "NotImplemented"
+    assert await trigger(csms, "SignV2GCertificate") == "NotImplemented"
     assert csms.received("SignCertificate") == []
     csms.assert_no_failures()

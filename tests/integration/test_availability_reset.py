@@ -204,7 +204,7 @@ async def test_TC_F_15_CS_and_TC_F_18_CS_trigger_log_and_firmware_status_idle(
 
 
 async def test_TC_F_27_CS_trigger_message_not_implemented(csms: DevCsms, station: StationUnderTest) -> None:
-    result = await csms.call(STATION_ID, call.TriggerMessage(requested_message="SignChargingStationCertificate"))
+    result = await csms.call(STATION_ID, call.TriggerMessage(requested_message="SignV2GCertificate"))
     assert result.status == "NotImplemented"
 
 

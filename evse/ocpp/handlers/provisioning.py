@@ -13,9 +13,14 @@ from evse.station.shell.station import Station
 
 log = logging.getLogger(__name__)
 
+Job = Callable[[], Awaitable[None]]
 
-def register(router: Router, station: Station) -> None:
-    """Attach the provisioning handlers that act on the station core."""
+
+def register(router: Router, station: Station, *, sign_station_certificate: Job | None = None) -> None:
+    """Attach the provisioning handlers that act on the station core.
+
+    `sign_station_certificate` sends a SignCertificateRequest for a new station key (A02); without it a
+    TriggerMessage(SignChargingStationCertificate) is NotImplemented."""
 
     async def reset(request: m.ResetRequest) -> m.ResetResponse | Reply:
         evse_id = request.evseId or None  # evseId 0 means the whole station
@@ -51,6 +56,8 @@ def register(router: Router, station: Station) -> None:
             # Rejected: the CSMS should not be asking for anything but a new boot (B03).
             return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.Rejected)
         send = _triggered(station, what, evse_id, request.evse.connectorId if request.evse else None)
+        if what is m.MessageTriggerEnumType.SignChargingStationCertificate:
+            send = sign_station_certificate
         if send is None:
             return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.NotImplemented)
         if what is m.MessageTriggerEnumType.BootNotification and station.registrar.state is Registration.Accepted:

@@ -1,0 +1,105 @@
+"""The station's own certificate over OCPP (A02): the SignCertificateRequest a
+TriggerMessage(SignChargingStationCertificate) asks for, and CertificateSigned.
+
+Key generation and the file writes (fsync) run in a worker thread so the event loop keeps serving the
+connection. A refused certificate is answered Rejected and reported with an
+InvalidChargingStationCertificate security event once the answer has left (A02.FR.07).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from cryptography import x509
+
+from evse.clock import Clock
+from evse.devicemodel.model import DeviceModel
+from evse.ocpp.rpc import CallTimeout, NotConnected, Reply, Resp, Router
+from evse.ocpp.v201 import messages as m
+from evse.security.cert_store import CertificateRejected, CertificateStoreError
+from evse.security.csr import new_station_csr
+from evse.security.keys import KeyStoreError
+from evse.security.station_certificate import StationCertificate
+
+log = logging.getLogger(__name__)
+
+Call = Callable[[m.OcppRequest, type[Resp]], Awaitable[Resp]]
+CsmsRoots = Callable[[], list[x509.Certificate]]
+
+
+def signing_job(
+    station_id: str, dm: DeviceModel, certificate: StationCertificate, call: Call[m.SignCertificateResponse]
+) -> Callable[[], Awaitable[None]]:
+    """The job a TriggerMessage(SignChargingStationCertificate) runs once its answer has left: a new key
+    (A02.FR.02) and a SignCertificateRequest with the PEM CSR for it (A02.FR.03)."""
+
+    async def send() -> None:
+        organization = dm.get_str("SecurityCtrlr", "OrganizationName")
+        try:
+            csr = await asyncio.to_thread(new_station_csr, certificate.keys, station_id, organization)
+        except KeyStoreError as exc:
+            log.error("sign certificate: no request made: %s", exc)
+            return
+        request = m.SignCertificateRequest(
+            csr=csr, certificateType=m.CertificateSigningUseEnumType.ChargingStationCertificate
+        )
+        try:
+            response = await call(request, m.SignCertificateResponse)
+        except (NotConnected, CallTimeout) as exc:
+            # No retry here (A03 CertSigningRepeatTimes is not built): the CSMS triggers again.
+            log.warning("sign certificate request not answered: %s", exc)
+            return
+        log.info("sign certificate type=ChargingStationCertificate csms answered %s", response.status.value)
+
+    return send
+
+
+def register(
+    router: Router,
+    certificate: StationCertificate,
+    csms_roots: CsmsRoots,
+    clock: Clock,
+    call: Call[m.SecurityEventNotificationResponse],
+) -> None:
+    """Attach CertificateSigned. `csms_roots` gives the CSMS root certificates the chain must lead to."""
+
+    async def certificate_signed(request: m.CertificateSignedRequest) -> m.CertificateSignedResponse | Reply:
+        kind = request.certificateType or m.CertificateSigningUseEnumType.ChargingStationCertificate
+        if kind is not m.CertificateSigningUseEnumType.ChargingStationCertificate:
+            # No ISO 15118 certificate is requested by this station yet, so none can be pending.
+            return m.CertificateSignedResponse(
+                status=m.CertificateSignedStatusEnumType.Rejected,
+                statusInfo=m.StatusInfoType(
+                    reasonCode="UnsupportedRequest", additionalInfo=f"{kind.value} not supported"
+                ),
+            )
+        now = clock.now()
+        try:
+            roots = await asyncio.to_thread(csms_roots)
+            chain = await asyncio.to_thread(certificate.check, request.certificateChain, roots, now)
+            await asyncio.to_thread(certificate.accept, chain)
+        except CertificateRejected as exc:
+            detail = exc.detail
+            log.warning("certificate signed rejected: %s", detail)
+            response = m.CertificateSignedResponse(
+                status=m.CertificateSignedStatusEnumType.Rejected,
+                statusInfo=m.StatusInfoType(reasonCode=exc.reason, additionalInfo=detail[:512]),
+            )
+
+            async def report() -> None:
+                event = m.SecurityEventNotificationRequest(
+                    type="InvalidChargingStationCertificate", timestamp=clock.now(), techInfo=detail[:255]
+                )
+                await call(event, m.SecurityEventNotificationResponse)
+
+            return Reply(response, then=report)
+        except (CertificateStoreError, KeyStoreError) as exc:
+            log.error("certificate signed not stored: %s", exc)
+            return m.CertificateSignedResponse(
+                status=m.CertificateSignedStatusEnumType.Rejected, statusInfo=m.StatusInfoType(reasonCode="WriteError")
+            )
+        return m.CertificateSignedResponse(status=m.CertificateSignedStatusEnumType.Accepted)
+
+    router.register(m.CertificateSignedRequest, certificate_signed)

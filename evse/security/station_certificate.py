@@ -1,0 +1,128 @@
+"""The station's own certificate (ChargingStationCertificate, OCPP 2.0.1 A02): checking the chain a CSMS
+sends in CertificateSigned, and keeping the accepted one for TLS profile 3.
+
+    <state_dir>/certs/station/chain.pem    leaf first, then the intermediates the CSMS sent (0644)
+    <state_dir>/keys/station.key           its private key (evse.security.keys, 0600)
+
+A chain is accepted only when (A02.FR.06) its leaf carries the public key of the pending CSR's key, it is
+valid now, and it verifies up to an installed CSMS root (the YAML ca_file or state_dir/certs/csms_roots),
+checked by `cryptography`'s X.509 path validation with the web PKI profile for client certificates
+(a subjectAltName is optional: OCPP names the station by its CN).
+
+Accepting writes the chain, then moves the pending key to `station`. A crash between the two leaves a
+chain whose key is not the station key: `tls_files` checks they match and otherwise falls back to the
+YAML's client certificate, so no crash leaves TLS with a key that does not fit its certificate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from evse.security.cert_store import CertificateRejected, CertificateStoreError, _write_atomically
+from evse.security.keys import PENDING, STATION, KeyStore, KeyStoreError
+
+log = logging.getLogger(__name__)
+
+
+class StationCertificate:
+    """The station certificate of one state_dir and the key store holding its key."""
+
+    def __init__(self, state_dir: Path, keys: KeyStore) -> None:
+        self.chain_path = state_dir / "certs" / "station" / "chain.pem"
+        self.keys = keys
+
+    def check(self, chain_pem: str, roots: Sequence[x509.Certificate], now: datetime) -> list[x509.Certificate]:
+        """The parsed chain (leaf first) if it may become the station certificate, else CertificateRejected."""
+        try:
+            chain = x509.load_pem_x509_certificates(chain_pem.encode())
+        except ValueError as exc:
+            raise CertificateRejected("InvalidCertificate", f"not a PEM certificate chain: {exc}") from None
+        leaf = chain[0]
+        subject = leaf.subject.rfc4514_string()
+        pending = self.keys.public_key(PENDING)
+        if pending is None:
+            raise CertificateRejected("InvalidCertificate", "no certificate signing request is pending")
+        if _spki(leaf.public_key()) != _spki(pending):
+            raise CertificateRejected("InvalidCertificate", f"{subject}: not the key of the pending request")
+        if now < leaf.not_valid_before_utc:
+            raise CertificateRejected(
+                "InvalidCertificate", f"{subject}: not valid before {leaf.not_valid_before_utc.isoformat()}"
+            )
+        if now > leaf.not_valid_after_utc:
+            raise CertificateRejected(
+                "InvalidCertificate", f"{subject}: expired {leaf.not_valid_after_utc.isoformat()}"
+            )
+        if not roots:
+            raise CertificateRejected("InvalidCertificate", "no CSMS root certificate installed to check it against")
+        end_entity = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+            x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
+        )
+        verifier = (
+            PolicyBuilder()
+            .store(Store(list(roots)))
+            .time(now)
+            .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=end_entity)
+            .build_client_verifier()
+        )
+        try:
+            verifier.verify(leaf, chain[1:])
+        except VerificationError as exc:
+            raise CertificateRejected(
+                "InvalidCertificate", f"{subject}: no path to an installed CSMS root: {exc}"
+            ) from None
+        return chain
+
+    def accept(self, chain: Sequence[x509.Certificate]) -> None:
+        """Store the checked chain and make the pending key the station key; CertificateStoreError if the
+        file system refuses."""
+        data = b"".join(c.public_bytes(Encoding.PEM) for c in chain)
+        try:
+            self.chain_path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(self.chain_path, data)
+            self.keys.rename(PENDING, STATION)
+        except (OSError, KeyStoreError) as exc:
+            raise CertificateStoreError(f"cannot store the station certificate: {exc}") from exc
+        log.info(
+            "station certificate installed subject=%s serial=%x expires=%s",
+            chain[0].subject.rfc4514_string(),
+            chain[0].serial_number,
+            chain[0].not_valid_after_utc.isoformat(),
+        )
+
+    def certificate(self) -> x509.Certificate | None:
+        """The stored station certificate (the leaf), if its key is the station key."""
+        try:
+            leaf = x509.load_pem_x509_certificates(self.chain_path.read_bytes())[0]
+            key = self.keys.public_key(STATION)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyStoreError) as exc:
+            log.warning("station certificate unusable path=%s: %s", self.chain_path, exc)
+            return None
+        if key is None or _spki(leaf.public_key()) != _spki(key):
+            return None
+        return leaf
+
+    def tls_files(self) -> tuple[Path, Path] | None:
+        """(certificate chain file, key file) for the TLS context, None when no usable one is stored."""
+        if self.certificate() is None:
+            return None
+        return self.chain_path, self.keys.tls_key_file(STATION)
+
+
+def _spki(key: CertificatePublicKeyTypes) -> bytes:
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)

@@ -1,0 +1,48 @@
+"""A02 end to end under security profile 3: the certificate the CSMS signs over the wire is the one the
+station presents from its next TLS connection on, as the server sees it (issue 9, section 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from ocpp.v201 import call
+
+from evse.devcsms.server import DevCsms
+from tests.csr_signing import pem, sign_csr
+from tests.integration.conftest import STATION_ID, StationUnderTest
+from tests.integration.test_tls import tls_settings
+from tests.tls_certs import TestPki, server_context
+
+
+async def test_TC_A_11_CS_profile_3_reconnects_with_the_signed_certificate(tmp_path: Path) -> None:
+    """A02.FR.06/08: an Accepted station certificate is used for the next connection: the CSMS's TLS server,
+    which requires client certificates, first sees the factory certificate and then the one it signed."""
+    root = TestPki(tmp_path / "pki").ca("CSMS Root")  # signs the CSMS server and the station certificates
+    factory = root.issue_client(STATION_ID)
+    csms = DevCsms(boot_interval=300)
+    await csms.start(ssl=server_context(root.issue_server(), client_ca=root))
+    sut = StationUnderTest(tls_settings(tmp_path, csms.port, 3, root, factory))
+    try:
+        await sut.start()
+        await csms.wait_for("BootNotification", timeout=10)
+        assert csms.connections[-1].peer_certificate == factory.cert.public_bytes(Encoding.DER)
+
+        csms.respond("SignCertificate", {"status": "Accepted"})
+        trigger = call.TriggerMessage(requested_message="SignChargingStationCertificate")
+        assert (await csms.call(STATION_ID, trigger)).status == "Accepted"
+        csr = x509.load_pem_x509_csr((await csms.wait_for("SignCertificate", timeout=10))["csr"].encode())
+        issued = sign_csr(root, csr)
+        signed = call.CertificateSigned(certificate_chain=pem(issued), certificate_type="ChargingStationCertificate")
+        assert (await csms.call(STATION_ID, signed)).status == "Accepted"
+        # The connection in use keeps its certificate; the next one presents the new one.
+        assert len(csms.connections) == 1
+        await csms.disconnect(STATION_ID)
+        await csms.wait_connected(STATION_ID, timeout=15)
+        assert len(csms.connections) == 2
+        assert csms.connections[-1].peer_certificate == issued.public_bytes(Encoding.DER)
+        csms.assert_no_failures()
+    finally:
+        await sut.stop()
+        await csms.stop()
