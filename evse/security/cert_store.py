@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from evse.errors import EvseError
+from evse.security.atomic_file import fsync_directory, write_atomically
 from evse.security.hash_data import CertificateHashData, HashAlgorithm, find_issuer, hash_data
 
 log = logging.getLogger(__name__)
@@ -170,7 +169,7 @@ class CertificateStore:
             try:
                 directory.mkdir(parents=True, exist_ok=True)
                 _remove_temporaries(directory)
-                _write_atomically(directory / name, data)
+                write_atomically(directory / name, data, mode=0o644)  # a CA certificate is public
             except OSError as exc:
                 raise CertificateStoreError(f"cannot store certificate in {directory}: {exc}") from exc
         entry = InstalledCertificate(use, directory / name, certificate)
@@ -211,7 +210,7 @@ class CertificateStore:
         with self._lock:
             try:
                 entry.path.unlink()
-                _fsync_directory(entry.path.parent)
+                fsync_directory(entry.path.parent)
             except OSError as exc:
                 raise CertificateStoreError(f"cannot delete {entry.path}: {exc}") from exc
         log.info(
@@ -224,30 +223,6 @@ class CertificateStore:
 
 def _is_certificate_file(name: str) -> bool:
     return name.endswith(".pem") and not name.startswith(".")
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # a CA certificate is public; mkstemp made it 0600
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(path.parent)  # the rename itself survives a power loss only once the directory is synced
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove_temporaries(directory: Path) -> None:

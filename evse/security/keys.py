@@ -10,7 +10,6 @@ rename, directory fsync), and never logged.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from evse.errors import EvseError
+from evse.security.atomic_file import fsync_directory, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class FileKeyStore:
         with self._lock:
             try:
                 self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-                _write_private(target, data)
+                write_atomically(target, data, mode=0o600)
             except OSError as exc:
                 raise KeyStoreError(f"cannot store key {name} in {self.directory}: {exc.strerror or exc}") from exc
         log.info("key generated name=%s algorithm=ecdsa-p256", name)
@@ -103,7 +103,7 @@ class FileKeyStore:
         with self._lock:
             try:
                 os.replace(self.path(name), self.path(new_name))
-                _fsync_directory(self.directory)
+                fsync_directory(self.directory)
             except OSError as exc:
                 raise KeyStoreError(f"cannot move key {name} to {new_name}: {exc.strerror or exc}") from exc
         log.info("key moved name=%s to=%s", name, new_name)
@@ -123,31 +123,3 @@ class FileKeyStore:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise KeyStoreError(f"key {name} is not an ECDSA key")
         return key
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically; the file is 0600 from its creation, so never readable by others."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
-    # O_EXCL with mode 0600: no instant at which the key is in a file someone else may open.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -32,7 +32,8 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from evse.security.cert_store import CertificateRejected, CertificateStoreError, _write_atomically
+from evse.security.atomic_file import write_atomically
+from evse.security.cert_store import CertificateRejected, CertificateStoreError
 from evse.security.keys import PENDING, STATION, KeyStore, KeyStoreError
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class StationCertificate:
         data = b"".join(c.public_bytes(Encoding.PEM) for c in chain)
         try:
             self.chain_path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(self.chain_path, data)
+            write_atomically(self.chain_path, data, mode=0o644)
             self.keys.rename(PENDING, STATION)
         except (OSError, KeyStoreError) as exc:
             raise CertificateStoreError(f"cannot store the station certificate: {exc}") from exc
