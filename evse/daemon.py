@@ -394,7 +394,6 @@ def build(
         station,
         db,
         is_connected=lambda: connection.is_connected,
-        next_event_id=lambda: next(station._event_ids),  # one eventId sequence per boot
     )
     if health.degraded_boot:
         # From here on the stand-in refuses writes: a transaction a power loss left open is ended (once,

@@ -165,13 +165,28 @@ class Station:
         # The station-wide Problem flag follows whether any EVSE still has a fault.
         any_fault = any(r.state.faults for r in self.evses.values())
         self.dm.set_station_value("ChargingStation", "Problem", any_fault)
+        self.messages.enqueue(self.fault_event(name, active, detail, evse_id=evse, connector_id=connector))
+
+    def fault_event(
+        self,
+        name: str,
+        active: bool,
+        detail: str | None,
+        *,
+        evse_id: int | None = None,
+        connector_id: int | None = None,
+    ) -> m.NotifyEventRequest:
+        """The NotifyEvent (HardWiredNotification, Delta) of a fault raised or cleared; eventIds from one
+        sequence per boot, whoever reports."""
+        where = fault_variable(name)
+        now = self.clock.now()
         component = m.ComponentType(
             name=where.component,
-            evse=m.EVSEType(id=evse_id, connectorId=connector) if evse is not None else None,
+            evse=m.EVSEType(id=evse_id, connectorId=connector_id) if evse_id is not None else None,
         )
         event = m.EventDataType(
             eventId=next(self._event_ids),
-            timestamp=self.clock.now(),
+            timestamp=now,
             trigger=m.EventTriggerEnumType.Delta,
             actualValue="true" if active else "false",
             techInfo=(f"{name}: {detail}" if detail else name)[:500],
@@ -180,8 +195,7 @@ class Station:
             component=component,
             variable=m.VariableType(name=where.variable),
         )
-        request = m.NotifyEventRequest(generatedAt=self.clock.now(), seqNo=0, eventData=[event])
-        self.messages.enqueue(request)
+        return m.NotifyEventRequest(generatedAt=now, seqNo=0, eventData=[event])
 
     # ---- deliberate stops ------------------------------------------------------------------------
     async def stop_with_fresh_reading(self, runtime: EvseRuntime, stop: fsm.StopRequested) -> None:

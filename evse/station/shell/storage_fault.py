@@ -50,7 +50,6 @@ class StorageFault:
         db: sqlite3.Connection,
         *,
         is_connected: Callable[[], bool],
-        next_event_id: Callable[[], int],
         probe_interval: float = PROBE_INTERVAL_S,
         tick: float = 1.0,
     ) -> None:
@@ -62,7 +61,6 @@ class StorageFault:
         self._station = station
         self.db = db
         self._is_connected = is_connected
-        self._next_event_id = next_event_id
         self._reported = False
         self._raised: m.NotifyEventRequest | None = None
         self._direct_tasks: set[asyncio.Task[None]] = set()
@@ -102,21 +100,7 @@ class StorageFault:
         self._station.dm.set_station_value(where.component, where.variable, any_fault)
 
     def _notify(self, *, active: bool) -> m.NotifyEventRequest:
-        where = fault_variable(NAME)
-        now = self._station.clock.now()
-        detail = f"{NAME}: {self.health.failure}" if active and self.health.failure else NAME
-        event = m.EventDataType(
-            eventId=self._next_event_id(),
-            timestamp=now,
-            trigger=m.EventTriggerEnumType.Delta,
-            actualValue="true" if active else "false",
-            techInfo=detail[:500],
-            cleared=None if active else True,
-            eventNotificationType=m.EventNotificationEnumType.HardWiredNotification,
-            component=m.ComponentType(name=where.component),
-            variable=m.VariableType(name=where.variable),
-        )
-        return m.NotifyEventRequest(generatedAt=now, seqNo=0, eventData=[event])
+        return self._station.fault_event(NAME, active, self.health.failure if active else None)
 
     # ---- the task ---------------------------------------------------------------------------------
     async def run(self) -> None:
