@@ -327,7 +327,7 @@ def build(
             ca_file=str(csms.ca_file) if csms.ca_file else None,
             client_cert=str(client_cert) if client_cert else None,
             client_key=str(client_key) if client_key else None,
-            extra_roots=str(settings.state_dir / "certs" / "csms_roots"),
+            extra_roots=str(_installed_csms_roots(settings.state_dir)) if security_profile >= 2 else None,
             max_frame_bytes=csms.max_frame_bytes,
         )
 
@@ -465,6 +465,13 @@ async def _status(station: Station) -> dict[str, Any]:
     return status
 
 
+def _installed_csms_roots(state_dir: Path) -> Path:
+    """Where InstallCertificate puts CSMS roots (the store owns the layout; X.509 loads only with TLS)."""
+    from evse.security.cert_store import CertificateStore, CertificateUse
+
+    return CertificateStore(state_dir).directory(CertificateUse.CSMS_ROOT)
+
+
 def _signing_job(
     settings: Settings, dm: DeviceModel, own_certificate: Callable[[], StationCertificate], station: Station
 ) -> Callable[[], Awaitable[None]]:
@@ -505,6 +512,7 @@ def _register_certificates(
 
             from evse.ocpp.handlers import certificates, station_certificate
             from evse.security.cert_store import CertificateStore, CertificateUse
+            from evse.security.tls import csms_root_files
 
             store = CertificateStore(settings.state_dir)
             factory_certificate = certificates.client_certificate(settings.csms.client_cert)
@@ -514,12 +522,12 @@ def _register_certificates(
                 return factory_certificate() + ([stored] if stored is not None else [])
 
             def csms_roots() -> list[x509.Certificate]:
-                roots = [entry.certificate for entry in store.installed([CertificateUse.CSMS_ROOT])]
-                if settings.csms.ca_file is not None:
+                roots: list[x509.Certificate] = []
+                for path in csms_root_files(settings.csms.ca_file, store.directory(CertificateUse.CSMS_ROOT)):
                     try:
-                        roots += x509.load_pem_x509_certificates(settings.csms.ca_file.read_bytes())
+                        roots += x509.load_pem_x509_certificates(path.read_bytes())
                     except (OSError, ValueError) as exc:
-                        log.warning("csms ca_file unreadable path=%s: %s", settings.csms.ca_file, exc)
+                        log.warning("csms root unreadable path=%s: %s", path, exc)
                 return roots
 
             certificates.register(loaded, store, dm, clock, own_certificates=own_certificates)

@@ -46,6 +46,15 @@ def check_url_scheme(security_profile: int, url: str) -> None:
         raise ConfigError(f"security_profile {security_profile} needs a {wanted}:// url, got {scheme}://")
 
 
+def csms_root_files(ca_file: str | Path | None, extra_roots: Path | None) -> list[Path]:
+    """The CSMS roots the station trusts: the factory `ca_file`, then those installed since (M05), one PEM
+    file each in `extra_roots`. The TLS context and the check of a CertificateSigned chain (A02) both use it."""
+    roots = [Path(ca_file)] if ca_file else []
+    if extra_roots is not None and extra_roots.is_dir():
+        roots += sorted(extra_roots.glob("*.pem"))
+    return roots
+
+
 def client_context(
     security_profile: int,
     *,
@@ -60,9 +69,7 @@ def client_context(
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode CERT_REQUIRED, check_hostname on
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(":".join(TLS12_CIPHERS))
-    roots = [Path(ca_file)] if ca_file else []
-    if extra_roots is not None and extra_roots.is_dir():
-        roots += sorted(extra_roots.glob("*.pem"))
+    roots = csms_root_files(ca_file, extra_roots)
     if not roots:
         raise ConfigError(f"security_profile {security_profile} needs ca_file (the CSMS root certificate)")
     for root in roots:
