@@ -166,13 +166,6 @@ class CsmsConnection:
             if session is self._session:
                 self._unanswered.set()
             raise
-        except ConnectionClosed as exc:
-            # The socket is closing (a ping went unanswered, the peer sent a close) while the reader has
-            # not ended yet: it no longer counts as connected, or every caller would retry at once, forever.
-            if session is self._session:
-                self._session = None
-                self.connected.clear()
-            raise NotConnected(f"connection lost while sending: {exc}") from None
 
     async def disconnect(self) -> None:
         """Close the socket (e.g. before a reset) with 1000; `run` then reconnects unless cancelled."""
