@@ -197,19 +197,27 @@ def open_state(state_dir: Path, health: StorageHealth) -> sqlite3.Connection:
     CSMS why (Faulted, NotifyEvent), answers it, and resumes by itself when the card is usable again,
     where an exit would have systemd restart it every few seconds for as long as the card is full.
     """
-    conn: sqlite3.Connection | None = None
     try:
-        conn = open_database(state_dir)
-        migrate(conn, [PROBE_MIGRATION])
-        probe_write(conn)
+        conn = _open_and_probe(state_dir)
     except StorageError as exc:
-        if conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
         health.boot_degraded(str(exc))
         return open_stand_in(state_dir, health)
     assert isinstance(conn, GuardedConnection)
     conn.health = health
+    return conn
+
+
+def _open_and_probe(state_dir: Path) -> sqlite3.Connection:
+    """The station database, proven writable (the probe table made, one durable write); closed again and
+    StorageError if the disk refuses."""
+    conn = open_database(state_dir)
+    try:
+        migrate(conn, [PROBE_MIGRATION])
+        probe_write(conn)
+    except StorageError:
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+        raise
     return conn
 
 
@@ -232,12 +240,7 @@ def probe_write(conn: sqlite3.Connection) -> None:
 
 def probe_state_dir(state_dir: Path) -> None:
     """Open the real database afresh and write to it (degraded boot: is the card usable again?)."""
-    conn = open_database(state_dir)
-    try:
-        migrate(conn, [PROBE_MIGRATION])
-        probe_write(conn)
-    finally:
-        conn.close()
+    _open_and_probe(state_dir).close()
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:

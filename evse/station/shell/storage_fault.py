@@ -29,7 +29,7 @@ from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.faults import fault_variable
 from evse.station.shell.registration import Registration
-from evse.storage import PROBE_MIGRATION, StorageHealth, migrate, probe_state_dir, probe_write
+from evse.storage import StorageHealth, probe_state_dir, probe_write
 
 if TYPE_CHECKING:
     from evse.station.shell.station import Station
@@ -64,8 +64,6 @@ class StorageFault:
         self._reported = False
         self._raised: m.NotifyEventRequest | None = None
         self._direct_tasks: set[asyncio.Task[None]] = set()
-        if not health.degraded_boot:
-            migrate(db, [PROBE_MIGRATION])
         station.messages.direct = self._send_direct
 
     # ---- raise and clear --------------------------------------------------------------------------
