@@ -213,13 +213,14 @@ class Context:
     new_transaction_id: Callable[[], str]
 
 
-_START_TRIGGER = {
-    TxPoint.ParkingBayOccupancy: "EVDetected",
-    TxPoint.EVConnected: "CablePluggedIn",
-    TxPoint.Authorized: "Authorized",
-    TxPoint.PowerPathClosed: "Authorized",
-    TxPoint.EnergyTransfer: "ChargingStateChanged",
-}
+# The points this station observes (DataSigned needs a signing meter), in the order a start checks them.
+_OBSERVED_POINTS = (
+    TxPoint.ParkingBayOccupancy,
+    TxPoint.EVConnected,
+    TxPoint.Authorized,
+    TxPoint.PowerPathClosed,
+    TxPoint.EnergyTransfer,
+)
 
 
 def _reached(state: EvseState, point: TxPoint) -> bool:
@@ -380,13 +381,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
 
     # Start points: the first condition reached starts a transaction.
     if state.tx is None and state.operative and not state.faults and ctx.config.may_start:
-        for point in (
-            TxPoint.ParkingBayOccupancy,
-            TxPoint.EVConnected,
-            TxPoint.Authorized,
-            TxPoint.PowerPathClosed,
-            TxPoint.EnergyTransfer,
-        ):
+        for point in _OBSERVED_POINTS:
             if state.session_done and point is TxPoint.EVConnected:
                 continue
             if point in ctx.config.start_points and _reached(state, point):
@@ -402,7 +397,7 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
                 break
 
     if state.tx is not None:
-        reached = state.tx.reached | {p for p in _START_TRIGGER if _reached(state, p)}
+        reached = state.tx.reached | {p for p in _OBSERVED_POINTS if _reached(state, p)}
         if reached != state.tx.reached:
             state = replace(state, tx=replace(state.tx, reached=frozenset(reached)))
 
@@ -511,7 +506,7 @@ def _start_trigger(point: TxPoint, event: Event, was_connected: bool) -> str:
         return "CablePluggedIn"
     if point is TxPoint.EnergyTransfer:
         return "ChargingStateChanged"
-    return _START_TRIGGER[point]
+    return "Authorized"  # Authorized or PowerPathClosed, completed by something else (a fault cleared ...)
 
 
 def _update_trigger(event: Event, was_connected: bool, state: EvseState) -> str:
