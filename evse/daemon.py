@@ -389,12 +389,7 @@ def build(
         reservations=Reservations(db, dm, clock),
     )
     holder["station"] = station
-    station.storage_fault = StorageFault(
-        health,
-        station,
-        db,
-        is_connected=lambda: connection.is_connected,
-    )
+    station.storage_fault = StorageFault(health, station, db)
     if health.degraded_boot:
         # From here on the stand-in refuses writes: a transaction a power loss left open is ended (once,
         # durably) only after the restart on the real database, not from a copy that would be forgotten.

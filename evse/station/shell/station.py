@@ -323,7 +323,7 @@ class Station:
         """Send outbox entries in order while connected and accepted; never returns."""
         while True:
             entry = self.outbox.peek()
-            if entry is None or not self._is_connected() or self.registrar.state is not Registration.Accepted:
+            if entry is None or not self.is_online():
                 self._wake.clear()
                 waiter = asyncio.ensure_future(self._wake.wait())
                 try:

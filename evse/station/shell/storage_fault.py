@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from evse.errors import StorageError
@@ -28,7 +27,6 @@ from evse.ocpp.rpc import CallError, CallTimeout, NotConnected
 from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.faults import fault_variable
-from evse.station.shell.registration import Registration
 from evse.storage import StorageHealth, probe_state_dir, probe_write
 
 if TYPE_CHECKING:
@@ -49,7 +47,6 @@ class StorageFault:
         station: Station,
         db: sqlite3.Connection,
         *,
-        is_connected: Callable[[], bool],
         probe_interval: float = PROBE_INTERVAL_S,
         tick: float = 1.0,
     ) -> None:
@@ -60,7 +57,6 @@ class StorageFault:
         self.probes = 0  # probes tried during the current fault (diagnostics, tests)
         self._station = station
         self.db = db
-        self._is_connected = is_connected
         self._reported = False
         self._raised: m.NotifyEventRequest | None = None
         self._direct_tasks: set[asyncio.Task[None]] = set()
@@ -117,11 +113,8 @@ class StorageFault:
                 since_probe = 0.0
             await asyncio.sleep(self.tick)
 
-    def _online(self) -> bool:
-        return self._is_connected() and self._station.registrar.state is Registration.Accepted
-
     async def _report(self) -> None:
-        if not self._online():
+        if not self._station.is_online():
             return  # tried again every tick: reported once the CSMS has accepted the boot
         assert self._raised is not None
         try:
@@ -133,7 +126,7 @@ class StorageFault:
 
     def _send_direct(self, request: m.OcppRequest) -> None:
         """A message the outbox could not take: sent now if the CSMS is there, else lost (logged)."""
-        if not self._online():
+        if not self._station.is_online():
             log.warning("%s lost: not connected and the disk refuses writes", request.ACTION)
             return
         task = asyncio.get_running_loop().create_task(self._call(request))
