@@ -18,7 +18,7 @@ import asyncio
 import functools
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -33,6 +33,7 @@ from evse.config import Settings
 from evse.control import ControlServer
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
+from evse.devicemodel.operations import SetVariableResult, SetVariableStatus
 from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
@@ -46,7 +47,8 @@ from evse.ocpp.handlers import (
     transactions,
 )
 from evse.ocpp.handlers import device_model as device_model_handlers
-from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles, slot_to_try
+from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles
+from evse.ocpp.network_slots import NetworkSlots
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
 from evse.security.clock_adjustment import ReportingClock
@@ -287,6 +289,8 @@ def build(
     holder: dict[str, Station] = {}
 
     profiles = NetworkProfiles(db)
+    network_slots = NetworkSlots(profiles, dm, int(csms.security_profile))
+    attempted: dict[str, int] = {}  # the security profile of the connection being made
     made: list[StationCertificate] = []
 
     def own_certificate() -> StationCertificate:
@@ -304,18 +308,10 @@ def build(
             csms.basic_auth_password.get_secret_value() if csms.basic_auth_password else None
         )
         url, security_profile = csms.url, int(csms.security_profile)
-        # B10: the slots in NetworkConfigurationPriority order, the next after NetworkProfileConnectionAttempts.
-        slot = slot_to_try(
-            dm.get_list("OCPPCommCtrlr", "NetworkConfigurationPriority"),
-            profiles.filled(),
-            connection.failures,
-            dm.get_int("OCPPCommCtrlr", "NetworkProfileConnectionAttempts"),
-        )
-        stored = profiles.get(slot) if slot is not None else None
+        _slot, stored = network_slots.choose(connection.failures)
         if stored is not None:
             url, security_profile = stored.ocppCsmsUrl, stored.securityProfile
-        elif slot not in (None, YAML_SLOT):
-            log.warning("network profile slot=%s is empty, using the configured csms", slot)
+        attempted["security_profile"] = security_profile
         # A02: a certificate the CSMS signed replaces the factory one from the next connection on.
         signed = own_certificate().tls_files() if security_profile == 3 else None
         client_cert, client_key = signed or (csms.client_cert, csms.client_key)
@@ -340,6 +336,9 @@ def build(
 
     async def on_connected() -> None:
         _report_connection_refusals(connection, security)
+        profile = attempted.get("security_profile")
+        if profile is not None and network_slots.connected(profile):
+            security.report("ReconfigurationOfSecurityParameters", f"security profile {profile} in use")
         await holder["station"].on_connected()
 
     connection = CsmsConnection(
@@ -419,14 +418,14 @@ def build(
     data_transfer.register(router, data_transfer.VendorRegistry())
     priority = dm.find(ComponentKey("OCPPCommCtrlr"), VariableKey("NetworkConfigurationPriority"))
     slots = list(priority.characteristics.values_list) if isinstance(priority, VariableDef) else [YAML_SLOT]
-    network.register(
-        router,
-        profiles,
-        dm,
-        offered_slots=lambda: slots,
-        tls_client_certificate=settings.csms.client_cert is not None,
+    csms_root, station_certificate = _tls_readiness(settings, clock, own_certificate)
+    network.register(router, profiles, dm, offered_slots=lambda: slots)
+    dm.add_guard(
+        "OCPPCommCtrlr", "NetworkConfigurationPriority", network_slots.priority_guard(csms_root, station_certificate)
     )
-    device_model_handlers.register(router, dm, connection, clock)
+    device_model_handlers.register(
+        router, dm, connection, clock, after_set=_reconnect_on_new_password(connection, attempted)
+    )
     _register_certificates(router, settings, dm, clock, station, own_certificate)
 
     control = ControlServer(settings.socket_path)
@@ -436,6 +435,51 @@ def build(
     else:
         add_no_sim_commands(control)
     return Daemon(settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security)
+
+
+def _reconnect_on_new_password(connection: CsmsConnection, attempted: dict[str, int]) -> device_model_handlers.AfterSet:
+    """A01: once the SetVariablesResponse accepting a new BasicAuthPassword has left, reconnect with it, so
+    the CSMS sees at once whether it works (profiles 1 and 2; profile 3 sends no password)."""
+
+    def after_set(results: Sequence[SetVariableResult]) -> Callable[[], Awaitable[None]] | None:
+        if attempted.get("security_profile", 0) >= 3:
+            return None
+        for result in results:
+            if (
+                result.status is SetVariableStatus.ACCEPTED
+                and result.component.name.lower() == "securityctrlr"
+                and result.variable.name.lower() == "basicauthpassword"
+            ):
+                return lambda: connection.reconnect("new BasicAuthPassword")
+        return None
+
+    return after_set
+
+
+def _tls_readiness(
+    settings: Settings, clock: Clock, own_certificate: Callable[[], StationCertificate]
+) -> tuple[Callable[[], bool], Callable[[], bool]]:
+    """(a valid CSMS root is installed, a valid ChargingStationCertificate is installed): what security
+    profiles 2 and 3 need before a slot may use them (A05.FR.02/03). X.509 loads only when asked."""
+
+    def csms_root() -> bool:
+        from evse.security.tls import csms_root_files
+        from evse.security.tls_files import valid_certificate_in
+
+        roots = csms_root_files(settings.csms.ca_file, _installed_csms_roots(settings.state_dir))
+        return valid_certificate_in(roots, clock.now())
+
+    def station_certificate() -> bool:
+        from evse.security.tls_files import valid_certificate_in
+
+        now = clock.now()
+        leaf = own_certificate().certificate()
+        if leaf is not None and leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
+            return True
+        client_cert = settings.csms.client_cert
+        return client_cert is not None and valid_certificate_in([client_cert], now)
+
+    return csms_root, station_certificate
 
 
 def _report_connection_refusals(connection: CsmsConnection, security: SecurityEvents) -> None:

@@ -54,6 +54,7 @@ from evse.devicemodel.provisioning import SetVariablesPlan, get_variables, plan_
 from evse.devicemodel.station_facts import StationSettings, station_facts
 from evse.devicemodel.store import DeviceModelStore, StoredValue, ValueSource
 from evse.devicemodel.validation import (
+    Rejection,
     parse_boolean,
     parse_decimal,
     parse_integer,
@@ -99,6 +100,10 @@ def _component_index(key: ComponentKey) -> _ComponentIndex:
     return (key.name.lower(), _lower(key.instance), key.evse_id, key.connector_id)
 
 
+#: A station-state check of a value the CSMS sets: None when acceptable, else why not.
+Guard = Callable[[str], Rejection | None]
+
+
 class DeviceModel:
     """Current values of all device-model variables, with OCPP Get/Set semantics and typed accessors."""
 
@@ -125,6 +130,7 @@ class DeviceModel:
         self._live: dict[AttributeAddress, Callable[[], str]] = {}
         self._pending_reboot: dict[AttributeAddress, str] = {}
         self._listeners: list[Callable[[VariableChange], None]] = []
+        self._guards: dict[tuple[ComponentKey, VariableKey], Guard] = {}
         for definition in definitions:
             if definition.key in self._definitions:
                 raise DeviceModelError(f"{definition.source}: {definition}: defined twice")
@@ -385,6 +391,18 @@ class DeviceModel:
             component, variable, variable_instance, component_instance, evse_id, connector_id, attribute
         )
         self._live[address] = provider
+
+    def add_guard(self, component: str, variable: str, guard: Guard) -> None:
+        """Have a CSMS SetVariables of this variable also judged by `guard` (after type and limits):
+        for rules that depend on station state, such as A05's checks of NetworkConfigurationPriority."""
+        found = self.find(ComponentKey(component), VariableKey(variable))
+        if not isinstance(found, VariableDef):
+            raise DeviceModelError(f"{component}.{variable}: no such variable to guard")
+        self._guards[found.key] = guard
+
+    def guard(self, definition: VariableDef) -> Guard | None:
+        """The station-state check registered for `definition`, if any."""
+        return self._guards.get(definition.key)
 
     def on_change(self, callback: Callable[[VariableChange], None]) -> Callable[[], None]:
         """Call `callback` after every value change; returns a function that unsubscribes."""

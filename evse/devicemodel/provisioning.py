@@ -96,6 +96,9 @@ def _plan_one(model: DeviceModel, request: SetVariableData, plan: SetVariablesPl
     problem = check_value_size(request.value, configuration_value_limit(model), secret=secret) or validate_value(
         request.value, found.characteristics, secret=secret
     )
+    guard = model.guard(found)
+    if problem is None and guard is not None:
+        problem = guard(request.value)
     if problem is not None:
         return result(SetVariableStatus.REJECTED, problem.reason_code, problem.message)
     address = AttributeAddress(found.component, found.variable, attribute_type)

@@ -28,6 +28,8 @@ class ReasonCode(StrEnum):
     TOO_LARGE_ELEMENT = "TooLargeElement"
     READ_ONLY = "ReadOnly"
     WRITE_ONLY = "WriteOnly"
+    NO_SECURITY_DOWNGRADE = "NoSecurityDowngrade"
+    INVALID_CERTIFICATE = "InvalidCertificate"
 
 
 @dataclass(frozen=True)

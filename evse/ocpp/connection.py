@@ -172,6 +172,13 @@ class CsmsConnection:
         if self._socket is not None:
             await self._socket.close(CloseCode.NORMAL_CLOSURE, "station resetting")
 
+    async def reconnect(self, reason: str) -> None:
+        """Close the socket with 1012 (service restart); `run` connects again with a fresh endpoint, e.g.
+        with the BasicAuthPassword the CSMS has just set (A01)."""
+        if self._socket is not None:
+            log.info("csms reconnecting: %s", reason)
+            await self._socket.close(CloseCode.SERVICE_RESTART, reason)
+
     async def run(self) -> None:
         self.failures = 0
         while True:

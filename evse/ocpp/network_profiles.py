@@ -9,13 +9,13 @@ station connects with.
   last it starts over with the first.
 - A new profile is validated before it is stored (B09): an offered slot, OCPP 2.0.1 over JSON, no
   security downgrade below the SecurityProfile in use, and a URL scheme that fits its security profile.
-  TLS profiles (2, 3) also need the certificates the YAML configures; new CSMS roots are issue 9.
+  TLS profiles (2, 3) also need the certificates to use them (A05: see check_priority).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from evse.ocpp.v201 import messages as m
@@ -46,9 +46,9 @@ def check_profile(
     *,
     offered_slots: Collection[str],
     security_profile_in_use: int,
-    tls_client_certificate: bool,
 ) -> Rejection | None:
-    """None when the profile may be stored in `slot`, else why not (B09: validate before storing)."""
+    """None when the profile may be stored in `slot`, else why not (B09: validate before storing). The
+    certificates a TLS profile needs are checked when NetworkConfigurationPriority lists the slot (A05)."""
     if str(slot) not in offered_slots:
         return Rejection("InvalidConfSlot", f"slot {slot} is not one of {', '.join(sorted(offered_slots))}")
     if (
@@ -67,8 +67,6 @@ def check_profile(
     wanted = "wss" if profile.securityProfile >= 2 else "ws"
     if scheme != wanted:
         return Rejection("InvalidURL", f"securityProfile {profile.securityProfile} needs a {wanted}:// URL")
-    if profile.securityProfile == 3 and not tls_client_certificate:
-        return Rejection("NoClientCertificate", "securityProfile 3 needs a client certificate, none is installed")
     return None
 
 
@@ -102,3 +100,46 @@ class NetworkProfiles:
     def filled(self) -> set[str]:
         """Slots that can be connected with: those the CSMS set, and slot 1 (the YAML) in any case."""
         return {str(row[0]) for row in self._conn.execute("SELECT slot FROM network_profiles")} | {YAML_SLOT}
+
+
+def check_priority(
+    slots: Sequence[str],
+    security_of: Callable[[str], int | None],
+    *,
+    security_profile_in_use: int,
+    csms_root: Callable[[], bool],
+    station_certificate: Callable[[], bool],
+) -> Rejection | None:
+    """None when NetworkConfigurationPriority may list `slots`, else why not (A05 security profile upgrade).
+
+    `security_of` gives a filled slot's securityProfile (None for an empty slot, which the station skips).
+    A slot below the profile in use would be a downgrade; profile 2 and 3 need a CSMS root to check the
+    server with (A05.FR.02), profile 3 a ChargingStationCertificate to present (A05.FR.03). The two
+    certificate checks are callables so files are read only when a TLS slot is listed.
+    """
+    for slot in slots:
+        profile = security_of(slot)
+        if profile is None:
+            continue
+        if profile < security_profile_in_use:
+            return Rejection(
+                "NoSecurityDowngrade",
+                f"slot {slot} has securityProfile {profile}, below the one in use ({security_profile_in_use})",
+            )
+        if profile >= 2 and not csms_root():
+            return Rejection(
+                "InvalidCertificate", f"slot {slot} needs securityProfile {profile}: no valid CSMS root certificate"
+            )
+        if profile == 3 and not station_certificate():
+            return Rejection(
+                "InvalidCertificate", f"slot {slot} needs securityProfile 3: no valid ChargingStationCertificate"
+            )
+    return None
+
+
+def slots_at_or_above(filled: Collection[str], security_of: Callable[[str], int | None], floor: int) -> set[str]:
+    """The filled slots the station may connect with: none below the security profile in use, so a
+    fallback (B10) never undoes an upgrade (A05). When the technician's YAML itself went below it, the
+    YAML slot is all there is: a change made on site, not a remote downgrade."""
+    usable = {slot for slot in filled if (security_of(slot) or 0) >= floor}
+    return usable or {YAML_SLOT}

@@ -171,3 +171,16 @@ def check_tls_at_start(settings: Settings, now: datetime, source: str) -> None:
             raise ConfigError(problem.line(source))
     for problem in problems:
         log.warning("tls file problem: %s", problem.line(source))
+
+
+def valid_certificate_in(paths: list[Path], now: datetime) -> bool:
+    """Whether any of the PEM files holds a certificate valid at `now` (A05.FR.02/03: "a valid
+    certificate installed"); unreadable files count as holding none."""
+    for path in paths:
+        try:
+            certs = x509.load_pem_x509_certificates(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if any(c.not_valid_before_utc <= now <= c.not_valid_after_utc for c in certs):
+            return True
+    return False

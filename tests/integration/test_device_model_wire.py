@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from ocpp.v201 import call
@@ -88,20 +87,3 @@ async def test_TC_B_13_CS_full_inventory_split_by_items_per_message(csms: DevCsm
     assert all(r["tbc"] for r in reports[:-1])
     names = {(e["component"]["name"], e["variable"]["name"]) for r in reports for e in r["reportData"]}
     assert ("OCPPCommCtrlr", "HeartbeatInterval") in names and ("EVSE", "AvailabilityState") in names
-
-
-async def test_A01_new_basic_auth_password_is_used_on_the_next_connection(
-    csms: DevCsms, station: StationUnderTest
-) -> None:
-    new_password = "a-brand-new-password-42"
-    result = await csms.call(
-        STATION_ID,
-        call.SetVariables(set_variable_data=[item("SecurityCtrlr", "BasicAuthPassword", attribute_value=new_password)]),
-    )
-    assert result.set_variable_result[0]["attribute_status"] == "Accepted"
-    assert csms.basic_auth is not None
-    csms.basic_auth[STATION_ID] = new_password
-    await csms.disconnect(STATION_ID)
-    await asyncio.sleep(0.2)
-    await csms.wait_connected(STATION_ID, timeout=10)
-    assert csms.auth_attempts[-1].accepted

@@ -25,6 +25,7 @@ from evse.devicemodel.operations import (
     GetVariableData,
     ReportEntry,
     SetVariableData,
+    SetVariableResult,
 )
 from evse.devicemodel.reports import base_report, custom_report, notify_report_batches, unsupported_criteria
 from evse.ocpp.rpc import CallError, CallSender, Reply, Router
@@ -128,7 +129,14 @@ def notify_report_sender(
     return send
 
 
-def register(router: Router, model: DeviceModel, sender: CallSender, clock: Clock) -> None:
+#: What the station does once a SetVariablesResponse with these results has left, if anything
+#: (a new BasicAuthPassword: reconnect with it).
+AfterSet = Callable[[Sequence[SetVariableResult]], Callable[[], Awaitable[None]] | None]
+
+
+def register(
+    router: Router, model: DeviceModel, sender: CallSender, clock: Clock, *, after_set: AfterSet | None = None
+) -> None:
     """Serve the device-model messages from `model`; reports go to the CSMS through `sender`."""
 
     async def get_variables(request: m.GetVariablesRequest) -> m.GetVariablesResponse:
@@ -157,7 +165,7 @@ def register(router: Router, model: DeviceModel, sender: CallSender, clock: Cloc
             ]
         )
 
-    async def set_variables(request: m.SetVariablesRequest) -> m.SetVariablesResponse:
+    async def set_variables(request: m.SetVariablesRequest) -> m.SetVariablesResponse | Reply:
         _check_limits(model, "SetVariables", len(request.setVariableData), request)
         # Persisted synchronously on the loop: the station database is one connection shared by all
         # parts, and a write from another thread could interleave with their transactions.
@@ -180,7 +188,7 @@ def register(router: Router, model: DeviceModel, sender: CallSender, clock: Cloc
                 result.attribute_type,
                 result.status,
             )
-        return m.SetVariablesResponse(
+        response = m.SetVariablesResponse(
             setVariableResult=[
                 m.SetVariableResultType(
                     attributeStatus=m.SetVariableStatusEnumType(result.status.value),
@@ -192,6 +200,8 @@ def register(router: Router, model: DeviceModel, sender: CallSender, clock: Cloc
                 for result in results
             ]
         )
+        job = after_set(results) if after_set is not None else None
+        return response if job is None else Reply(response, then=job)
 
     async def get_base_report(request: m.GetBaseReportRequest) -> m.GetBaseReportResponse | Reply:
         entries = base_report(model, request.reportBase.value)

@@ -21,7 +21,6 @@ def register(
     dm: DeviceModel,
     *,
     offered_slots: Callable[[], list[str]],
-    tls_client_certificate: bool,
 ) -> None:
     async def set_network_profile(request: m.SetNetworkProfileRequest) -> m.SetNetworkProfileResponse:
         rejection = check_profile(
@@ -29,7 +28,6 @@ def register(
             request.connectionData,
             offered_slots=offered_slots(),
             security_profile_in_use=dm.get_int("SecurityCtrlr", "SecurityProfile"),
-            tls_client_certificate=tls_client_certificate,
         )
         if rejection is not None:
             log.info("network profile slot=%s rejected: %s", request.configurationSlot, rejection.detail)
