@@ -15,6 +15,7 @@ the probe finds it writable the daemon leaves as for a Reset, to boot afresh on 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import functools
 import logging
 import signal
@@ -51,8 +52,11 @@ from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles
 from evse.ocpp.network_slots import NetworkSlots
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import Router
+from evse.ocpp.signing_requests import SigningRequests
+from evse.security.client_certificate import ClientCertificateChoice
 from evse.security.clock_adjustment import ReportingClock
 from evse.security.events import SecurityEvents
+from evse.security.paths import station_chain_path
 from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
@@ -100,6 +104,7 @@ class Daemon:
     extra: list[Driver]  # inputs and ISO 15118 bridges
     storage_fault: StorageFault
     security: SecurityEvents
+    signing: SigningRequests
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -142,6 +147,7 @@ class Daemon:
                             self.station.metering.run_metering,
                             self.station.run_timers,
                             self.station.registrar.run_heartbeat,
+                            self.signing.run,
                         ):
                             group.create_task(_survive_storage(make))
                         group.create_task(self._until(stop, Exit.STOPPED))
@@ -302,6 +308,8 @@ def build(
             made.append(StationCertificate(settings.state_dir, FileKeyStore(settings.state_dir)))
         return made[0]
 
+    client_certificate = ClientCertificateChoice(own_certificate, (settings.csms.client_cert, settings.csms.client_key))
+
     def endpoint() -> Endpoint:
         csms = settings.csms
         password = dm.basic_auth_password() or (
@@ -312,9 +320,12 @@ def build(
         if stored is not None:
             url, security_profile = stored.ocppCsmsUrl, stored.securityProfile
         attempted["security_profile"] = security_profile
-        # A02: a certificate the CSMS signed replaces the factory one from the next connection on.
-        signed = own_certificate().tls_files() if security_profile == 3 else None
-        client_cert, client_key = signed or (csms.client_cert, csms.client_key)
+        client_cert, client_key = csms.client_cert, csms.client_key
+        if security_profile == 3:  # A02: the certificate the CSMS signed, or the one to fall back to
+            failure = connection.last_tls_failure
+            client_cert, client_key = client_certificate.files(failure.failure if failure else None)
+        else:
+            client_certificate.not_used()
         return Endpoint(
             url=url,
             identity=settings.station.id,
@@ -339,6 +350,11 @@ def build(
         profile = attempted.get("security_profile")
         if profile is not None and network_slots.connected(profile):
             security.report("ReconfigurationOfSecurityParameters", f"security profile {profile} in use")
+        if client_certificate.connected():
+            security.report(
+                "InvalidChargingStationCertificate",
+                "the CSMS refused the new ChargingStationCertificate in the handshake: back to the previous one",
+            )
         await holder["station"].on_connected()
 
     connection = CsmsConnection(
@@ -405,11 +421,12 @@ def build(
 
     dm.on_change(on_change)
 
-    provisioning.register(
-        router,
-        station,
-        sign_station_certificate=_signing_job(settings, dm, own_certificate, station),
-    )
+    signing = _signing_requests(settings, dm, clock, own_certificate, station)
+
+    async def sign_station_certificate() -> None:
+        signing.request()
+
+    provisioning.register(router, station, sign_station_certificate=sign_station_certificate)
     availability.register(router, station)
     transactions.register(router, station)
     authorization.register(router, station.authorizer)
@@ -426,7 +443,7 @@ def build(
     device_model_handlers.register(
         router, dm, connection, clock, after_set=_reconnect_on_new_password(connection, attempted)
     )
-    _register_certificates(router, settings, dm, clock, station, own_certificate)
+    _register_certificates(router, settings, dm, clock, station, own_certificate, signing.signed)
 
     control = ControlServer(settings.socket_path)
     control.add("status", lambda _request: _status(station))
@@ -434,7 +451,9 @@ def build(
         add_sim_commands(control, board)
     else:
         add_no_sim_commands(control)
-    return Daemon(settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security)
+    return Daemon(
+        settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security, signing
+    )
 
 
 def _reconnect_on_new_password(connection: CsmsConnection, attempted: dict[str, int]) -> device_model_handlers.AfterSet:
@@ -511,18 +530,43 @@ def _installed_csms_roots(state_dir: Path) -> Path:
     return CertificateStore(state_dir).directory(CertificateUse.CSMS_ROOT)
 
 
-def _signing_job(
-    settings: Settings, dm: DeviceModel, own_certificate: Callable[[], StationCertificate], station: Station
-) -> Callable[[], Awaitable[None]]:
-    """TriggerMessage(SignChargingStationCertificate) -> SignCertificate (A02), its modules loaded when run."""
+def _signing_requests(
+    settings: Settings,
+    dm: DeviceModel,
+    clock: Clock,
+    own_certificate: Callable[[], StationCertificate],
+    station: Station,
+) -> SigningRequests:
+    """A02 (trigger, retries) and A03 (renewal) of the ChargingStationCertificate; X.509 loads only when a
+    station certificate exists or a request is made."""
 
-    async def send() -> None:
+    async def send() -> bool | None:
         from evse.ocpp.handlers import station_certificate
 
-        job = station_certificate.signing_job(settings.station.id, dm, own_certificate(), station.call_direct)
-        await job()
+        return await station_certificate.send_sign_request(
+            settings.station.id, dm, own_certificate(), station.call_direct
+        )
 
-    return send
+    def expiry() -> datetime.datetime | None:
+        client_cert = settings.csms.client_cert
+        if client_cert is None and not station_chain_path(settings.state_dir).exists():
+            return None
+        from evse.security.tls_files import leaf_expiry
+
+        leaf = own_certificate().certificate()
+        if leaf is not None:
+            return leaf.not_valid_after_utc
+        return leaf_expiry(client_cert) if client_cert is not None else None
+
+    return SigningRequests(
+        send,
+        online=station.is_online,
+        wait_minimum=lambda: dm.get_int("SecurityCtrlr", "CertSigningWaitMinimum"),
+        repeat_times=lambda: dm.get_int("SecurityCtrlr", "CertSigningRepeatTimes"),
+        expiry=expiry,
+        renew_before=lambda: datetime.timedelta(days=dm.get_int("EvseStackCtrlr", "CertificateRenewalDays")),
+        clock=clock,
+    )
 
 
 def _register_certificates(
@@ -532,6 +576,7 @@ def _register_certificates(
     clock: Clock,
     station: Station,
     own_certificate: Callable[[], StationCertificate],
+    signed: Callable[[], None],
 ) -> None:
     """M03-M05 and A02's CertificateSigned, loaded on first use: they need cryptography's X.509 (~11 MiB
     resident), which a station that is never asked about certificates should not carry (make bench)."""
@@ -570,7 +615,9 @@ def _register_certificates(
                 return roots
 
             certificates.register(loaded, store, dm, clock, own_certificates=own_certificates)
-            station_certificate.register(loaded, own_certificate(), csms_roots, clock, station.call_direct)
+            station_certificate.register(
+                loaded, own_certificate(), csms_roots, clock, station.call_direct, on_accepted=signed
+            )
         return loaded
 
     def forward(action: str) -> Callable[[Any], Coroutine[Any, Any, Any]]:

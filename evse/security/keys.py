@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 PENDING = "pending"
 #: The key of the station certificate in use (profile 3).
 STATION = "station"
+#: The key of the certificate in use before the last accepted one, until the new one has connected.
+PREVIOUS = "previous"
 
 
 class KeyStoreError(EvseError):

@@ -9,9 +9,12 @@ valid now, and it verifies up to an installed CSMS root (the YAML ca_file or sta
 checked by `cryptography`'s X.509 path validation with the web PKI profile for client certificates
 (a subjectAltName is optional: OCPP names the station by its CN).
 
-Accepting writes the chain, then moves the pending key to `station`. A crash between the two leaves a
-chain whose key is not the station key: `tls_files` checks they match and otherwise falls back to the
-YAML's client certificate, so no crash leaves TLS with a key that does not fit its certificate.
+Accepting keeps the certificate in use as `previous.pem` with its key `previous`, writes the chain, then
+moves the pending key to `station`; until a connection comes up with it (`proven`) a CSMS refusing it in
+the handshake sends the station back to the previous one (`revert`): nothing bricks a station remotely.
+A crash between writing the chain and moving the key leaves a chain whose key is not the station key:
+`tls_files` checks they match and otherwise falls back to the YAML's client certificate, so no crash
+leaves TLS with a key that does not fit its certificate.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from cryptography.x509.verification import (
 
 from evse.security.atomic_file import write_atomically
 from evse.security.cert_store import CertificateRejected, CertificateStoreError
-from evse.security.keys import PENDING, STATION, KeyStore, KeyStoreError
+from evse.security.keys import PENDING, PREVIOUS, STATION, KeyStore, KeyStoreError
+from evse.security.paths import station_chain_path
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,11 @@ class StationCertificate:
     """The station certificate of one state_dir and the key store holding its key."""
 
     def __init__(self, state_dir: Path, keys: KeyStore) -> None:
-        self.chain_path = state_dir / "certs" / "station" / "chain.pem"
+        self.chain_path = station_chain_path(state_dir)
+        self.previous_path = self.chain_path.with_name("previous.pem")
+        # Present from the acceptance of a certificate until a connection with it came up (or it was
+        # given up): while it is, a CSMS refusing the new certificate sends the station back to the old one.
+        self.unproven_path = self.chain_path.with_name("unproven")
         self.keys = keys
 
     def check(self, chain_pem: str, roots: Sequence[x509.Certificate], now: datetime) -> list[x509.Certificate]:
@@ -93,6 +101,12 @@ class StationCertificate:
         data = b"".join(c.public_bytes(Encoding.PEM) for c in chain)
         try:
             self.chain_path.parent.mkdir(parents=True, exist_ok=True)
+            if self.certificate() is not None:  # keep the one in use to come back to (A02: never brick)
+                write_atomically(self.previous_path, self.chain_path.read_bytes(), mode=0o644)
+                self.keys.rename(STATION, PREVIOUS)
+            else:
+                self.previous_path.unlink(missing_ok=True)
+            write_atomically(self.unproven_path, b"", mode=0o644)
             write_atomically(self.chain_path, data, mode=0o644)
             self.keys.rename(PENDING, STATION)
         except (OSError, KeyStoreError) as exc:
@@ -117,6 +131,36 @@ class StationCertificate:
         if key is None or _spki(leaf.public_key()) != _spki(key):
             return None
         return leaf
+
+    def unproven(self) -> bool:
+        """A certificate was accepted and no connection has come up with it yet."""
+        return self.unproven_path.exists()
+
+    def proven(self) -> None:
+        """A connection came up with the new certificate: the previous one is no longer needed."""
+        self.unproven_path.unlink(missing_ok=True)
+        self.previous_path.unlink(missing_ok=True)
+        log.info("station certificate confirmed by a connection")
+
+    def previous_tls_files(self) -> tuple[Path, Path] | None:
+        """(chain, key) of the certificate in use before the last accepted one; None when there was none
+        (the YAML's client certificate is then the one to go back to)."""
+        key = self.keys.tls_key_file(PREVIOUS)
+        return (self.previous_path, key) if self.previous_path.exists() and key.exists() else None
+
+    def revert(self) -> None:
+        """The CSMS refused the new certificate: go back to the previous one (or to the YAML's)."""
+        try:
+            if self.previous_tls_files() is not None:
+                write_atomically(self.chain_path, self.previous_path.read_bytes(), mode=0o644)
+                self.keys.rename(PREVIOUS, STATION)
+                self.previous_path.unlink(missing_ok=True)
+            else:
+                self.chain_path.unlink(missing_ok=True)
+            self.unproven_path.unlink(missing_ok=True)
+        except (OSError, KeyStoreError) as exc:
+            raise CertificateStoreError(f"cannot restore the previous station certificate: {exc}") from exc
+        log.warning("station certificate: back to the previous one")
 
     def tls_files(self) -> tuple[Path, Path] | None:
         """(certificate chain file, key file) for the TLS context, None when no usable one is stored."""

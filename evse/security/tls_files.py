@@ -184,3 +184,11 @@ def valid_certificate_in(paths: list[Path], now: datetime) -> bool:
         if any(c.not_valid_before_utc <= now <= c.not_valid_after_utc for c in certs):
             return True
     return False
+
+
+def leaf_expiry(path: Path) -> datetime | None:
+    """When the first certificate of a PEM file expires; None when it cannot be read."""
+    try:
+        return x509.load_pem_x509_certificates(path.read_bytes())[0].not_valid_after_utc
+    except (OSError, ValueError):
+        return None

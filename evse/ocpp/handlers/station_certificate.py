@@ -1,5 +1,5 @@
-"""The station's own certificate over OCPP (A02): the SignCertificateRequest a
-TriggerMessage(SignChargingStationCertificate) asks for, and CertificateSigned.
+"""The station's own certificate over OCPP (A02): the SignCertificateRequest (sent when
+evse.ocpp.signing_requests decides: trigger, renewal, retry), and CertificateSigned.
 
 Key generation and the file writes (fsync) run in a worker thread so the event loop keeps serving the
 connection. A refused certificate is answered Rejected and reported with an
@@ -29,31 +29,27 @@ Call = Callable[[m.OcppRequest, type[Resp]], Awaitable[Resp]]
 CsmsRoots = Callable[[], list[x509.Certificate]]
 
 
-def signing_job(
+async def send_sign_request(
     station_id: str, dm: DeviceModel, certificate: StationCertificate, call: Call[m.SignCertificateResponse]
-) -> Callable[[], Awaitable[None]]:
-    """The job a TriggerMessage(SignChargingStationCertificate) runs once its answer has left: a new key
-    (A02.FR.02) and a SignCertificateRequest with the PEM CSR for it (A02.FR.03)."""
-
-    async def send() -> None:
-        organization = dm.get_str("SecurityCtrlr", "OrganizationName")
-        try:
-            csr = await asyncio.to_thread(new_station_csr, certificate.keys, station_id, organization)
-        except KeyStoreError as exc:
-            log.error("sign certificate: no request made: %s", exc)
-            return
-        request = m.SignCertificateRequest(
-            csr=csr, certificateType=m.CertificateSigningUseEnumType.ChargingStationCertificate
-        )
-        try:
-            response = await call(request, m.SignCertificateResponse)
-        except (NotConnected, CallTimeout) as exc:
-            # No retry here (A03 CertSigningRepeatTimes is not built): the CSMS triggers again.
-            log.warning("sign certificate request not answered: %s", exc)
-            return
-        log.info("sign certificate type=ChargingStationCertificate csms answered %s", response.status.value)
-
-    return send
+) -> bool | None:
+    """A new key (A02.FR.02) and a SignCertificateRequest with the PEM CSR for it (A02.FR.03): True when
+    the CSMS accepted it, False when it rejected it, None when there was no answer."""
+    organization = dm.get_str("SecurityCtrlr", "OrganizationName")
+    try:
+        csr = await asyncio.to_thread(new_station_csr, certificate.keys, station_id, organization)
+    except KeyStoreError as exc:
+        log.error("sign certificate: no request made: %s", exc)
+        return False
+    request = m.SignCertificateRequest(
+        csr=csr, certificateType=m.CertificateSigningUseEnumType.ChargingStationCertificate
+    )
+    try:
+        response = await call(request, m.SignCertificateResponse)
+    except (NotConnected, CallTimeout) as exc:
+        log.warning("sign certificate request not answered: %s", exc)
+        return None
+    log.info("sign certificate type=ChargingStationCertificate csms answered %s", response.status.value)
+    return response.status is m.GenericStatusEnumType.Accepted
 
 
 def register(
@@ -62,8 +58,10 @@ def register(
     csms_roots: CsmsRoots,
     clock: Clock,
     call: Call[m.SecurityEventNotificationResponse],
+    on_accepted: Callable[[], None] = lambda: None,
 ) -> None:
-    """Attach CertificateSigned. `csms_roots` gives the CSMS root certificates the chain must lead to."""
+    """Attach CertificateSigned. `csms_roots` gives the CSMS root certificates the chain must lead to;
+    `on_accepted` hears of each certificate accepted (it ends the request series, A02)."""
 
     async def certificate_signed(request: m.CertificateSignedRequest) -> m.CertificateSignedResponse | Reply:
         kind = request.certificateType or m.CertificateSigningUseEnumType.ChargingStationCertificate
@@ -100,6 +98,7 @@ def register(
             return m.CertificateSignedResponse(
                 status=m.CertificateSignedStatusEnumType.Rejected, statusInfo=m.StatusInfoType(reasonCode="WriteError")
             )
+        on_accepted()
         return m.CertificateSignedResponse(status=m.CertificateSignedStatusEnumType.Accepted)
 
     router.register(m.CertificateSignedRequest, certificate_signed)
