@@ -19,7 +19,7 @@ def sign_csr(
     not_before: datetime.datetime | None = None,
     not_after: datetime.datetime | None = None,
 ) -> x509.Certificate:
-    """A client certificate for the CSR's subject and key, issued by `ca` (one hour ago, for a day)."""
+    """A client certificate for the CSR's subject and key, issued by `ca` (one hour ago, for a year)."""
     now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
@@ -28,7 +28,7 @@ def sign_csr(
         .public_key(csr.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before or now - datetime.timedelta(hours=1))
-        .not_valid_after(not_after or now + datetime.timedelta(days=1))
+        .not_valid_after(not_after or now + datetime.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)

@@ -67,18 +67,21 @@ class SigningRequests:
         return expires is not None and expires - self._clock.now() <= self._renew_before()
 
     async def run(self) -> None:
+        # Checked at start-up too: a station that was off when the lead time began renews on its return.
+        # After a series, an hour or a trigger passes before the next check, so a CSMS that never signs
+        # is not asked in a loop.
         while True:
+            if not self._wanted.is_set() and self.renewal_due():
+                log.info("station certificate expires within the renewal lead time: requesting a new one")
+                self._wanted.set()
+            if self._wanted.is_set():
+                self._wanted.clear()
+                await self._series()
             try:
                 async with asyncio.timeout(RENEWAL_CHECK_S):
                     await self._wanted.wait()
             except TimeoutError:
                 pass
-            if not self._wanted.is_set():
-                if not self.renewal_due():
-                    continue
-                log.info("station certificate expires within the renewal lead time: requesting a new one")
-            self._wanted.clear()
-            await self._series()
 
     async def _series(self) -> None:
         repeats = max(0, self._repeat_times())

@@ -19,7 +19,7 @@ from ocpp.v201 import call
 from evse.devcsms.server import DevCsms
 from tests.cert_factory import reference_hash_data
 from tests.csr_signing import pem, sign_csr
-from tests.integration.conftest import STATION_ID, StationUnderTest
+from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest
 from tests.tls_certs import CertificateAuthority, TestPki
 
 NOW = datetime.datetime.now(datetime.UTC)
@@ -143,3 +143,81 @@ async def test_TC_A_15_CS_sign_certificate_request_rejected(csms: DevCsms, stati
     assert x509.load_pem_x509_csr(payload["csr"].encode()).is_signature_valid
     assert not (station.settings.state_dir / "certs" / "station" / "chain.pem").exists()
     csms.assert_no_failures()
+
+
+async def test_TC_A_23_CS_certificate_signed_timeout_repeats_the_request(csms: DevCsms, make_station: Any) -> None:
+    """A02 (SecurityCtrlr.CertSigningWaitMinimum, CertSigningRepeatTimes): an accepted SignCertificateRequest
+    with no CertificateSigned after CertSigningWaitMinimum seconds is sent again with a CSR for a fresh key,
+    the wait doubling, CertSigningRepeatTimes times and no more."""
+    await make_station(
+        device_model={"SecurityCtrlr.CertSigningWaitMinimum": 1, "SecurityCtrlr.CertSigningRepeatTimes": 1}
+    )
+    await csms.wait_for("StatusNotification", timeout=10)
+    first = await request_csr(csms)
+    second = x509.load_pem_x509_csr((await csms.wait_for("SignCertificate", timeout=5))["csr"].encode())
+    assert second.public_key() != first.public_key()
+    with pytest.raises(TimeoutError):  # the second wait is 2 s; one repeat was allowed, so none follows
+        await csms.wait_for("SignCertificate", timeout=3.5)
+    assert len(csms.received("SignCertificate")) == 2
+    csms.assert_no_failures()
+
+
+async def test_TC_A_23_CS_certificate_signed_ends_the_series(csms: DevCsms, make_station: Any, pki: TestPki) -> None:
+    """A02: a CertificateSigned accepted before the wait is over ends the series: no repeat follows."""
+    root = pki.ca("CSMS Root")
+    await make_station(device_model={"SecurityCtrlr.CertSigningWaitMinimum": 1})
+    await csms.wait_for("StatusNotification", timeout=10)
+    await install_root(csms, root)
+    csr = await request_csr(csms)
+    signed = call.CertificateSigned(
+        certificate_chain=pem(sign_csr(root, csr)), certificate_type="ChargingStationCertificate"
+    )
+    assert (await csms.call(STATION_ID, signed)).status == "Accepted"
+    with pytest.raises(TimeoutError):
+        await csms.wait_for("SignCertificate", timeout=2.5)
+    csms.assert_no_failures()
+
+
+async def test_A03_station_renews_its_certificate_before_it_expires(
+    csms: DevCsms, make_station: Any, pki: TestPki
+) -> None:
+    """A03: the station asks for a new ChargingStationCertificate by itself when the one it holds expires
+    within EvseStackCtrlr.CertificateRenewalDays (here: a factory certificate with 10 days left, 30 days
+    lead time); the CSR is for a new key, with CN = station identity."""
+    root = pki.ca("CSMS Root")
+    factory = root.issue_client(STATION_ID, not_after=NOW + 10 * DAY)
+    csms_section = {
+        "url": f"ws://127.0.0.1:{csms.port}/ocpp",
+        "security_profile": 1,
+        "basic_auth_password": PASSWORD,
+        "ca_file": str(root.path),
+        "client_cert": str(factory.cert_path),
+        "client_key": str(factory.key_path),
+    }
+    await make_station(csms=csms_section)
+    payload = await csms.wait_for("SignCertificate", timeout=15)
+    assert payload["certificateType"] == "ChargingStationCertificate"
+    csr = x509.load_pem_x509_csr(payload["csr"].encode())
+    assert csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == STATION_ID
+    assert csr.public_key() != factory.cert.public_key()
+    csms.assert_no_failures()
+
+
+async def test_A03_no_renewal_while_the_certificate_is_far_from_expiry(
+    csms: DevCsms, make_station: Any, pki: TestPki
+) -> None:
+    """A03: with 60 days left and 30 days lead time the station asks for nothing."""
+    root = pki.ca("CSMS Root")
+    factory = root.issue_client(STATION_ID, not_after=NOW + 60 * DAY)
+    csms_section = {
+        "url": f"ws://127.0.0.1:{csms.port}/ocpp",
+        "security_profile": 1,
+        "basic_auth_password": PASSWORD,
+        "ca_file": str(root.path),
+        "client_cert": str(factory.cert_path),
+        "client_key": str(factory.key_path),
+    }
+    await make_station(csms=csms_section)
+    await csms.wait_for("StatusNotification", timeout=10)
+    with pytest.raises(TimeoutError):
+        await csms.wait_for("SignCertificate", timeout=1.5)
