@@ -308,7 +308,9 @@ def build(
             made.append(StationCertificate(settings.state_dir, FileKeyStore(settings.state_dir)))
         return made[0]
 
-    client_certificate = ClientCertificateChoice(own_certificate, (settings.csms.client_cert, settings.csms.client_key))
+    client_certificate = ClientCertificateChoice(
+        own_certificate, (settings.csms.client_cert, settings.csms.client_key), clock.now
+    )
 
     def endpoint() -> Endpoint:
         csms = settings.csms

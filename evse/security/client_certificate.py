@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,9 +27,10 @@ Files = tuple[Path | None, Path | None]
 class ClientCertificateChoice:
     """The client certificate of each profile 3 attempt, and what a connection that came up settles."""
 
-    def __init__(self, own: Callable[[], StationCertificate], factory: Files) -> None:
+    def __init__(self, own: Callable[[], StationCertificate], factory: Files, now: Callable[[], datetime]) -> None:
         self._own = own
         self._factory = factory
+        self._now = now
         self._using: str | None = None  # "new", "previous" or "settled" for the attempt under way
         self._new_refused = False
 
@@ -38,6 +40,9 @@ class ClientCertificateChoice:
         if self._using == "new" and last_failure is TlsFailure.CLIENT_CERT_REFUSED:
             log.warning("the CSMS refused the new station certificate: trying the previous one")
             self._new_refused = True
+        if own.starts_later(self._now()):  # switch to it only once it is valid
+            self._using = "settled"
+            return own.previous_tls_files() or self._factory
         signed = own.tls_files()
         if signed is not None and own.unproven():
             if self._new_refused:

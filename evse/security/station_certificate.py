@@ -67,10 +67,6 @@ class StationCertificate:
             raise CertificateRejected("InvalidCertificate", "no certificate signing request is pending")
         if _spki(leaf.public_key()) != _spki(pending):
             raise CertificateRejected("InvalidCertificate", f"{subject}: not the key of the pending request")
-        if now < leaf.not_valid_before_utc:
-            raise CertificateRejected(
-                "InvalidCertificate", f"{subject}: not valid before {leaf.not_valid_before_utc.isoformat()}"
-            )
         if now > leaf.not_valid_after_utc:
             raise CertificateRejected(
                 "InvalidCertificate", f"{subject}: expired {leaf.not_valid_after_utc.isoformat()}"
@@ -83,7 +79,9 @@ class StationCertificate:
         verifier = (
             PolicyBuilder()
             .store(Store(list(roots)))
-            .time(now)
+            # A certificate valid from a later date is accepted and used once valid (`starts_later`):
+            # its path is checked at the moment it starts.
+            .time(max(now, leaf.not_valid_before_utc))
             .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=end_entity)
             .build_client_verifier()
         )
@@ -131,6 +129,11 @@ class StationCertificate:
         if key is None or _spki(leaf.public_key()) != _spki(key):
             return None
         return leaf
+
+    def starts_later(self, now: datetime) -> bool:
+        """The accepted certificate is not valid yet: the previous one (or the YAML's) serves until it is."""
+        leaf = self.certificate()
+        return leaf is not None and now < leaf.not_valid_before_utc
 
     def unproven(self) -> bool:
         """A certificate was accepted and no connection has come up with it yet."""

@@ -3,6 +3,7 @@ station presents from its next TLS connection on, as the server sees it (issue 9
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -87,6 +88,37 @@ async def test_A02_refused_new_certificate_falls_back_to_the_previous_one(tmp_pa
             "SecurityEventNotification", predicate=lambda p: p["type"] == "InvalidChargingStationCertificate"
         )
         assert "refused the new ChargingStationCertificate" in event["techInfo"]
+        csms.assert_no_failures()
+    finally:
+        await sut.stop()
+        await csms.stop()
+
+
+async def test_A02_certificate_valid_from_a_later_date_is_kept_until_then(tmp_path: Path) -> None:
+    """A02: a certificate whose validity starts in an hour is Accepted (its chain checked for that moment)
+    and stored, but the station switches to it only once it is valid: the next handshake still presents
+    the factory certificate, and nothing is given up meanwhile."""
+    root = TestPki(tmp_path / "pki").ca("CSMS Root")
+    factory = root.issue_client(STATION_ID)
+    csms = DevCsms(boot_interval=300)
+    await csms.start(ssl=server_context(root.issue_server(), client_ca=root))
+    sut = StationUnderTest(tls_settings(tmp_path, csms.port, 3, root, factory))
+    try:
+        await sut.start()
+        await csms.wait_for("StatusNotification", timeout=10)
+        csms.respond("SignCertificate", {"status": "Accepted"})
+        trigger = call.TriggerMessage(requested_message="SignChargingStationCertificate")
+        assert (await csms.call(STATION_ID, trigger)).status == "Accepted"
+        csr = x509.load_pem_x509_csr((await csms.wait_for("SignCertificate", timeout=10))["csr"].encode())
+        later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+        issued = sign_csr(root, csr, not_before=later)
+        signed = call.CertificateSigned(certificate_chain=pem(issued), certificate_type="ChargingStationCertificate")
+        assert (await csms.call(STATION_ID, signed)).status == "Accepted"
+        await csms.disconnect(STATION_ID)
+        await until(lambda: len(csms.connections) >= 2, "the station reconnected", 15)
+        assert csms.connections[-1].peer_certificate == factory.cert.public_bytes(Encoding.DER)
+        station_dir = sut.settings.state_dir / "certs" / "station"
+        assert (station_dir / "unproven").exists() and (station_dir / "chain.pem").exists()
         csms.assert_no_failures()
     finally:
         await sut.stop()
