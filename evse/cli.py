@@ -22,6 +22,7 @@ from evse.errors import ConfigError, EvseError
 
 if TYPE_CHECKING:
     from evse.config import Settings
+    from evse.devicemodel.model import DeviceModel
 
 DEFAULT_CONFIG = Path("/etc/evse/evse.yaml")
 DEFAULT_SOCKET = Path("/var/lib/evse/control.sock")
@@ -100,7 +101,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from evse.security.tls_files import check_tls_files
 
     # Every TLS problem, one line each: a technician fixing certificates wants the whole list at once.
-    problems = check_tls_files(settings.csms, settings.station.id, datetime.now(UTC))
+    problems = check_tls_files(settings.csms, settings.station.id, datetime.now(UTC), settings.state_dir)
     for problem in problems:
         print(f"error: {problem.line(str(args.file))}", file=sys.stderr)
     if problems:
@@ -109,12 +110,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_device_model(settings: Settings, origin: Path) -> None:
+def _check_device_model(settings: Settings, origin: Path) -> DeviceModel:
     """Validate the device_model overrides against the definitions without touching state_dir."""
     from evse.daemon import DEFINITIONS_DIR
     from evse.devicemodel.model import DeviceModel
 
-    DeviceModel.open(
+    return DeviceModel.open(
         DEFINITIONS_DIR,
         settings.layout,
         None,
@@ -193,6 +194,43 @@ def cmd_certs_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print("\n".join(listing_lines(rows, store)))
+    return 0
+
+
+def cmd_certs_csr(args: argparse.Namespace) -> int:
+    """Factory provisioning: a new station key in state_dir (0600, never printed) and its PEM CSR."""
+    from evse.security.provisioning import factory_csr
+
+    settings = load_settings(args.config)
+    dm = _check_device_model(settings, args.config)
+    csr = factory_csr(settings.state_dir, settings.station.id, dm.get_str("SecurityCtrlr", "OrganizationName"))
+    if args.out is not None:
+        args.out.write_text(csr)
+        print(f"CSR for CN={settings.station.id} written to {args.out}", file=sys.stderr)
+    else:
+        print(csr, end="")
+    return 0
+
+
+def cmd_certs_install(args: argparse.Namespace) -> int:
+    """Factory provisioning: install the chain signed for `evse certs csr` as the station certificate."""
+    from datetime import UTC, datetime
+
+    from evse.security.provisioning import install_signed, trusted_roots
+
+    settings = load_settings(args.config)
+    try:
+        chain = args.chain.read_text()
+    except OSError as exc:
+        print(f"error: {args.chain}: {exc.strerror}", file=sys.stderr)
+        return 2
+    roots = trusted_roots(settings.csms.ca_file, settings.state_dir, args.ca)
+    try:
+        leaf = install_signed(settings.state_dir, chain, roots, datetime.now(UTC))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"station certificate installed: {leaf.subject.rfc4514_string()} expires {leaf.not_valid_after_utc:%Y-%m-%d}")
     return 0
 
 
@@ -285,6 +323,19 @@ def parser() -> argparse.ArgumentParser:
     certs_list.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     certs_list.add_argument("--json", action="store_true")
     certs_list.set_defaults(func=cmd_certs_list)
+    certs_csr = certs_sub.add_parser(
+        "csr", help="factory provisioning: make the station key and print its CSR (before the daemon runs)"
+    )
+    certs_csr.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    certs_csr.add_argument("--out", type=Path, help="write the CSR to this file instead of stdout")
+    certs_csr.set_defaults(func=cmd_certs_csr)
+    certs_install = certs_sub.add_parser(
+        "install", help="factory provisioning: install the chain signed for `evse certs csr` as the station certificate"
+    )
+    certs_install.add_argument("chain", type=Path, help="PEM chain, leaf first")
+    certs_install.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    certs_install.add_argument("--ca", type=Path, help="the CA the chain leads to (default: the CSMS roots)")
+    certs_install.set_defaults(func=cmd_certs_install)
 
     csms = sub.add_parser("dev-csms", help="run the bundled development CSMS")
     csms.add_argument("--host", default="127.0.0.1")

@@ -77,8 +77,10 @@ class CsmsSection(_Section):
             raise ValueError(f"security_profile {self.security_profile} needs a wss:// url")
         if self.security_profile <= 1 and self.url.startswith("wss://"):
             raise ValueError(f"security_profile {self.security_profile} needs a ws:// url")
-        if self.security_profile == 3 and (self.client_cert is None or self.client_key is None):
-            raise ValueError("security_profile 3 needs client_cert and client_key")
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("client_cert and client_key go together")
+        # Profile 3 without them needs a station certificate installed in state_dir (`evse certs install`,
+        # or A02): checked at start-up, where state_dir can be looked at.
         return self
 
 

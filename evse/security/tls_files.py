@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from evse.config import CsmsSection, Settings
 from evse.errors import ConfigError
+from evse.security.paths import station_chain_path
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +113,29 @@ def _public_der(key: PrivateKeyTypes | x509.Certificate) -> bytes:
     return public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def check_tls_files(csms: CsmsSection, station_id: str, now: datetime) -> list[TlsFileProblem]:
+def check_tls_files(
+    csms: CsmsSection, station_id: str, now: datetime, state_dir: Path | None = None
+) -> list[TlsFileProblem]:
     """Every problem with the TLS files ``csms`` names, in the order ca_file, client_cert, client_key.
+    Profile 3 without a client_cert needs a station certificate installed in ``state_dir``.
 
     A file that is named is checked whatever the security profile: a SetNetworkProfile may move the
     station to profile 2 or 3 later, and then the file had better work.
     """
     problems: list[TlsFileProblem] = []
     leaf: x509.Certificate | None = None
+    if csms.security_profile == 3 and csms.client_cert is None:
+        installed = station_chain_path(state_dir) if state_dir is not None else None
+        if installed is None or not installed.exists():
+            problems.append(
+                TlsFileProblem(
+                    "csms.client_cert",
+                    installed or Path("state_dir"),
+                    "security_profile 3 needs client_cert and client_key, or a station certificate installed"
+                    " with `evse certs install`",
+                    unusable=True,
+                )
+            )
     if csms.ca_file is not None:
         try:
             problems += _validity("csms.ca_file", csms.ca_file, _certificates(csms.ca_file), now)
@@ -165,7 +181,7 @@ def check_tls_files(csms: CsmsSection, station_id: str, now: datetime) -> list[T
 
 def check_tls_at_start(settings: Settings, now: datetime, source: str) -> None:
     """The daemon's start-up check: ConfigError (one line) for an unusable file, a warning for the rest."""
-    problems = check_tls_files(settings.csms, settings.station.id, now)
+    problems = check_tls_files(settings.csms, settings.station.id, now, settings.state_dir)
     for problem in problems:
         if problem.unusable:
             raise ConfigError(problem.line(source))

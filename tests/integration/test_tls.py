@@ -20,6 +20,7 @@ import pytest
 from ocpp.v201 import call
 from websockets.asyncio.server import ServerConnection, serve
 
+from evse.daemon import build
 from evse.devcsms.server import DevCsms
 from evse.errors import ConfigError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
@@ -213,9 +214,10 @@ def test_client_context_offers_tls_1_2_plus_and_only_the_spec_suites(
 
 
 def test_profile_3_without_client_certificate_is_a_config_error(tmp_path: Path, root: CertificateAuthority) -> None:
-    """A00: profile 3 needs the station's certificate; refused at configuration, not at the CSMS."""
-    with pytest.raises(ConfigError, match="security_profile 3 needs client_cert and client_key"):
-        tls_settings(tmp_path, 1, 3, root, None)
+    """A00: profile 3 needs the station's certificate (the YAML's, or one installed in state_dir);
+    refused at start-up, not at the CSMS."""
+    with pytest.raises(ConfigError, match="security_profile 3 needs client_cert and client_key, or a station"):
+        build(tls_settings(tmp_path, 1, 3, root, None))
 
 
 @pytest.mark.parametrize(
