@@ -25,7 +25,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drivers.interfaces import Driver, EvseDrivers
+from drivers.interfaces import Driver, DriverEvent, EvseDrivers, InputChanged
 from drivers.sim.board import SimBoard
 from evse import sdnotify
 from evse.board import board_devices, build_drivers, parse_board, uses_sim
@@ -55,7 +55,7 @@ from evse.ocpp.rpc import Router
 from evse.ocpp.signing_requests import SigningRequests
 from evse.security.client_certificate import ClientCertificateChoice
 from evse.security.clock_adjustment import ReportingClock
-from evse.security.events import SecurityEvents
+from evse.security.events import InvalidMessages, SecurityEvents
 from evse.security.paths import station_chain_path
 from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
@@ -74,6 +74,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The digital input (by its configured name) whose activation is TamperDetectionActivated (A04).
+TAMPER_INPUT = "tamper"
 DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "config" / "device_model"
 
 
@@ -169,10 +171,16 @@ class Daemon:
 
     async def _run_driver(self, driver: Driver, crashed: _DriverCrash) -> None:
         try:
-            await _survive_storage(functools.partial(driver.run, self.station.on_driver_event))
+            await _survive_storage(functools.partial(driver.run, self._on_driver_event))
         except Exception as exc:
             # Raised in the station's group, not here: the other drivers keep running until the EVSEs are safe.
             crashed.report(driver, exc)
+
+    def _on_driver_event(self, event: DriverEvent) -> None:
+        if isinstance(event, InputChanged) and event.name == TAMPER_INPUT and event.active:
+            # A04: an enclosure switch or tamper loop wired as a digital input named "tamper".
+            self.security.report("TamperDetectionActivated", f"evse {event.evse_id}: tamper input active")
+        self.station.on_driver_event(event)
 
     async def _make_safe(self) -> None:
         """Contactors open, then offers withdrawn: once per shutdown, while the drivers still run.
@@ -367,6 +375,7 @@ def build(
         ping_interval=lambda: dm.get_int("OCPPCommCtrlr", "WebSocketPingInterval"),
         on_connected=on_connected,
         on_disconnected=lambda: holder["station"].on_disconnected(),
+        on_invalid_message=lambda description: invalid_messages(description),
     )
 
     def set_heartbeat_interval(seconds: int) -> None:
@@ -382,6 +391,7 @@ def build(
         clock,
         send=lambda request: holder["station"].messages.enqueue(request),
     )
+    invalid_messages = InvalidMessages(security, clock.monotonic)
     registrar = Registrar(
         settings,
         connection,

@@ -113,8 +113,10 @@ class CsmsConnection:
         ping_interval: Callable[[], float],
         on_connected: Callable[[], Awaitable[None]],
         on_disconnected: Callable[[], None],
+        on_invalid_message: Callable[[str], None] | None = None,
     ) -> None:
         self._endpoint = endpoint
+        self._on_invalid_message = on_invalid_message
         self._router = router
         self._message_timeout = message_timeout
         self._backoff = backoff
@@ -261,7 +263,9 @@ class CsmsConnection:
 
     async def _serve(self, socket: ClientConnection, endpoint: Endpoint) -> None:
         log.info("csms connected url=%s", endpoint.full_url)
-        session = RpcSession(socket.send, self._router, message_timeout=self._message_timeout)
+        session = RpcSession(
+            socket.send, self._router, message_timeout=self._message_timeout, on_invalid=self._on_invalid_message
+        )
         self._session, self._socket = session, socket
         self._unanswered.clear()
         self.connected.set()

@@ -165,6 +165,22 @@ def _encode(frame: list[Any]) -> str:
     return text
 
 
+#: CALLERROR codes that say the CSMS's message was not valid OCPP (framing, schema, unknown action), as
+#: opposed to a valid request the station declines (NotSupported) or fails at (InternalError).
+INVALID_MESSAGE_CODES = frozenset(
+    {
+        "RpcFrameworkError",
+        "MessageTypeNotSupported",
+        "NotImplemented",
+        "FormatViolation",
+        "TypeConstraintViolation",
+        "PropertyConstraintViolation",
+        "OccurrenceConstraintViolation",
+        "ProtocolError",
+    }
+)
+
+
 class RpcSession:
     """The RPC state of one websocket connection."""
 
@@ -175,8 +191,11 @@ class RpcSession:
         *,
         message_timeout: Callable[[], float],
         validate_outgoing: bool | None = None,
+        on_invalid: Callable[[str], None] | None = None,
     ) -> None:
         self._send_text = send_text
+        # Told of every incoming message refused as not valid OCPP (A04 InvalidMessages).
+        self._on_invalid = on_invalid
         self._router = router
         self._message_timeout = message_timeout
         if validate_outgoing is None:
@@ -346,6 +365,8 @@ class RpcSession:
         self, message_id: str, code: str, description: str, details: dict[str, Any] | None = None
     ) -> None:
         log.info("answering CALLERROR code=%s msg=%s: %s", code, message_id, description)
+        if code in INVALID_MESSAGE_CODES and self._on_invalid is not None:
+            self._on_invalid(f"{code}: {description}")
         try:
             await self._send_text(_encode([CALLERROR, message_id, code, description[:255], details or {}]))
         except Exception:

@@ -61,3 +61,25 @@ class SecurityEvents:
         log.info("security event type=%s critical=%s", type, critical)
         if critical:
             self._send(m.SecurityEventNotificationRequest(type=type[:TYPE_MAX], timestamp=now, techInfo=info))
+
+
+class InvalidMessages:
+    """A04 InvalidMessages, at most one log entry per `interval` seconds: a CSMS (or an attacker) sending a
+    flood of garbage must not rewrite the whole bounded security log. The entry says how many were
+    folded into it."""
+
+    def __init__(self, events: SecurityEvents, monotonic: Callable[[], float], interval: float = 60.0) -> None:
+        self._events = events
+        self._monotonic = monotonic
+        self._interval = interval
+        self._last: float | None = None
+        self._folded = 0
+
+    def __call__(self, description: str) -> None:
+        now = self._monotonic()
+        if self._last is not None and now - self._last < self._interval:
+            self._folded += 1
+            return
+        folded, self._folded, self._last = self._folded, 0, now
+        more = f" (+{folded} more since the last entry)" if folded else ""
+        self._events.report("InvalidMessages", f"{description}{more}")

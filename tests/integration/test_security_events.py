@@ -208,3 +208,26 @@ def test_report_follows_the_spec_list_unless_told(tmp_path: Path, critical: bool
     assert len(sent) == (2 if critical else 1)
     assert len(events.log.records()) == 2
     assert len(events.log.records()[0]["techInfo"]) == 255
+
+
+async def test_invalid_messages_from_the_csms_are_logged_folded(csms: DevCsms, station: StationUnderTest) -> None:
+    """A04 InvalidMessages (not critical: the security log only): a frame that is not OCPP-J and a CALL that
+    breaks its schema are answered with their CALLERROR and logged, the second folded into the first entry's
+    minute so a flood cannot rewrite the bounded log."""
+    await csms.send_raw(STATION_ID, "this is not json")
+    await csms.send_raw(STATION_ID, json.dumps([2, "bad-1", "Reset", {"type": "Sideways"}]))
+    await asyncio.sleep(0.3)
+    entries = [r for r in logged(station) if r["type"] == "InvalidMessages"]
+    assert len(entries) == 1
+    assert entries[0]["techInfo"].startswith("RpcFrameworkError: message is not valid JSON")
+    assert [e for e in csms.received("SecurityEventNotification") if e["type"] == "InvalidMessages"] == []
+
+
+async def test_tamper_input_is_a_critical_security_event(csms: DevCsms, station: StationUnderTest) -> None:
+    """A04 TamperDetectionActivated (critical): a digital input named "tamper" going active is logged and
+    sent to the CSMS as SecurityEventNotification."""
+    assert station.d.board is not None
+    station.d.board.set_input(1, "tamper", True)
+    event = await csms.wait_for("SecurityEventNotification", predicate=of_type("TamperDetectionActivated"), timeout=10)
+    assert event["techInfo"] == "evse 1: tamper input active"
+    assert [r["type"] for r in logged(station)].count("TamperDetectionActivated") == 1
