@@ -304,7 +304,6 @@ def build(
 
     profiles = NetworkProfiles(db)
     network_slots = NetworkSlots(profiles, dm, int(csms.security_profile))
-    attempted: dict[str, int] = {}  # the security profile of the connection being made
     made: list[StationCertificate] = []
 
     def own_certificate() -> StationCertificate:
@@ -329,7 +328,6 @@ def build(
         _slot, stored = network_slots.choose(connection.failures)
         if stored is not None:
             url, security_profile = stored.ocppCsmsUrl, stored.securityProfile
-        attempted["security_profile"] = security_profile
         client_cert, client_key = csms.client_cert, csms.client_key
         if security_profile == 3:  # A02: the certificate the CSMS signed, or the one to fall back to
             failure = connection.last_tls_failure
@@ -357,9 +355,8 @@ def build(
 
     async def on_connected() -> None:
         _report_connection_refusals(connection, security)
-        profile = attempted.get("security_profile")
-        if profile is not None and network_slots.connected(profile):
-            security.report("ReconfigurationOfSecurityParameters", f"security profile {profile} in use")
+        if network_slots.connected():
+            security.report("ReconfigurationOfSecurityParameters", f"security profile {network_slots.in_use} in use")
         if client_certificate.connected():
             security.report(
                 "InvalidChargingStationCertificate",
@@ -453,7 +450,7 @@ def build(
         "OCPPCommCtrlr", "NetworkConfigurationPriority", network_slots.priority_guard(csms_root, station_certificate)
     )
     device_model_handlers.register(
-        router, dm, connection, clock, after_set=_reconnect_on_new_password(connection, attempted)
+        router, dm, connection, clock, after_set=_reconnect_on_new_password(connection, network_slots)
     )
     _register_certificates(router, settings, dm, clock, station, own_certificate, signing.signed)
 
@@ -468,12 +465,12 @@ def build(
     )
 
 
-def _reconnect_on_new_password(connection: CsmsConnection, attempted: dict[str, int]) -> device_model_handlers.AfterSet:
+def _reconnect_on_new_password(connection: CsmsConnection, slots: NetworkSlots) -> device_model_handlers.AfterSet:
     """A01: once the SetVariablesResponse accepting a new BasicAuthPassword has left, reconnect with it, so
     the CSMS sees at once whether it works (profiles 1 and 2; profile 3 sends no password)."""
 
     def after_set(results: Sequence[SetVariableResult]) -> Callable[[], Awaitable[None]] | None:
-        if attempted.get("security_profile", 0) >= 3:
+        if slots.attempting is not None and slots.attempting[1] >= 3:
             return None
         for result in results:
             if (

@@ -26,6 +26,8 @@ class NetworkSlots:
         self.profiles = profiles
         self.dm = dm
         self.yaml_security_profile = yaml_security_profile
+        #: (slot, securityProfile) of the connection attempt under way, once `choose` has run.
+        self.attempting: tuple[str, int] | None = None
 
     def security_of(self, slot: str) -> int | None:
         """The securityProfile the slot connects with; None for an empty slot."""
@@ -53,10 +55,17 @@ class NetworkSlots:
             # Every slot in the priority list is empty or below the profile in use: the YAML's.
             log.warning("no network profile slot in NetworkConfigurationPriority is usable, using slot 1")
             slot = YAML_SLOT
-        return slot, self.profiles.get(slot)
+        stored = self.profiles.get(slot)
+        self.attempting = (slot, stored.securityProfile if stored is not None else self.yaml_security_profile)
+        return slot, stored
 
-    def connected(self, security_profile: int) -> bool:
-        """A connection with `security_profile` came up; True when that changed the profile in use."""
+    def connected(self) -> bool:
+        """The connection attempted last came up: OCPPCommCtrlr.ActiveNetworkProfile names its slot (B10);
+        True when that changed the security profile in use (A05)."""
+        if self.attempting is None:
+            return False
+        slot, security_profile = self.attempting
+        self.dm.set_station_value("OCPPCommCtrlr", "ActiveNetworkProfile", slot)
         if security_profile == self.in_use:
             return False
         log.info("security profile in use %s -> %s", self.in_use, security_profile)

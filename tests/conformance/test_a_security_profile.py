@@ -133,6 +133,13 @@ async def test_TC_A_19_CS_upgrade_security_profile_accepted(
     await tls_csms.wait_for("StatusNotification", timeout=10)
     assert tls_csms.connections[-1].username == STATION_ID
     assert await security_profile_variable(tls_csms) == "2"
+    active = await tls_csms.call(
+        STATION_ID,
+        call.GetVariables(
+            get_variable_data=[{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "ActiveNetworkProfile"}}]
+        ),
+    )
+    assert active.get_variable_result[0]["attribute_value"] == "2"  # B10: the slot in use
     assert "security profile 2 in use" in (sut.settings.state_dir / "security.log").read_text()
     old_connections = len(csms.connections)
     await tls_csms.stop()
