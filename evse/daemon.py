@@ -15,6 +15,7 @@ the probe finds it writable the daemon leaves as for a Reset, to boot afresh on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import signal
@@ -35,11 +36,13 @@ from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
+from evse.logs.station_logs import StationLogs, build_station_logs
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
     authorization,
     availability,
     data_transfer,
+    logs,
     network,
     provisioning,
     reservation,
@@ -98,6 +101,7 @@ class Daemon:
     extra: list[Driver]  # inputs and ISO 15118 bridges
     storage_fault: StorageFault
     security: SecurityEvents
+    logs: StationLogs | None = None  # the diagnostics log file and GetLog (N01)
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -110,6 +114,9 @@ class Daemon:
             loop.add_signal_handler(sig, stop.set)
         if stop_requested():  # checked after the loop's handlers took over, so no signal falls in between
             stop.set()
+        log_file = contextlib.ExitStack()  # the diagnostics log file, written while the daemon runs
+        if self.logs is not None:
+            log_file.enter_context(self.logs.diagnostics_file)
         # A04: queued now, sent once the boot is Accepted (the outbox waits for it).
         reason = self.station.registrar.boot_request().reason.value
         self.security.report("StartupOfTheDevice", f"boot reason {reason}")
@@ -133,6 +140,8 @@ class Daemon:
                             self._watchdog,
                             crashed.reraise,
                         ]
+                        if self.logs is not None:
+                            tasks.append(self.logs.retrieval.run)
                         for make in tasks:
                             group.create_task(make())
                         for make in (
@@ -157,6 +166,7 @@ class Daemon:
             sdnotify.notify("STOPPING=1")
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+            log_file.close()
         return why
 
     async def _run_driver(self, driver: Driver, crashed: _DriverCrash) -> None:
@@ -406,10 +416,16 @@ def build(
 
     dm.on_change(on_change)
 
+    station_logs = build_station_logs(
+        settings, dm, security.log, station.messages.enqueue, clock, lambda: _installed_csms_roots(settings.state_dir)
+    )
+    station_logs.retrieval.recover()
+    logs.register(router, station_logs.retrieval)
     provisioning.register(
         router,
         station,
         sign_station_certificate=_signing_job(settings, dm, own_certificate, station),
+        log_status=station_logs.retrieval.triggered_status,
     )
     availability.register(router, station)
     transactions.register(router, station)
@@ -435,7 +451,9 @@ def build(
         add_sim_commands(control, board)
     else:
         add_no_sim_commands(control)
-    return Daemon(settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security)
+    return Daemon(
+        settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security, station_logs
+    )
 
 
 def _report_connection_refusals(connection: CsmsConnection, security: SecurityEvents) -> None:
