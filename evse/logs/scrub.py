@@ -47,10 +47,10 @@ class Scrubber:
             self._secrets = tuple(sorted((*self._secrets, secret), key=len, reverse=True))
 
     def remember_key_files(self, *paths: Path) -> None:
-        """The base64 lines of private-key PEM files (a file, or every *.pem of a directory such as the key
-        store), so even one line of a key logged alone is removed."""
+        """The base64 lines of private-key PEM files (a file, or every file of a directory such as the key
+        store: *.key, *.pem ...), so even one line of a key logged alone is removed."""
         for path in paths:
-            files = sorted(path.glob("*.pem")) if path.is_dir() else [path]
+            files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
             for file in files:
                 try:
                     text = file.read_text(encoding="ascii", errors="replace")
