@@ -64,10 +64,10 @@ def parse_location(location: str, filename: str) -> Target:
     except ValueError as exc:
         raise BadLocation(f"remoteLocation is not a URL: {exc}") from None
     scheme = parts.scheme.lower()
+    if scheme and scheme not in SCHEMES:
+        raise UnsupportedScheme(f"scheme {scheme}:// is not supported (only http and https)")
     if not scheme or not parts.netloc:
         raise BadLocation("remoteLocation is not an absolute URL")
-    if scheme not in SCHEMES:
-        raise UnsupportedScheme(f"scheme {scheme}:// is not supported (only http and https)")
     if not parts.hostname:
         raise BadLocation("remoteLocation has no host")
     path = parts.path or "/"
