@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import queue
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -62,6 +63,8 @@ class DiagnosticsFile:
         self._listener: logging.handlers.QueueListener | None = None
         self._queue_handler: logging.Handler | None = None
         self._saved_level: int | None = None
+        # flush() runs in GetLog's packing thread, __exit__ on the loop: never both on the listener at once.
+        self._lock = threading.Lock()
 
     def __enter__(self) -> DiagnosticsFile:
         try:
@@ -89,20 +92,22 @@ class DiagnosticsFile:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._listener is None or self._queue_handler is None:
-            return
-        root = logging.getLogger()
-        root.removeHandler(self._queue_handler)
-        if self._saved_level is not None:
-            root.setLevel(self._saved_level)
-        self._listener.stop()  # writes what is queued, then joins the thread
-        for handler in self._listener.handlers:
-            handler.close()
-        self._listener = None
-        self._queue_handler = None
+        with self._lock:
+            if self._listener is None or self._queue_handler is None:
+                return
+            root = logging.getLogger()
+            root.removeHandler(self._queue_handler)
+            if self._saved_level is not None:
+                root.setLevel(self._saved_level)
+            self._listener.stop()  # writes what is queued, then joins the thread
+            for handler in self._listener.handlers:
+                handler.close()
+            self._listener = None
+            self._queue_handler = None
 
     def flush(self) -> None:
         """Write what is queued so far (before GetLog reads the files). Cheap: the thread is restarted."""
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener.start()
+        with self._lock:
+            if self._listener is not None:
+                self._listener.stop()
+                self._listener.start()
