@@ -265,6 +265,8 @@ class LogRetrieval:
                 yield record
 
     def _finish(self, job: LogJob, status: m.UploadLogStatusEnumType) -> None:
+        if self._current is job:  # from here a triggered LogStatusNotification says Idle, not Uploading
+            self._current = None
         self._notify(status, job.request_id)
         self._forget(job)
 
