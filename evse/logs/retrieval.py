@@ -129,11 +129,6 @@ class LogRetrieval:
         stamp = self._clock.now().strftime("%Y%m%dT%H%M%SZ")
         return f"{_UNSAFE.sub('_', self._station_id)}-{log_type.value}-{request_id}-{stamp}.tar.gz"
 
-    @property
-    def ongoing(self) -> LogJob | None:
-        """The job being carried out (its Uploading sent, its outcome not yet)."""
-        return self._current
-
     def cancel_ongoing(self) -> LogJob | None:
         """Cancel the running job now (a new GetLog came); the job cancelled, if any."""
         job, task = self._current, self._task
@@ -171,8 +166,8 @@ class LogRetrieval:
             return
         log.info("log upload request=%s was cut by a restart: UploadFailure", request_id)
         self._notify(m.UploadLogStatusEnumType.UploadFailure, request_id)
-        for leftover in self.work_dir.glob("*"):
-            leftover.unlink(missing_ok=True)
+        self._clear_work_dir()
+        marker.unlink(missing_ok=True)
 
     async def run(self) -> None:
         """Carry out the queued jobs one after the other; never returns."""
@@ -209,6 +204,7 @@ class LogRetrieval:
             self._finish(job, m.UploadLogStatusEnumType.BadMessage)
             return
         self._refresh_secrets(self._scrubber)
+        self._clear_work_dir()
         archive = self.work_dir / job.filename
         try:
             try:
@@ -279,6 +275,12 @@ class LogRetrieval:
             (self.work_dir / _ONGOING).write_text(json.dumps({"requestId": job.request_id}))
         except OSError as exc:
             log.warning("log upload marker not written: %s", exc)
+
+    def _clear_work_dir(self) -> None:
+        """What a cancelled job's packing thread finished writing after its job was gone."""
+        for leftover in self.work_dir.glob("*"):
+            if leftover.name != _ONGOING:
+                leftover.unlink(missing_ok=True)
 
     def _forget(self, job: LogJob) -> None:
         (self.work_dir / _ONGOING).unlink(missing_ok=True)
