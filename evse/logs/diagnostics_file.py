@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import queue
+import sys
 import threading
 import time
 from pathlib import Path
@@ -38,6 +39,53 @@ class _UtcFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return self._scrubber.scrub(super().format(record))
+
+
+class _CardFile(logging.handlers.RotatingFileHandler):
+    """A rotating file that survives its card: a refused write (read-only remount, full disk) drops the
+    record with one line on stderr for the whole outage instead of a traceback per record, and closing a
+    file the kernel no longer lets us flush does not fail the daemon's shutdown."""
+
+    def __init__(self, path: Path, *, max_bytes: int, count: int) -> None:
+        super().__init__(path, maxBytes=max_bytes, backupCount=count, encoding="utf-8")
+        self._refusing = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        super().emit(record)
+        if self._refusing and self.stream is not None:
+            self._refusing = False  # handleError did not run for this record: the card takes writes again
+            sys.stderr.write(f"diagnostics log file {self.baseFilename} written again\n")
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handleError(record)
+            return
+        if not self._refusing:
+            self._refusing = True
+            sys.stderr.write(f"diagnostics log file {self.baseFilename} not written, records dropped: {error}\n")
+        self._drop_stream()
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError:
+            self._drop_stream()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:
+            self._drop_stream()
+
+    def _drop_stream(self) -> None:
+        """Forget the broken stream (reopened by the next emit), so its buffer is not flushed again."""
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass  # its unwritten buffer is what the card refused
 
 
 def log_files(state_dir: Path) -> list[Path]:
@@ -69,9 +117,7 @@ class DiagnosticsFile:
     def __enter__(self) -> DiagnosticsFile:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
-                self.path, maxBytes=self._max_bytes, backupCount=self._count, encoding="utf-8"
-            )
+            handler = _CardFile(self.path, max_bytes=self._max_bytes, count=self._count)
         except OSError as exc:
             # A read-only card must not stop the station: it logs to stderr only, and says so there.
             logging.getLogger(__name__).error("diagnostics log file %s unavailable: %s", self.path, exc)

@@ -16,6 +16,7 @@ start (its requestId is kept in a small file while it runs).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -157,17 +158,25 @@ class LogRetrieval:
         """A job a restart cut short: its outcome is UploadFailure (nothing is resumed)."""
         marker = self.work_dir / _ONGOING
         try:
-            request_id = int(json.loads(marker.read_text())["requestId"])
-        except FileNotFoundError:
+            text = marker.read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            return  # no job was running (or no state_dir at all: a degraded boot)
+        except OSError as exc:
+            log.warning("log upload marker %s unreadable: %s", marker, exc)
             return
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("unreadable log upload marker %s: %s", marker, exc)
+        try:
+            request_id = int(json.loads(text)["requestId"])
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("log upload marker %s unreadable: %s", marker, exc)
+            request_id = None
+        if request_id is not None:
+            log.info("log upload request=%s was cut by a restart: UploadFailure", request_id)
+            self._notify(m.UploadLogStatusEnumType.UploadFailure, request_id)
+        try:
+            self._clear_work_dir()
             marker.unlink(missing_ok=True)
-            return
-        log.info("log upload request=%s was cut by a restart: UploadFailure", request_id)
-        self._notify(m.UploadLogStatusEnumType.UploadFailure, request_id)
-        self._clear_work_dir()
-        marker.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("log upload leftovers not removed from %s: %s", self.work_dir, exc)
 
     async def run(self) -> None:
         """Carry out the queued jobs one after the other; never returns."""
@@ -204,10 +213,10 @@ class LogRetrieval:
             self._finish(job, m.UploadLogStatusEnumType.BadMessage)
             return
         self._refresh_secrets(self._scrubber)
-        self._clear_work_dir()
         archive = self.work_dir / job.filename
         try:
             try:
+                self._clear_work_dir()
                 await asyncio.to_thread(self._pack, job, archive)
             except OSError as exc:
                 log.error("log upload request=%s: packing failed: %s", job.request_id, exc)
@@ -215,7 +224,8 @@ class LogRetrieval:
                 return
             result = await self._attempts(job, job.target, archive)
         finally:
-            archive.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a card gone read-only keeps it; the next job clears it
+                archive.unlink(missing_ok=True)
         self._finish(job, m.UploadLogStatusEnumType(result.outcome.status))
 
     async def _attempts(self, job: LogJob, target: Target, archive: Path) -> Result:
@@ -283,7 +293,10 @@ class LogRetrieval:
                 leftover.unlink(missing_ok=True)
 
     def _forget(self, job: LogJob) -> None:
-        (self.work_dir / _ONGOING).unlink(missing_ok=True)
+        try:
+            (self.work_dir / _ONGOING).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("log upload marker not removed: %s", exc)
 
 
 def _lines(paths: Iterable[Path]) -> Iterator[str]:

@@ -50,7 +50,10 @@ class Scrubber:
         """The base64 lines of private-key PEM files (a file, or every file of a directory such as the key
         store: *.key, *.pem ...), so even one line of a key logged alone is removed."""
         for path in paths:
-            files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+            try:
+                files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+            except OSError:
+                continue  # an unreadable key store: nothing of it can have been logged from here either
             for file in files:
                 try:
                     text = file.read_text(encoding="ascii", errors="replace")
