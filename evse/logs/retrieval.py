@@ -230,6 +230,9 @@ class LogRetrieval:
 
     async def _attempts(self, job: LogJob, target: Target, archive: Path) -> Result:
         context = self._tls() if target.scheme == "https" else None
+        if context is not None and not context.cert_store_stats().get("x509_ca"):
+            # Every attempt will fail verification: say why once, in words a technician can act on.
+            log.warning("log upload request=%s: no CSMS root certificate to verify %s", job.request_id, target.host)
         attempt = 0
         while True:
             attempt += 1

@@ -280,15 +280,20 @@ async def test_TC_F_16_CS_trigger_log_status_notification_uploading(
 async def test_get_log_https_checked_against_installed_csms_roots(
     csms: DevCsms, station: StationUnderTest, tmp_path: Path
 ) -> None:
-    """An https location is verified against the CSMS roots the station trusts: a server whose
+    """An https location is verified against the CSMS roots the station trusts (never the system store):
+    without one nothing is sent; a server whose
     certificate chains to a root installed by InstallCertificate(CSMSRootCertificate) gets the log; one
     from another CA does not (UploadFailure), and the log is not sent to it."""
     pki = TestPki(tmp_path / "pki")
     trusted, stranger = pki.ca("Operator Root"), pki.ca("Stranger Root")
-    install = call.InstallCertificate(certificate_type="CSMSRootCertificate", certificate=trusted.path.read_text())
-    assert (await csms.call(STATION_ID, install)).status == "Accepted"
-
     with LoopbackHttpServer(tls=server_context(trusted.issue_server())) as good:
+        # No CSMS root yet (profile 1, no ca_file): nothing to verify the server with, nothing is sent.
+        await get_log(csms, good.url("/tls/"), request_id=40)
+        assert await log_statuses(csms, 40, 2) == ["Uploading", "UploadFailure"]
+        assert good.uploads == {}
+
+        install = call.InstallCertificate(certificate_type="CSMSRootCertificate", certificate=trusted.path.read_text())
+        assert (await csms.call(STATION_ID, install)).status == "Accepted"
         response = await get_log(csms, good.url("/tls/"), request_id=41)
         assert await log_statuses(csms, 41, 2) == ["Uploading", "Uploaded"]
         assert "evse.log" in unpack(good.uploads[f"/tls/{response.filename}"].body)
