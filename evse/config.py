@@ -110,6 +110,16 @@ class EvseSection(_Section):
         return self
 
 
+class LoggingSection(_Section):
+    """The diagnostics log file in state_dir (besides stderr/journald), uploaded by GetLog (N01).
+
+    At most ``file_max_bytes * (file_count + 1)`` bytes on the card: the current file and ``file_count``
+    rotated ones."""
+
+    file_max_bytes: int = Field(default=1024 * 1024, ge=16 * 1024, le=256 * 1024 * 1024)
+    file_count: int = Field(default=4, ge=1, le=100)
+
+
 class Settings(_Section):
     """The whole station configuration."""
 
@@ -121,6 +131,7 @@ class Settings(_Section):
     control_socket: Path | None = None
     device_model: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    logging: LoggingSection = Field(default_factory=LoggingSection)
     # Messages kept for the CSMS during an outage; see evse/ocpp/outbox.py for what goes first when full.
     outbox_max_messages: int = Field(default=100_000, ge=100, le=10_000_000)
 

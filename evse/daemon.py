@@ -15,6 +15,7 @@ the probe finds it writable the daemon leaves as for a Reset, to boot afresh on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import functools
 import logging
@@ -37,11 +38,13 @@ from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.devicemodel.operations import SetVariableResult, SetVariableStatus
 from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
+from evse.logs.station_logs import StationLogs, build_station_logs
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
     authorization,
     availability,
     data_transfer,
+    logs,
     network,
     provisioning,
     reservation,
@@ -107,6 +110,7 @@ class Daemon:
     storage_fault: StorageFault
     security: SecurityEvents
     signing: SigningRequests
+    logs: StationLogs | None = None  # the diagnostics log file and GetLog (N01)
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -119,6 +123,9 @@ class Daemon:
             loop.add_signal_handler(sig, stop.set)
         if stop_requested():  # checked after the loop's handlers took over, so no signal falls in between
             stop.set()
+        log_file = contextlib.ExitStack()  # the diagnostics log file, written while the daemon runs
+        if self.logs is not None:
+            log_file.enter_context(self.logs.diagnostics_file)
         # A04: queued now, sent once the boot is Accepted (the outbox waits for it).
         reason = self.station.registrar.boot_request().reason.value
         self.security.report("StartupOfTheDevice", f"boot reason {reason}")
@@ -142,6 +149,8 @@ class Daemon:
                             self._watchdog,
                             crashed.reraise,
                         ]
+                        if self.logs is not None:
+                            tasks.append(self.logs.retrieval.run)
                         for make in tasks:
                             group.create_task(make())
                         for make in (
@@ -167,6 +176,7 @@ class Daemon:
             sdnotify.notify("STOPPING=1")
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+            log_file.close()
         return why
 
     async def _run_driver(self, driver: Driver, crashed: _DriverCrash) -> None:
@@ -435,7 +445,17 @@ def build(
     async def sign_station_certificate() -> None:
         signing.request()
 
-    provisioning.register(router, station, sign_station_certificate=sign_station_certificate)
+    station_logs = build_station_logs(
+        settings, dm, security.log, station.messages.enqueue, clock, lambda: _installed_csms_roots(settings.state_dir)
+    )
+    station_logs.retrieval.recover()
+    logs.register(router, station_logs.retrieval)
+    provisioning.register(
+        router,
+        station,
+        sign_station_certificate=sign_station_certificate,
+        log_status=station_logs.retrieval.triggered_status,
+    )
     availability.register(router, station)
     transactions.register(router, station)
     authorization.register(router, station.authorizer)
@@ -461,7 +481,18 @@ def build(
     else:
         add_no_sim_commands(control)
     return Daemon(
-        settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security, signing
+        settings,
+        dm,
+        station,
+        connection,
+        control,
+        board,
+        drivers,
+        extra,
+        station.storage_fault,
+        security,
+        signing,
+        station_logs,
     )
 
 

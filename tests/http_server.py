@@ -42,6 +42,8 @@ class Behaviour:
     break_times: int | None = 1
     #: Serve the whole file with 200 even when a Range is asked (a server without Range support).
     ignore_range: bool = False
+    #: Answer every request of these methods with this status (e.g. {"PUT": 405}: a POST-only endpoint).
+    refuse_method: dict[str, int] = field(default_factory=dict)
 
 
 class LoopbackHttpServer:
@@ -109,7 +111,7 @@ def _handler(server: LoopbackHttpServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _refused(self) -> bool:
-            status = server.behaviour.refuse.get(self.path)
+            status = server.behaviour.refuse.get(self.path) or server.behaviour.refuse_method.get(self.command)
             if status is None:
                 return False
             self.send_response(status)

@@ -16,11 +16,18 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[None]]
 
 
-def register(router: Router, station: Station, *, sign_station_certificate: Job | None = None) -> None:
+def register(
+    router: Router,
+    station: Station,
+    *,
+    sign_station_certificate: Job | None = None,
+    log_status: Callable[[], m.LogStatusNotificationRequest] | None = None,
+) -> None:
     """Attach the provisioning handlers that act on the station core.
 
     `sign_station_certificate` sends a SignCertificateRequest for a new station key (A02); without it a
-    TriggerMessage(SignChargingStationCertificate) is NotImplemented."""
+    TriggerMessage(SignChargingStationCertificate) is NotImplemented. `log_status` is the state of the
+    log upload (N01) a triggered LogStatusNotification reports; without it, Idle."""
 
     async def reset(request: m.ResetRequest) -> m.ResetResponse | Reply:
         evse_id = request.evseId or None  # evseId 0 means the whole station
@@ -58,6 +65,12 @@ def register(router: Router, station: Station, *, sign_station_certificate: Job 
         send = _triggered(station, what, evse_id, request.evse.connectorId if request.evse else None)
         if what is m.MessageTriggerEnumType.SignChargingStationCertificate:
             send = sign_station_certificate
+        if what is m.MessageTriggerEnumType.LogStatusNotification and log_status is not None:
+
+            async def send_log_status() -> None:
+                await station.call_direct(log_status(), m.LogStatusNotificationResponse)
+
+            send = send_log_status
         if send is None:
             return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.NotImplemented)
         if what is m.MessageTriggerEnumType.BootNotification and station.registrar.state is Registration.Accepted:
