@@ -18,6 +18,8 @@ import asyncio
 import functools
 import logging
 import signal
+import sqlite3
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
@@ -35,11 +37,16 @@ from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
+from evse.firmware.installers import make_installer
+from evse.firmware.job_store import JobStore
+from evse.firmware.updater import FirmwareUpdater
+from evse.firmware.version import with_running_version
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
     authorization,
     availability,
     data_transfer,
+    firmware,
     network,
     provisioning,
     reservation,
@@ -98,6 +105,7 @@ class Daemon:
     extra: list[Driver]  # inputs and ISO 15118 bridges
     storage_fault: StorageFault
     security: SecurityEvents
+    firmware: FirmwareUpdater | None = None
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -142,6 +150,8 @@ class Daemon:
                             self.station.registrar.run_heartbeat,
                         ):
                             group.create_task(_survive_storage(make))
+                        if self.firmware is not None:
+                            group.create_task(_survive_storage(self.firmware.run))
                         group.create_task(self._until(stop, Exit.STOPPED))
                         group.create_task(self._until(self.station.reset_requested, Exit.RESET))
                         sdnotify.notify("READY=1", f"STATUS=station {self.settings.station.id} running")
@@ -252,6 +262,7 @@ def build(
 ) -> Daemon:
     """Construct every part; raises ConfigError/StorageError before anything runs."""
     clock = clock or SystemClock()
+    settings = with_running_version(settings)  # BootNotification reports what the installed image wrote
     csms = settings.csms
     if csms.ca_file or csms.client_cert or csms.client_key:
         # X.509 parsing (cryptography, ~11 MiB resident) only for a station that has TLS files.
@@ -406,10 +417,13 @@ def build(
 
     dm.on_change(on_change)
 
+    updater = _firmware_updater(settings, db, station, security, clock)
+    firmware.register(router, updater, security)
     provisioning.register(
         router,
         station,
         sign_station_certificate=_signing_job(settings, dm, own_certificate, station),
+        firmware_status=updater.triggered,
     )
     availability.register(router, station)
     transactions.register(router, station)
@@ -435,7 +449,42 @@ def build(
         add_sim_commands(control, board)
     else:
         add_no_sim_commands(control)
-    return Daemon(settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security)
+    return Daemon(
+        settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security, updater
+    )
+
+
+def _firmware_updater(
+    settings: Settings, db: sqlite3.Connection, station: Station, security: SecurityEvents, clock: Clock
+) -> FirmwareUpdater:
+    """L01/L02: the installer the YAML names, manufacturer roots (installed and factory) and the TLS roots
+    an https download is checked against (the system's and the CSMS roots the station trusts)."""
+    from evse.security.tls import csms_root_files
+
+    def manufacturer_roots() -> list[Path]:
+        installed = settings.state_dir / "certs" / "manufacturer_roots"  # CertificateStore's layout
+        return [installed, *([settings.firmware.factory_root] if settings.firmware.factory_root else [])]
+
+    def tls_context() -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        for path in csms_root_files(settings.csms.ca_file, _installed_csms_roots(settings.state_dir)):
+            try:
+                context.load_verify_locations(cafile=str(path))
+            except (OSError, ssl.SSLError) as exc:
+                log.warning("root %s not usable for firmware downloads: %s", path, exc)
+        return context
+
+    return FirmwareUpdater(
+        station,
+        JobStore(db),
+        make_installer(settings),
+        security,
+        clock,
+        image_dir=settings.state_dir / "firmware",
+        max_image_bytes=settings.firmware.max_image_bytes,
+        manufacturer_roots=manufacturer_roots,
+        tls_context=tls_context,
+    )
 
 
 def _report_connection_refusals(connection: CsmsConnection, security: SecurityEvents) -> None:

@@ -16,11 +16,18 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[None]]
 
 
-def register(router: Router, station: Station, *, sign_station_certificate: Job | None = None) -> None:
+def register(
+    router: Router,
+    station: Station,
+    *,
+    sign_station_certificate: Job | None = None,
+    firmware_status: Callable[[], m.FirmwareStatusNotificationRequest] | None = None,
+) -> None:
     """Attach the provisioning handlers that act on the station core.
 
     `sign_station_certificate` sends a SignCertificateRequest for a new station key (A02); without it a
-    TriggerMessage(SignChargingStationCertificate) is NotImplemented."""
+    TriggerMessage(SignChargingStationCertificate) is NotImplemented. `firmware_status` gives the
+    FirmwareStatusNotification a trigger reports (L01.FR.25/26); without it, Idle."""
 
     async def reset(request: m.ResetRequest) -> m.ResetResponse | Reply:
         evse_id = request.evseId or None  # evseId 0 means the whole station
@@ -55,7 +62,7 @@ def register(router: Router, station: Station, *, sign_station_certificate: Job 
         if station.registrar.state is Registration.Rejected and what is not m.MessageTriggerEnumType.BootNotification:
             # Rejected: the CSMS should not be asking for anything but a new boot (B03).
             return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.Rejected)
-        send = _triggered(station, what, evse_id, request.evse.connectorId if request.evse else None)
+        send = _triggered(station, what, evse_id, request.evse.connectorId if request.evse else None, firmware_status)
         if what is m.MessageTriggerEnumType.SignChargingStationCertificate:
             send = sign_station_certificate
         if send is None:
@@ -70,7 +77,11 @@ def register(router: Router, station: Station, *, sign_station_certificate: Job 
 
 
 def _triggered(
-    station: Station, what: m.MessageTriggerEnumType, evse_id: int | None, connector_id: int | None
+    station: Station,
+    what: m.MessageTriggerEnumType,
+    evse_id: int | None,
+    connector_id: int | None,
+    firmware_report: Callable[[], m.FirmwareStatusNotificationRequest] | None = None,
 ) -> Callable[[], Awaitable[None]] | None:
     """The sending job for a triggered message, or None when this station cannot trigger it."""
     T = m.MessageTriggerEnumType
@@ -126,10 +137,12 @@ def _triggered(
     if what is T.FirmwareStatusNotification:
 
         async def firmware_status() -> None:
-            await call(
-                m.FirmwareStatusNotificationRequest(status=m.FirmwareStatusEnumType.Idle),
-                m.FirmwareStatusNotificationResponse,
+            request = (
+                firmware_report()
+                if firmware_report is not None
+                else m.FirmwareStatusNotificationRequest(status=m.FirmwareStatusEnumType.Idle)
             )
+            await call(request, m.FirmwareStatusNotificationResponse)
 
         return firmware_status
     return None
