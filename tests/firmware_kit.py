@@ -92,9 +92,7 @@ def make_manufacturer(
         middle = _certificate("Test Manufacturer Firmware CA", middle_key, issuer=issuer, ca=True)
         issuer = (middle, middle_key)
     signer_key = _key(key_type)
-    signer = _certificate(
-        "Test Firmware Signer", signer_key, issuer=issuer, ca=False, valid_days=signer_valid_days
-    )
+    signer = _certificate("Test Firmware Signer", signer_key, issuer=issuer, ca=False, valid_days=signer_valid_days)
     return Manufacturer(root, signer, signer_key, middle)
 
 
@@ -128,6 +126,4 @@ def update_firmware(
         assert image is not None
         firmware["signing_certificate"] = signing_pem or manufacturer.signing_pem
         firmware["signature"] = signature or manufacturer.sign(image)
-    return call.UpdateFirmware(
-        request_id=request_id, firmware=firmware, retries=retries, retry_interval=retry_interval
-    )
+    return call.UpdateFirmware(request_id=request_id, firmware=firmware, retries=retries, retry_interval=retry_interval)

@@ -190,6 +190,16 @@ def seconds_until(now: datetime, moment: datetime | None) -> float:
     return max(0.0, (moment - now).total_seconds())
 
 
+# retrieveDateTime/installDateTime closer than this are "now": the CSMS's clock and the station's (set from
+# the CSMS's currentTime, to the millisecond) differ a little, and "now" must not become a schedule.
+SCHEDULE_MARGIN_S = 1.0
+
+
+def is_scheduled(now: datetime, moment: datetime | None) -> bool:
+    """Whether `moment` is far enough ahead to report DownloadScheduled / InstallScheduled for it."""
+    return seconds_until(now, moment) > SCHEDULE_MARGIN_S
+
+
 def may_retry(job: FirmwareJob) -> bool:
     """Whether a failed download is tried again: `retries` more attempts after the first (L01.FR.09)."""
     return job.attempts <= job.retries

@@ -29,6 +29,7 @@ from evse.firmware.update_plan import (
     Phase,
     Status,
     answer_new_request,
+    is_scheduled,
     may_retry,
     resume_phase,
     seconds_until,
@@ -156,7 +157,7 @@ class FirmwareUpdater:
         image = self._image_path(job)
         if phase is Phase.DOWNLOAD_SCHEDULED:
             self._remove_other_images(image)
-            if seconds_until(self._clock.now(), job.retrieve_at) > 0:  # L01.FR.13
+            if is_scheduled(self._clock.now(), job.retrieve_at):  # L01.FR.13
                 job = self._report(job, Status.DownloadScheduled)
                 await self._sleep_until(job)
             phase = Phase.DOWNLOADING
@@ -232,7 +233,7 @@ class FirmwareUpdater:
     # ---- install ---------------------------------------------------------------------------------
     async def _install(self, job: FirmwareJob, image: Path) -> bool:
         station = self._station
-        if seconds_until(self._clock.now(), job.install_at) > 0 or station.has_transaction():
+        if is_scheduled(self._clock.now(), job.install_at) or station.has_transaction():
             job = self._report(job, Status.InstallScheduled, Phase.INSTALL_SCHEDULED)  # L01.FR.11/12
             await self._sleep_until(job, install=True)
         while station.has_transaction():
@@ -298,7 +299,7 @@ class FirmwareUpdater:
             self._held.add(evse_id)
         if not allow:
             for evse_id in with_session - self._held:
-                # Straight to Unavailable when its session ends, without an Available in between.
+                # Unavailable as soon as its session ends (the path of a Scheduled ChangeAvailability).
                 station.evses[evse_id].pending_operative = False
                 self._held.add(evse_id)
 

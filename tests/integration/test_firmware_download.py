@@ -98,4 +98,9 @@ async def test_https_is_checked_against_the_given_roots(tmp_path: Path) -> None:
         assert (tmp_path / "fw.img").read_bytes() == IMAGE
         other = pki.ca("Some Other Root")
         with pytest.raises(DownloadError, match="CERTIFICATE_VERIFY_FAILED"):
-            await download(target(https, tmp_path, path=tmp_path / "b.img", tls=ssl.create_default_context(cafile=str(other.path))), nothing)
+            await download(
+                target(
+                    https, tmp_path, path=tmp_path / "b.img", tls=ssl.create_default_context(cafile=str(other.path))
+                ),
+                nothing,
+            )

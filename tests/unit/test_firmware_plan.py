@@ -14,6 +14,7 @@ from evse.firmware.update_plan import (
     Phase,
     Status,
     answer_new_request,
+    is_scheduled,
     may_retry,
     new_job,
     resume_phase,
@@ -43,7 +44,9 @@ def test_no_update_or_a_finished_one_accepts_a_new_request() -> None:
     assert answer_new_request(job(last_status=Status.Installed, phase=Phase.REBOOTING)) is Answer.Accepted
 
 
-@pytest.mark.parametrize("phase", [Phase.DOWNLOAD_SCHEDULED, Phase.DOWNLOADING, Phase.DOWNLOADED, Phase.INSTALL_SCHEDULED])
+@pytest.mark.parametrize(
+    "phase", [Phase.DOWNLOAD_SCHEDULED, Phase.DOWNLOADING, Phase.DOWNLOADED, Phase.INSTALL_SCHEDULED]
+)
 def test_L01_FR_24_a_running_update_is_cancelled_for_a_new_one(phase: Phase) -> None:
     assert answer_new_request(job(phase=phase, last_status=Status.Downloading)) is Answer.AcceptedCanceled
 
@@ -86,6 +89,8 @@ def test_waits_for_moments_in_the_future_only() -> None:
     assert seconds_until(NOW, NOW + timedelta(seconds=90)) == 90
     assert seconds_until(NOW, NOW - timedelta(seconds=90)) == 0
     assert seconds_until(NOW, None) == 0
+    assert is_scheduled(NOW, NOW + timedelta(seconds=5))
+    assert not is_scheduled(NOW, NOW + timedelta(milliseconds=5))  # clock skew, not a schedule
 
 
 def test_L01_FR_07_idle_evses_go_unavailable_while_the_install_waits_unless_new_sessions_are_allowed() -> None:
