@@ -47,6 +47,9 @@ def load_roots(paths: Iterable[Path]) -> list[x509.Certificate]:
     are logged and skipped, so one bad file cannot disable every update."""
     roots: list[x509.Certificate] = []
     for path in paths:
+        if not path.exists():  # no InstallCertificate yet, or no factory root: nothing to trust there
+            log.debug("no manufacturer roots at %s", path)
+            continue
         files = sorted(p for p in path.glob("*.pem") if not p.name.startswith(".")) if path.is_dir() else [path]
         for file in files:
             try:
