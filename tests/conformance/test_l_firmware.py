@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from ocpp.v201 import call
 
 from evse.daemon import Exit
@@ -22,6 +23,7 @@ from tests.conformance.wire import charging, status, until
 from tests.firmware_kit import Manufacturer, make_manufacturer, sim_image, update_firmware
 from tests.http_server import LoopbackHttpServer
 from tests.integration.conftest import STATION_ID, StationUnderTest
+from tests.tls_certs import TestPki, server_context
 
 __all__ = ["wire_checked"]
 
@@ -416,3 +418,28 @@ async def test_a_broken_download_is_resumed_with_range_not_started_again(
         "Installing",
         "InstallRebooting",
     ]
+
+
+async def test_https_location_is_checked_against_the_installed_csms_roots(
+    csms: DevCsms, make_station: Any, tmp_path: Path
+) -> None:
+    """An https:// location: the server's certificate must chain to a root the station trusts. Unknown at
+    first (DownloadFailed, nothing installed); once its root is installed (InstallCertificate
+    CSMSRootCertificate) the same update goes through."""
+    pki = TestPki(tmp_path / "pki")
+    (tmp_path / "pki").mkdir()
+    ca = pki.ca("Firmware Server Root")
+    with LoopbackHttpServer(tls=server_context(ca.issue_server())) as https:
+        https.files["/fw.bin"] = IMAGE
+        await firmware_station(csms, make_station, tmp_path)
+        assert (await csms.call(STATION_ID, update_firmware(130, https.url("/fw.bin")))).status == "Accepted"
+        await reached(csms, "DownloadFailed", 130)
+        assert not version_file(tmp_path).exists()
+        install = call.InstallCertificate(
+            certificate_type="CSMSRootCertificate", certificate=ca.cert.public_bytes(Encoding.PEM).decode()
+        )
+        assert (await csms.call(STATION_ID, install)).status == "Accepted"
+        assert (await csms.call(STATION_ID, update_firmware(131, https.url("/fw.bin")))).status == "Accepted"
+        await reached(csms, "InstallRebooting", 131)
+        assert statuses(csms, 130) == ["Downloading", "DownloadFailed"]
+        assert version_file(tmp_path).read_text().strip() == "2.0.0"
