@@ -138,9 +138,12 @@ class FirmwareUpdater:
             log.info("firmware update request=%s cancelled", job.request_id)
             raise
         except Exception:
-            # A bug must not leave the EVSEs out of service or crash charging control: reported and ended.
+            # A bug or a refused write must not leave the EVSEs out of service or stop charging control:
+            # the update ends with the failure of the step it was in.
             log.exception("firmware update request=%s failed unexpectedly", job.request_id)
-            self._report(self._current(job), Status.InstallationFailed)
+            current = self._current(job)
+            downloading = current.phase in (Phase.DOWNLOAD_SCHEDULED, Phase.DOWNLOADING)
+            self._report(current, Status.DownloadFailed if downloading else Status.InstallationFailed)
         finally:
             if not rebooting:
                 self._release_evses()
