@@ -18,7 +18,6 @@ import asyncio
 import functools
 import logging
 import signal
-import sqlite3
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -371,6 +370,7 @@ def build(
             log.warning("HeartbeatInterval %ss not stored, keeping the current one: %s", seconds, exc)
 
     journal = Journal(db)
+    firmware_jobs = JobStore(db)  # its table is made before a degraded boot's stand-in is sealed
     security = SecurityEvents(
         SecurityLog(settings.state_dir / "security.log"),
         clock,
@@ -417,7 +417,7 @@ def build(
 
     dm.on_change(on_change)
 
-    updater = _firmware_updater(settings, db, station, security, clock)
+    updater = _firmware_updater(settings, firmware_jobs, station, security, clock)
     firmware.register(router, updater, security)
     provisioning.register(
         router,
@@ -455,7 +455,7 @@ def build(
 
 
 def _firmware_updater(
-    settings: Settings, db: sqlite3.Connection, station: Station, security: SecurityEvents, clock: Clock
+    settings: Settings, jobs: JobStore, station: Station, security: SecurityEvents, clock: Clock
 ) -> FirmwareUpdater:
     """L01/L02: the installer the YAML names, manufacturer roots (installed and factory) and the TLS roots
     an https download is checked against (the system's and the CSMS roots the station trusts)."""
@@ -476,7 +476,7 @@ def _firmware_updater(
 
     return FirmwareUpdater(
         station,
-        JobStore(db),
+        jobs,
         make_installer(settings),
         security,
         clock,

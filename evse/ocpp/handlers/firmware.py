@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from evse.errors import StorageError
 from evse.firmware.update_plan import Answer, new_job
 from evse.firmware.updater import FirmwareUpdater
 from evse.ocpp.rpc import Reply, Router
@@ -37,18 +38,24 @@ def register(router: Router, updater: FirmwareUpdater, security: SecurityEvents)
                 status=m.UpdateFirmwareStatusEnumType.Rejected,
                 statusInfo=m.StatusInfoType(reasonCode="InstallInProgress"),
             )
-        updater.accept(
-            new_job(
-                request.requestId,
-                firmware.location,
-                firmware.retrieveDateTime,
-                firmware.installDateTime,
-                request.retries,
-                request.retryInterval,
-                firmware.signingCertificate,
-                firmware.signature,
-            )
+        job = new_job(
+            request.requestId,
+            firmware.location,
+            firmware.retrieveDateTime,
+            firmware.installDateTime,
+            request.retries,
+            request.retryInterval,
+            firmware.signingCertificate,
+            firmware.signature,
         )
+        try:
+            updater.accept(job)
+        except StorageError as exc:
+            # Not accepted unless remembered: an update the station would forget at its next start.
+            log.error("UpdateFirmware request=%s refused, cannot persist it: %s", request.requestId, exc)
+            return m.UpdateFirmwareResponse(
+                status=m.UpdateFirmwareStatusEnumType.Rejected, statusInfo=m.StatusInfoType(reasonCode="WriteError")
+            )
         log.info("UpdateFirmware request=%s -> %s", request.requestId, answer.value)
 
         async def begin() -> None:  # the first FirmwareStatusNotification follows the answer
