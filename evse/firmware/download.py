@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from evse.firmware.errors import DownloadError
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 PROGRESS_EVERY_S = 5.0
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
@@ -45,10 +47,39 @@ class DownloadTarget:
 
 def fetch(target: DownloadTarget, cancel: threading.Event, progress: Callable[[int, int | None], None]) -> int:
     """Download (or continue) `target`; returns the size of the complete file. Raises DownloadError."""
-    parts = urlsplit(target.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DownloadError(f"unsupported location {target.url!r}: only http:// and https://", retryable=False)
+    url = target.url
     offset = target.path.stat().st_size if target.path.exists() else 0
+    for _ in range(MAX_REDIRECTS + 1):
+        conn, response = _request(url, target, offset)
+        try:
+            location = response.getheader("Location")
+            if response.status in _REDIRECTS and location:
+                # Firmware often sits behind a redirect (a CDN, a signed storage URL); the Range goes along.
+                url = urljoin(url, location)
+                log.info("firmware location redirected to %s", urlsplit(url)._replace(query="").geturl())
+                continue
+            total, mode = _start(response, offset, target)
+            if total is not None and total > target.max_bytes:
+                raise DownloadError(
+                    f"image of {total} bytes exceeds max_image_bytes {target.max_bytes}", retryable=False
+                )
+            if mode == "done":
+                return offset
+            if mode == "wb":
+                offset = 0
+            return _stream(response, target, offset, total, mode, cancel, progress)
+        finally:
+            conn.close()
+    raise DownloadError(f"more than {MAX_REDIRECTS} redirects from {target.url}", retryable=False)
+
+
+def _request(
+    url: str, target: DownloadTarget, offset: int
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    """Send the GET (with a Range for the `offset` bytes already on disk) and read the response headers."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DownloadError(f"unsupported location {url!r}: only http:// and https://", retryable=False)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -60,22 +91,11 @@ def fetch(target: DownloadTarget, cancel: threading.Event, progress: Callable[[i
     else:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=target.timeout_s)
     try:
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
-        try:
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            raise DownloadError(f"cannot reach {parts.hostname}:{parts.port}: {exc}") from None
-        total, mode = _start(response, offset, target)
-        if total is not None and total > target.max_bytes:
-            raise DownloadError(f"image of {total} bytes exceeds max_image_bytes {target.max_bytes}", retryable=False)
-        if mode == "done":
-            return offset
-        if mode == "wb":
-            offset = 0
-        return _stream(response, target, offset, total, mode, cancel, progress)
-    finally:
+        conn.request("GET", path, headers={"Range": f"bytes={offset}-"} if offset else {})
+        return conn, conn.getresponse()
+    except (OSError, http.client.HTTPException) as exc:
         conn.close()
+        raise DownloadError(f"cannot reach {parts.hostname}:{parts.port}: {exc}") from None
 
 
 def _start(response: http.client.HTTPResponse, offset: int, target: DownloadTarget) -> tuple[int | None, str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import ssl
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,44 @@ async def test_https_is_checked_against_the_given_roots(tmp_path: Path) -> None:
                 ),
                 nothing,
             )
+
+
+class _Redirector(BaseHTTPRequestHandler):
+    """Answers every GET with a redirect to the `target` class attribute (set per test)."""
+
+    target = ""
+    status = 302
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Location", self.target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+async def test_a_redirect_is_followed_to_the_image(server: LoopbackHttpServer, tmp_path: Path) -> None:
+    handler = type("Redirect", (_Redirector,), {"target": server.url("/fw.bin")})
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{redirector.server_address[1]}/latest"
+        assert await download(target(server, tmp_path, url=url), nothing) == len(IMAGE)
+        assert (tmp_path / "fw.img").read_bytes() == IMAGE
+    finally:
+        redirector.shutdown()
+        redirector.server_close()
+
+
+async def test_a_redirect_loop_ends_the_attempt(tmp_path: Path, server: LoopbackHttpServer) -> None:
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
+    _Redirector.target = f"http://127.0.0.1:{redirector.server_address[1]}/again"
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(DownloadError, match="redirects"):
+            await download(target(server, tmp_path, url=_Redirector.target), nothing)
+    finally:
+        redirector.shutdown()
+        redirector.server_close()
