@@ -348,13 +348,19 @@ async def session_during_update(
 async def test_TC_L_14_CS_install_waits_for_the_session_new_sessions_allowed(
     csms: DevCsms, make_station: Any, tmp_path: Path, http: LoopbackHttpServer, maker: Manufacturer
 ) -> None:
-    """L01.FR.06 with AllowNewSessionsPendingFirmwareUpdate true: the idle EVSE 2 stays Available (new
-    sessions may start) while the install waits for the session on EVSE 1; once it ends, both EVSEs go
-    Unavailable and the install runs."""
+    """L01.FR.06 with AllowNewSessionsPendingFirmwareUpdate true: the idle EVSE 2 stays Available and a new
+    session starts on it while the install waits; the install waits for the last session (EVSE 1 ending
+    is not enough), then both EVSEs go Unavailable and the install runs."""
     sut = await session_during_update(csms, make_station, tmp_path, http, maker, allow=True)
     assert not [p for p in csms.received("StatusNotification") if p["connectorStatus"] == "Unavailable"]
     assert sut.d.station.evses[2].state.operative
+    await charging(csms, sut, 2, card="04A2B3C4D5E6F7")  # a new session while the install is pending
     sut.d.board.unplug(1)
+    await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Ended")
+    await asyncio.sleep(1.0)
+    assert statuses(csms)[-1] == "InstallScheduled"  # EVSE 2 still charges
+    assert sut.d.board.contactor(2).is_closed
+    sut.d.board.unplug(2)
     await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Ended")
     await reached(csms, "InstallRebooting", 114)
     unavailable = {p["evseId"] for p in csms.received("StatusNotification") if p["connectorStatus"] == "Unavailable"}
@@ -372,6 +378,11 @@ async def test_TC_L_15_CS_install_waits_for_the_session_new_sessions_not_allowed
     await csms.wait_for("StatusNotification", predicate=status("Unavailable", 2))
     assert not sut.d.station.evses[2].state.operative
     assert sut.d.board.contactor(1).is_closed
+    sut.d.board.plug(2)  # no session may start on the EVSE held for the install
+    sut.d.board.swipe(2, "04A2B3C4D5E6F7")
+    await asyncio.sleep(0.5)
+    assert not [p for p in csms.received("TransactionEvent") if p.get("evse", {}).get("id") == 2]
+    assert not sut.d.board.contactor(2).is_closed
     seen = len([p for p in csms.received("StatusNotification") if p["evseId"] == 1])
     sut.d.board.unplug(1)
     await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Ended")
@@ -384,8 +395,8 @@ async def test_TC_L_15_CS_install_waits_for_the_session_new_sessions_not_allowed
 async def test_L02_non_secure_update_has_no_signature_step(
     csms: DevCsms, make_station: Any, tmp_path: Path, http: LoopbackHttpServer
 ) -> None:
-    """L02: without signingCertificate and signature, Downloaded is followed by Installing (L02.FR.xx: no
-    SignatureVerified), and the new version boots with Installed."""
+    """L02: without signingCertificate and signature there is no signature step (Downloaded, then
+    Installing), and the new version boots and reports Installed."""
     sut = await firmware_station(csms, make_station, tmp_path)
     request = update_firmware(120, http.url("/fw.bin"))
     assert (await csms.call(STATION_ID, request)).status == "Accepted"
