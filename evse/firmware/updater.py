@@ -161,7 +161,8 @@ class FirmwareUpdater:
         if phase is Phase.DOWNLOAD_SCHEDULED:
             self._remove_other_images(image)
             if is_scheduled(self._clock.now(), job.retrieve_at):  # L01.FR.13
-                job = self._report(job, Status.DownloadScheduled)
+                if job.last_status is not Status.DownloadScheduled:  # not again after a restart
+                    job = self._report(job, Status.DownloadScheduled)
                 await self._sleep_until(job)
             phase = Phase.DOWNLOADING
         if phase is Phase.DOWNLOADING:

@@ -207,6 +207,8 @@ async def test_trigger_during_a_scheduled_download_survives_a_restart(
             "FirmwareStatusNotification", predicate=lambda p: p["status"] == "DownloadScheduled", timeout=10
         )
         assert triggered["requestId"] == 203
+        # The restart did not report DownloadScheduled again: the only copy since is the triggered one.
+        assert [p["status"] for p in csms.received("FirmwareStatusNotification")] == ["DownloadScheduled"] * 2
         assert http.requests == []
     finally:
         await daemon.stop()
