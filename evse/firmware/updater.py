@@ -143,7 +143,10 @@ class FirmwareUpdater:
             log.exception("firmware update request=%s failed unexpectedly", job.request_id)
             current = self._current(job)
             downloading = current.phase in (Phase.DOWNLOAD_SCHEDULED, Phase.DOWNLOADING)
-            self._report(current, Status.DownloadFailed if downloading else Status.InstallationFailed)
+            try:
+                self._report(current, Status.DownloadFailed if downloading else Status.InstallationFailed)
+            except Exception:  # the disk refuses this too: the persisted phase is resumed at the next start
+                log.exception("firmware update request=%s: its failure could not be recorded", job.request_id)
         finally:
             if not rebooting:
                 self._release_evses()
