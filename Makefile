@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint bench fuzz soak hil models conformance clean
+.PHONY: run test lint bench fuzz soak hil fw-demo models conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ soak: $(STAMP)         ## >= 200 SIGKILLs during charging sessions, CSMS on and 
 
 hil: $(STAMP)          ## one charging session through the real drivers against the emulated board
 	$(BIN)/python -m hil.run_hil
+
+fw-demo: $(STAMP)      ## a signed firmware update end to end on the simulated board (dev CSMS, loopback HTTP)
+	$(BIN)/python -m hil.fw_demo
 
 models: $(STAMP)       ## regenerate evse/ocpp/v201/messages.py and its .pyi stub from the official schemas
 	$(BIN)/python scripts/gen_models.py

@@ -5,6 +5,7 @@
 - fsm_rate.py: events/s of the pure EVSE state machine
 - meter_rate.py: Modbus meter polls/s at 9600 and 115200 baud next to the serial line-rate limit
 - tls.py: security profiles 0, 2 and 3: connect + upgrade, start -> BootNotification, idle RSS
+- firmware.py: firmware download throughput and RSS (two image sizes), signature check of a 50 MB image
 
 It ends with the figures that have a target (issue 8, section 4), each next to its target.
 evse/ and drivers/ are byte-compiled first, as on an installed station: without .pyc files (e.g. under
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from firmware import SIGNED_MB, DownloadResult, SignatureResult, downloads, signature_checks
 from fsm_rate import FsmResult, fsm_rate
 from harness import percentile
 from meter_rate import SECONDS as METER_SECONDS
@@ -226,6 +228,32 @@ def print_tls(results: list[TlsResult]) -> None:
     table(["profile", "connect + upgrade", "start -> Boot", "RSS idle"], rows, right=[False, True, True, True])
 
 
+def print_firmware(loads: list[DownloadResult], checks: list[SignatureResult]) -> None:
+    print("\nFirmware update (issue 10): download to state_dir from the loopback HTTP server, signature check")
+    rows = [
+        [
+            f"download {r.size_mb} MiB",
+            f"{r.size_mb / r.seconds:.0f} MiB/s",
+            mib(r.rss_before_kb),
+            mib(r.rss_peak_kb),
+            mib(r.hwm_kb),
+        ]
+        for r in loads
+    ]
+    table(
+        ["transfer", "throughput", "RSS before", "RSS peak", "VmHWM"],
+        rows,
+        right=[False, True, True, True, True],
+    )
+    growth = loads[-1].rss_peak_kb - loads[0].rss_peak_kb
+    print(f"  RSS peak grows by {growth / 1024:.1f} MiB from {loads[0].size_mb} to {loads[-1].size_mb} MiB images")
+    table(
+        ["signature check", f"{SIGNED_MB} MB image (median)"],
+        [[c.key, f"{c.seconds * 1000:.0f} ms"] for c in checks],
+        right=[False, True],
+    )
+
+
 async def main() -> None:
     began = time.monotonic()
     # Other work on the machine (a soak, a test run) slows the fsync-bound replay most: say how busy it was.
@@ -242,6 +270,7 @@ async def main() -> None:
         dev, bare = await replays(tmp)
         print_replays([dev, *bare])
         print_tls(await tls_profiles(tmp))
+        print_firmware(await downloads(tmp), signature_checks(tmp))
     print_fsm(fsm_rate())
     print_meters(await meter_rates())
     print_targets(targets(start, rss_kb, bare, dev))

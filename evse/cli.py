@@ -104,7 +104,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     problems = check_tls_files(settings.csms, settings.station.id, datetime.now(UTC), settings.state_dir)
     for problem in problems:
         print(f"error: {problem.line(str(args.file))}", file=sys.stderr)
-    if problems:
+    from evse.firmware.check import firmware_problems
+
+    firmware = firmware_problems(settings)
+    for line in firmware:
+        print(f"error: {args.file}: {line}", file=sys.stderr)
+    if problems or firmware:
         return 2
     print("ok")
     return 0

@@ -44,6 +44,9 @@ class StationSection(_Section):
     model: str = Field(min_length=1, max_length=20)
     serial: str | None = Field(default=None, max_length=25)
     firmware_version: str | None = Field(default=None, max_length=50)
+    # Written by the installed image: when it exists, its first line is the version BootNotification
+    # reports (it wins over firmware_version, which then names the factory image).
+    firmware_version_file: Path | None = None
 
 
 class CsmsSection(_Section):
@@ -120,6 +123,27 @@ class LoggingSection(_Section):
     file_count: int = Field(default=4, ge=1, le=100)
 
 
+class FirmwareSection(_Section):
+    """How UpdateFirmware (L01/L02) installs an image: the installer backend and its limits."""
+
+    # sim: the simulated board's installer; command: a program given the image path (exit 0 = installed);
+    # rauc / swupdate: their command-line tools (A/B slots are theirs to manage).
+    installer: Literal["sim", "command", "rauc", "swupdate"] = "sim"
+    command: list[str] | None = None
+    # A download larger than this is refused (DownloadFailed) before it fills state_dir.
+    max_image_bytes: int = Field(default=512 * 1024 * 1024, ge=1024, le=16 * 1024 * 1024 * 1024)
+    # A ManufacturerRootCertificate (PEM) trusted besides those InstallCertificate installs.
+    factory_root: Path | None = None
+
+    @model_validator(mode="after")
+    def _command_given(self) -> FirmwareSection:
+        if self.installer == "command" and not self.command:
+            raise ValueError("installer command needs command (the program and its arguments)")
+        if self.installer != "command" and self.command:
+            raise ValueError(f"command is only used by installer command, not {self.installer}")
+        return self
+
+
 class Settings(_Section):
     """The whole station configuration."""
 
@@ -134,6 +158,7 @@ class Settings(_Section):
     logging: LoggingSection = Field(default_factory=LoggingSection)
     # Messages kept for the CSMS during an outage; see evse/ocpp/outbox.py for what goes first when full.
     outbox_max_messages: int = Field(default=100_000, ge=100, le=10_000_000)
+    firmware: FirmwareSection = Field(default_factory=FirmwareSection)
 
     @field_validator("board")
     @classmethod
@@ -213,4 +238,12 @@ def load_settings(path: Path) -> Settings:
     }
     if tls_files:
         settings = settings.model_copy(update={"csms": settings.csms.model_copy(update=tls_files)})
+    factory_root = settings.firmware.factory_root
+    if factory_root is not None and not factory_root.is_absolute():
+        firmware = settings.firmware.model_copy(update={"factory_root": (path.parent / factory_root).resolve()})
+        settings = settings.model_copy(update={"firmware": firmware})
+    version_file = settings.station.firmware_version_file
+    if version_file is not None and not version_file.is_absolute():
+        station = settings.station.model_copy(update={"firmware_version_file": (path.parent / version_file).resolve()})
+        settings = settings.model_copy(update={"station": station})
     return settings

@@ -20,6 +20,7 @@ import datetime
 import functools
 import logging
 import signal
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -38,12 +39,17 @@ from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.devicemodel.operations import SetVariableResult, SetVariableStatus
 from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
+from evse.firmware.installers import make_installer
+from evse.firmware.job_store import JobStore
+from evse.firmware.updater import FirmwareUpdater
+from evse.firmware.version import with_running_version
 from evse.logs.station_logs import StationLogs, build_station_logs
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
     authorization,
     availability,
     data_transfer,
+    firmware,
     logs,
     network,
     provisioning,
@@ -111,6 +117,7 @@ class Daemon:
     security: SecurityEvents
     signing: SigningRequests
     logs: StationLogs | None = None  # the diagnostics log file and GetLog (N01)
+    firmware: FirmwareUpdater | None = None
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -161,6 +168,8 @@ class Daemon:
                             self.signing.run,
                         ):
                             group.create_task(_survive_storage(make))
+                        if self.firmware is not None:
+                            group.create_task(_survive_storage(self.firmware.run))
                         group.create_task(self._until(stop, Exit.STOPPED))
                         group.create_task(self._until(self.station.reset_requested, Exit.RESET))
                         sdnotify.notify("READY=1", f"STATUS=station {self.settings.station.id} running")
@@ -278,6 +287,7 @@ def build(
 ) -> Daemon:
     """Construct every part; raises ConfigError/StorageError before anything runs."""
     clock = clock or SystemClock()
+    settings = with_running_version(settings)  # BootNotification reports what the installed image wrote
     csms = settings.csms
     if csms.ca_file or csms.client_cert or csms.client_key:
         # X.509 parsing (cryptography, ~11 MiB resident) only for a station that has TLS files.
@@ -393,6 +403,7 @@ def build(
             log.warning("HeartbeatInterval %ss not stored, keeping the current one: %s", seconds, exc)
 
     journal = Journal(db)
+    firmware_jobs = JobStore(db)  # its table is made before a degraded boot's stand-in is sealed
     security = SecurityEvents(
         SecurityLog(settings.state_dir / "security.log"),
         clock,
@@ -450,11 +461,14 @@ def build(
     )
     station_logs.retrieval.recover()
     logs.register(router, station_logs.retrieval)
+    updater = _firmware_updater(settings, firmware_jobs, station, security, clock)
+    firmware.register(router, updater, security)
     provisioning.register(
         router,
         station,
         sign_station_certificate=sign_station_certificate,
         log_status=station_logs.retrieval.triggered_status,
+        firmware_status=updater.triggered,
     )
     availability.register(router, station)
     transactions.register(router, station)
@@ -492,7 +506,8 @@ def build(
         station.storage_fault,
         security,
         signing,
-        station_logs,
+        logs=station_logs,
+        firmware=updater,
     )
 
 
@@ -539,6 +554,41 @@ def _tls_readiness(
         return client_cert is not None and valid_certificate_in([client_cert], now)
 
     return csms_root, station_certificate
+
+
+def _firmware_updater(
+    settings: Settings, jobs: JobStore, station: Station, security: SecurityEvents, clock: Clock
+) -> FirmwareUpdater:
+    """L01/L02: the installer the YAML names, manufacturer roots (installed and factory) and the TLS roots
+    an https download is checked against (the system's and the CSMS roots the station trusts)."""
+    from evse.security.tls import csms_root_files
+
+    def manufacturer_roots() -> list[Path]:
+        from evse.security.cert_store import CertificateStore, CertificateUse
+
+        installed = CertificateStore(settings.state_dir).directory(CertificateUse.MANUFACTURER_ROOT)
+        return [installed, *([settings.firmware.factory_root] if settings.firmware.factory_root else [])]
+
+    def tls_context() -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        for path in csms_root_files(settings.csms.ca_file, _installed_csms_roots(settings.state_dir)):
+            try:
+                context.load_verify_locations(cafile=str(path))
+            except (OSError, ssl.SSLError) as exc:
+                log.warning("root %s not usable for firmware downloads: %s", path, exc)
+        return context
+
+    return FirmwareUpdater(
+        station,
+        jobs,
+        make_installer(settings),
+        security,
+        clock,
+        image_dir=settings.state_dir / "firmware",
+        max_image_bytes=settings.firmware.max_image_bytes,
+        manufacturer_roots=manufacturer_roots,
+        tls_context=tls_context,
+    )
 
 
 def _report_connection_refusals(connection: CsmsConnection, security: SecurityEvents) -> None:

@@ -129,7 +129,7 @@ async def test_malformed_frames_get_the_specified_callerror_over_the_websocket(
         ('[2,"m1","Reset"]', "m1", "RpcFrameworkError"),
         ('[9,"m2","Reset",{}]', "m2", "MessageTypeNotSupported"),
         ('[2,"m3","FlyToTheMoon",{}]', "m3", "NotImplemented"),
-        ('[2,"m4","UpdateFirmware",{}]', "m4", "NotSupported"),
+        ('[2,"m4","PublishFirmware",{}]', "m4", "NotSupported"),
         ('[2,"m5","Reset",{"type":42}]', "m5", "TypeConstraintViolation"),
         ('[2,"m6","Reset",{}]', "m6", "OccurrenceConstraintViolation"),
         ('[2,"m7","Reset",{"type":"Later"}]', "m7", "PropertyConstraintViolation"),

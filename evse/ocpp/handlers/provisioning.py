@@ -22,12 +22,14 @@ def register(
     *,
     sign_station_certificate: Job | None = None,
     log_status: Callable[[], m.LogStatusNotificationRequest] | None = None,
+    firmware_status: Callable[[], m.FirmwareStatusNotificationRequest] | None = None,
 ) -> None:
     """Attach the provisioning handlers that act on the station core.
 
     `sign_station_certificate` sends a SignCertificateRequest for a new station key (A02); without it a
-    TriggerMessage(SignChargingStationCertificate) is NotImplemented. `log_status` is the state of the
-    log upload (N01) a triggered LogStatusNotification reports; without it, Idle."""
+    TriggerMessage(SignChargingStationCertificate) is NotImplemented. `log_status` and `firmware_status`
+    give the LogStatusNotification (N01) and FirmwareStatusNotification (L01.FR.25/26) a trigger reports;
+    without them, Idle."""
 
     async def reset(request: m.ResetRequest) -> m.ResetResponse | Reply:
         evse_id = request.evseId or None  # evseId 0 means the whole station
@@ -62,15 +64,10 @@ def register(
         if station.registrar.state is Registration.Rejected and what is not m.MessageTriggerEnumType.BootNotification:
             # Rejected: the CSMS should not be asking for anything but a new boot (B03).
             return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.Rejected)
-        send = _triggered(station, what, evse_id, request.evse.connectorId if request.evse else None)
+        connector_id = request.evse.connectorId if request.evse else None
+        send = _triggered(station, what, evse_id, connector_id, log_status, firmware_status)
         if what is m.MessageTriggerEnumType.SignChargingStationCertificate:
             send = sign_station_certificate
-        if what is m.MessageTriggerEnumType.LogStatusNotification and log_status is not None:
-
-            async def send_log_status() -> None:
-                await station.call_direct(log_status(), m.LogStatusNotificationResponse)
-
-            send = send_log_status
         if send is None:
             return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.NotImplemented)
         if what is m.MessageTriggerEnumType.BootNotification and station.registrar.state is Registration.Accepted:
@@ -83,7 +80,12 @@ def register(
 
 
 def _triggered(
-    station: Station, what: m.MessageTriggerEnumType, evse_id: int | None, connector_id: int | None
+    station: Station,
+    what: m.MessageTriggerEnumType,
+    evse_id: int | None,
+    connector_id: int | None,
+    log_report: Callable[[], m.LogStatusNotificationRequest] | None = None,
+    firmware_report: Callable[[], m.FirmwareStatusNotificationRequest] | None = None,
 ) -> Callable[[], Awaitable[None]] | None:
     """The sending job for a triggered message, or None when this station cannot trigger it."""
     T = m.MessageTriggerEnumType
@@ -131,18 +133,23 @@ def _triggered(
     if what is T.LogStatusNotification:
 
         async def log_status() -> None:
-            await call(
-                m.LogStatusNotificationRequest(status=m.UploadLogStatusEnumType.Idle), m.LogStatusNotificationResponse
+            request = (
+                log_report()
+                if log_report is not None
+                else m.LogStatusNotificationRequest(status=m.UploadLogStatusEnumType.Idle)
             )
+            await call(request, m.LogStatusNotificationResponse)
 
         return log_status
     if what is T.FirmwareStatusNotification:
 
         async def firmware_status() -> None:
-            await call(
-                m.FirmwareStatusNotificationRequest(status=m.FirmwareStatusEnumType.Idle),
-                m.FirmwareStatusNotificationResponse,
+            request = (
+                firmware_report()
+                if firmware_report is not None
+                else m.FirmwareStatusNotificationRequest(status=m.FirmwareStatusEnumType.Idle)
             )
+            await call(request, m.FirmwareStatusNotificationResponse)
 
         return firmware_status
     return None
