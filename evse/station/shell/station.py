@@ -35,6 +35,7 @@ from evse.devicemodel.model import DeviceModel
 from evse.ocpp.outbox import Outbox, OutboxEntry
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
+from evse.smartcharging.external_limits import ExternalLimits
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.faults import fault_variable
 from evse.station.core.reservation_book import EvseView
@@ -105,6 +106,8 @@ class Station:
             self.evses[evse.id] = EvseRuntime(boards[evse.id], state)
         self.tokens = AuthorizationFlow(self)
         self.power = PowerPath(self)
+        # Limits from the EMS, the grid operator and load balancing (issue 11), read by the offer.
+        self.external_limits = ExternalLimits()
         self.availability = Availability(self)
         self.remote = RemoteControl(self)
         self.storage_fault: StorageFault | None = None  # wired by the daemon
