@@ -33,13 +33,17 @@ from evse.config import Settings
 from evse.control import ControlServer
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
+from evse.devicemodel.monitor_store import MonitorStore
+from evse.devicemodel.preconfigured_monitors import load_preconfigured
 from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
     authorization,
     availability,
+    customer_information,
     data_transfer,
+    monitoring,
     network,
     provisioning,
     reservation,
@@ -55,12 +59,15 @@ from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
+from evse.station.shell.customer_data import CustomerData
 from evse.station.shell.journal import Journal
+from evse.station.shell.meter_variables import register_meter_variables
 from evse.station.shell.registration import Registrar
 from evse.station.shell.reservations import Reservations
 from evse.station.shell.station import Station
 from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
+from evse.station.shell.variable_monitors import MonitorSink, VariableMonitors
 from evse.storage import StorageHealth, open_state, seal
 
 if TYPE_CHECKING:
@@ -98,6 +105,8 @@ class Daemon:
     extra: list[Driver]  # inputs and ISO 15118 bridges
     storage_fault: StorageFault
     security: SecurityEvents
+    # Long-lived tasks of the optional blocks (variable monitoring ...), run like the station's own.
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -140,6 +149,7 @@ class Daemon:
                             self.station.metering.run_metering,
                             self.station.run_timers,
                             self.station.registrar.run_heartbeat,
+                            *self.background,
                         ):
                             group.create_task(_survive_storage(make))
                         group.create_task(self._until(stop, Exit.STOPPED))
@@ -389,6 +399,21 @@ def build(
         reservations=Reservations(db, dm, clock),
     )
     holder["station"] = station
+    # N02-N08: before a degraded boot seals the stand-in, so the monitors' table exists on it too.
+    register_meter_variables(dm, station.evses)
+    monitors = VariableMonitors(
+        dm,
+        MonitorStore(db),
+        clock,
+        MonitorSink(
+            send=station.messages.enqueue,
+            is_online=station.is_online,
+            next_event_id=station.next_event_id,
+            transaction_on=station.transaction_id_on,
+        ),
+        preconfigured=load_preconfigured(definitions_dir.parent / "preconfigured_monitors.yaml", dm, evse_ids),
+    )
+    customer_data = CustomerData(AuthStore(db), station.tx_journal)  # N09/N10
     station.storage_fault = StorageFault(health, station, db)
     if health.degraded_boot:
         # From here on the stand-in refuses writes: a transaction a power loss left open is ended (once,
@@ -427,6 +452,8 @@ def build(
         tls_client_certificate=settings.csms.client_cert is not None,
     )
     device_model_handlers.register(router, dm, connection, clock)
+    monitoring.register(router, monitors, dm, connection, clock)
+    customer_information.register(router, customer_data, connection, clock)
     _register_certificates(router, settings, dm, clock, station, own_certificate)
 
     control = ControlServer(settings.socket_path)
@@ -435,7 +462,19 @@ def build(
         add_sim_commands(control, board)
     else:
         add_no_sim_commands(control)
-    return Daemon(settings, dm, station, connection, control, board, drivers, extra, station.storage_fault, security)
+    return Daemon(
+        settings,
+        dm,
+        station,
+        connection,
+        control,
+        board,
+        drivers,
+        extra,
+        station.storage_fault,
+        security,
+        background=[monitors.run],
+    )
 
 
 def _report_connection_refusals(connection: CsmsConnection, security: SecurityEvents) -> None:

@@ -185,7 +185,7 @@ class Station:
             evse=m.EVSEType(id=evse_id, connectorId=connector_id) if evse_id is not None else None,
         )
         event = m.EventDataType(
-            eventId=next(self._event_ids),
+            eventId=self.next_event_id(),
             timestamp=now,
             trigger=m.EventTriggerEnumType.Delta,
             actualValue="true" if active else "false",
@@ -411,6 +411,16 @@ class Station:
 
     def has_transaction(self, evse_id: int | None = None) -> bool:
         return any(r.state.tx is not None for i, r in self.evses.items() if evse_id in (None, i))
+
+    def transaction_id_on(self, evse_id: int | None = None) -> str | None:
+        """The transaction running on the EVSE (None: on any EVSE), if one runs."""
+        running = (r.state.tx for i, r in self.evses.items() if evse_id in (None, i) and r.state.tx is not None)
+        tx = next(running, None)
+        return tx.transaction_id if tx is not None else None
+
+    def next_event_id(self) -> int:
+        """A NotifyEvent eventId from the station's one sequence (faults and monitors share it)."""
+        return next(self._event_ids)
 
     async def flush(self, timeout: float) -> None:
         """Give the sender a moment to deliver what is queued (before a reset or shutdown)."""

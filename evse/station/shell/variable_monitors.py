@@ -1,0 +1,287 @@
+"""Variable monitors at work: the shell around evse.devicemodel.monitoring.
+
+Holds the active monitors (hard-wired, preconfigured per ActiveMonitoringBase, the CSMS's custom ones
+from the station database), evaluates them once a second against the device model's current values
+(live ones included: the meter's power, current and voltage) and at once when a variable changes
+(DeviceModel.on_change), and sends what fires as NotifyEvent through the durable outbox.
+
+Hard-wired monitors stand for the hardware faults the station already reports on its own (Station's
+fault events); they are listed in GetMonitoringReport and never evaluated here, so no fault is told twice.
+While offline, an event less severe than MonitoringCtrlr.OfflineQueuingSeverity is dropped, not queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from evse.clock import Clock
+from evse.devicemodel.definitions import AttributeAddress, AttributeType, ComponentKey, VariableDef, VariableKey
+from evse.devicemodel.model import DeviceModel, VariableChange
+from evse.devicemodel.monitor_store import MonitorStore
+from evse.devicemodel.monitoring import (
+    HARD_WIRED_ID_BASE,
+    MAX_SEVERITY,
+    ClearStatus,
+    Criterion,
+    Monitor,
+    MonitoringBase,
+    MonitorKind,
+    MonitorType,
+    Selector,
+    SetRequest,
+    SetResult,
+    Trigger,
+    Watch,
+    active_monitors,
+    evaluate,
+    judge_clear,
+    judge_set_monitoring,
+    queued_offline,
+    reported,
+    select_for_report,
+)
+from evse.ocpp.v201 import messages as m
+from evse.station.core.faults import FAULTS
+
+log = logging.getLogger(__name__)
+
+_CTRLR = "MonitoringCtrlr"
+_TECH_INFO_MAX = 500  # EventDataType.techInfo maxLength
+_VALUE_MAX = 2500  # EventDataType.actualValue maxLength
+# Severity of the hard-wired monitors: an emergency stop or a tripped RCD is a danger, the station-wide
+# Problem flag a system failure, any other part's Problem a hardware failure.
+_HARD_WIRED_SEVERITY = {"EmergencyStopSensor": 0, "RCD": 0, "ChargingStation": 2}
+
+
+def hard_wired_monitors(model: DeviceModel) -> list[Monitor]:
+    """One Delta monitor per fault variable of every component instance the device model has."""
+    wanted = {(f.component.lower(), f.variable.lower()) for f in FAULTS.values()}
+    monitors: list[Monitor] = []
+    for definition in model.definitions():
+        key = (definition.component.name.lower(), definition.variable.name.lower())
+        if key not in wanted:
+            continue
+        monitors.append(
+            Monitor(
+                id=HARD_WIRED_ID_BASE + len(monitors) + 1,
+                component=definition.component,
+                variable=definition.variable,
+                type=MonitorType.DELTA,
+                value=0.0,
+                severity=_HARD_WIRED_SEVERITY.get(definition.component.name, 1),
+                kind=MonitorKind.HARD_WIRED,
+            )
+        )
+    return monitors
+
+
+@dataclass(frozen=True)
+class MonitorSink:
+    """Where fired monitors go: the station's outbox, its link state and its eventId sequence."""
+
+    send: Callable[[m.NotifyEventRequest], None]
+    is_online: Callable[[], bool]
+    next_event_id: Callable[[], int]
+    # The transaction running on an EVSE (None: on any EVSE), or None.
+    transaction_on: Callable[[int | None], str | None]
+
+
+class VariableMonitors:
+    """The station's monitors: N02-N04 operations, evaluation and NotifyEvent."""
+
+    def __init__(
+        self,
+        model: DeviceModel,
+        store: MonitorStore,
+        clock: Clock,
+        sink: MonitorSink,
+        *,
+        preconfigured: Sequence[tuple[Monitor, bool]] = (),
+    ) -> None:
+        self._model = model
+        self._store = store
+        self._clock = clock
+        self._sink = sink
+        self._preconfigured = list(preconfigured)
+        self.hard_wired = hard_wired_monitors(model)
+        self._stored = store.load()
+        self._watches: dict[int, Watch] = {}
+        self._active: list[Monitor] = []
+        self._by_target: dict[tuple[ComponentKey, VariableKey], list[Monitor]] = {}
+        self._refresh()
+        model.on_change(self._on_change)
+
+    # ---- state ---------------------------------------------------------------------------------------
+    @property
+    def base(self) -> MonitoringBase:
+        return MonitoringBase(self._model.get_str(_CTRLR, "ActiveMonitoringBase"))
+
+    @property
+    def level(self) -> int:
+        return self._model.get_int(_CTRLR, "ActiveMonitoringLevel")
+
+    def active(self) -> list[Monitor]:
+        """Every monitor in force, hard-wired first."""
+        return list(self._active)
+
+    def _refresh(self) -> None:
+        self._active = active_monitors(self.base, self.hard_wired, self._preconfigured, self._stored)
+        self._by_target = {}
+        for monitor in self._active:
+            self._by_target.setdefault((monitor.component, monitor.variable), []).append(monitor)
+        ids = {monitor.id for monitor in self._active}
+        self._watches = {i: watch for i, watch in self._watches.items() if i in ids}
+
+    # ---- N04 / N05 / N02 / N03 -------------------------------------------------------------------------
+    def set_monitoring(self, requests: Sequence[SetRequest]) -> list[SetResult]:
+        """SetVariableMonitoring: judged, the accepted ones stored in one write, then in force."""
+        results = judge_set_monitoring(
+            requests,
+            self._model.find,
+            [*self.hard_wired, *(monitor for monitor, _ in self._preconfigured), *self._stored],
+            next_id=self._store.next_custom_id(),
+            max_custom=self._model.get_int(_CTRLR, "MaxCustomMonitors"),
+        )
+        accepted = [result.monitor for result in results if result.monitor is not None]
+        if accepted:
+            self._store.save(accepted)
+            replaced = {monitor.id for monitor in accepted}
+            self._stored = [monitor for monitor in self._stored if monitor.id not in replaced] + accepted
+            for monitor in accepted:
+                self._watches.pop(monitor.id, None)  # a changed monitor starts afresh
+            self._refresh()
+        for result in results:
+            log.info(
+                "SetVariableMonitoring %s.%s type=%s -> %s id=%s %s",
+                result.request.component,
+                result.request.variable,
+                result.request.type.value,
+                result.status.value,
+                result.monitor.id if result.monitor else result.request.id,
+                result.reason or "",
+            )
+        return results
+
+    def clear(self, ids: Sequence[int]) -> list[tuple[int, ClearStatus, str | None]]:
+        """ClearVariableMonitoring: custom monitors only (the firmware's are Rejected)."""
+        results = judge_clear(ids, [*self.hard_wired, *(monitor for monitor, _ in self._preconfigured), *self._stored])
+        gone = [i for i, status, _ in results if status is ClearStatus.ACCEPTED]
+        if gone:
+            self._store.delete(gone)
+            self._stored = [monitor for monitor in self._stored if monitor.id not in gone]
+            self._refresh()
+        return results
+
+    def set_base(self, base: MonitoringBase) -> None:
+        """SetMonitoringBase: FactoryDefault and HardWiredOnly remove every custom monitor and every change
+        the CSMS made to a preconfigured one; All keeps them."""
+        if base is not MonitoringBase.ALL:
+            self._store.delete_all()
+            self._stored = []
+        self._model.set_station_value(_CTRLR, "ActiveMonitoringBase", base.value)
+        self._refresh()
+
+    def set_level(self, severity: int) -> bool:
+        """SetMonitoringLevel: False (Rejected) outside 0..9."""
+        if not 0 <= severity <= MAX_SEVERITY:
+            return False
+        self._model.set_station_value(_CTRLR, "ActiveMonitoringLevel", severity)
+        return True
+
+    def report(
+        self, criteria: Sequence[Criterion], selectors: Sequence[Selector]
+    ) -> list[tuple[ComponentKey, VariableKey, list[Monitor]]]:
+        return select_for_report(self._active, criteria, selectors)
+
+    # ---- evaluation ------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Evaluate every monitor once a second (live values change without telling anyone)."""
+        while True:
+            self.evaluate_all()
+            await asyncio.sleep(1.0)
+
+    def evaluate_all(self) -> None:
+        self._fire([monitor for monitor in self._active if monitor.kind is not MonitorKind.HARD_WIRED])
+
+    def _on_change(self, change: VariableChange) -> None:
+        if change.address.attribute is not AttributeType.ACTUAL:
+            return
+        monitors = self._by_target.get((change.address.component, change.address.variable), [])
+        self._fire([monitor for monitor in monitors if monitor.kind is not MonitorKind.HARD_WIRED])
+
+    def _fire(self, monitors: Sequence[Monitor]) -> None:
+        if not monitors or not self._model.get_bool(_CTRLR, "Enabled"):
+            return
+        monotonic, wall, level = self._clock.monotonic(), self._clock.now(), self.level
+        fired: list[Trigger] = []
+        for monitor in monitors:
+            address = AttributeAddress(monitor.component, monitor.variable, AttributeType.ACTUAL)
+            tx = self._sink.transaction_on(monitor.component.evse_id)
+            watch, trigger = evaluate(
+                monitor,
+                self._watches.get(monitor.id, Watch()),
+                self._model.current(address),
+                monotonic=monotonic,
+                wall=wall,
+                in_transaction=tx is not None,
+            )
+            self._watches[monitor.id] = watch
+            if trigger is not None and reported(trigger, level):
+                fired.append(trigger)
+        if fired:
+            self._deliver(fired)
+
+    def _deliver(self, fired: list[Trigger]) -> None:
+        if not self._sink.is_online():
+            threshold = self._model.get_int(_CTRLR, "OfflineQueuingSeverity")
+            kept = [t for t in fired if queued_offline(t.monitor.severity, threshold)]
+            for trigger in fired:
+                if trigger not in kept:
+                    log.info(
+                        "offline: monitor=%s severity=%s event dropped", trigger.monitor.id, trigger.monitor.severity
+                    )
+            fired = kept
+        if not fired:
+            return
+        now = self._clock.now()
+        events = [self._event_data(trigger, now) for trigger in fired]
+        self._sink.send(m.NotifyEventRequest(generatedAt=now, seqNo=0, eventData=events))
+
+    def _event_data(self, trigger: Trigger, now: datetime) -> m.EventDataType:
+        monitor = trigger.monitor
+        component = monitor.component
+        evse = m.EVSEType(id=component.evse_id, connectorId=component.connector_id) if component.evse_id else None
+        value = trigger.actual_value if self._readable(monitor) else ""
+        bound = "" if monitor.type is MonitorType.DELTA else f" (monitor value {monitor.value:g})"
+        log.info(
+            "monitor fired id=%s %s.%s trigger=%s value=%s",
+            monitor.id,
+            component,
+            monitor.variable,
+            trigger.trigger,
+            value,
+        )
+        return m.EventDataType(
+            eventId=self._sink.next_event_id(),
+            timestamp=now,
+            trigger=m.EventTriggerEnumType(trigger.trigger),
+            actualValue=value[:_VALUE_MAX],
+            component=m.ComponentType(name=component.name, instance=component.instance, evse=evse),
+            variable=m.VariableType(name=monitor.variable.name, instance=monitor.variable.instance),
+            eventNotificationType=m.EventNotificationEnumType(monitor.kind.value),
+            variableMonitoringId=monitor.id,
+            cleared=trigger.cleared,
+            techCode=monitor.type.value,
+            techInfo=f"{monitor.type.value} severity {monitor.severity}{bound}"[:_TECH_INFO_MAX],
+            transactionId=self._sink.transaction_on(component.evse_id) if monitor.transaction else None,
+        )
+
+    def _readable(self, monitor: Monitor) -> bool:
+        """A WriteOnly variable (a password) is monitored, but its value never leaves the station."""
+        found = self._model.find(monitor.component, monitor.variable)
+        attribute = found.attribute(AttributeType.ACTUAL) if isinstance(found, VariableDef) else None
+        return attribute is not None and attribute.readable
