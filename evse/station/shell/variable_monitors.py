@@ -154,6 +154,8 @@ class VariableMonitors:
             for monitor in accepted:
                 self._watches.pop(monitor.id, None)  # a changed monitor starts afresh
             self._refresh()
+            # Evaluated at once: a Delta counts from the value at set time, not from the next tick's.
+            self._fire([monitor for monitor in self._active if monitor.id in replaced])
         for result in results:
             log.info(
                 "SetVariableMonitoring %s.%s type=%s -> %s id=%s %s",
