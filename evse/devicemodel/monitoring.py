@@ -140,16 +140,19 @@ def evaluate(
     """The monitor's new state and the event it raises now, if any.
 
     A monitor with the transaction flag is dormant (state reset) while no transaction runs on its
-    component (N04: active only during a transaction). `value` None means unknown: thresholds and delta
-    keep their state, periodic monitors still report (an empty value)."""
+    component (N04: active only during a transaction). `value` "" means unknown (a meter not read yet):
+    thresholds and delta keep their state, periodic monitors still report it. None means the variable has
+    no value (unset): a Delta sees its first value as a change, a threshold waits for a number."""
     if monitor.transaction and not in_transaction:
         return Watch(), None
     if monitor.type in PERIODICS:
         return _periodic(monitor, watch, value or "", monotonic, wall)
-    if value is None:
+    if value == "":
         return watch, None
     if monitor.type is MonitorType.DELTA:
-        return _delta(monitor, watch, value)
+        return _delta(monitor, watch, value if value is not None else "")
+    if value is None:
+        return watch, None
     number = _number(value)
     if number is None:
         return watch, None

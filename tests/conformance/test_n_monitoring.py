@@ -179,7 +179,7 @@ async def test_TC_N_38_CS_monitor_type_not_supported(csms: DevCsms, station: Sta
     results = await set_monitoring(
         csms,
         monitor("ChargingStation", "AvailabilityState", "UpperThreshold", 1, 4),
-        monitor("OCPPCommCtrlr", "HeartbeatInterval", "Delta", 1, 4),
+        monitor("EVSE", "SupplyPhases", "Delta", 1, 4, evse=1),
     )
     assert [r["status"] for r in results] == ["UnsupportedMonitorType", "Rejected"]
 
@@ -471,6 +471,55 @@ async def test_TC_N_53_CS_alert_event_persistent_over_reboot(csms: DevCsms, make
     csms.skip("NotifyEvent")
     event = await event_of(csms, made["id"])
     assert event["trigger"] == "Periodic"
+
+
+async def test_TC_N_61_CS_alert_event_on_a_numeric_configuration_variable(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    """N07 on a number the CSMS itself sets (our reading of the case's title): an UpperThreshold on
+    OCPPCommCtrlr.HeartbeatInterval fires as soon as a SetVariables takes it over the threshold (the
+    change is evaluated when it happens, not at the next once-a-second pass), and clears when set back."""
+    [made] = await set_monitoring(csms, monitor("OCPPCommCtrlr", "HeartbeatInterval", "UpperThreshold", 1000, 4))
+    assert made["status"] == "Accepted"
+    answer = await csms.call(
+        STATION_ID,
+        call.SetVariables(
+            set_variable_data=[
+                {
+                    "component": {"name": "OCPPCommCtrlr"},
+                    "variable": {"name": "HeartbeatInterval"},
+                    "attribute_value": "2000",
+                }
+            ]
+        ),
+    )
+    assert answer.set_variable_result[0]["attribute_status"] == "Accepted"
+    raised = await event_of(csms, made["id"], cleared=False)
+    assert (raised["actualValue"], raised["trigger"]) == ("2000", "Alerting")
+
+
+async def test_TC_N_48_CS_alert_event_on_a_write_only_variable(csms: DevCsms, station: StationUnderTest) -> None:
+    """N07 on a WriteOnly variable: a Delta on SecurityCtrlr.BasicAuthPassword reports that it changed,
+    with an empty actualValue: the password never leaves the station."""
+    [made] = await set_monitoring(csms, monitor("SecurityCtrlr", "BasicAuthPassword", "Delta", 0, 4))
+    assert made["status"] == "Accepted"
+    secret = "a-new-password-0002"
+    answer = await csms.call(
+        STATION_ID,
+        call.SetVariables(
+            set_variable_data=[
+                {
+                    "component": {"name": "SecurityCtrlr"},
+                    "variable": {"name": "BasicAuthPassword"},
+                    "attribute_value": secret,
+                }
+            ]
+        ),
+    )
+    assert answer.set_variable_result[0]["attribute_status"] == "Accepted"
+    event = await event_of(csms, made["id"])
+    assert (event["trigger"], event["actualValue"]) == ("Delta", "")
+    assert all(secret not in str(p) for p in csms.received("NotifyEvent"))
 
 
 # ---- offline (N07: OfflineQueuingSeverity) -------------------------------------------------------------

@@ -100,9 +100,17 @@ def test_delta_on_a_value_that_is_not_a_number_reports_every_change() -> None:
     assert [t.actual_value for t in fired] == ["Occupied", "Faulted"]
 
 
-def test_unknown_value_keeps_the_threshold_state() -> None:
+def test_unknown_value_keeps_the_threshold_and_delta_state() -> None:
     fired = run(mon(MonitorType.UPPER_THRESHOLD, 10), ["20", None, "", "20", "5"])
     assert [(t.actual_value, t.cleared) for t in fired] == [("20", False), ("5", True)]
+    assert run(mon(MonitorType.DELTA, 100), ["", "50", "", "60", "200"]) == run(
+        mon(MonitorType.DELTA, 100), ["50", "60", "200"]
+    )
+
+
+def test_delta_sees_the_first_value_of_an_unset_variable() -> None:
+    """A WriteOnly password set for the first time is a change (TC_N_48)."""
+    assert [t.actual_value for t in run(mon(MonitorType.DELTA, 0), [None, None, "secret"])] == ["secret"]
 
 
 @given(st.integers(min_value=1, max_value=30), st.integers(min_value=1, max_value=200))
