@@ -413,6 +413,7 @@ def build(
         ),
         preconfigured=load_preconfigured(definitions_dir.parent / "preconfigured_monitors.yaml", dm, evse_ids),
     )
+    station.hard_wired_monitor = monitors.hard_wired_id
     customer_data = CustomerData(AuthStore(db), station.tx_journal)  # N09/N10
     station.storage_fault = StorageFault(health, station, db)
     if health.degraded_boot:

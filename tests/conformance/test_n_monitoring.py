@@ -362,17 +362,20 @@ async def test_TC_N_20_CS_alert_event_threshold_exceeded(csms: DevCsms, station:
 
 
 async def test_TC_N_21_CS_alert_event_hard_wired(csms: DevCsms, station: StationUnderTest) -> None:
-    """A hardware fault (RCD tripped on the simulated board) is told by the station itself, and its
-    variable is one a hard-wired monitor watches in the monitoring report."""
-    station.d.board.raise_fault(1, "rcd_trip")
-    payload = await csms.wait_for("NotifyEvent", predicate=lambda p: p["eventData"][0]["component"]["name"] == "RCD")
-    event = payload["eventData"][0]
-    assert (event["variable"]["name"], event["actualValue"]) == ("Tripped", "true")
-    assert event["eventNotificationType"] == "HardWiredNotification"
+    """A hardware fault (RCD tripped on the simulated board) raises a NotifyEvent from the hard-wired
+    monitor on RCD.Tripped: HardWiredMonitor, and the id the monitoring report lists for it; clearing the
+    fault clears the event."""
     rcd = [{"component": {"name": "RCD", "evse": {"id": 1}}, "variable": {"name": "Tripped"}}]
     _, items = await monitoring_report(csms, 16, component_variable=rcd)
     [hard_wired] = monitors_in(items).values()
     assert hard_wired["type"] == "Delta" and hard_wired["id"] > HARD_WIRED_ID_BASE
+    station.d.board.raise_fault(1, "rcd_trip")
+    event = await event_of(csms, hard_wired["id"])
+    assert (event["variable"]["name"], event["actualValue"], event["trigger"]) == ("Tripped", "true", "Delta")
+    assert event["eventNotificationType"] == "HardWiredMonitor"
+    station.d.board.clear_fault(1, "rcd_trip")
+    cleared = await event_of(csms, hard_wired["id"], cleared=True)
+    assert cleared["actualValue"] == "false"
 
 
 async def test_TC_N_45_CS_alert_event_delta_exceeded(csms: DevCsms, station: StationUnderTest) -> None:

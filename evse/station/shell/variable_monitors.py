@@ -124,6 +124,16 @@ class VariableMonitors:
     def level(self) -> int:
         return self._model.get_int(_CTRLR, "ActiveMonitoringLevel")
 
+    def hard_wired_id(self, component: str, variable: str, evse_id: int | None, connector_id: int | None) -> int | None:
+        """The id of the hard-wired monitor on a fault variable (Station.fault_event names it), if any."""
+        for monitor in self.hard_wired:
+            key = monitor.component
+            if (key.name.lower(), key.evse_id, key.connector_id) == (component.lower(), evse_id, connector_id) and (
+                monitor.variable.name.lower() == variable.lower()
+            ):
+                return monitor.id
+        return None
+
     def active(self) -> list[Monitor]:
         """Every monitor in force, hard-wired first."""
         return list(self._active)
