@@ -34,7 +34,7 @@ from evse.control import ControlServer
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.devicemodel.monitor_store import MonitorStore
-from evse.devicemodel.preconfigured_monitors import load_preconfigured
+from evse.devicemodel.preconfigured_monitors import load_preconfigured, preconfigured_file
 from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
@@ -411,7 +411,7 @@ def build(
             next_event_id=station.next_event_id,
             transaction_on=station.transaction_id_on,
         ),
-        preconfigured=load_preconfigured(definitions_dir.parent / "preconfigured_monitors.yaml", dm, evse_ids),
+        preconfigured=load_preconfigured(preconfigured_file(definitions_dir), dm, evse_ids),
     )
     station.hard_wired_monitor = monitors.hard_wired_id
     customer_data = CustomerData(AuthStore(db), station.tx_journal)  # N09/N10

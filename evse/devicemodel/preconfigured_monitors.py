@@ -17,6 +17,13 @@ from evse.devicemodel.model import DeviceModel
 from evse.devicemodel.monitoring import MAX_SEVERITY, PRECONFIGURED_ID_BASE, Monitor, MonitorKind, MonitorType
 from evse.errors import DeviceModelError
 
+# Next to the device-model definitions directory (config/device_model/): config/preconfigured_monitors.yaml.
+FILENAME = "preconfigured_monitors.yaml"
+
+
+def preconfigured_file(definitions_dir: Path) -> Path:
+    return definitions_dir.parent / FILENAME
+
 
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
