@@ -96,6 +96,11 @@ async def event_of(csms: DevCsms, monitor_id: int, timeout: float = 6.0, **field
     return next(e for e in payload["eventData"] if e.get("variableMonitoringId") == monitor_id)
 
 
+async def metered(sut: StationUnderTest) -> None:
+    """The meter of EVSE 1 has been read once, so a monitor set now starts from a known value."""
+    await until(lambda: sut.d.station.evses[1].reading is not None)
+
+
 async def charging(csms: DevCsms, sut: StationUnderTest, watts: float) -> str:
     """EnergyTransferStarted on EVSE 1 with the EV drawing `watts`."""
     sut.d.board.plug(1)
@@ -348,6 +353,7 @@ async def test_TC_N_47_CS_monitoring_report_all(csms: DevCsms, make_station: Any
 async def test_TC_N_20_CS_alert_event_threshold_exceeded(csms: DevCsms, station: StationUnderTest) -> None:
     """N07: the EV draws more than the UpperThreshold: NotifyEvent Alerting with the value, the monitor's id
     and CustomMonitor; once it draws less again, the same event cleared."""
+    await metered(station)
     [made] = await set_monitoring(csms, monitor("EVSE", "Power", "UpperThreshold", 5000, 4, evse=1))
     await charging(csms, station, 7000)
     raised = await event_of(csms, made["id"], cleared=False)
@@ -359,6 +365,22 @@ async def test_TC_N_20_CS_alert_event_threshold_exceeded(csms: DevCsms, station:
     back = await event_of(csms, made["id"], cleared=True)
     assert back["trigger"] == "Alerting" and float(back["actualValue"]) <= 5000
     assert back["eventId"] != raised["eventId"]
+
+
+async def test_lower_threshold_alert_event(csms: DevCsms, station: StationUnderTest) -> None:
+    """N07, LowerThreshold: set while the EV draws 5 kW in a transaction, the draw then falls under the
+    threshold: Alerting with the transactionId (transaction flag), then cleared when it is back above."""
+    tx_id = await charging(csms, station, 5000)
+    await until(lambda: (r := station.d.station.evses[1].reading) is not None and r.power_w > 4000)
+    [made] = await set_monitoring(csms, monitor("EVSE", "Power", "LowerThreshold", 2000, 4, evse=1, transaction=True))
+    station.d.board.set_power(1, 500)
+    low = await event_of(csms, made["id"], cleared=False)
+    assert (low["trigger"], low["transactionId"]) == ("Alerting", tx_id)
+    assert float(low["actualValue"]) < 2000
+    station.d.board.set_power(1, 4000)
+    back = await event_of(csms, made["id"], cleared=True)
+    assert float(back["actualValue"]) >= 2000
+    assert [e["cleared"] for e in events(csms, made["id"])] == [False, True]
 
 
 async def test_TC_N_21_CS_alert_event_hard_wired(csms: DevCsms, station: StationUnderTest) -> None:
@@ -381,6 +403,7 @@ async def test_TC_N_21_CS_alert_event_hard_wired(csms: DevCsms, station: Station
 async def test_TC_N_45_CS_alert_event_delta_exceeded(csms: DevCsms, station: StationUnderTest) -> None:
     """N07: Delta on a number: an event once the value moved by more than the delta from the value at set
     time (or the last report), then not again until it moves that much from the reported value."""
+    await metered(station)
     [made] = await set_monitoring(csms, monitor("EVSE", "Power", "Delta", 2000, 5, evse=1))
     await charging(csms, station, 4000)
     first = await event_of(csms, made["id"])
@@ -446,6 +469,7 @@ async def test_transaction_monitor_only_during_a_transaction(csms: DevCsms, stat
 
 async def test_TC_N_51_CS_TC_N_52_CS_modify_then_remove_a_monitor(csms: DevCsms, station: StationUnderTest) -> None:
     """A monitor changed by id fires at its new threshold (TC_N_51); once cleared it fires no more (TC_N_52)."""
+    await metered(station)
     [made] = await set_monitoring(csms, monitor("EVSE", "Power", "UpperThreshold", 20000, 4, evse=1))
     await charging(csms, station, 6000)
     [changed] = await set_monitoring(csms, monitor("EVSE", "Power", "UpperThreshold", 5000, 4, evse=1, id=made["id"]))
