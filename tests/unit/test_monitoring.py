@@ -10,26 +10,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evse.devicemodel.definitions import Characteristics, ComponentKey, DataType, VariableDef, VariableKey
-from evse.devicemodel.monitoring import (
+from evse.devicemodel.monitor_requests import (
     ClearStatus,
     Criterion,
+    Selector,
+    SetRequest,
+    SetStatus,
+    active_monitors,
+    judge_clear,
+    judge_set_monitoring,
+    select_for_report,
+    split_by_size,
+)
+from evse.devicemodel.monitoring import (
     Monitor,
     MonitoringBase,
     MonitorKind,
     MonitorType,
-    Selector,
-    SetRequest,
-    SetStatus,
     Trigger,
     Watch,
-    active_monitors,
     evaluate,
-    judge_clear,
-    judge_set_monitoring,
     queued_offline,
     reported,
-    select_for_report,
-    split_by_size,
 )
 from evse.devicemodel.operations import GetVariableStatus
 from evse.ocpp.handlers.customer_information import chunks

@@ -18,15 +18,17 @@ from datetime import datetime
 from evse.clock import Clock
 from evse.devicemodel.definitions import ComponentKey, VariableKey
 from evse.devicemodel.model import DeviceModel
-from evse.devicemodel.monitoring import (
+from evse.devicemodel.monitor_requests import (
     Criterion,
-    Monitor,
-    MonitoringBase,
-    MonitorType,
     Selector,
     SetRequest,
     SetStatus,
     split_by_size,
+)
+from evse.devicemodel.monitoring import (
+    Monitor,
+    MonitoringBase,
+    MonitorType,
 )
 from evse.errors import DeviceModelError
 from evse.ocpp.rpc import CallError, CallSender, Reply, Router

@@ -21,28 +21,30 @@ from datetime import datetime
 from evse.clock import Clock
 from evse.devicemodel.definitions import AttributeAddress, AttributeType, ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
+from evse.devicemodel.monitor_requests import (
+    ClearStatus,
+    Criterion,
+    Selector,
+    SetRequest,
+    SetResult,
+    active_monitors,
+    judge_clear,
+    judge_set_monitoring,
+    select_for_report,
+)
 from evse.devicemodel.monitor_store import MonitorStore
 from evse.devicemodel.monitoring import (
     HARD_WIRED_ID_BASE,
     MAX_SEVERITY,
-    ClearStatus,
-    Criterion,
     Monitor,
     MonitoringBase,
     MonitorKind,
     MonitorType,
-    Selector,
-    SetRequest,
-    SetResult,
     Trigger,
     Watch,
-    active_monitors,
     evaluate,
-    judge_clear,
-    judge_set_monitoring,
     queued_offline,
     reported,
-    select_for_report,
 )
 from evse.ocpp.v201 import messages as m
 from evse.station.core.faults import FAULTS
