@@ -11,6 +11,7 @@ import pytest
 from ocpp.exceptions import OCPPError
 from ocpp.v201 import call
 
+from evse import control
 from evse.devcsms.server import DevCsms
 from evse.devicemodel.monitoring import HARD_WIRED_ID_BASE, PRECONFIGURED_ID_BASE
 from tests.conformance.octt import until, wire_checked
@@ -351,11 +352,14 @@ async def test_TC_N_47_CS_monitoring_report_all(csms: DevCsms, make_station: Any
 
 
 async def test_TC_N_20_CS_alert_event_threshold_exceeded(csms: DevCsms, station: StationUnderTest) -> None:
-    """N07: the EV draws more than the UpperThreshold: NotifyEvent Alerting with the value, the monitor's id
-    and CustomMonitor; once it draws less again, the same event cleared."""
+    """N07: the EV draws more than the UpperThreshold (driven as a technician does, `evse sim meter 1
+    --power 7000` over the control socket): NotifyEvent Alerting with the value, the monitor's id and
+    CustomMonitor; once it draws less again, the same event cleared."""
     await metered(station)
     [made] = await set_monitoring(csms, monitor("EVSE", "Power", "UpperThreshold", 5000, 4, evse=1))
-    await charging(csms, station, 7000)
+    await charging(csms, station, 1000)
+    sim_meter = {"cmd": "sim.meter", "evse": 1, "power": 7000}
+    await asyncio.to_thread(control.request, station.settings.socket_path, sim_meter)
     raised = await event_of(csms, made["id"], cleared=False)
     assert (raised["trigger"], raised["eventNotificationType"]) == ("Alerting", "CustomMonitor")
     assert float(raised["actualValue"]) > 5000
