@@ -460,6 +460,20 @@ async def test_monitoring_level_filters_events(csms: DevCsms, station: StationUn
     assert events(csms, quiet["id"]) == []
 
 
+async def test_monitoring_disabled_raises_no_events(csms: DevCsms, station: StationUnderTest) -> None:
+    """MonitoringCtrlr.Enabled false (SetVariables): monitors stay set but fire nothing; true again, they do."""
+    [made] = await set_monitoring(csms, monitor("EVSE", "ACVoltage", "Periodic", 1, 7, evse=1))
+    enabled = {"component": {"name": "MonitoringCtrlr"}, "variable": {"name": "Enabled"}}
+    answer = await csms.call(STATION_ID, call.SetVariables(set_variable_data=[{**enabled, "attribute_value": "false"}]))
+    assert answer.set_variable_result[0]["attribute_status"] == "Accepted"
+    await until(lambda: len(station.d.station.outbox) == 0)  # what fired before the change has arrived
+    before = len(events(csms, made["id"]))
+    await asyncio.sleep(2.2)  # two passes of a 1 s period
+    assert len(events(csms, made["id"])) == before
+    await csms.call(STATION_ID, call.SetVariables(set_variable_data=[{**enabled, "attribute_value": "true"}]))
+    await event_of(csms, made["id"])
+
+
 async def test_transaction_monitor_only_during_a_transaction(csms: DevCsms, station: StationUnderTest) -> None:
     """N04: a monitor with the transaction flag is silent outside a transaction; inside, its events carry
     the transactionId."""
@@ -497,9 +511,9 @@ async def test_TC_N_53_CS_alert_event_persistent_over_reboot(csms: DevCsms, make
     await csms.wait_for("StatusNotification", timeout=10)
     [made] = await set_monitoring(csms, monitor("EVSE", "ACVoltage", "Periodic", 1, 7, evse=1))
     await sut.stop()
+    csms.skip()  # what the first run sent
     await sut.start()
     await csms.wait_for("BootNotification", timeout=10)
-    csms.skip("NotifyEvent")
     event = await event_of(csms, made["id"])
     assert event["trigger"] == "Periodic"
 
@@ -551,6 +565,24 @@ async def test_TC_N_48_CS_alert_event_on_a_write_only_variable(csms: DevCsms, st
     event = await event_of(csms, made["id"])
     assert (event["trigger"], event["actualValue"]) == ("Delta", "")
     assert all(secret not in str(p) for p in csms.received("NotifyEvent"))
+
+
+async def test_monitor_of_a_removed_evse_is_left_out(csms: DevCsms, make_station: Any) -> None:
+    """A custom monitor on EVSE 2 after the technician reconfigures the station to one EVSE: the station
+    boots, reports only what it can watch, and monitors EVSE 1 as before."""
+    sut = await make_station(evses=2)
+    await csms.wait_for("StatusNotification", timeout=10)
+    gone, kept = await set_monitoring(
+        csms,
+        monitor("EVSE", "Power", "UpperThreshold", 5000, 4, evse=2),
+        monitor("EVSE", "Power", "UpperThreshold", 5000, 4, evse=1),
+    )
+    await sut.stop()
+    csms.skip()
+    await make_station(evses=1)
+    await csms.wait_for("StatusNotification", timeout=10)
+    _, items = await monitoring_report(csms, 30, monitoring_criteria=["ThresholdMonitoring"])
+    assert kept["id"] in monitors_in(items) and gone["id"] not in monitors_in(items)
 
 
 # ---- offline (N07: OfflineQueuingSeverity) -------------------------------------------------------------

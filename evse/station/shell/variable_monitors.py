@@ -110,12 +110,22 @@ class VariableMonitors:
         self._sink = sink
         self._preconfigured = list(preconfigured)
         self.hard_wired = hard_wired_monitors(model)
-        self._stored = store.load()
+        self._stored = [monitor for monitor in store.load() if self._still_defined(monitor)]
         self._watches: dict[int, Watch] = {}
         self._active: list[Monitor] = []
         self._by_target: dict[tuple[ComponentKey, VariableKey], list[Monitor]] = {}
         self._refresh()
         model.on_change(self._on_change)
+
+    def _still_defined(self, monitor: Monitor) -> bool:
+        """A stored monitor on a variable this layout no longer has (an EVSE removed) is left out, not
+        reported: the row stays, in case the EVSE comes back."""
+        if isinstance(self._model.find(monitor.component, monitor.variable), VariableDef):
+            return True
+        log.warning(
+            "monitor id=%s on %s.%s: no such variable now, ignored", monitor.id, monitor.component, monitor.variable
+        )
+        return False
 
     # ---- state ---------------------------------------------------------------------------------------
     @property
