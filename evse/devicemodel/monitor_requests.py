@@ -11,7 +11,7 @@ and the device model's definitions:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -198,19 +198,20 @@ class ClearStatus(StrEnum):
     NOT_FOUND = "NotFound"
 
 
-def judge_clear(ids: Sequence[int], existing: Sequence[Monitor]) -> list[tuple[int, ClearStatus, str | None]]:
-    """ClearVariableMonitoring (N05): custom monitors go; the firmware's (hard-wired, preconfigured) stay,
-    Rejected; an unknown id is NotFound. One answer per id, in order."""
-    kinds = {monitor.id: monitor.kind for monitor in existing}
+def judge_clear(ids: Sequence[int], active: Sequence[Monitor]) -> list[tuple[int, ClearStatus, str | None]]:
+    """ClearVariableMonitoring (N05) against the monitors in force: custom and preconfigured ones go (a
+    preconfigured one until SetMonitoringBase brings it back), hard-wired ones stay, Rejected; an id not in
+    force is NotFound. One answer per id, in order."""
+    kinds = {monitor.id: monitor.kind for monitor in active}
     results: list[tuple[int, ClearStatus, str | None]] = []
     for monitor_id in ids:
         kind = kinds.get(monitor_id)
         if kind is None:
             results.append((monitor_id, ClearStatus.NOT_FOUND, None))
-        elif kind is MonitorKind.CUSTOM:
-            results.append((monitor_id, ClearStatus.ACCEPTED, None))
+        elif kind is MonitorKind.HARD_WIRED:
+            results.append((monitor_id, ClearStatus.REJECTED, "a hard-wired monitor cannot be cleared"))
         else:
-            results.append((monitor_id, ClearStatus.REJECTED, f"a {kind.value} cannot be cleared"))
+            results.append((monitor_id, ClearStatus.ACCEPTED, None))
     return results
 
 
@@ -222,14 +223,16 @@ def active_monitors(
     hard_wired: Iterable[Monitor],
     preconfigured: Iterable[tuple[Monitor, bool]],
     stored: Iterable[Monitor],
+    cleared: Collection[int] = frozenset(),
 ) -> list[Monitor]:
     """Hard-wired always; preconfigured per the base (`(monitor, factory_default)`), with the CSMS's
-    changes (stored monitors with a preconfigured id) in place of the original; custom ones always."""
+    changes (stored monitors with a preconfigured id) in place of the original and without those it
+    cleared; custom ones always."""
     changed = {monitor.id: monitor for monitor in stored if monitor.kind is MonitorKind.PRECONFIGURED}
     result = list(hard_wired)
     if base is not MonitoringBase.HARD_WIRED_ONLY:
         for monitor, factory_default in preconfigured:
-            if base is MonitoringBase.ALL or factory_default:
+            if (base is MonitoringBase.ALL or factory_default) and monitor.id not in cleared:
                 result.append(changed.get(monitor.id, monitor))
     result += [monitor for monitor in stored if monitor.kind is MonitorKind.CUSTOM]
     return result

@@ -22,6 +22,8 @@ MIGRATIONS = [
             " component_instance TEXT, evse_id INTEGER, connector_id INTEGER, variable TEXT NOT NULL,"
             " variable_instance TEXT, type TEXT NOT NULL, value REAL NOT NULL, severity INTEGER NOT NULL,"
             " in_transaction INTEGER NOT NULL)",
+            # Preconfigured monitors the CSMS cleared (ClearVariableMonitoring), until SetMonitoringBase.
+            "CREATE TABLE cleared_monitors (id INTEGER PRIMARY KEY)",
         ],
     )
 ]
@@ -81,13 +83,25 @@ class MonitorStore:
                 [_row(monitor) for monitor in monitors],
             )
 
-    def delete(self, ids: Iterable[int]) -> None:
+    def delete(self, ids: Iterable[int], *, mark_cleared: Iterable[int] = ()) -> None:
+        """Remove monitors (custom ones, changes to preconfigured ones) and note the preconfigured ids in
+        `mark_cleared` as cleared, in one transaction."""
         with transaction(self._conn):
             self._conn.executemany("DELETE FROM monitors WHERE id = ?", [(i,) for i in ids])
+            self._conn.executemany("INSERT OR IGNORE INTO cleared_monitors(id) VALUES(?)", [(i,) for i in mark_cleared])
+
+    def cleared(self) -> set[int]:
+        return {int(row[0]) for row in self._conn.execute("SELECT id FROM cleared_monitors")}
+
+    def forget_clearings(self) -> None:
+        """SetMonitoringBase All: every preconfigured monitor is active again."""
+        self._conn.execute("DELETE FROM cleared_monitors")
 
     def delete_all(self) -> None:
-        """SetMonitoringBase FactoryDefault / HardWiredOnly: custom monitors and changes all go."""
-        self._conn.execute("DELETE FROM monitors")
+        """SetMonitoringBase FactoryDefault / HardWiredOnly: custom monitors, changes and clearings all go."""
+        with transaction(self._conn):
+            self._conn.execute("DELETE FROM monitors")
+            self._conn.execute("DELETE FROM cleared_monitors")
 
     def next_custom_id(self) -> int:
         row = self._conn.execute("SELECT MAX(id) FROM monitors WHERE kind = ?", (MonitorKind.CUSTOM.value,)).fetchone()

@@ -14,7 +14,7 @@ SetMonitoringBase, GetMonitoringReport's selection) are in evse.devicemodel.moni
 
 Monitor kinds: hard-wired monitors are the station's own (the hardware faults; never changed or
 cleared), preconfigured ones come with the firmware (config/preconfigured_monitors.yaml; the CSMS may
-change them until SetMonitoringBase FactoryDefault restores them), custom ones are the CSMS's.
+change or clear them until SetMonitoringBase restores them), custom ones are the CSMS's.
 """
 
 from __future__ import annotations

@@ -272,6 +272,29 @@ async def test_TC_N_18_CS_TC_N_19_CS_TC_N_44_CS_clear_monitoring(csms: DevCsms, 
     assert hard_wired in monitors_in(items)
 
 
+async def test_clear_a_preconfigured_monitor_until_set_monitoring_base(
+    csms: DevCsms, station: StationUnderTest
+) -> None:
+    """A preconfigured monitor the CSMS clears is gone from the report, also after a restart; SetMonitoringBase
+    All activates every preconfigured monitor again."""
+    preconfigured = PRECONFIGURED_ID_BASE + 1
+    [result] = await clear_monitoring(csms, preconfigured)
+    assert result["status"] == "Accepted"
+    _, items = await monitoring_report(csms, 20)
+    assert preconfigured not in monitors_in(items)
+    [again] = await clear_monitoring(csms, preconfigured)
+    assert again["status"] == "NotFound"
+    await station.stop()
+    csms.skip()
+    await station.start()
+    await csms.wait_for("BootNotification", timeout=10)
+    _, items = await monitoring_report(csms, 21)
+    assert preconfigured not in monitors_in(items)
+    assert (await csms.call(STATION_ID, call.SetMonitoringBase(monitoring_base="All"))).status == "Accepted"
+    _, items = await monitoring_report(csms, 22)
+    assert monitors_in(items)[preconfigured]["value"] == 253
+
+
 async def test_TC_N_05_CS_TC_N_06_CS_set_monitoring_base(csms: DevCsms, station: StationUnderTest) -> None:
     """All keeps custom monitors; HardWiredOnly removes them and leaves only the hard-wired monitors;
     FactoryDefault brings the factory-default preconfigured ones back (not the others)."""

@@ -250,7 +250,7 @@ def test_clear_judges_each_id() -> None:
     ]
     assert [status for _, status, _ in judge_clear([1, 2, 3, 4], existing)] == [
         ClearStatus.ACCEPTED,
-        ClearStatus.REJECTED,
+        ClearStatus.ACCEPTED,  # until SetMonitoringBase brings it back
         ClearStatus.REJECTED,
         ClearStatus.NOT_FOUND,
     ]
@@ -269,6 +269,7 @@ def test_active_monitors_per_base() -> None:
     assert active_monitors(MonitoringBase.ALL, [hard], pre, [changed, custom]) == [hard, changed, extra, custom]
     assert active_monitors(MonitoringBase.FACTORY_DEFAULT, [hard], pre, []) == [hard, factory]
     assert active_monitors(MonitoringBase.HARD_WIRED_ONLY, [hard], pre, [custom]) == [hard, custom]
+    assert active_monitors(MonitoringBase.ALL, [hard], pre, [custom], cleared={200}) == [hard, extra, custom]
 
 
 def test_report_selection_by_criteria_and_selectors() -> None:

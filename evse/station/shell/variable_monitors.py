@@ -111,6 +111,7 @@ class VariableMonitors:
         self._preconfigured = list(preconfigured)
         self.hard_wired = hard_wired_monitors(model)
         self._stored = [monitor for monitor in store.load() if self._still_defined(monitor)]
+        self._cleared = store.cleared()
         self._watches: dict[int, Watch] = {}
         self._active: list[Monitor] = []
         self._by_target: dict[tuple[ComponentKey, VariableKey], list[Monitor]] = {}
@@ -151,7 +152,7 @@ class VariableMonitors:
         return list(self._active)
 
     def _refresh(self) -> None:
-        self._active = active_monitors(self.base, self.hard_wired, self._preconfigured, self._stored)
+        self._active = active_monitors(self.base, self.hard_wired, self._preconfigured, self._stored, self._cleared)
         self._by_target = {}
         for monitor in self._active:
             self._by_target.setdefault((monitor.component, monitor.variable), []).append(monitor)
@@ -164,7 +165,7 @@ class VariableMonitors:
         results = judge_set_monitoring(
             requests,
             self._model.find,
-            [*self.hard_wired, *(monitor for monitor, _ in self._preconfigured), *self._stored],
+            self._active,
             next_id=self._store.next_custom_id(),
             max_custom=self._model.get_int(_CTRLR, "MaxCustomMonitors"),
         )
@@ -191,21 +192,29 @@ class VariableMonitors:
         return results
 
     def clear(self, ids: Sequence[int]) -> list[tuple[int, ClearStatus, str | None]]:
-        """ClearVariableMonitoring: custom monitors only (the firmware's are Rejected)."""
-        results = judge_clear(ids, [*self.hard_wired, *(monitor for monitor, _ in self._preconfigured), *self._stored])
-        gone = [i for i, status, _ in results if status is ClearStatus.ACCEPTED]
+        """ClearVariableMonitoring: custom monitors are deleted, preconfigured ones noted as cleared (until
+        SetMonitoringBase), hard-wired ones Rejected."""
+        results = judge_clear(ids, self._active)
+        gone = {i for i, status, _ in results if status is ClearStatus.ACCEPTED}
         if gone:
-            self._store.delete(gone)
+            kinds = {monitor.id: monitor.kind for monitor in self._active}
+            preconfigured = {i for i in gone if kinds[i] is MonitorKind.PRECONFIGURED}
+            self._store.delete(sorted(gone), mark_cleared=sorted(preconfigured))
             self._stored = [monitor for monitor in self._stored if monitor.id not in gone]
+            self._cleared |= preconfigured
             self._refresh()
         return results
 
     def set_base(self, base: MonitoringBase) -> None:
         """SetMonitoringBase: FactoryDefault and HardWiredOnly remove every custom monitor and every change
-        the CSMS made to a preconfigured one; All keeps them."""
-        if base is not MonitoringBase.ALL:
+        the CSMS made to a preconfigured one; All keeps them and brings back the preconfigured monitors the
+        CSMS cleared."""
+        if base is MonitoringBase.ALL:
+            self._store.forget_clearings()
+        else:
             self._store.delete_all()
             self._stored = []
+        self._cleared = set()
         self._model.set_station_value(_CTRLR, "ActiveMonitoringBase", base.value)
         self._refresh()
 
