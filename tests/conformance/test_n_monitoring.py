@@ -470,6 +470,26 @@ async def test_periodic_clock_aligned_event(csms: DevCsms, station: StationUnder
     assert event["trigger"] == "Periodic" and event["actualValue"] == "230"
 
 
+async def test_many_monitors_firing_at_once_are_split(csms: DevCsms, station: StationUnderTest) -> None:
+    """25 monitors reporting in the same second (clock-aligned): several NotifyEvents of at most 20 events
+    each, every monitor's event among them."""
+    variables = ("Power", "ACCurrent", "ACVoltage")
+    made = [
+        monitor("EVSE", variables[i % 3], "PeriodicClockAligned", 1, i // 3, evse=1)  # distinct type/severity
+        for i in range(25)
+    ]
+    ids = [r["id"] for r in await set_monitoring(csms, *made[:20]) + await set_monitoring(csms, *made[20:])]
+
+    def one_pass() -> dict[str, set[int]]:
+        by_time: dict[str, set[int]] = {}
+        for p in csms.received("NotifyEvent"):
+            by_time.setdefault(p["generatedAt"], set()).update(e.get("variableMonitoringId", 0) for e in p["eventData"])
+        return by_time
+
+    await until(lambda: any(set(ids) <= found for found in one_pass().values()), timeout=6)
+    assert all(len(p["eventData"]) <= 20 for p in csms.received("NotifyEvent"))
+
+
 async def test_monitoring_level_filters_events(csms: DevCsms, station: StationUnderTest) -> None:
     """N03: with SetMonitoringLevel 3 a severity-7 monitor stays silent while a severity-2 one reports."""
     assert (await csms.call(STATION_ID, call.SetMonitoringLevel(severity=3))).status == "Accepted"

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 _CTRLR = "MonitoringCtrlr"
 _TECH_INFO_MAX = 500  # EventDataType.techInfo maxLength
 _VALUE_MAX = 2500  # EventDataType.actualValue maxLength
+_EVENTS_PER_MESSAGE = 20  # ~10 KiB of eventData at most per NotifyEvent
 # Severity of the hard-wired monitors: an emergency stop or a tripped RCD is a danger, the station-wide
 # Problem flag a system failure, any other part's Problem a hardware failure.
 _HARD_WIRED_SEVERITY = {"EmergencyStopSensor": 0, "RCD": 0, "ChargingStation": 2}
@@ -282,7 +283,11 @@ class VariableMonitors:
             return
         now = self._clock.now()
         events = [self._event_data(trigger, now) for trigger in fired]
-        self._sink.send(m.NotifyEventRequest(generatedAt=now, seqNo=0, eventData=events))
+        # Many monitors firing at once (a supply dip trips them all) go out as several NotifyEvents, each
+        # a complete report of its own, so none grows past what a CSMS accepts in one frame.
+        for start in range(0, len(events), _EVENTS_PER_MESSAGE):
+            batch = events[start : start + _EVENTS_PER_MESSAGE]
+            self._sink.send(m.NotifyEventRequest(generatedAt=now, seqNo=0, eventData=batch))
 
     def _event_data(self, trigger: Trigger, now: datetime) -> m.EventDataType:
         monitor = trigger.monitor
