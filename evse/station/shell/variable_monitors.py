@@ -46,6 +46,7 @@ from evse.devicemodel.monitoring import (
     queued_offline,
     reported,
 )
+from evse.errors import StorageError
 from evse.ocpp.v201 import messages as m
 from evse.station.core.faults import FAULTS
 
@@ -235,7 +236,13 @@ class VariableMonitors:
     async def run(self) -> None:
         """Evaluate every monitor once a second (live values change without telling anyone)."""
         while True:
-            self.evaluate_all()
+            try:
+                self.evaluate_all()
+            except StorageError:
+                raise  # the daemon restarts this task once the storage fault is raised
+            except Exception:
+                # Monitoring is diagnosis: a fault in it is logged, it must not take charging down with it.
+                log.exception("monitor evaluation failed; trying again in a second")
             await asyncio.sleep(1.0)
 
     def evaluate_all(self) -> None:
