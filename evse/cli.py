@@ -116,11 +116,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _check_device_model(settings: Settings, origin: Path) -> DeviceModel:
-    """Validate the device_model overrides against the definitions without touching state_dir."""
+    """Validate the device_model overrides against the definitions, and the preconfigured monitors against
+    the result, without touching state_dir; the model, for commands that read it."""
     from evse.daemon import DEFINITIONS_DIR
     from evse.devicemodel.model import DeviceModel
+    from evse.devicemodel.preconfigured_monitors import load_preconfigured, preconfigured_file
 
-    return DeviceModel.open(
+    model = DeviceModel.open(
         DEFINITIONS_DIR,
         settings.layout,
         None,
@@ -128,6 +130,8 @@ def _check_device_model(settings: Settings, origin: Path) -> DeviceModel:
         identity=settings,
         override_origin=str(origin),
     )
+    load_preconfigured(preconfigured_file(DEFINITIONS_DIR), model, [evse.id for evse in settings.evses])
+    return model
 
 
 def cmd_status(args: argparse.Namespace) -> int:

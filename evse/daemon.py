@@ -36,7 +36,9 @@ from evse.config import Settings
 from evse.control import ControlServer
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
+from evse.devicemodel.monitor_store import MonitorStore
 from evse.devicemodel.operations import SetVariableResult, SetVariableStatus
+from evse.devicemodel.preconfigured_monitors import load_preconfigured, preconfigured_file
 from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
 from evse.firmware.installers import make_installer
@@ -48,9 +50,11 @@ from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.handlers import (
     authorization,
     availability,
+    customer_information,
     data_transfer,
     firmware,
     logs,
+    monitoring,
     network,
     provisioning,
     reservation,
@@ -70,12 +74,15 @@ from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
+from evse.station.shell.customer_data import CustomerData
 from evse.station.shell.journal import Journal
+from evse.station.shell.meter_variables import register_meter_variables
 from evse.station.shell.registration import Registrar
 from evse.station.shell.reservations import Reservations
 from evse.station.shell.station import Station
 from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
+from evse.station.shell.variable_monitors import MonitorSink, VariableMonitors
 from evse.storage import StorageHealth, open_state, seal
 
 if TYPE_CHECKING:
@@ -118,6 +125,8 @@ class Daemon:
     signing: SigningRequests
     logs: StationLogs | None = None  # the diagnostics log file and GetLog (N01)
     firmware: FirmwareUpdater | None = None
+    # Long-lived tasks of the optional blocks (variable monitoring ...), run like the station's own.
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -166,6 +175,7 @@ class Daemon:
                             self.station.run_timers,
                             self.station.registrar.run_heartbeat,
                             self.signing.run,
+                            *self.background,
                         ):
                             group.create_task(_survive_storage(make))
                         if self.firmware is not None:
@@ -434,6 +444,22 @@ def build(
         reservations=Reservations(db, dm, clock),
     )
     holder["station"] = station
+    # N02-N08: before a degraded boot seals the stand-in, so the monitors' table exists on it too.
+    register_meter_variables(dm, station.evses)
+    monitors = VariableMonitors(
+        dm,
+        MonitorStore(db),
+        clock,
+        MonitorSink(
+            send=station.messages.enqueue,
+            is_online=station.is_online,
+            next_event_id=station.next_event_id,
+            transaction_on=station.transaction_id_on,
+        ),
+        preconfigured=load_preconfigured(preconfigured_file(definitions_dir), dm, evse_ids),
+    )
+    station.hard_wired_monitor = monitors.hard_wired_id
+    customer_data = CustomerData(AuthStore(db), station.tx_journal)  # N09/N10
     station.storage_fault = StorageFault(health, station, db)
     if health.degraded_boot:
         # From here on the stand-in refuses writes: a transaction a power loss left open is ended (once,
@@ -486,6 +512,8 @@ def build(
     device_model_handlers.register(
         router, dm, connection, clock, after_set=_reconnect_on_new_password(connection, network_slots)
     )
+    monitoring.register(router, monitors, dm, connection, clock)
+    customer_information.register(router, customer_data, connection, clock)
     _register_certificates(router, settings, dm, clock, station, own_certificate, signing.signed)
 
     control = ControlServer(settings.socket_path)
@@ -508,6 +536,7 @@ def build(
         signing,
         logs=station_logs,
         firmware=updater,
+        background=[monitors.run],
     )
 
 

@@ -10,9 +10,17 @@ from tests.fuzz.frames import PAYLOAD_CODES, Expect, Probe, strict_loads
 from tests.fuzz.payloads import FORMAT, OCCURRENCE
 
 # CALLERRORs a handler itself may answer with: DeviceDataCtrlr / LocalAuthListCtrlr ItemsPerMessage and
-# BytesPerMessage (B06.FR.16/17, B08.FR.17/18, D01).
+# BytesPerMessage (B06.FR.16/17, B08.FR.17/18, D01), MonitoringCtrlr Items/BytesPer(Set|Clear)VariableMonitoring.
 HANDLER_CODES: dict[str, frozenset[str]] = {
-    action: frozenset({OCCURRENCE, FORMAT}) for action in ("GetVariables", "SetVariables", "GetReport", "SendLocalList")
+    action: frozenset({OCCURRENCE, FORMAT})
+    for action in (
+        "GetVariables",
+        "SetVariables",
+        "GetReport",
+        "SendLocalList",
+        "SetVariableMonitoring",
+        "ClearVariableMonitoring",
+    )
 }
 
 

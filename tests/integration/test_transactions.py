@@ -182,8 +182,9 @@ async def test_fault_raised_and_cleared_are_notify_events_and_component_state(
     assert (raised["variable"]["name"], raised["actualValue"], raised["eventNotificationType"]) == (
         "Tripped",
         "true",
-        "HardWiredNotification",
+        "HardWiredMonitor",  # the hard-wired monitor on RCD.Tripped (N07), named by variableMonitoringId
     )
+    assert raised["variableMonitoringId"] > 0
     await csms.wait_for("StatusNotification", predicate=lambda p: p["connectorStatus"] == "Faulted", timeout=5)
     await asyncio.sleep(0.2)
     assert not station.d.board.contactor(1).is_closed  # safety first

@@ -52,6 +52,9 @@ REQUIRED: dict[tuple[str, str, str | None], DataType] = {
     ("LocalAuthListCtrlr", "BytesPerMessage", None): DataType.INTEGER,
     ("LocalAuthListCtrlr", "Entries", None): DataType.INTEGER,
     ("LocalAuthListCtrlr", "ItemsPerMessage", None): DataType.INTEGER,
+    # Required once MonitoringCtrlr is implemented (N02-N08).
+    ("MonitoringCtrlr", "BytesPerSetVariableMonitoring", None): DataType.INTEGER,
+    ("MonitoringCtrlr", "ItemsPerSetVariableMonitoring", None): DataType.INTEGER,
     ("OCPPCommCtrlr", "FileTransferProtocols", None): DataType.MEMBER_LIST,
     ("OCPPCommCtrlr", "MessageTimeout", "Default"): DataType.INTEGER,
     ("OCPPCommCtrlr", "MessageAttemptInterval", "TransactionEvent"): DataType.INTEGER,

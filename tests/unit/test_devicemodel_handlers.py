@@ -175,6 +175,6 @@ async def test_get_report_for_a_component_variable_sends_one_notify_report() -> 
     ]
     assert notify["reportData"][0]["variableCharacteristics"] == {
         "dataType": "OptionList",
-        "supportsMonitoring": False,
+        "supportsMonitoring": True,  # a Delta monitor may watch it (N04)
         "valuesList": "Available,Occupied,Reserved,Unavailable,Faulted",
     }

@@ -220,6 +220,11 @@ class AuthStore:
     def list_usage(self) -> Usage:
         return self._usage("auth_list")
 
+    def list_remove(self, key: TokenKey) -> bool:
+        """CustomerInformation clear (N10): the entry goes, the list version stays (the CSMS asked)."""
+        cursor = self._conn.execute("DELETE FROM auth_list WHERE id_token = ? AND token_type = ?", key)
+        return cursor.rowcount > 0
+
     def list_entries(self) -> dict[TokenKey, m.IdTokenInfoType]:
         """The whole list (for tests and diagnostics; the station looks tokens up one by one)."""
         rows = self._conn.execute("SELECT id_token, token_type, info FROM auth_list").fetchall()

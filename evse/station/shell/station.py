@@ -111,6 +111,9 @@ class Station:
         self.availability = Availability(self)
         self.remote = RemoteControl(self)
         self.storage_fault: StorageFault | None = None  # wired by the daemon
+        # The hard-wired monitor watching a fault's variable (component, variable, evse, connector), if any:
+        # wired by the daemon to the variable monitors, so a fault's event names the monitor (N07).
+        self.hard_wired_monitor: Callable[[str, str, int | None, int | None], int | None] = lambda *_: None
         self.metering = Metering(
             self.evses, dm, clock, self.messages, tx_journal, apply=self.apply, recheck_offer=self.power.recheck_offer
         )
@@ -179,22 +182,26 @@ class Station:
         evse_id: int | None = None,
         connector_id: int | None = None,
     ) -> m.NotifyEventRequest:
-        """The NotifyEvent (HardWiredNotification, Delta) of a fault raised or cleared; eventIds from one
-        sequence per boot, whoever reports."""
+        """The NotifyEvent (Delta) of a fault raised or cleared, from the hard-wired monitor of its variable
+        (HardWiredNotification where none watches it); eventIds from one sequence per boot, whoever reports."""
         where = fault_variable(name)
         now = self.clock.now()
+        monitor_id = self.hard_wired_monitor(where.component, where.variable, evse_id, connector_id)
         component = m.ComponentType(
             name=where.component,
             evse=m.EVSEType(id=evse_id, connectorId=connector_id) if evse_id is not None else None,
         )
         event = m.EventDataType(
-            eventId=next(self._event_ids),
+            eventId=self.next_event_id(),
             timestamp=now,
             trigger=m.EventTriggerEnumType.Delta,
             actualValue="true" if active else "false",
             techInfo=(f"{name}: {detail}" if detail else name)[:500],
             cleared=None if active else True,
-            eventNotificationType=m.EventNotificationEnumType.HardWiredNotification,
+            eventNotificationType=m.EventNotificationEnumType.HardWiredNotification
+            if monitor_id is None
+            else m.EventNotificationEnumType.HardWiredMonitor,
+            variableMonitoringId=monitor_id,
             component=component,
             variable=m.VariableType(name=where.variable),
         )
@@ -414,6 +421,16 @@ class Station:
 
     def has_transaction(self, evse_id: int | None = None) -> bool:
         return any(r.state.tx is not None for i, r in self.evses.items() if evse_id in (None, i))
+
+    def transaction_id_on(self, evse_id: int | None = None) -> str | None:
+        """The transaction running on the EVSE (None: on any EVSE), if one runs."""
+        running = (r.state.tx for i, r in self.evses.items() if evse_id in (None, i) and r.state.tx is not None)
+        tx = next(running, None)
+        return tx.transaction_id if tx is not None else None
+
+    def next_event_id(self) -> int:
+        """A NotifyEvent eventId from the station's one sequence (faults and monitors share it)."""
+        return next(self._event_ids)
 
     async def flush(self, timeout: float) -> None:
         """Give the sender a moment to deliver what is queued (before a reset or shutdown)."""

@@ -135,6 +135,29 @@ class TxJournal:
             for r in rows
         ]
 
+    def of_token(self, id_token: str, token_type: str) -> list[TxRecord]:
+        """Every journaled transaction (open or closed) of a token; idTokens compare case-insensitively."""
+        rows = self._conn.execute(
+            "SELECT transaction_id, evse_id, connector_id, id_token, token_type, remote_start_id, charging_state,"
+            " next_seq_no, last_energy_wh, ended_samples FROM transactions"
+            " WHERE lower(id_token) = lower(?) AND token_type = ? ORDER BY rowid",
+            (id_token, token_type),
+        ).fetchall()
+        return [
+            TxRecord(r[0], r[1], r[2], (r[3], r[4]) if r[3] is not None else None, r[5], r[6], r[7], r[8], r[9])
+            for r in rows
+        ]
+
+    def forget_token(self, id_token: str, token_type: str) -> int:
+        """CustomerInformation clear (N10): the token leaves the closed transactions it is kept in; an open
+        one keeps it until it ends (stopping it with the same card needs it). Returns how many."""
+        cursor = self._conn.execute(
+            "UPDATE transactions SET id_token = NULL, token_type = NULL"
+            " WHERE open = 0 AND lower(id_token) = lower(?) AND token_type = ?",
+            (id_token, token_type),
+        )
+        return cursor.rowcount
+
     def prune_closed(self, keep: int = 1000) -> None:
         """Closed transactions are kept for a while (diagnosis), then dropped."""
         self._conn.execute(
