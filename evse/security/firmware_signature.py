@@ -2,10 +2,10 @@
 signature over the downloaded image.
 
 The signingCertificate of UpdateFirmware is PEM: the signing certificate first, optionally followed by
-intermediates. It must chain, each link's signature checked and each certificate valid now, to one of the
-roots (installed ManufacturerRootCertificates or the factory root named in YAML). The `signature` field is
-the base64 of an RSA (PKCS#1 v1.5) or ECDSA signature over the SHA-256 of the image; the image is hashed
-in pieces so a large image never sits in memory.
+intermediates. It must chain (cryptography's path validation: each link's signature, each certificate
+valid now) to one of the roots (installed ManufacturerRootCertificates or the factory root named in YAML).
+The `signature` field is the base64 of an RSA (PKCS#1 v1.5) or ECDSA signature over the SHA-256 of the
+image; the image is hashed in pieces so a large image never sits in memory.
 
 Loaded only when an update is signed: cryptography's X.509 is not imported by the daemon at start-up.
 """
@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from evse.errors import EvseError
 
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 
 MAX_CHAIN = 5  # intermediates between the signing certificate and its root
 HASH_PIECE = 1024 * 1024
+
+
+# A manufacturer CA must say it is one (basicConstraints); nothing else is demanded of a private PKI.
+_CA_POLICY = ExtensionPolicy.permit_all().require_present(x509.BasicConstraints, Criticality.AGNOSTIC, None)
 
 
 class SigningCertificateInvalid(EvseError):
@@ -60,7 +65,11 @@ def load_roots(paths: Iterable[Path]) -> list[x509.Certificate]:
 
 
 def verify_signing_certificate(pem: str, roots: list[x509.Certificate], now: datetime) -> x509.Certificate:
-    """The signing certificate of `pem`, checked up to one of `roots`; SigningCertificateInvalid if not."""
+    """The signing certificate of `pem`, checked up to one of `roots`; SigningCertificateInvalid if not.
+
+    Path building and validation are cryptography's (each link's signature, validity at `now`, CA
+    constraints), with extension policies that let a code-signing certificate through: the web PKI
+    defaults would demand a TLS client or server usage of it."""
     try:
         certificates = x509.load_pem_x509_certificates(pem.encode())
     except ValueError as exc:
@@ -68,30 +77,22 @@ def verify_signing_certificate(pem: str, roots: list[x509.Certificate], now: dat
     if not roots:
         raise SigningCertificateInvalid("no ManufacturerRootCertificate installed")
     leaf, intermediates = certificates[0], certificates[1:]
-    current = leaf
-    for _ in range(MAX_CHAIN + 1):
-        _check_validity(current, now)
-        root = _issued_by(current, roots)
-        if root is not None:
-            _check_validity(root, now)
-            return leaf
-        issuer = _issued_by(current, intermediates)
-        if issuer is None or issuer is current:
-            break
-        current = issuer
-    raise SigningCertificateInvalid(f"{leaf.subject.rfc4514_string()}: does not chain to a manufacturer root")
-
-
-def _issued_by(certificate: x509.Certificate, candidates: list[x509.Certificate]) -> x509.Certificate | None:
-    for candidate in candidates:
-        if candidate.subject != certificate.issuer:
-            continue
-        try:
-            certificate.verify_directly_issued_by(candidate)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        return candidate
-    return None
+    _check_validity(leaf, now)  # the commonest failure, named plainly before the path is built
+    verifier = (
+        PolicyBuilder()
+        .store(Store(roots))
+        .time(now)
+        .max_chain_depth(MAX_CHAIN)
+        .extension_policies(ca_policy=_CA_POLICY, ee_policy=ExtensionPolicy.permit_all())
+        .build_client_verifier()
+    )
+    try:
+        verifier.verify(leaf, intermediates)
+    except VerificationError as exc:
+        raise SigningCertificateInvalid(
+            f"{leaf.subject.rfc4514_string()}: no valid path to a manufacturer root: {exc}"
+        ) from None
+    return leaf
 
 
 def _check_validity(certificate: x509.Certificate, now: datetime) -> None:
