@@ -27,7 +27,7 @@ from evse.devicemodel.monitoring import (
     MonitorKind,
     MonitorType,
 )
-from evse.devicemodel.operations import GetVariableStatus
+from evse.devicemodel.operations import ComponentVariableSelector, GetVariableStatus
 
 _T = TypeVar("_T")
 
@@ -241,35 +241,8 @@ def active_monitors(
 # ---- GetMonitoringReport (N02) ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Selector:
-    """One componentVariable of GetMonitoringReport: absent instance/EVSE/variable mean any."""
-
-    component: ComponentKey
-    variable: VariableKey | None = None
-
-
-def _same(wanted: str | None, actual: str | None) -> bool:
-    return wanted is None or (actual is not None and wanted.lower() == actual.lower())
-
-
-def _selected(selector: Selector, monitor: Monitor) -> bool:
-    wanted, actual = selector.component, monitor.component
-    if wanted.name.lower() != actual.name.lower() or not _same(wanted.instance, actual.instance):
-        return False
-    if wanted.evse_id is not None and wanted.evse_id != actual.evse_id:
-        return False
-    if wanted.connector_id is not None and wanted.connector_id != actual.connector_id:
-        return False
-    if selector.variable is None:
-        return True
-    return selector.variable.name.lower() == monitor.variable.name.lower() and _same(
-        selector.variable.instance, monitor.variable.instance
-    )
-
-
 def select_for_report(
-    monitors: Iterable[Monitor], criteria: Sequence[Criterion] = (), selectors: Sequence[Selector] = ()
+    monitors: Iterable[Monitor], criteria: Sequence[Criterion] = (), selectors: Sequence[ComponentVariableSelector] = ()
 ) -> list[tuple[ComponentKey, VariableKey, list[Monitor]]]:
     """The monitors passing both the criteria and the selectors (each if given), grouped per
     component/variable in first-seen order; an empty result is answered EmptyResultSet."""
@@ -278,7 +251,7 @@ def select_for_report(
     for monitor in monitors:
         if types is not None and monitor.type not in types:
             continue
-        if selectors and not any(_selected(selector, monitor) for selector in selectors):
+        if selectors and not any(s.selects(monitor.component, monitor.variable) for s in selectors):
             continue
         groups.setdefault((monitor.component, monitor.variable), []).append(monitor)
     return [(component, variable, items) for (component, variable), items in groups.items()]

@@ -97,15 +97,31 @@ class SetVariableResult:
 
 @dataclass(frozen=True)
 class ComponentVariableSelector:
-    """One componentVariable of a GetReportRequest.
+    """One componentVariable of a GetReportRequest or GetMonitoringReportRequest.
 
     Whatever is None matches everything: no component instance or EVSE means every instance/EVSE
     (TC_B_56), no variable means every variable of the component, no variable instance means every
-    instance of that variable (TC_B_54).
+    instance of that variable (TC_B_54). Names compare case-insensitively.
     """
 
     component: ComponentKey
     variable: VariableKey | None = None
+
+    def selects(self, component: ComponentKey, variable: VariableKey) -> bool:
+        wanted = self.component
+        if wanted.name.lower() != component.name.lower() or not _same(wanted.instance, component.instance):
+            return False
+        if wanted.evse_id is not None and wanted.evse_id != component.evse_id:
+            return False
+        if wanted.connector_id is not None and wanted.connector_id != component.connector_id:
+            return False
+        if self.variable is None:
+            return True
+        return self.variable.name.lower() == variable.name.lower() and _same(self.variable.instance, variable.instance)
+
+
+def _same(wanted: str | None, actual: str | None) -> bool:
+    return wanted is None or (actual is not None and wanted.lower() == actual.lower())
 
 
 @dataclass(frozen=True)

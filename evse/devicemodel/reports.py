@@ -113,25 +113,6 @@ def unsupported_criteria(criteria: Sequence[str]) -> list[str]:
     return [criterion for criterion in criteria if criterion not in known]
 
 
-def _same(wanted: str | None, actual: str | None) -> bool:
-    return wanted is None or (actual is not None and wanted.lower() == actual.lower())
-
-
-def _selected(selector: ComponentVariableSelector, definition: VariableDef) -> bool:
-    wanted, actual = selector.component, definition.component
-    if wanted.name.lower() != actual.name.lower() or not _same(wanted.instance, actual.instance):
-        return False
-    if wanted.evse_id is not None and wanted.evse_id != actual.evse_id:
-        return False
-    if wanted.connector_id is not None and wanted.connector_id != actual.connector_id:
-        return False
-    if selector.variable is None:
-        return True
-    return selector.variable.name.lower() == definition.variable.name.lower() and _same(
-        selector.variable.instance, definition.variable.instance
-    )
-
-
 def custom_report(
     model: DeviceModel,
     criteria: Sequence[str] = (),
@@ -153,7 +134,7 @@ def custom_report(
     for definition in model.definitions():
         if criteria and not component_matches(definition.component):
             continue
-        if selectors and not any(_selected(selector, definition) for selector in selectors):
+        if selectors and not any(s.selects(definition.component, definition.variable) for s in selectors):
             continue
         entry = _entry(model, definition, _everything)
         if entry is not None:

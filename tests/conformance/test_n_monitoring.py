@@ -605,6 +605,8 @@ async def test_TC_N_48_CS_alert_event_on_a_write_only_variable(csms: DevCsms, st
         ),
     )
     assert answer.set_variable_result[0]["attribute_status"] == "Accepted"
+    assert csms.basic_auth is not None
+    csms.basic_auth[STATION_ID] = secret  # the station reconnects with it at once (A01)
     event = await event_of(csms, made["id"])
     assert (event["trigger"], event["actualValue"]) == ("Delta", "")
     assert all(secret not in str(p) for p in csms.received("NotifyEvent"))

@@ -13,7 +13,6 @@ from evse.devicemodel.definitions import Characteristics, ComponentKey, DataType
 from evse.devicemodel.monitor_requests import (
     ClearStatus,
     Criterion,
-    Selector,
     SetRequest,
     SetStatus,
     active_monitors,
@@ -33,7 +32,7 @@ from evse.devicemodel.monitoring import (
     queued_offline,
     reported,
 )
-from evse.devicemodel.operations import GetVariableStatus
+from evse.devicemodel.operations import ComponentVariableSelector, GetVariableStatus
 from evse.ocpp.handlers.customer_information import chunks
 
 EVSE1 = ComponentKey("EVSE", evse_id=1)
@@ -279,13 +278,13 @@ def test_report_selection_by_criteria_and_selectors() -> None:
     everything = [upper, delta, other]
     assert select_for_report(everything) == [(EVSE1, POWER, [upper, delta]), (other.component, POWER, [other])]
     assert select_for_report(everything, [Criterion.DELTA]) == [(EVSE1, POWER, [delta])]
-    assert select_for_report(everything, selectors=[Selector(ComponentKey("evse", evse_id=2))]) == [
+    assert select_for_report(everything, selectors=[ComponentVariableSelector(ComponentKey("evse", evse_id=2))]) == [
         (other.component, POWER, [other])
     ]
-    assert select_for_report(everything, [Criterion.THRESHOLD], [Selector(ComponentKey("EVSE"), POWER)]) == [
-        (EVSE1, POWER, [upper])
-    ]
-    assert select_for_report(everything, selectors=[Selector(ComponentKey("Nope"))]) == []
+    assert select_for_report(
+        everything, [Criterion.THRESHOLD], [ComponentVariableSelector(ComponentKey("EVSE"), POWER)]
+    ) == [(EVSE1, POWER, [upper])]
+    assert select_for_report(everything, selectors=[ComponentVariableSelector(ComponentKey("Nope"))]) == []
 
 
 @given(

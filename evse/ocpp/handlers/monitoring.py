@@ -20,7 +20,6 @@ from evse.devicemodel.definitions import ComponentKey, VariableKey
 from evse.devicemodel.model import DeviceModel
 from evse.devicemodel.monitor_requests import (
     Criterion,
-    Selector,
     SetRequest,
     SetStatus,
     split_by_size,
@@ -30,6 +29,7 @@ from evse.devicemodel.monitoring import (
     MonitoringBase,
     MonitorType,
 )
+from evse.devicemodel.operations import ComponentVariableSelector
 from evse.errors import DeviceModelError
 from evse.ocpp.rpc import CallError, CallSender, Reply, Router
 from evse.ocpp.v201 import messages as m
@@ -216,7 +216,7 @@ def register(router: Router, monitors: VariableMonitors, model: DeviceModel, sen
     async def get_monitoring_report(request: m.GetMonitoringReportRequest) -> m.GetMonitoringReportResponse | Reply:
         criteria = [Criterion(criterion.value) for criterion in request.monitoringCriteria or []]
         selectors = [
-            Selector(
+            ComponentVariableSelector(
                 _component_key(item.component),
                 VariableKey(item.variable.name, item.variable.instance) if item.variable is not None else None,
             )

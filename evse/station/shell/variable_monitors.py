@@ -24,7 +24,6 @@ from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.devicemodel.monitor_requests import (
     ClearStatus,
     Criterion,
-    Selector,
     SetRequest,
     SetResult,
     active_monitors,
@@ -46,6 +45,7 @@ from evse.devicemodel.monitoring import (
     queued_offline,
     reported,
 )
+from evse.devicemodel.operations import ComponentVariableSelector
 from evse.errors import StorageError
 from evse.ocpp.v201 import messages as m
 from evse.station.core.faults import FAULTS
@@ -228,7 +228,7 @@ class VariableMonitors:
         return True
 
     def report(
-        self, criteria: Sequence[Criterion], selectors: Sequence[Selector]
+        self, criteria: Sequence[Criterion], selectors: Sequence[ComponentVariableSelector]
     ) -> list[tuple[ComponentKey, VariableKey, list[Monitor]]]:
         return select_for_report(self._active, criteria, selectors)
 
