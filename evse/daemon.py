@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import functools
 import logging
 import signal
-import ssl
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -29,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivers.interfaces import Driver, DriverEvent, EvseDrivers, InputChanged
 from drivers.sim.board import SimBoard
-from evse import sdnotify
+from evse import sdnotify, security_wiring
 from evse.board import board_devices, build_drivers, parse_board, uses_sim
 from evse.clock import Clock, SystemClock, ocpp_timestamp
 from evse.config import Settings
@@ -37,11 +35,10 @@ from evse.control import ControlServer
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.devicemodel.monitor_store import MonitorStore
-from evse.devicemodel.operations import SetVariableResult, SetVariableStatus
 from evse.devicemodel.preconfigured_monitors import load_preconfigured, preconfigured_file
 from evse.devicemodel.store import ValueSource
 from evse.errors import StorageError
-from evse.firmware.installers import make_installer
+from evse.firmware import wiring as firmware_wiring
 from evse.firmware.job_store import JobStore
 from evse.firmware.updater import FirmwareUpdater
 from evse.firmware.version import with_running_version
@@ -69,7 +66,6 @@ from evse.ocpp.signing_requests import SigningRequests
 from evse.security.client_certificate import ClientCertificateChoice
 from evse.security.clock_adjustment import ReportingClock
 from evse.security.events import InvalidMessages, SecurityEvents
-from evse.security.paths import station_chain_path
 from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
 from evse.station.shell.auth_store import AuthStore
@@ -349,6 +345,9 @@ def build(
         own_certificate, (settings.csms.client_cert, settings.csms.client_key), clock.now
     )
 
+    def installed_roots() -> Path:
+        return security_wiring.installed_csms_roots(settings.state_dir)
+
     def endpoint() -> Endpoint:
         csms = settings.csms
         password = dm.basic_auth_password() or (
@@ -372,7 +371,9 @@ def build(
             ca_file=str(csms.ca_file) if csms.ca_file else None,
             client_cert=str(client_cert) if client_cert else None,
             client_key=str(client_key) if client_key else None,
-            extra_roots=str(_installed_csms_roots(settings.state_dir)) if security_profile >= 2 else None,
+            extra_roots=str(security_wiring.installed_csms_roots(settings.state_dir))
+            if security_profile >= 2
+            else None,
             max_frame_bytes=csms.max_frame_bytes,
         )
 
@@ -384,7 +385,7 @@ def build(
         )
 
     async def on_connected() -> None:
-        _report_connection_refusals(connection, security)
+        security_wiring.report_connection_refusals(connection, security)
         if network_slots.connected():
             security.report("ReconfigurationOfSecurityParameters", f"security profile {network_slots.in_use} in use")
         if client_certificate.connected():
@@ -477,17 +478,22 @@ def build(
 
     dm.on_change(on_change)
 
-    signing = _signing_requests(settings, dm, clock, own_certificate, station)
+    signing = security_wiring.signing_requests(settings, dm, clock, own_certificate, station)
 
     async def sign_station_certificate() -> None:
         signing.request()
 
     station_logs = build_station_logs(
-        settings, dm, security.log, station.messages.enqueue, clock, lambda: _installed_csms_roots(settings.state_dir)
+        settings,
+        dm,
+        security.log,
+        station.messages.enqueue,
+        clock,
+        lambda: security_wiring.installed_csms_roots(settings.state_dir),
     )
     station_logs.retrieval.recover()
     logs.register(router, station_logs.retrieval)
-    updater = _firmware_updater(settings, firmware_jobs, station, security, clock)
+    updater = firmware_wiring.build_updater(settings, firmware_jobs, station, security, clock)
     firmware.register(router, updater, security)
     provisioning.register(
         router,
@@ -504,17 +510,17 @@ def build(
     data_transfer.register(router, data_transfer.VendorRegistry())
     priority = dm.find(ComponentKey("OCPPCommCtrlr"), VariableKey("NetworkConfigurationPriority"))
     slots = list(priority.characteristics.values_list) if isinstance(priority, VariableDef) else [YAML_SLOT]
-    csms_root, station_certificate = _tls_readiness(settings, clock, own_certificate)
+    csms_root, station_certificate = security_wiring.tls_readiness(settings, clock, own_certificate)
     network.register(router, profiles, dm, offered_slots=lambda: slots)
     dm.add_guard(
         "OCPPCommCtrlr", "NetworkConfigurationPriority", network_slots.priority_guard(csms_root, station_certificate)
     )
     device_model_handlers.register(
-        router, dm, connection, clock, after_set=_reconnect_on_new_password(connection, network_slots)
+        router, dm, connection, clock, after_set=security_wiring.reconnect_on_new_password(connection, network_slots)
     )
     monitoring.register(router, monitors, dm, connection, clock)
     customer_information.register(router, customer_data, connection, clock)
-    _register_certificates(router, settings, dm, clock, station, own_certificate, signing.signed)
+    security_wiring.register_certificates(router, settings, dm, clock, station, own_certificate, signing.signed)
 
     control = ControlServer(settings.socket_path)
     control.add("status", lambda _request: _status(station))
@@ -540,96 +546,6 @@ def build(
     )
 
 
-def _reconnect_on_new_password(connection: CsmsConnection, slots: NetworkSlots) -> device_model_handlers.AfterSet:
-    """A01: once the SetVariablesResponse accepting a new BasicAuthPassword has left, reconnect with it, so
-    the CSMS sees at once whether it works (profiles 1 and 2; profile 3 sends no password)."""
-
-    def after_set(results: Sequence[SetVariableResult]) -> Callable[[], Awaitable[None]] | None:
-        if slots.attempting is not None and slots.attempting[1] >= 3:
-            return None
-        for result in results:
-            if (
-                result.status is SetVariableStatus.ACCEPTED
-                and result.component.name.lower() == "securityctrlr"
-                and result.variable.name.lower() == "basicauthpassword"
-            ):
-                return lambda: connection.reconnect("new BasicAuthPassword")
-        return None
-
-    return after_set
-
-
-def _tls_readiness(
-    settings: Settings, clock: Clock, own_certificate: Callable[[], StationCertificate]
-) -> tuple[Callable[[], bool], Callable[[], bool]]:
-    """(a valid CSMS root is installed, a valid ChargingStationCertificate is installed): what security
-    profiles 2 and 3 need before a slot may use them (A05.FR.02/03). X.509 loads only when asked."""
-
-    def csms_root() -> bool:
-        from evse.security.tls import csms_root_files
-        from evse.security.tls_files import valid_certificate_in
-
-        roots = csms_root_files(settings.csms.ca_file, _installed_csms_roots(settings.state_dir))
-        return valid_certificate_in(roots, clock.now())
-
-    def station_certificate() -> bool:
-        from evse.security.tls_files import valid_certificate_in
-
-        now = clock.now()
-        leaf = own_certificate().certificate()
-        if leaf is not None and leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
-            return True
-        client_cert = settings.csms.client_cert
-        return client_cert is not None and valid_certificate_in([client_cert], now)
-
-    return csms_root, station_certificate
-
-
-def _firmware_updater(
-    settings: Settings, jobs: JobStore, station: Station, security: SecurityEvents, clock: Clock
-) -> FirmwareUpdater:
-    """L01/L02: the installer the YAML names, manufacturer roots (installed and factory) and the TLS roots
-    an https download is checked against (the system's and the CSMS roots the station trusts)."""
-    from evse.security.tls import csms_root_files
-
-    def manufacturer_roots() -> list[Path]:
-        from evse.security.cert_store import CertificateStore, CertificateUse
-
-        installed = CertificateStore(settings.state_dir).directory(CertificateUse.MANUFACTURER_ROOT)
-        return [installed, *([settings.firmware.factory_root] if settings.firmware.factory_root else [])]
-
-    def tls_context() -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        for path in csms_root_files(settings.csms.ca_file, _installed_csms_roots(settings.state_dir)):
-            try:
-                context.load_verify_locations(cafile=str(path))
-            except (OSError, ssl.SSLError) as exc:
-                log.warning("root %s not usable for firmware downloads: %s", path, exc)
-        return context
-
-    return FirmwareUpdater(
-        station,
-        jobs,
-        make_installer(settings),
-        security,
-        clock,
-        image_dir=settings.state_dir / "firmware",
-        max_image_bytes=settings.firmware.max_image_bytes,
-        manufacturer_roots=manufacturer_roots,
-        tls_context=tls_context,
-    )
-
-
-def _report_connection_refusals(connection: CsmsConnection, security: SecurityEvents) -> None:
-    """A04: the failures of the attempts before this connection, reported once it exists (critical ones
-    then reach the CSMS through the outbox); the last TLS failure stands for the series."""
-    failure = connection.take_tls_failure()
-    if failure is not None and failure.failure.security_event is not None:
-        security.report(failure.failure.security_event, str(failure))
-    if connection.take_auth_refusal():
-        security.report("FailedToAuthenticateAtCsms", "CSMS answered HTTP 401 to the station's credentials")
-
-
 async def _status(station: Station) -> dict[str, Any]:
     status = station.snapshot()
     fault = station.storage_fault
@@ -640,119 +556,3 @@ async def _status(station: Station) -> dict[str, Any]:
             "held_writes": station.messages.backlog,
         }
     return status
-
-
-def _installed_csms_roots(state_dir: Path) -> Path:
-    """Where InstallCertificate puts CSMS roots (the store owns the layout; X.509 loads only with TLS)."""
-    from evse.security.cert_store import CertificateStore, CertificateUse
-
-    return CertificateStore(state_dir).directory(CertificateUse.CSMS_ROOT)
-
-
-def _signing_requests(
-    settings: Settings,
-    dm: DeviceModel,
-    clock: Clock,
-    own_certificate: Callable[[], StationCertificate],
-    station: Station,
-) -> SigningRequests:
-    """A02 (trigger, retries) and A03 (renewal) of the ChargingStationCertificate; X.509 loads only when a
-    station certificate exists or a request is made."""
-
-    async def send() -> bool | None:
-        from evse.ocpp.handlers import station_certificate
-
-        return await station_certificate.send_sign_request(
-            settings.station.id, dm, own_certificate(), station.call_direct
-        )
-
-    def expiry() -> datetime.datetime | None:
-        client_cert = settings.csms.client_cert
-        if client_cert is None and not station_chain_path(settings.state_dir).exists():
-            return None
-        from evse.security.tls_files import leaf_expiry
-
-        leaf = own_certificate().certificate()
-        if leaf is not None:
-            return leaf.not_valid_after_utc
-        return leaf_expiry(client_cert) if client_cert is not None else None
-
-    return SigningRequests(
-        send,
-        online=station.is_online,
-        wait_minimum=lambda: dm.get_int("SecurityCtrlr", "CertSigningWaitMinimum"),
-        repeat_times=lambda: dm.get_int("SecurityCtrlr", "CertSigningRepeatTimes"),
-        expiry=expiry,
-        renew_before=lambda: datetime.timedelta(days=dm.get_int("EvseStackCtrlr", "CertificateRenewalDays")),
-        clock=clock,
-    )
-
-
-def _register_certificates(
-    router: Router,
-    settings: Settings,
-    dm: DeviceModel,
-    clock: Clock,
-    station: Station,
-    own_certificate: Callable[[], StationCertificate],
-    signed: Callable[[], None],
-) -> None:
-    """M03-M05 and A02's CertificateSigned, loaded on first use: they need cryptography's X.509 (~11 MiB
-    resident), which a station that is never asked about certificates should not carry (make bench)."""
-    from evse.ocpp.v201 import messages as m
-
-    actions = (
-        m.InstallCertificateRequest,
-        m.GetInstalledCertificateIdsRequest,
-        m.DeleteCertificateRequest,
-        m.CertificateSignedRequest,
-    )
-    loaded = Router()
-
-    def load() -> Router:
-        if not loaded.actions:
-            from cryptography import x509
-
-            from evse.ocpp.handlers import certificates, station_certificate
-            from evse.security.cert_store import CertificateStore, CertificateUse
-            from evse.security.tls import csms_root_files
-
-            store = CertificateStore(settings.state_dir)
-            factory_certificate = certificates.client_certificate(settings.csms.client_cert)
-
-            def own_certificates() -> list[x509.Certificate]:
-                stored = own_certificate().certificate()
-                return factory_certificate() + ([stored] if stored is not None else [])
-
-            def csms_roots() -> list[x509.Certificate]:
-                roots: list[x509.Certificate] = []
-                for path in csms_root_files(settings.csms.ca_file, store.directory(CertificateUse.CSMS_ROOT)):
-                    try:
-                        roots += x509.load_pem_x509_certificates(path.read_bytes())
-                    except (OSError, ValueError) as exc:
-                        log.warning("csms root unreadable path=%s: %s", path, exc)
-                return roots
-
-            certificates.register(loaded, store, dm, clock, own_certificates=own_certificates)
-            station_certificate.register(
-                loaded, own_certificate(), csms_roots, clock, station.call_direct, on_accepted=signed
-            )
-        return loaded
-
-    def forward(action: str) -> Callable[[Any], Coroutine[Any, Any, Any]]:
-        async def handler(request: Any) -> Any:
-            found = load().lookup(action)
-            assert found is not None
-            return await found[1](request)
-
-        return handler
-
-    for request_type in actions:
-        router.register(request_type, forward(request_type.ACTION))
-
-    def certificate_entries() -> str:
-        from evse.security.cert_store import CertificateStore
-
-        return str(CertificateStore(settings.state_dir).count())
-
-    dm.register_live_value("SecurityCtrlr", "CertificateEntries", certificate_entries)
