@@ -13,6 +13,7 @@ from ocpp.v201 import call
 
 from evse.daemon import Exit
 from evse.devcsms.server import DevCsms
+from tests.conformance.test_b_network_profile import profile
 from tests.conformance.wire import until
 from tests.csr_signing import pem
 from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest, station_settings
@@ -25,17 +26,6 @@ def set_variable(component: str, variable: str, value: str) -> Any:
     return call.SetVariables(
         set_variable_data=[{"component": {"name": component}, "variable": {"name": variable}, "attribute_value": value}]
     )
-
-
-def profile(url: str, security_profile: int) -> dict[str, Any]:
-    return {
-        "ocpp_version": "OCPP20",
-        "ocpp_transport": "JSON",
-        "ocpp_csms_url": url,
-        "message_timeout": 5,
-        "security_profile": security_profile,
-        "ocpp_interface": "Wired0",
-    }
 
 
 async def security_profile_variable(csms: DevCsms) -> str:

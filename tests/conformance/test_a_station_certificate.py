@@ -20,7 +20,7 @@ from evse.devcsms.server import DevCsms
 from tests.cert_factory import reference_hash_data
 from tests.csr_signing import pem, sign_csr
 from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest
-from tests.tls_certs import CertificateAuthority, TestPki
+from tests.tls_certs import CertificateAuthority, Issued, TestPki
 
 NOW = datetime.datetime.now(datetime.UTC)
 DAY = datetime.timedelta(days=1)
@@ -178,14 +178,12 @@ async def test_TC_A_23_CS_certificate_signed_ends_the_series(csms: DevCsms, make
     csms.assert_no_failures()
 
 
-async def test_A03_station_renews_its_certificate_before_it_expires(
-    csms: DevCsms, make_station: Any, pki: TestPki
-) -> None:
-    """A03: the station asks for a new ChargingStationCertificate by itself when the one it holds expires
-    within EvseStackCtrlr.CertificateRenewalDays (here: a factory certificate with 10 days left, 30 days
-    lead time); the CSR is for a new key, with CN = station identity."""
+async def station_with_factory_certificate(
+    csms: DevCsms, make_station: Any, pki: TestPki, expires_in: datetime.timedelta
+) -> Issued:
+    """A profile 1 station whose YAML names a factory client certificate expiring in `expires_in`."""
     root = pki.ca("CSMS Root")
-    factory = root.issue_client(STATION_ID, not_after=NOW + 10 * DAY)
+    factory = root.issue_client(STATION_ID, not_after=NOW + expires_in)
     csms_section = {
         "url": f"ws://127.0.0.1:{csms.port}/ocpp",
         "security_profile": 1,
@@ -195,6 +193,16 @@ async def test_A03_station_renews_its_certificate_before_it_expires(
         "client_key": str(factory.key_path),
     }
     await make_station(csms=csms_section)
+    return factory
+
+
+async def test_A03_station_renews_its_certificate_before_it_expires(
+    csms: DevCsms, make_station: Any, pki: TestPki
+) -> None:
+    """A03: the station asks for a new ChargingStationCertificate by itself when the one it holds expires
+    within EvseStackCtrlr.CertificateRenewalDays (here: a factory certificate with 10 days left, 30 days
+    lead time); the CSR is for a new key, with CN = station identity."""
+    factory = await station_with_factory_certificate(csms, make_station, pki, expires_in=10 * DAY)
     payload = await csms.wait_for("SignCertificate", timeout=15)
     assert payload["certificateType"] == "ChargingStationCertificate"
     csr = x509.load_pem_x509_csr(payload["csr"].encode())
@@ -207,17 +215,7 @@ async def test_A03_no_renewal_while_the_certificate_is_far_from_expiry(
     csms: DevCsms, make_station: Any, pki: TestPki
 ) -> None:
     """A03: with 60 days left and 30 days lead time the station asks for nothing."""
-    root = pki.ca("CSMS Root")
-    factory = root.issue_client(STATION_ID, not_after=NOW + 60 * DAY)
-    csms_section = {
-        "url": f"ws://127.0.0.1:{csms.port}/ocpp",
-        "security_profile": 1,
-        "basic_auth_password": PASSWORD,
-        "ca_file": str(root.path),
-        "client_cert": str(factory.cert_path),
-        "client_key": str(factory.key_path),
-    }
-    await make_station(csms=csms_section)
+    await station_with_factory_certificate(csms, make_station, pki, expires_in=60 * DAY)
     await csms.wait_for("StatusNotification", timeout=10)
     with pytest.raises(TimeoutError):
         await csms.wait_for("SignCertificate", timeout=1.5)

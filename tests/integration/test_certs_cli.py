@@ -4,6 +4,7 @@ daemon runs (a real daemon process, the certificate installed by the dev CSMS)."
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from cryptography import x509
@@ -73,32 +74,17 @@ async def test_factory_provisioning_csr_install_then_profile_3(tmp_path: Path) -
     assert key_file.stat().st_mode & 0o077 == 0
     assert "PRIVATE KEY" not in made.stdout + made.stderr
 
+    def install(chain: Path) -> subprocess.CompletedProcess[str]:
+        return evse("certs", "install", str(chain), "--config", str(config), "--ca", str(factory_ca.path))
+
     stray = pki.ca("Stray CA")
-    refused = evse(
-        "certs", "install", str(_chain(tmp_path, stray, csr)), "--config", str(config), "--ca", str(factory_ca.path)
-    )
+    refused = install(_chain(tmp_path, stray, csr))
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: certificate refused: ") and len(refused.stderr.splitlines()) == 1
-    installed = evse(
-        "certs",
-        "install",
-        str(_chain(tmp_path, factory_ca, csr)),
-        "--config",
-        str(config),
-        "--ca",
-        str(factory_ca.path),
-    )
+    installed = install(_chain(tmp_path, factory_ca, csr))
     assert installed.returncode == 0, installed.stderr
     assert f"CN={STATION_ID}" in installed.stdout
-    again = evse(
-        "certs",
-        "install",
-        str(_chain(tmp_path, factory_ca, csr)),
-        "--config",
-        str(config),
-        "--ca",
-        str(factory_ca.path),
-    )
+    again = install(_chain(tmp_path, factory_ca, csr))
     assert again.returncode == 2 and "no certificate signing request is pending" in again.stderr
 
     csms = DevCsms(boot_interval=300)
