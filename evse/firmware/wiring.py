@@ -23,8 +23,8 @@ def build_updater(
     settings: Settings, jobs: JobStore, station: Station, security: SecurityEvents, clock: Clock
 ) -> FirmwareUpdater:
     """L01/L02: the installer the YAML names, manufacturer roots (installed and factory) and the TLS roots
-    an https download is checked against (the system's and the CSMS roots the station trusts)."""
-    from evse.security.tls import csms_root_files
+    an https download is checked against (the CSMS roots the station trusts)."""
+    from evse.security.tls import transfer_context
 
     def manufacturer_roots() -> list[Path]:
         from evse.security.cert_store import CertificateStore, CertificateUse
@@ -33,13 +33,7 @@ def build_updater(
         return [installed, *([settings.firmware.factory_root] if settings.firmware.factory_root else [])]
 
     def tls_context() -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        for path in csms_root_files(settings.csms.ca_file, installed_csms_roots(settings.state_dir)):
-            try:
-                context.load_verify_locations(cafile=str(path))
-            except (OSError, ssl.SSLError) as exc:
-                log.warning("root %s not usable for firmware downloads: %s", path, exc)
-        return context
+        return transfer_context(settings.csms.ca_file, installed_csms_roots(settings.state_dir))
 
     return FirmwareUpdater(
         station,

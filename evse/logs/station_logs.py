@@ -14,7 +14,6 @@ from evse.devicemodel.model import DeviceModel, VariableChange
 from evse.logs.diagnostics_file import DiagnosticsFile
 from evse.logs.retrieval import LogRetrieval, LogSources
 from evse.logs.scrub import Scrubber
-from evse.logs.upload import tls_context
 from evse.ocpp.v201 import messages as m
 from evse.security.security_log import SecurityLog
 
@@ -64,7 +63,9 @@ def build_station_logs(
     )
 
     def tls() -> ssl.SSLContext:
-        return tls_context(csms.ca_file, installed_roots())
+        from evse.security.tls import transfer_context
+
+        return transfer_context(csms.ca_file, installed_roots())
 
     retrieval = LogRetrieval(
         settings.station.id,

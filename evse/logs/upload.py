@@ -118,21 +118,6 @@ class Result:
     detail: str
 
 
-def tls_context(ca_file: str | Path | None, installed_roots: Path | None) -> ssl.SSLContext:
-    """Verification against the CSMS roots only (not the system store): the log leaves the station only
-    for a server the operator's PKI vouches for."""
-    from evse.security.tls import csms_root_files
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    for root in csms_root_files(ca_file, installed_roots):
-        try:
-            context.load_verify_locations(cafile=str(root))
-        except (OSError, ssl.SSLError):
-            continue  # one unreadable root must not hide the others; a failed handshake says the rest
-    return context
-
-
 async def upload(target: Target, file: Path, filename: str, context: ssl.SSLContext | None) -> Result:
     """One attempt: PUT, then POST if the server does not take PUT. Never raises for a network failure."""
     try:

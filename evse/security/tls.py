@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import socket
 import ssl
 import warnings
@@ -28,6 +29,8 @@ from urllib.parse import urlsplit
 from websockets.exceptions import InvalidMessage
 
 from evse.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 # OpenSSL names of TLS_ECDHE_ECDSA_WITH_AES_{128,256}_GCM_SHA{256,384} and TLS_RSA_WITH_AES_{128,256}_GCM_*.
 TLS12_CIPHERS = (
@@ -53,6 +56,21 @@ def csms_root_files(ca_file: str | Path | None, extra_roots: Path | None) -> lis
     if extra_roots is not None and extra_roots.is_dir():
         roots += sorted(extra_roots.glob("*.pem"))
     return roots
+
+
+def transfer_context(ca_file: str | Path | None, extra_roots: Path | None) -> ssl.SSLContext:
+    """The SSLContext of an https file transfer (firmware download, log upload): TLS 1.2 or newer, verified
+    against the CSMS roots the station trusts and not the system store, as for the CSMS itself, so a file
+    comes from or goes to a server only the operator's PKI vouches for."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    for root in csms_root_files(ca_file, extra_roots):
+        try:
+            context.load_verify_locations(cafile=str(root))
+        except (OSError, ssl.SSLError) as exc:
+            # One unreadable root must not hide the others; a failed handshake says the rest.
+            log.warning("root %s not usable for file transfers: %s", root, exc)
+    return context
 
 
 def client_context(
