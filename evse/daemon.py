@@ -54,6 +54,7 @@ from evse.ocpp.handlers import (
     network,
     provisioning,
     reservation,
+    smart_charging,
     transactions,
 )
 from evse.ocpp.handlers import device_model as device_model_handlers
@@ -68,6 +69,7 @@ from evse.security.events import InvalidMessages, SecurityEvents
 from evse.security.paths import station_chain_path
 from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
+from evse.smartcharging.profile_store import ProfileStore
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.journal import Journal
@@ -164,6 +166,7 @@ class Daemon:
                             self.station.run_sender,
                             self.station.metering.run_metering,
                             self.station.run_timers,
+                            self.station.smart_charging.run,
                             self.station.registrar.run_heartbeat,
                             self.signing.run,
                         ):
@@ -432,6 +435,7 @@ def build(
         is_connected=lambda: connection.is_connected,
         authorizer=Authorizer(AuthStore(db), dm, clock),
         reservations=Reservations(db, dm, clock),
+        profiles=ProfileStore(db),
     )
     holder["station"] = station
     station.storage_fault = StorageFault(health, station, db)
@@ -472,6 +476,7 @@ def build(
     )
     availability.register(router, station)
     transactions.register(router, station)
+    smart_charging.register(router, station)
     authorization.register(router, station.authorizer)
     if station.reservations is not None:
         reservation.register(router, station.reservations, station.evse_views, station.refresh_reservations)
