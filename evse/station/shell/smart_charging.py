@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
@@ -157,7 +157,10 @@ class SmartCharging:
         self, evse_id: int, duration: int, unit: m.ChargingRateUnitEnumType | None
     ) -> m.CompositeScheduleType:
         """GetCompositeSchedule (K08) from now; in A unless W is asked for."""
-        start = self._now().replace(microsecond=0)
+        now = self._now()
+        # From the next whole second: periods count whole seconds, and what began a moment ago (a session
+        # started this second) must not look as if it had not begun.
+        start = now.replace(microsecond=0) + (timedelta(seconds=1) if now.microsecond else timedelta(0))
         rate_unit = unit or m.ChargingRateUnitEnumType.A
         periods = composite_schedule(self.sources(), evse_id, start, duration, rate_unit)
         return m.CompositeScheduleType(
