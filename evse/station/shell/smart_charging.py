@@ -182,7 +182,9 @@ class SmartCharging:
             runtime.reported_limit_a = None
             ended = [p.profile.id for p in self._store.all() if p.profile.transactionId == action.transaction_id]
             self._store.remove(ended)
-        elif runtime.pending_profile is not None:
+            self._changed()
+            return
+        if runtime.pending_profile is not None:
             profile = runtime.pending_profile.model_copy(update={"transactionId": action.transaction_id})
             runtime.pending_profile = None
             # The remote start was accepted with it: the same id or stack level of an older TxProfile of
@@ -194,9 +196,10 @@ class SmartCharging:
             ]
             self._store.remove(clashing)
             self._store.put(InstalledProfile(runtime.state.evse_id, profile))
-        else:
-            return
-        self._changed()
+            self._changed()
+        if action.event_type == "Started":
+            # The limit the transaction starts with: later changes are measured against it.
+            runtime.reported_limit_a = self.limit_now(runtime.state.evse_id).amps
 
     # ---- applying --------------------------------------------------------------------------------
     def limit_now(self, evse_id: int) -> Limit:
