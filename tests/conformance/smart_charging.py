@@ -14,9 +14,11 @@ from tests.integration.conftest import STATION_ID, StationUnderTest
 Payload = dict[str, Any]
 
 
-async def set_profile(csms: DevCsms, evse_id: int, profile: Payload) -> tuple[str, str | None]:
+async def set_profile(
+    csms: DevCsms, evse_id: int, profile: Payload, *, station: str = STATION_ID
+) -> tuple[str, str | None]:
     """SetChargingProfile: (status, reasonCode)."""
-    answer = await csms.call(STATION_ID, call.SetChargingProfile(evse_id=evse_id, charging_profile=snake(profile)))
+    answer = await csms.call(station, call.SetChargingProfile(evse_id=evse_id, charging_profile=snake(profile)))
     return str(answer.status), (answer.status_info or {}).get("reason_code")
 
 
@@ -48,9 +50,9 @@ async def reported_ids(
     return ids
 
 
-async def clear(csms: DevCsms, profile_id: int | None = None, **criteria: Any) -> str:
+async def clear(csms: DevCsms, profile_id: int | None = None, *, station: str = STATION_ID, **criteria: Any) -> str:
     request = call.ClearChargingProfile(charging_profile_id=profile_id, charging_profile_criteria=criteria or None)
-    return str((await csms.call(STATION_ID, request)).status)
+    return str((await csms.call(station, request)).status)
 
 
 async def composite(csms: DevCsms, evse_id: int, duration: int, unit: str | None = None) -> tuple[str, Payload | None]:
