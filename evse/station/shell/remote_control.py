@@ -50,7 +50,7 @@ class RemoteControl:
                 continue
             if state.tx is not None and state.tx.id_token is not None:
                 continue
-            runtime.pending_profile = profile
+            runtime.pending_profile, runtime.pending_remote_start_id = profile, remote_start_id
             self._station.spawn(self._remote_authorize(candidate, id_token, token_type, remote_start_id, group))
             return "Accepted", state.tx.transaction_id if state.tx is not None else None
         return "Rejected", None

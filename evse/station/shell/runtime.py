@@ -27,6 +27,7 @@ class EvseRuntime:
     energy_cap_wh: float | None = None  # MaxEnergyOnInvalidId after the CSMS refused the token
     cable_max_a: float | None = None  # the plugged cable's rating (PP): never offer more
     pending_profile: m.ChargingProfileType | None = None  # RequestStartTransaction's, until its tx has an id
+    pending_remote_start_id: int | None = None  # the remote start that brought pending_profile
     tx_started_at: datetime | None = None
     offered_a: float | None = None  # what the pilot offers now (after every limit)
     limited_by: str | None = None  # the source of the limit in force (cable, evse_max, TxProfile, EMS ...)

@@ -184,7 +184,8 @@ class SmartCharging:
             self._store.remove(ended)
             self._changed()
             return
-        if runtime.pending_profile is not None:
+        if runtime.pending_profile is not None and action.remote_start_id == runtime.pending_remote_start_id:
+            # Only the transaction of that remote start: one the driver starts after it lapsed is not its.
             profile = runtime.pending_profile.model_copy(update={"transactionId": action.transaction_id})
             runtime.pending_profile = None
             # The remote start was accepted with it: the same id or stack level of an older TxProfile of
