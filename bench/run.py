@@ -6,6 +6,8 @@
 - meter_rate.py: Modbus meter polls/s at 9600 and 115200 baud next to the serial line-rate limit
 - tls.py: security profiles 0, 2 and 3: connect + upgrade, start -> BootNotification, idle RSS
 - firmware.py: firmware download throughput and RSS (two image sizes), signature check of a 50 MB image
+- smart_charging.py: GetCompositeSchedule with 30 stacked profiles on 2 EVSEs (pure and on the wire), and
+  SetChargingProfile -> new pilot offer
 
 It ends with the figures that have a target (issue 8, section 4), each next to its target.
 evse/ and drivers/ are byte-compiled first, as on an installed station: without .pyc files (e.g. under
@@ -32,6 +34,7 @@ from meter_rate import SECONDS as METER_SECONDS
 from meter_rate import MeterRateResult, meter_rates
 from replay import BARE_RUNS, EARLY, EVENTS, ReplayResult, replays
 from round_trips import CALLS, STARTS, echo_round_trip, raw_round_trips, round_trips, startup
+from smart_charging import PROFILES, SmartChargingResult, smart_charging
 from tls import HANDSHAKES as TLS_HANDSHAKES
 from tls import STARTS as TLS_STARTS
 from tls import TlsResult, tls_profiles
@@ -228,6 +231,17 @@ def print_tls(results: list[TlsResult]) -> None:
     table(["profile", "connect + upgrade", "start -> Boot", "RSS idle"], rows, right=[False, True, True, True])
 
 
+def print_smart_charging(r: SmartChargingResult) -> None:
+    print(f"\nSmart charging: {PROFILES} stacked profiles on 2 EVSEs, composite of one day (86,400 s)")
+    rows = []
+    for evse_id, samples in r.pure_s.items():
+        label = f"composite_schedule() EVSE {evse_id} ({r.periods[evse_id]} periods), pure"
+        rows.append([label, ms(samples, 0.5), ms(samples, 0.99)])
+    rows.append(["GetCompositeSchedule round trip (EVSE 1, 2, 0), dev CSMS", ms(r.wire_s, 0.5), ms(r.wire_s, 0.99)])
+    rows.append(["SetChargingProfile sent -> new offer on the sim pilot", ms(r.offer_s, 0.5), ms(r.offer_s, 0.99)])
+    table(["", "p50", "p99"], rows, right=[False, True, True])
+
+
 def print_firmware(loads: list[DownloadResult], checks: list[SignatureResult]) -> None:
     print("\nFirmware update (issue 10): download to state_dir from the loopback HTTP server, signature check")
     rows = [
@@ -271,6 +285,7 @@ async def main() -> None:
         print_replays([dev, *bare])
         print_tls(await tls_profiles(tmp))
         print_firmware(await downloads(tmp), signature_checks(tmp))
+        print_smart_charging(await smart_charging(tmp))
     print_fsm(fsm_rate())
     print_meters(await meter_rates())
     print_targets(targets(start, rss_kb, bare, dev))

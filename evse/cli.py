@@ -145,9 +145,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     for evse in answer["evses"]:
         tx = evse["transaction_id"] or "-"
         faults = ",".join(evse["faults"]) or "-"
+        offer = evse.get("offered_current_a")
+        offered = f"{offer:g} A" if offer is not None else "none"
         print(
             f"evse {evse['id']}: {evse['status']:<11} pilot {evse['pilot']} {evse['charging_state']:<11} "
-            f"tx {tx} power {evse['power_w']:.0f} W energy {evse['energy_wh']:.1f} Wh faults {faults}"
+            f"tx {tx} power {evse['power_w']:.0f} W energy {evse['energy_wh']:.1f} Wh faults {faults} "
+            f"offer {offered} (limited by {evse.get('limited_by') or '-'})"
         )
     return 0
 

@@ -55,6 +55,7 @@ from evse.ocpp.handlers import (
     network,
     provisioning,
     reservation,
+    smart_charging,
     transactions,
 )
 from evse.ocpp.handlers import device_model as device_model_handlers
@@ -68,6 +69,7 @@ from evse.security.clock_adjustment import ReportingClock
 from evse.security.events import InvalidMessages, SecurityEvents
 from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
+from evse.smartcharging.profile_store import ProfileStore
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.customer_data import CustomerData
@@ -169,6 +171,7 @@ class Daemon:
                             self.station.run_sender,
                             self.station.metering.run_metering,
                             self.station.run_timers,
+                            self.station.smart_charging.run,
                             self.station.registrar.run_heartbeat,
                             self.signing.run,
                             *self.background,
@@ -443,6 +446,7 @@ def build(
         is_connected=lambda: connection.is_connected,
         authorizer=Authorizer(AuthStore(db), dm, clock),
         reservations=Reservations(db, dm, clock),
+        profiles=ProfileStore(db),
     )
     holder["station"] = station
     # N02-N08: before a degraded boot seals the stand-in, so the monitors' table exists on it too.
@@ -504,6 +508,7 @@ def build(
     )
     availability.register(router, station)
     transactions.register(router, station)
+    smart_charging.register(router, station)
     authorization.register(router, station.authorizer)
     if station.reservations is not None:
         reservation.register(router, station.reservations, station.evse_views, station.refresh_reservations)

@@ -63,9 +63,8 @@ async def test_TC_P_03_CS_receive_custom_data(csms: DevCsms, station: StationUnd
 
 async def test_TC_P_04_CS_receive_custom_data_in_a_charging_profile(csms: DevCsms, station: StationUnderTest) -> None:
     """A ChargingProfile with customData in the profile, its schedule and its period is received and
-    applied. This station takes charging profiles only as the TxProfile of a RequestStartTransaction (block
-    K is not built), so that is where the profile goes: the remote start is Accepted and the 10 A limit of
-    the period caps what the pilot offers."""
+    applied; here as the TxProfile of a RequestStartTransaction: the remote start is Accepted and the 10 A
+    limit of the period caps what the pilot offers."""
     profile = {
         "customData": CUSTOM,
         "id": 4,

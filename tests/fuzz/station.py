@@ -152,7 +152,7 @@ def state(daemon: Daemon) -> dict[str, Any]:
         "outbox_length": len(station.outbox),
         "local_list_version": station.authorizer.local_list_version(),
         "reservations": repr(station.reservations.book) if station.reservations is not None else None,
-        "evses": {i: (repr(r.state), repr(r.tx_profile)) for i, r in station.evses.items()},
+        "evses": {i: (repr(r.state), repr(r.pending_profile)) for i, r in station.evses.items()},
         "reset_requested": station.reset_requested.is_set(),
     }
 

@@ -85,6 +85,14 @@ class EnergyCapReached:
 
 
 @dataclass(frozen=True)
+class LimitBelowMinimum:
+    """The smart-charging limit in force fell below (or rose back to) the IEC 61851-1 minimum of 6 A: no
+    PWM may be offered below it, so energy is suspended (SuspendedEVSE) and resumes when the limit rises."""
+
+    below: bool
+
+
+@dataclass(frozen=True)
 class FaultChanged:
     name: str
     active: bool
@@ -114,6 +122,7 @@ Event = (
     | Authorized
     | StopRequested
     | EnergyCapReached
+    | LimitBelowMinimum
     | FaultChanged
     | OperativeChanged
     | ReservedChanged
@@ -190,6 +199,7 @@ class EvseState:
     reserved: bool = False
     reservation_id: int | None = None  # consumed by the authorization, reported in Started
     bay_occupied: bool = False  # a parking-bay sensor (input "parking_bay") sees a vehicle
+    limit_below_minimum: bool = False  # the charging limit in force is under 6 A: no offer (K, IEC 61851-1)
 
     @property
     def ev_connected(self) -> bool:
@@ -245,8 +255,8 @@ def _held_back(state: EvseState) -> bool:
 
 def charging_state(state: EvseState) -> str:
     """ChargingStateEnumType from what the station observes: SuspendedEV when the EV does not take the
-    offer, SuspendedEVSE when the station holds an authorized session's power back (fault, energy cap),
-    EVConnected when nobody is authorized (yet, or any more)."""
+    offer, SuspendedEVSE when the station holds an authorized session's power back (fault, energy cap, a
+    charging limit under 6 A), EVConnected when nobody is authorized (yet, or any more)."""
     if not state.ev_connected:
         return "Idle"
     if state.contactor_closed:
@@ -288,6 +298,7 @@ def may_offer(state: EvseState, config: TxConfig | None = None) -> bool:
         and state.operative
         and not state.faults
         and not (state.tx is not None and state.tx.capped)
+        and not state.limit_below_minimum
     )
 
 
@@ -346,6 +357,8 @@ def transition(state: EvseState, event: Event, ctx: Context) -> tuple[EvseState,
     elif isinstance(event, EnergyCapReached):
         if state.tx is not None and not state.tx.capped:
             state = replace(state, tx=replace(state.tx, capped=True))
+    elif isinstance(event, LimitBelowMinimum):
+        state = replace(state, limit_below_minimum=event.below)
     elif isinstance(event, FaultChanged):
         faults = state.faults | {event.name} if event.active else state.faults - {event.name}
         state = replace(state, faults=frozenset(faults))
@@ -520,6 +533,8 @@ def _update_trigger(event: Event, was_connected: bool, state: EvseState) -> str:
         return "AbnormalCondition"
     if isinstance(event, EnergyCapReached):
         return "EnergyLimitReached"
+    if isinstance(event, LimitBelowMinimum):
+        return "ChargingRateChanged"
     return "ChargingStateChanged"
 
 

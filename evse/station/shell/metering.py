@@ -93,8 +93,8 @@ class Metering:
         if capped and runtime.reading.energy_import_wh - (start or 0.0) >= (cap or 0.0):
             self._apply(runtime.state.evse_id, fsm.EnergyCapReached())
         self._clock_aligned(runtime)
-        if runtime.state.offering and runtime.tx_profile is not None:
-            self._recheck_offer(runtime)  # the TxProfile may have entered a new period
+        if runtime.state.offering:
+            self._recheck_offer(runtime)  # a backstop: smart charging re-evaluates at every period boundary
         tx = runtime.state.tx
         interval = self.dm.get_int("SampledDataCtrlr", "TxUpdatedInterval")
         now = self.clock.monotonic()

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from drivers.errors import DriverError
 from evse.station.core import evse_fsm as fsm
-from evse.station.core.tx_profile import tx_profile_limit_a
 from evse.station.shell.runtime import EvseRuntime
 
 if TYPE_CHECKING:
@@ -77,16 +76,11 @@ class PowerPath:
             log.error("unlock evse=%s: %s", state.evse_id, exc)  # the lock driver reports unlock_failure
 
     def _offer_limit(self, runtime: EvseRuntime, amps: float) -> float | None:
-        """The offer after the cable's rating (IEC 61851-1) and the transaction's TxProfile cap it."""
-        if runtime.cable_max_a is not None:
-            amps = min(amps, runtime.cable_max_a)
-        profile, started = runtime.tx_profile, runtime.tx_started_at
-        if profile is not None and started is not None:
-            limit = tx_profile_limit_a(
-                profile, started, self._station.clock.now(), self._station.messages.phases(runtime)
-            )
-            if limit is not None:
-                amps = min(amps, limit)
+        """The offer once the limit in force caps it: the composite of the charging profiles, the external
+        limits, the EVSE's rating and the cable's (IEC 61851-1), see evse.smartcharging.composite."""
+        limit = self._station.smart_charging.limit_now(runtime.state.evse_id)
+        runtime.limited_by = limit.source if limit.amps <= amps else "evse_max"
+        amps = min(amps, limit.amps)
         return amps if amps >= 6 else None  # below 6 A no PWM offer is allowed: the EV must not charge
 
     def recheck_offer(self, runtime: EvseRuntime) -> None:

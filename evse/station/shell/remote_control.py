@@ -35,8 +35,10 @@ class RemoteControl:
         group: IdToken | None = None,
     ) -> tuple[str, str | None]:
         """RequestStartTransaction: (status, transactionId of a transaction already running there)."""
-        if profile is not None and profile.chargingProfilePurpose is not m.ChargingProfilePurposeEnumType.TxProfile:
-            return "Rejected", None  # only a TxProfile may come with a remote start (F01)
+        if profile is not None and not self._station.dm.get_bool("SmartChargingCtrlr", "Enabled"):
+            profile = None  # K05: without smart charging the profile is ignored, the start is not (TC_K_38)
+        if profile is not None and not self._station.smart_charging.check_remote_start(evse_id, profile).accepted:
+            return "Rejected", None  # only a TxProfile with a valid schedule may come with a remote start (F01)
         evses = self._station.evses
         candidates = [evse_id] if evse_id is not None else list(evses)
         for candidate in candidates:
@@ -48,7 +50,7 @@ class RemoteControl:
                 continue
             if state.tx is not None and state.tx.id_token is not None:
                 continue
-            runtime.tx_profile = profile
+            runtime.pending_profile, runtime.pending_remote_start_id = profile, remote_start_id
             self._station.spawn(self._remote_authorize(candidate, id_token, token_type, remote_start_id, group))
             return "Accepted", state.tx.transaction_id if state.tx is not None else None
         return "Rejected", None
@@ -61,7 +63,7 @@ class RemoteControl:
             result = await station.tokens.authorize(id_token, token_type, evse_id)
             if not result.accepted:
                 log.info("remote start evse=%s refused: %s", evse_id, result.status.value)
-                station.evses[evse_id].tx_profile = None
+                station.evses[evse_id].pending_profile = None
                 return
             group = group_of(result.info) or group
         station.tokens.authorized(evse_id, id_token, token_type, remote_start_id, "RemoteStart", group)

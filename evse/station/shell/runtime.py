@@ -26,9 +26,12 @@ class EvseRuntime:
     tx_start_energy_wh: float | None = None
     energy_cap_wh: float | None = None  # MaxEnergyOnInvalidId after the CSMS refused the token
     cable_max_a: float | None = None  # the plugged cable's rating (PP): never offer more
-    tx_profile: m.ChargingProfileType | None = None  # came with RequestStartTransaction
+    pending_profile: m.ChargingProfileType | None = None  # RequestStartTransaction's, until its tx has an id
+    pending_remote_start_id: int | None = None  # the remote start that brought pending_profile
     tx_started_at: datetime | None = None
-    offered_a: float | None = None  # what the pilot offers now (after cable and profile limits)
+    offered_a: float | None = None  # what the pilot offers now (after every limit)
+    limited_by: str | None = None  # the source of the limit in force (cable, evse_max, TxProfile, EMS ...)
+    reported_limit_a: float | None = None  # the limit the CSMS last heard of (ChargingRateChanged)
     sampler: TxEndedSampler | None = None  # samples kept for the Ended event (TxEndedInterval)
     last_aligned: datetime | None = None  # the clock-aligned slot last reported
     group_id: str | None = None  # groupIdToken of the token that authorized the session (C09)

@@ -36,6 +36,7 @@ from evse.ocpp.outbox import Outbox, OutboxEntry
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
 from evse.smartcharging.external_limits import ExternalLimits
+from evse.smartcharging.profile_store import ProfileStore
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.faults import fault_variable
 from evse.station.core.reservation_book import EvseView
@@ -49,6 +50,7 @@ from evse.station.shell.registration import Registrar, Registration
 from evse.station.shell.remote_control import RemoteControl
 from evse.station.shell.reservations import Reservations
 from evse.station.shell.runtime import EvseRuntime
+from evse.station.shell.smart_charging import SmartCharging
 from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.tx_messages import TransactionMessages
@@ -74,6 +76,7 @@ class Station:
         is_connected: Callable[[], bool],
         authorizer: Authorizer,
         reservations: Reservations | None = None,
+        profiles: ProfileStore,
     ) -> None:
         self.settings = settings
         self.dm = dm
@@ -108,6 +111,7 @@ class Station:
         self.power = PowerPath(self)
         # Limits from the EMS, the grid operator and load balancing (issue 11), read by the offer.
         self.external_limits = ExternalLimits()
+        self.smart_charging = SmartCharging(self, profiles)
         self.availability = Availability(self)
         self.remote = RemoteControl(self)
         self.storage_fault: StorageFault | None = None  # wired by the daemon
@@ -145,6 +149,7 @@ class Station:
             self.apply(event.evse_id, fsm.PilotChanged(event.state))
         elif isinstance(event, CableCapacityChanged):
             runtime.cable_max_a = event.max_current_a
+            self.smart_charging.changed()
         elif isinstance(event, CardPresented):
             self.spawn(self.tokens.presented(event.evse_id, event.id_token, event.token_type))
         elif isinstance(event, InputChanged) and event.name == "parking_bay":
@@ -279,6 +284,7 @@ class Station:
             self.queue_status(runtime.state.evse_id, runtime.connector_id, action.status)
         elif isinstance(action, fsm.SendTransactionEvent):
             self.messages.transaction_event(runtime, action)
+            self.smart_charging.on_transaction_event(runtime, action)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         # Short hardware/authorization jobs started from the synchronous event sink; failures are logged
@@ -473,6 +479,8 @@ class Station:
                     "faults": sorted(r.state.faults),
                     "power_w": r.reading.power_w if r.reading else 0.0,
                     "energy_wh": r.reading.energy_import_wh if r.reading else 0.0,
+                    "offered_current_a": r.offered_a,
+                    "limited_by": r.limited_by,
                 }
                 for evse_id, r in self.evses.items()
             ],

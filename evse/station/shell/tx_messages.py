@@ -118,7 +118,7 @@ class TransactionMessages:
             collected = runtime.sampler.samples if runtime.sampler is not None else ()
             values = ended_values(collected, reading, config, now, phases=phases)
             runtime.sampler = None
-            runtime.tx_profile = runtime.tx_started_at = None
+            runtime.tx_started_at = None
         meter = values or None
         # The token goes with the event that brings it: Started, the Updated of a late authorization, or the
         # event of a stop by another token than the one that started the transaction (group, master pass).
