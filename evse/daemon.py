@@ -68,6 +68,7 @@ from evse.security.events import InvalidMessages, SecurityEvents
 from evse.security.paths import station_chain_path
 from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
+from evse.smartcharging.external_sources import ExternalSources
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.journal import Journal
@@ -118,6 +119,7 @@ class Daemon:
     signing: SigningRequests
     logs: StationLogs | None = None  # the diagnostics log file and GetLog (N01)
     firmware: FirmwareUpdater | None = None
+    external: ExternalSources | None = None  # EMS over Modbus TCP, the grid operator's input (K11-K13)
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -158,6 +160,8 @@ class Daemon:
                         ]
                         if self.logs is not None:
                             tasks.append(self.logs.retrieval.run)
+                        if self.external is not None:
+                            tasks.append(self.external.run)
                         for make in tasks:
                             group.create_task(make())
                         for make in (
@@ -199,6 +203,8 @@ class Daemon:
         if isinstance(event, InputChanged) and event.name == TAMPER_INPUT and event.active:
             # A04: an enclosure switch or tamper loop wired as a digital input named "tamper".
             self.security.report("TamperDetectionActivated", f"evse {event.evse_id}: tamper input active")
+        if self.external is not None:
+            self.external.on_driver_event(event)
         self.station.on_driver_event(event)
 
     async def _make_safe(self) -> None:
@@ -508,6 +514,7 @@ def build(
         signing,
         logs=station_logs,
         firmware=updater,
+        external=ExternalSources(settings, station, dm),
     )
 
 
