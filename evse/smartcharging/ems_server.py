@@ -105,12 +105,12 @@ class EmsServer:
     ) -> ExcCodes | None:
         """pymodbus' hook, called before it answers: fill the block for a read, apply a write."""
         try:
-            if function_code in WRITES and set_values is not None:
+            if function_code not in READS | WRITES:
+                return ExcCodes.ILLEGAL_FUNCTION  # coils and discrete inputs: not in the map
+            if set_values:
                 self._write(address, [int(v) for v in set_values])
-            elif function_code in READS:
+            else:  # a read, or pymodbus reading back what a write stored to echo it
                 self._fill(registers, start_address)
-            else:
-                return ExcCodes.ILLEGAL_FUNCTION
         except regs.RegisterError as exc:
             log.warning("ems write refused: %s", exc)
             return ExcCodes(exc.code)
