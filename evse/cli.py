@@ -145,6 +145,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"evse {evse['id']}: {evse['status']:<11} pilot {evse['pilot']} {evse['charging_state']:<11} "
             f"tx {tx} power {evse['power_w']:.0f} W energy {evse['energy_wh']:.1f} Wh faults {faults}"
         )
+    for limit in answer.get("external_limits", []):
+        where = f"evse {limit['evse_id']}" if limit["evse_id"] else "station"
+        caps = [f"{limit[key]:g} {unit}" for key, unit in (("amps", "A"), ("watts", "W")) if limit[key] is not None]
+        critical = " (grid critical)" if limit["is_grid_critical"] else ""
+        print(f"external limit {limit['source']} {where}: {' '.join(caps)}{critical}")
     return 0
 
 

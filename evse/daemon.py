@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import functools
 import logging
@@ -610,6 +611,7 @@ def _report_connection_refusals(connection: CsmsConnection, security: SecurityEv
 
 async def _status(station: Station) -> dict[str, Any]:
     status = station.snapshot()
+    status["external_limits"] = [dataclasses.asdict(limit) for limit in station.external_limits.in_force()]
     fault = station.storage_fault
     if fault is not None:
         status["storage"] = {

@@ -51,6 +51,15 @@ async def test_sim_input_grid_limit_on_and_off_caps_and_frees_the_station(
     assert sut.d.station.external_limits.in_force() == [
         ExternalLimit(GRID_OPERATOR, 0, watts=4200, is_grid_critical=True)
     ]
+    status = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "evse", "status", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+    )
+    assert "external limit SO station: 4200 W (grid critical)" in status.stdout.splitlines()
 
     off = await evse(config, "input", "grid_limit", "off")
     assert off.returncode == 0, off.stderr
