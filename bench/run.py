@@ -8,6 +8,7 @@
 - firmware.py: firmware download throughput and RSS (two image sizes), signature check of a 50 MB image
 - smart_charging.py: GetCompositeSchedule with 30 stacked profiles on 2 EVSEs (pure and on the wire), and
   SetChargingProfile -> new pilot offer
+- external_limits.py: Modbus write (EMS) and grid input -> the registry of external limits, -> NotifyChargingLimit
 
 It ends with the figures that have a target (issue 8, section 4), each next to its target.
 evse/ and drivers/ are byte-compiled first, as on an installed station: without .pyc files (e.g. under
@@ -27,6 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from external_limits import TOGGLES as EXT_TOGGLES
+from external_limits import WRITES as EXT_WRITES
+from external_limits import ExternalLimitResult, external_limit_latencies
 from firmware import SIGNED_MB, DownloadResult, SignatureResult, downloads, signature_checks
 from fsm_rate import FsmResult, fsm_rate
 from harness import percentile
@@ -268,6 +272,17 @@ def print_firmware(loads: list[DownloadResult], checks: list[SignatureResult]) -
     )
 
 
+def print_external_limits(r: ExternalLimitResult) -> None:
+    print("\nExternal limits (issue 11): cause -> registry of external limits (daemon in-process, same loop)")
+    rows = [
+        [f"Modbus write EVSE current -> registry ({EXT_WRITES} writes)", r.modbus_to_registry],
+        ["  Modbus write round trip (answer at the EMS)", r.modbus_round_trip],
+        ["  Modbus write -> NotifyChargingLimit at the CSMS", r.modbus_to_csms],
+        [f"grid input via control socket -> registry ({EXT_TOGGLES} toggles)", r.grid_to_registry],
+    ]
+    table(["figure", "p50", "p99"], [[name, ms(s, 0.5), ms(s, 0.99)] for name, s in rows], right=[False, True, True])
+
+
 async def main() -> None:
     began = time.monotonic()
     # Other work on the machine (a soak, a test run) slows the fsync-bound replay most: say how busy it was.
@@ -286,6 +301,7 @@ async def main() -> None:
         print_tls(await tls_profiles(tmp))
         print_firmware(await downloads(tmp), signature_checks(tmp))
         print_smart_charging(await smart_charging(tmp))
+        print_external_limits(await external_limit_latencies(tmp))
     print_fsm(fsm_rate())
     print_meters(await meter_rates())
     print_targets(targets(start, rss_kb, bare, dev))

@@ -152,6 +152,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"tx {tx} power {evse['power_w']:.0f} W energy {evse['energy_wh']:.1f} Wh faults {faults} "
             f"offer {offered} (limited by {evse.get('limited_by') or '-'})"
         )
+    for limit in answer.get("external_limits", []):
+        where = f"evse {limit['evse_id']}" if limit["evse_id"] else "station"
+        caps = [f"{limit[key]:g} {unit}" for key, unit in (("amps", "A"), ("watts", "W")) if limit[key] is not None]
+        critical = " (grid critical)" if limit["is_grid_critical"] else ""
+        print(f"external limit {limit['source']} {where}: {' '.join(caps)}{critical}")
     return 0
 
 
@@ -166,6 +171,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
         request["power"] = args.power
     elif args.sim_cmd in ("fault", "clear"):
         request["name"] = args.name
+    elif args.sim_cmd == "input":
+        request["name"] = args.name
+        request["active"] = args.state == "on"
     answer = control.request(_socket_path(args.config), request)
     if args.sim_cmd == "status":
         print(json.dumps(answer["sim"], indent=2))
@@ -319,6 +327,10 @@ def parser() -> argparse.ArgumentParser:
         fault = sim_sub.add_parser(name)
         fault.add_argument("evse", type=int)
         fault.add_argument("name")
+    digital_input = sim_sub.add_parser("input", help="open or close a named digital input (grid_limit ...)")
+    digital_input.add_argument("name", help="the input's name, e.g. grid_limit, parking_bay, start_button")
+    digital_input.add_argument("state", choices=["on", "off"], help="on: closed (active), off: open")
+    digital_input.add_argument("--evse", type=int, default=1, help="the EVSE whose board has the input (default 1)")
     for child in sim_sub.choices.values():
         child.add_argument("--config", type=Path, default=argparse.SUPPRESS)
     sim.set_defaults(func=cmd_sim)

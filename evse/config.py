@@ -144,6 +144,34 @@ class FirmwareSection(_Section):
         return self
 
 
+class EmsModbusSection(_Section):
+    """Where the Modbus TCP server for a local energy manager listens (docs/ems-modbus.md)."""
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    # 502 is the Modbus port, but binding below 1024 needs root; evcc and openWB let the port be set.
+    port: int = Field(default=5020, ge=1, le=65535)
+    unit_id: int = Field(default=1, ge=1, le=247)  # 247: the highest Modbus unit (device) address
+
+
+class EmsSection(_Section):
+    """A local energy manager (EMS) limiting the station over Modbus TCP (K11-K13 source EMS).
+
+    ``timeout_s`` without a write to the limit registers puts the failsafe current in force on every EVSE
+    (0: never)."""
+
+    modbus: EmsModbusSection = Field(default_factory=EmsModbusSection)
+    failsafe_current_a: float = Field(default=6.0, ge=0, le=80)
+    timeout_s: int = Field(default=60, ge=0, le=65535)
+
+
+class GridLimitSection(_Section):
+    """The grid operator's control contact (section 14a EnWG style): while the digital input named
+    ``input`` is active, the whole station is capped to ``power_w`` (K11-K13 source SO, grid critical)."""
+
+    input: str = Field(default="grid_limit", min_length=1, max_length=50)
+    power_w: float = Field(default=4200.0, ge=0, le=1_000_000)
+
+
 class Settings(_Section):
     """The whole station configuration."""
 
@@ -159,6 +187,8 @@ class Settings(_Section):
     # Messages kept for the CSMS during an outage; see evse/ocpp/outbox.py for what goes first when full.
     outbox_max_messages: int = Field(default=100_000, ge=100, le=10_000_000)
     firmware: FirmwareSection = Field(default_factory=FirmwareSection)
+    ems: EmsSection | None = None  # off unless configured: a Modbus server is a door into the station
+    grid_limit: GridLimitSection = Field(default_factory=GridLimitSection)
 
     @field_validator("board")
     @classmethod

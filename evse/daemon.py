@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import signal
@@ -69,6 +70,7 @@ from evse.security.clock_adjustment import ReportingClock
 from evse.security.events import InvalidMessages, SecurityEvents
 from evse.security.security_log import SecurityLog
 from evse.sim_commands import add_no_sim_commands, add_sim_commands
+from evse.smartcharging.external_sources import ExternalSources
 from evse.smartcharging.profile_store import ProfileStore
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
@@ -125,6 +127,7 @@ class Daemon:
     firmware: FirmwareUpdater | None = None
     # Long-lived tasks of the optional blocks (variable monitoring ...), run like the station's own.
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    external: ExternalSources | None = None  # EMS over Modbus TCP, the grid operator's input (K11-K13)
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -165,6 +168,8 @@ class Daemon:
                         ]
                         if self.logs is not None:
                             tasks.append(self.logs.retrieval.run)
+                        if self.external is not None:
+                            tasks.append(self.external.run)
                         for make in tasks:
                             group.create_task(make())
                         for make in (
@@ -208,6 +213,8 @@ class Daemon:
         if isinstance(event, InputChanged) and event.name == TAMPER_INPUT and event.active:
             # A04: an enclosure switch or tamper loop wired as a digital input named "tamper".
             self.security.report("TamperDetectionActivated", f"evse {event.evse_id}: tamper input active")
+        if self.external is not None:
+            self.external.on_driver_event(event)
         self.station.on_driver_event(event)
 
     async def _make_safe(self) -> None:
@@ -548,11 +555,13 @@ def build(
         logs=station_logs,
         firmware=updater,
         background=[monitors.run],
+        external=ExternalSources(settings, station, dm),
     )
 
 
 async def _status(station: Station) -> dict[str, Any]:
     status = station.snapshot()
+    status["external_limits"] = [dataclasses.asdict(limit) for limit in station.external_limits.in_force()]
     fault = station.storage_fault
     if fault is not None:
         status["storage"] = {

@@ -19,7 +19,7 @@ def _evse(request: dict[str, Any], board: SimBoard) -> int:
     return evse_id
 
 
-SIM_COMMANDS = ("plug", "unplug", "ev-state", "swipe", "meter", "fault", "clear", "status")
+SIM_COMMANDS = ("plug", "unplug", "ev-state", "swipe", "meter", "fault", "clear", "input", "status")
 
 
 def add_no_sim_commands(control: ControlServer) -> None:
@@ -33,7 +33,7 @@ def add_no_sim_commands(control: ControlServer) -> None:
 
 
 def add_sim_commands(control: ControlServer, board: SimBoard) -> None:
-    """Register plug, unplug, ev-state, swipe, meter, fault, clear and sim-status."""
+    """Register plug, unplug, ev-state, swipe, meter, fault, clear, input and sim-status."""
 
     async def plug(request: dict[str, Any]) -> dict[str, Any]:
         board.plug(_evse(request, board))
@@ -63,6 +63,16 @@ def add_sim_commands(control: ControlServer, board: SimBoard) -> None:
         board.clear_fault(_evse(request, board), str(request.get("name")))
         return {}
 
+    async def digital_input(request: dict[str, Any]) -> dict[str, Any]:
+        # A named input (grid_limit, parking_bay, start_button ...): what a GPIO input driver would report.
+        name, active = request.get("name"), request.get("active")
+        if not isinstance(name, str) or not name or len(name) > 50:
+            raise ControlError("name: an input name of 1 to 50 characters is required")
+        if not isinstance(active, bool):
+            raise ControlError("active: true (on, closed) or false (off, open) is required")
+        board.set_input(_evse(request, board), name, active)
+        return {}
+
     async def sim_status(request: dict[str, Any]) -> dict[str, Any]:
         return {"sim": dict(board.snapshot(_evse(request, board)))}
 
@@ -74,6 +84,7 @@ def add_sim_commands(control: ControlServer, board: SimBoard) -> None:
         "sim.meter": meter,
         "sim.fault": fault,
         "sim.clear": clear,
+        "sim.input": digital_input,
         "sim.status": sim_status,
     }.items():
         control.add(name, command)

@@ -89,6 +89,9 @@ def station_facts(settings: StationSettings) -> list[Override]:
             station.firmware_version or package_version(),
         ),
         Override("csms.security_profile", "SecurityCtrlr.SecurityProfile", settings.csms.security_profile),
+        # The station honours external limits (the grid_limit input always, an EMS when `ems:` is set): the
+        # variable says so, and the CSMS may still set it false to have them ignored (evse.smartcharging).
+        Override("grid_limit", "SmartChargingCtrlr.ExternalControlSignalsEnabled", True),
     ]
     if station.serial is not None:
         facts.append(Override("station.serial", "ChargingStation.SerialNumber", station.serial))
