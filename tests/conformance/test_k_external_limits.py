@@ -1,7 +1,7 @@
 """Block K, external limits (K11-K13) over the wire: a local energy manager writing limits over Modbus TCP
 (pymodbus' client on loopback) and the grid operator's contact on the simulated board, each reported to the
 dev CSMS (NotifyChargingLimit, ClearedChargingLimit, schema-checked there). Whether the pilot offer follows
-the limit is the composite schedule's part (issue 11 section 2), tested with it."""
+the limit is the composite schedule's part (issue 11 section 2); the last test checks it end to end."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from evse.devcsms.server import DevCsms
 from evse.smartcharging.external_limits import EMS, GRID_OPERATOR, ExternalLimit
+from tests.conformance.wire import until
 from tests.ems_client import connected_ems, ems_section, free_port
 from tests.integration.conftest import StationUnderTest
 
@@ -86,4 +87,39 @@ async def test_K11_K13_grid_operator_contact_caps_the_station_as_a_grid_critical
     board.set_input(1, "grid_limit", False)
     assert await csms.wait_for("ClearedChargingLimit", timeout=5) == {"chargingLimitSource": "SO"}
     assert sut.d.station.external_limits.in_force() == []
+    csms.assert_no_failures()
+
+
+async def test_K11_K12_external_limits_reach_the_pilot_offer(csms: DevCsms, make_station: Any) -> None:
+    """K12 + K08 end to end: while a session charges, an EMS limit written over Modbus TCP becomes the offer
+    the simulated pilot generates (limited_by EMS), the grid operator's contact (4200 W on 3 phases at 230 V
+    = 6.09 A per phase, floored to 0.1 A) takes over while closed, and lifting both gives the EVSE its own
+    maximum back; the transaction reports each change beyond LimitChangeSignificance as ChargingRateChanged."""
+    port = free_port()
+    sut = await booted(make_station, csms, ems=ems_section(port, timeout_s=600))
+    board = sut.d.board
+    assert board is not None
+    board.plug(1)
+    board.swipe(1, "AABBCCDD")
+    board.set_ev_state(1, "C")
+    await csms.wait_for("TransactionEvent", predicate=lambda p: p["eventType"] == "Started", timeout=10)
+
+    def offer() -> float | None:
+        value = board.snapshot(1)["offered_current_a"]
+        return None if value is None else float(value)
+
+    await until(lambda: offer() == 32, "the EVSE's own maximum offered")
+    async with connected_ems(port) as ems:
+        await ems.set_current(1, 10.0)
+        await until(lambda: offer() == 10, "the EMS limit on the pilot")
+        assert sut.d.station.evses[1].limited_by == EMS
+        board.set_input(1, "grid_limit", True)
+        await until(lambda: offer() == 6.0, "the grid cap")  # 4200 W / (3 x 230 V) = 6.09 A, floored to 0.1 A
+        assert sut.d.station.evses[1].limited_by == GRID_OPERATOR
+        board.set_input(1, "grid_limit", False)
+        await until(lambda: offer() == 10, "the EMS limit again")
+        await ems.set_current(1, None)
+        await until(lambda: offer() == 32, "no external limit left")
+    changes = [p for p in csms.received("TransactionEvent") if p.get("triggerReason") == "ChargingRateChanged"]
+    assert len(changes) >= 3
     csms.assert_no_failures()
