@@ -422,10 +422,19 @@ class EvseDrivers:
     lock: ConnectorLock | None = None  # None for a tethered cable
     rfid: RfidReader | None = None  # None when the EVSE has no reader of its own
     display: Display | None = None  # None when the EVSE has no screen (personal messages are then dropped)
+    iso15118: Iso15118Bridge | None = None  # None without an ISO 15118 module (basic charging only)
 
     def all(self) -> tuple[Driver, ...]:
         """Every present driver, for the daemon to start each ``run(sink)`` in its TaskGroup."""
-        present: list[Driver | None] = [self.meter, self.contactor, self.pilot, self.lock, self.rfid, self.display]
+        present: list[Driver | None] = [
+            self.meter,
+            self.contactor,
+            self.pilot,
+            self.lock,
+            self.rfid,
+            self.display,
+            self.iso15118,
+        ]
         return tuple(d for d in present if d is not None)
 
 

@@ -36,6 +36,7 @@ from drivers.interfaces import (
     Driver,
     EnergyMeter,
     EvseDrivers,
+    Iso15118Bridge,
     Pilot,
     RfidReader,
 )
@@ -160,9 +161,8 @@ def build_drivers(boards: list[EvseBoard], *, pin_factory: Any = None, sim_board
             lock=_as(made["lock"], ConnectorLock) if "lock" in made else None,
             rfid=_as(made["rfid"], RfidReader) if "rfid" in made else None,
             display=_as(made["display"], Display) if "display" in made else None,
+            iso15118=_as(made["iso15118"], Iso15118Bridge) if "iso15118" in made else None,
         )
-        if "iso15118" in made:
-            extra.append(_as(made["iso15118"], Driver))
         extra.extend(_as(_make(spec, board.evse_id, context), Driver) for spec in board.inputs)
     return BuiltBoard(evses, extra, sim_board)
 

@@ -97,3 +97,11 @@ class PowerPath:
         except DriverError as exc:
             log.error("pilot evse=%s: %s", runtime.state.evse_id, exc)
             self._station.apply(runtime.state.evse_id, fsm.FaultChanged("pilot_failure", True))
+        bridge = runtime.drivers.iso15118
+        if bridge is not None:
+            # The same limit for an EV on high-level communication: its module offers it in the ISO 15118
+            # session (the PWM is 5 % there). A failing module reports its own fault through the bridge.
+            try:
+                await bridge.set_current_limit(amps)
+            except DriverError as exc:
+                log.error("iso15118 bridge evse=%s: %s", runtime.state.evse_id, exc)
