@@ -164,6 +164,7 @@ class Daemon:
                             self.station.run_sender,
                             self.station.metering.run_metering,
                             self.station.run_timers,
+                            self.station.load_balancer.run,
                             self.station.registrar.run_heartbeat,
                             self.signing.run,
                         ):
