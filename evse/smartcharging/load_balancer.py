@@ -55,7 +55,10 @@ class LoadBalancer:
         self._apply_timeout_s = apply_timeout_s
         self._wake = asyncio.Event()
         self._order: list[int] = []  # EVSEs wanting power, in the order they started: the precedence
-        self._since: dict[int, float] = {}  # when each EVSE's share or wish last changed
+        # When each EVSE started or was last given more: until SETTLE_S later its EV may still be ramping
+        # up, so its draw does not yet say what it wants. (After a decrease the draw is meaningful at
+        # once: an EV can only take less.)
+        self._raised_at: dict[int, float] = {}
         for evse_id in evses:
             if site_limit_a is None:
                 limits.clear(LOAD_BALANCING, evse_id)
@@ -102,7 +105,7 @@ class LoadBalancer:
             wants = runtime.state.offering
             if wants and evse_id not in self._order:
                 self._order.append(evse_id)
-                self._since[evse_id] = now  # a new session ramps up: its draw says nothing yet
+                self._raised_at[evse_id] = now
             elif not wants and evse_id in self._order:
                 self._order.remove(evse_id)
         precedence = self._order + [i for i in self._evses if i not in self._order]
@@ -114,7 +117,7 @@ class LoadBalancer:
         top = self._max_current_a[evse_id]
         if runtime.cable_max_a is not None:
             top = min(top, runtime.cable_max_a)
-        settled = now - self._since.get(evse_id, now) >= self._settle_s
+        settled = now - self._raised_at.get(evse_id, now) >= self._settle_s
         reading = runtime.reading
         measured = max(reading.current_a, default=0.0) if reading is not None and settled else None
         return EvseLoad(evse_id, runtime.state.offering, top, measured, share)
@@ -149,6 +152,8 @@ class LoadBalancer:
     def _publish(self, shares: Mapping[int, float]) -> None:
         published, now = self._published(), self._monotonic()
         for evse_id, amps in shares.items():
-            if published.get(evse_id) != amps:
-                self._since[evse_id] = now
-                self._limits.set(ExternalLimit(LOAD_BALANCING, evse_id, amps=amps))
+            if published.get(evse_id) == amps:
+                continue
+            if amps > published.get(evse_id, 0.0):
+                self._raised_at[evse_id] = now
+            self._limits.set(ExternalLimit(LOAD_BALANCING, evse_id, amps=amps))

@@ -156,6 +156,9 @@ async def test_K04_an_ev_drawing_less_hands_its_capacity_on_once_settled() -> No
     clock.now += 5
     await balancer.rebalance()
     assert shares(limits) == {1: 6.0, 2: 26.0}
+    # Lowered, EVSE 1 is judged on its draw at once (an EV can only take less): no swing back to 16/16.
+    await balancer.rebalance()
+    assert shares(limits) == {1: 6.0, 2: 26.0}
     # The EV on EVSE 1 takes all of its 6 A again: once that has settled, the split is equal again.
     draw(evses[1], 6.0)
     clock.now += 5
