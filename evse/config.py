@@ -172,6 +172,15 @@ class GridLimitSection(_Section):
     power_w: float = Field(default=4200.0, ge=0, le=1_000_000)
 
 
+class SiteSection(_Section):
+    """The supply the EVSEs share (K04 load balancing): a house connection or a feeder's fuse.
+
+    Amperes per phase. Every EVSE counts as loading every phase, which is safe for a single-phase EVSE
+    whatever phase it is wired to (and may leave it some capacity it could have had)."""
+
+    max_current_a: float = Field(ge=6)
+
+
 class Settings(_Section):
     """The whole station configuration."""
 
@@ -189,6 +198,7 @@ class Settings(_Section):
     firmware: FirmwareSection = Field(default_factory=FirmwareSection)
     ems: EmsSection | None = None  # off unless configured: a Modbus server is a door into the station
     grid_limit: GridLimitSection = Field(default_factory=GridLimitSection)
+    site: SiteSection | None = None  # no site section: no load balancing, each EVSE may use its maximum
 
     @field_validator("board")
     @classmethod
@@ -201,6 +211,22 @@ class Settings(_Section):
             if evses is None:
                 return value  # the evses error is reported instead
             parse_board(value, [e.id for e in evses])
+        return value
+
+    @field_validator("site")
+    @classmethod
+    def _site_binds(cls, value: SiteSection | None, info: ValidationInfo) -> SiteSection | None:
+        # A site limit the EVSEs together cannot reach would never limit anything: it is a mistake
+        # (a total over the phases, watts, another site's figure) that would look like protection.
+        evses = info.data.get("evses")
+        if value is None or evses is None:
+            return value
+        total = sum(e.max_current_a for e in evses)
+        if value.max_current_a > total:
+            raise ValueError(
+                f"max_current_a {value.max_current_a:g} A is more than the EVSEs together can draw "
+                f"({total:g} A per phase): it would never limit anything; lower it or remove site"
+            )
         return value
 
     @model_validator(mode="after")

@@ -177,6 +177,7 @@ class Daemon:
                             self.station.metering.run_metering,
                             self.station.run_timers,
                             self.station.smart_charging.run,
+                            self.station.load_balancer.run,
                             self.station.registrar.run_heartbeat,
                             self.signing.run,
                             *self.background,

@@ -302,6 +302,12 @@ def may_offer(state: EvseState, config: TxConfig | None = None) -> bool:
     )
 
 
+def wants_power(state: EvseState, config: TxConfig | None = None) -> bool:
+    """Whether the EVSE would offer if the charging limit allowed it: who asks load balancing for a share
+    (offering itself cannot tell, since a share under 6 A withdraws the offer)."""
+    return may_offer(replace(state, limit_below_minimum=False), config)
+
+
 def may_energize(state: EvseState) -> bool:
     """The safety rule, the only condition under which the contactor may be closed: inside a transaction,
     as for the offer, and the EV asks for power (IEC 61851-1: the supply is switched on in state C/D, after

@@ -43,6 +43,8 @@ class Metering:
         self.tx_journal = tx_journal
         self._apply = apply
         self._recheck_offer = recheck_offer
+        # Told of every reading, after it is stored on the runtime (load balancing follows the draw).
+        self.sampled: list[Callable[[EvseRuntime], None]] = []
 
     def queue_trigger_update(self, evse_id: int) -> None:
         """TriggerMessage(TransactionEvent): an Updated with triggerReason Trigger, if a transaction runs."""
@@ -82,6 +84,8 @@ class Metering:
             runtime.reading = await runtime.drivers.meter.read()
         except DriverError:
             return  # the meter driver reports meter_lost as a fault event
+        for listener in self.sampled:
+            listener(runtime)
         if runtime.sampler is not None:
             before = len(runtime.sampler.samples)
             runtime.sampler = runtime.sampler.feed(runtime.reading, self.clock.monotonic(), self.clock.now())

@@ -36,6 +36,7 @@ from evse.ocpp.outbox import Outbox, OutboxEntry
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
 from evse.smartcharging.external_limits import ExternalLimits
+from evse.smartcharging.load_balancer import LoadBalancer
 from evse.smartcharging.profile_store import ProfileStore
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.faults import fault_variable
@@ -121,6 +122,16 @@ class Station:
         self.metering = Metering(
             self.evses, dm, clock, self.messages, tx_journal, apply=self.apply, recheck_offer=self.power.recheck_offer
         )
+        # K04: the site limit shared between the EVSEs, re-shared on each state change and meter sample.
+        self.load_balancer = LoadBalancer(
+            settings.site.max_current_a if settings.site else None,
+            self.evses,
+            {e.id: e.max_current_a for e in settings.evses},
+            self.external_limits,
+            clock.monotonic,
+            wants=lambda evse_id: fsm.wants_power(self.evses[evse_id].state, self._tx_config(evse_id)),
+        )
+        self.metering.sampled.append(lambda _runtime: self.load_balancer.wake())
 
     # ---- configuration read through the device model ---------------------------------------------
     def _tx_config(self, evse_id: int) -> fsm.TxConfig:
@@ -274,6 +285,7 @@ class Station:
             self.availability.after_transaction(runtime)
         if any(isinstance(a, fsm.SendStatus) for a in actions):
             self._status_changed(evse_id)
+        self.load_balancer.wake()
 
     def _perform(self, runtime: EvseRuntime, action: fsm.Action) -> None:
         if isinstance(action, fsm.SetContactor):
@@ -481,6 +493,7 @@ class Station:
                     "energy_wh": r.reading.energy_import_wh if r.reading else 0.0,
                     "offered_current_a": r.offered_a,
                     "limited_by": r.limited_by,
+                    "load_balancing_share_a": self.load_balancer.share(evse_id),
                 }
                 for evse_id, r in self.evses.items()
             ],
