@@ -7,9 +7,12 @@
 - grid input: `evse sim input grid_limit on|off` as the control socket carries it (JSON over the unix socket,
   as the CLI sends it, without the CLI's interpreter start), to the registry's listener.
 
+The same causes are also measured to the offer the simulated pilot generates during a charging session
+(the composite schedule takes the external limit, issue 11 section 2): a Modbus write of EVSE 1's current and
+the grid contact (4200 W on 3 phases: 6.0 A) each until the pilot offers the new current.
+
 The daemon runs in-process (as in tests/integration) so the listener can timestamp the registry change; the
 client shares its event loop, so each figure includes the other side's share of one loop on the same core.
-The offer on the pilot joins once the composite schedule applies external limits (issue 11, section 2).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class ExternalLimitResult:
     modbus_round_trip: list[float]
     modbus_to_csms: list[float]
     grid_to_registry: list[float]
+    modbus_to_offer: list[float]
+    grid_to_offer: list[float]
 
 
 def _settings(tmp: Path, csms_port: int, ems_port: int) -> Any:
@@ -57,6 +62,37 @@ def _settings(tmp: Path, csms_port: int, ems_port: int) -> Any:
         },
         "bench.yaml",
     )
+
+
+async def _offered(daemon: Any, amps: float) -> float:
+    """The moment the simulated pilot of EVSE 1 offers `amps`."""
+    board = daemon.board
+    async with asyncio.timeout(5):
+        while board.snapshot(1)["offered_current_a"] != amps:  # noqa: ASYNC110 - the pilot is state
+            await asyncio.sleep(0)
+    return time.perf_counter()
+
+
+async def _to_the_offer(daemon: Any, client: AsyncModbusTcpClient) -> tuple[list[float], list[float]]:
+    """A charging session on EVSE 1, then each cause until the pilot offers its limit."""
+    board = daemon.board
+    board.plug(1)
+    board.swipe(1, "AABBCCDD")
+    board.set_ev_state(1, "C")
+    to_offer = []
+    for i in range(WRITES // 3):
+        value = 160 if i % 2 else 100
+        started = time.perf_counter()
+        await client.write_register(100 + regs.Evse.CURRENT_LIMIT, value, device_id=1)
+        to_offer.append(await _offered(daemon, value / 10) - started)
+    grid = []
+    for i in range(TOGGLES // 2):
+        on = i % 2 == 0
+        request = {"cmd": "sim.input", "evse": 1, "name": "grid_limit", "active": on}
+        started = time.perf_counter()
+        await asyncio.to_thread(control.request, daemon.settings.socket_path, request)
+        grid.append(await _offered(daemon, 6.0 if on else 16.0) - started)
+    return to_offer, grid
 
 
 def _free_port() -> int:
@@ -100,7 +136,8 @@ async def external_limit_latencies(tmp: Path) -> ExternalLimitResult:
             started = time.perf_counter()
             await asyncio.to_thread(control.request, daemon.settings.socket_path, request)
             grid.append(await asyncio.wait_for(changed.get(), 5) - started)
-        return ExternalLimitResult(to_registry, round_trip, to_csms, grid)
+        to_offer, grid_offer = await _to_the_offer(daemon, client)
+        return ExternalLimitResult(to_registry, round_trip, to_csms, grid, to_offer, grid_offer)
     finally:
         client.close()
         task.cancel()

@@ -273,12 +273,14 @@ def print_firmware(loads: list[DownloadResult], checks: list[SignatureResult]) -
 
 
 def print_external_limits(r: ExternalLimitResult) -> None:
-    print("\nExternal limits (issue 11): cause -> registry of external limits (daemon in-process, same loop)")
+    print("\nExternal limits (issue 11): cause -> registry, CSMS and pilot offer (daemon in-process, same loop)")
     rows = [
         [f"Modbus write EVSE current -> registry ({EXT_WRITES} writes)", r.modbus_to_registry],
         ["  Modbus write round trip (answer at the EMS)", r.modbus_round_trip],
         ["  Modbus write -> NotifyChargingLimit at the CSMS", r.modbus_to_csms],
         [f"grid input via control socket -> registry ({EXT_TOGGLES} toggles)", r.grid_to_registry],
+        ["Modbus write EVSE current -> new offer on the sim pilot (charging)", r.modbus_to_offer],
+        ["grid input via control socket -> new offer on the sim pilot (charging)", r.grid_to_offer],
     ]
     table(["figure", "p50", "p99"], [[name, ms(s, 0.5), ms(s, 0.99)] for name, s in rows], right=[False, True, True])
 
