@@ -56,6 +56,11 @@ class EvChargingNeeds:
         self._station = station
         self._sessions: dict[int, _HlcSession] = {}
 
+    def answer(self, evse_id: int) -> str | None:
+        """The CSMS's answer to the EVSE's last NotifyEVChargingNeeds (None: not sent or not yet answered)."""
+        session = self._sessions.get(evse_id)
+        return session.answer.value if session is not None and session.answer is not None else None
+
     # ---- from the bridge ---------------------------------------------------------------------------
     def on_session_started(self, event: Iso15118SessionStarted) -> None:
         self._sessions[event.evse_id] = _HlcSession()
