@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from drivers.interfaces import EnergyTransferMode, Iso15118Protocol
 from drivers.iso15118.messages import CurrentLimit
 from evse.devcsms.server import DevCsms
 from hil.emulators.iso15118 import EmulatedSecc
@@ -219,3 +220,29 @@ async def test_TC_K_58_CS_renegotiating_charging_schedule_csms_initiated(
     assert first_limit(await csms.wait_for("NotifyEVChargingSchedule")) == 8.0
     await nothing_more(csms, "NotifyEVChargingNeeds", 1)
     assert [p["eventType"] for p in csms.received("TransactionEvent") if tx("Ended")(p)] == []
+
+
+async def test_K15_dc_needs_carry_the_ev_power_and_its_schedule_in_dc_amperes(
+    csms: DevCsms, hlc_station: StationUnderTest, module: EmulatedSecc
+) -> None:
+    """K15.FR.01 for a DC EV (DIN 70121): dcChargingParameters with the EV's maximum power and energy; the
+    schedule it accepts is the TxProfile's DC current."""
+    authorized = await energy_transfer_started(hlc_station, csms)
+    tx_id = str(authorized["transactionInfo"]["transactionId"])
+    await module.start_session(EVCC_ID, Iso15118Protocol.DIN_70121, EnergyTransferMode.DC)
+    await module.send_charging_needs(
+        max_current_a=125, max_voltage_v=450, max_power_w=50_000, requested_energy_wh=30_000
+    )
+    needs = (await csms.wait_for("NotifyEVChargingNeeds"))["chargingNeeds"]
+    assert needs == {
+        "requestedEnergyTransfer": "DC",
+        "dcChargingParameters": {
+            "evMaxCurrent": 125,
+            "evMaxVoltage": 450,
+            "energyAmount": 30_000,
+            "evMaxPower": 50_000,
+        },
+    }
+    assert (await set_profile(csms, 1, tx_profile(1, tx_id, 20.0)))[0] == "Accepted"
+    await limit_becomes(module, 20.0)
+    assert first_limit(await csms.wait_for("NotifyEVChargingSchedule")) == 20.0
