@@ -89,8 +89,8 @@ async def charging_with_hlc(csms: DevCsms, sut: StationUnderTest, module: Emulat
 async def test_TC_K_53_CS_charging_with_load_leveling_based_on_hlc(
     csms: DevCsms, hlc_station: StationUnderTest, module: EmulatedSecc
 ) -> None:
-    """K15.FR.01: the EV's needs go to the CSMS in NotifyEVChargingNeeds (AC parameters, energy, departure
-    time, requested mode); the CSMS's TxProfile reaches the module, and NotifyEVChargingSchedule reports the
+    """K15.FR.01, K15.FR.06: the EV's needs go to the CSMS in NotifyEVChargingNeeds (AC parameters, energy,
+    departure time, requested mode); the CSMS's TxProfile reaches the module, and NotifyEVChargingSchedule reports the
     schedule the EV accepted: the profile's 10 A, from the moment it applies, in A."""
     tx_id = await charging_with_hlc(csms, hlc_station, module)
     await module.send_charging_needs(**NEEDS)
@@ -137,7 +137,7 @@ async def test_K15_needs_before_the_transaction_follow_its_started_event(
 async def test_TC_K_54_CS_charging_with_hlc_no_sa_schedule_rejected(
     csms: DevCsms, hlc_station: StationUnderTest, module: EmulatedSecc
 ) -> None:
-    """K15: the CSMS answers Rejected, so it will send no schedule: the EV charges with the station's own
+    """K15.FR.04: the CSMS answers Rejected, so it will send no schedule: the EV charges with the station's own
     limit (32 A, the EVSE's rating) at once, and no NotifyEVChargingSchedule claims a negotiated schedule."""
     csms.respond("NotifyEVChargingNeeds", {"status": "Rejected"})
     await charging_with_hlc(csms, hlc_station, module)
@@ -152,8 +152,9 @@ async def test_TC_K_54_CS_charging_with_hlc_no_sa_schedule_rejected(
 async def test_K15_processing_waits_for_the_schedule_that_follows(
     csms: DevCsms, hlc_station: StationUnderTest, module: EmulatedSecc
 ) -> None:
-    """K15: Processing means the CSMS is still computing; its TxProfile, when it comes, reaches the module and
-    is reported as the EV's schedule, capped at what the EV can draw (20 A offered, 16 A accepted)."""
+    """K15.FR.05: Processing means the CSMS is still computing (the station need not wait); its TxProfile,
+    when it comes, reaches the module and is reported as the EV's schedule, capped at what the EV can draw
+    (20 A offered, 16 A accepted)."""
     csms.respond("NotifyEVChargingNeeds", {"status": "Processing"})
     tx_id = await charging_with_hlc(csms, hlc_station, module)
     await module.send_charging_needs(**NEEDS)
@@ -185,7 +186,7 @@ async def test_TC_K_56_CS_charging_with_hlc_offline(
 async def test_TC_K_57_CS_renegotiating_charging_schedule_ev_initiated(
     csms: DevCsms, hlc_station: StationUnderTest, module: EmulatedSecc
 ) -> None:
-    """K17: the EV changes its needs during the transaction: NotifyEVChargingNeeds again with the new ones,
+    """K17.FR.01: the EV changes its needs during the transaction: NotifyEVChargingNeeds again with the new ones,
     the CSMS's new TxProfile reaches the module and NotifyEVChargingSchedule reports it."""
     tx_id = await charging_with_hlc(csms, hlc_station, module)
     await module.send_charging_needs(**NEEDS)
@@ -207,8 +208,9 @@ async def test_TC_K_57_CS_renegotiating_charging_schedule_ev_initiated(
 async def test_TC_K_58_CS_renegotiating_charging_schedule_csms_initiated(
     csms: DevCsms, hlc_station: StationUnderTest, module: EmulatedSecc
 ) -> None:
-    """K16: the CSMS sends a new TxProfile during the transaction: the new limit is handed to the module and
-    NotifyEVChargingSchedule reports the renegotiated schedule; the EV's needs are not asked again."""
+    """K16.FR.01, K16.FR.05: the CSMS sends a new TxProfile during the transaction: Accepted, the new limit is
+    handed to the module and NotifyEVChargingSchedule reports the renegotiated schedule; the EV's needs are
+    not asked again."""
     tx_id = await charging_with_hlc(csms, hlc_station, module)
     await module.send_charging_needs(**NEEDS)
     await csms.wait_for("NotifyEVChargingNeeds")

@@ -9,8 +9,9 @@ NotifyEVChargingSchedule tells the CSMS the schedule the EV accepted with it.
 
 What the CSMS answers decides what the station waits for:
 
-- Accepted / Processing: a TxProfile will follow (Processing: later). Until it arrives the EV charges with
-  the limits the station has (the module always has the limit in force, so nobody waits on the wire).
+- Accepted / Processing: a TxProfile will follow (Processing: later; K15.FR.05, the station need not wait
+  for it). Until it arrives the EV charges with the limits the station has (the module always has the limit
+  in force, so nobody waits on the wire).
 - Rejected (or a CALLERROR): the CSMS will send no schedule; the EV charges with the station's own limits and
   no NotifyEVChargingSchedule follows, since the CSMS declined to plan this session.
 
