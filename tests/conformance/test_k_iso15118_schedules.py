@@ -16,6 +16,7 @@ import pytest
 
 from drivers.interfaces import EnergyTransferMode, Iso15118Protocol
 from drivers.iso15118.messages import CurrentLimit
+from evse.devcsms.ev_planning import EvSchedulePlanner
 from evse.devcsms.server import DevCsms
 from hil.emulators.iso15118 import EmulatedSecc
 from tests.charging_profiles import wire_profile
@@ -249,3 +250,17 @@ async def test_K15_dc_needs_carry_the_ev_power_and_its_schedule_in_dc_amperes(
     assert (await set_profile(csms, 1, tx_profile(1, tx_id, 20.0)))[0] == "Accepted"
     await limit_becomes(module, 20.0)
     assert first_limit(await csms.wait_for("NotifyEVChargingSchedule")) == 20.0
+
+
+async def test_K15_the_dev_csms_plans_a_schedule_that_reaches_the_ev(
+    csms: DevCsms, hlc_station: StationUnderTest, module: EmulatedSecc
+) -> None:
+    """End to end as in the demo: the dev CSMS's planner answers the needs Accepted and sends a TxProfile of the
+    current that delivers 11 kWh in an hour on three phases (16.0 A); the module gets it and the station
+    reports it as the EV's schedule."""
+    EvSchedulePlanner(csms)
+    await charging_with_hlc(csms, hlc_station, module)
+    await module.send_charging_needs(max_current_a=32, max_voltage_v=400, requested_energy_wh=11_000, departure_s=3600)
+    await csms.wait_for("NotifyEVChargingNeeds")
+    await limit_becomes(module, 16.0)
+    assert first_limit(await csms.wait_for("NotifyEVChargingSchedule")) == 16.0
