@@ -118,6 +118,10 @@ async def test_TC_K_53_CS_charging_with_load_leveling_based_on_hlc(
     assert first_limit(schedule) == 10.0
     assert schedule["chargingSchedule"]["startSchedule"] == schedule["timeBase"]
     assert hlc_station.d.board.contactor(1).is_closed  # the EV charges on
+    # A TxDefaultProfile is no reply to the EV's needs: no schedule is reported for it.
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    assert (await set_profile(csms, 1, wire_profile(2, "TxDefaultProfile", [(0, 8.0)], start=start)))[0] == "Accepted"
+    await nothing_more(csms, "NotifyEVChargingSchedule", 1)
 
 
 async def test_K15_needs_before_the_transaction_follow_its_started_event(
