@@ -9,6 +9,7 @@
 - smart_charging.py: GetCompositeSchedule with 30 stacked profiles on 2 EVSEs (pure and on the wire), and
   SetChargingProfile -> new pilot offer
 - external_limits.py: Modbus write (EMS) and grid input -> the registry of external limits, -> NotifyChargingLimit
+- ev_needs.py: ISO 15118 CHARGING_NEEDS -> NotifyEVChargingNeeds, TxProfile -> CURRENT_LIMIT at the module
 
 It ends with the figures that have a target (issue 8, section 4), each next to its target.
 evse/ and drivers/ are byte-compiled first, as on an installed station: without .pyc files (e.g. under
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ev_needs import ev_needs_latencies, print_ev_needs
 from external_limits import TOGGLES as EXT_TOGGLES
 from external_limits import WRITES as EXT_WRITES
 from external_limits import ExternalLimitResult, external_limit_latencies
@@ -304,6 +306,7 @@ async def main() -> None:
         print_firmware(await downloads(tmp), signature_checks(tmp))
         print_smart_charging(await smart_charging(tmp))
         print_external_limits(await external_limit_latencies(tmp))
+        print_ev_needs(await ev_needs_latencies(tmp))
     print_fsm(fsm_rate())
     print_meters(await meter_rates())
     print_targets(targets(start, rss_kb, bare, dev))

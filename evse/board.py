@@ -126,7 +126,7 @@ class BuiltBoard:
     """The constructed drivers: the per-EVSE set the core drives, and everything the daemon runs."""
 
     evses: dict[int, EvseDrivers]
-    extra: list[Driver]  # inputs and ISO 15118 bridges: they only report events
+    extra: list[Driver]  # digital inputs: they only report events
     sim_board: SimBoard | None = None  # the board the sim devices share, when there are any
 
 

@@ -37,7 +37,6 @@ from drivers.interfaces import (
     FaultCleared,
     FaultName,
     FaultRaised,
-    Iso15118Bridge,
     Pilot,
     PilotState,
     PilotStateChanged,
@@ -180,7 +179,7 @@ class _EvseCheck:
         self.evse_id = board.evse_id
         built = build_drivers([board], pin_factory=pin_factory)
         self.drivers = built.evses[board.evse_id]
-        self.iso = next((d for d in built.extra if isinstance(d, Iso15118Bridge)), None)
+        self.iso = self.drivers.iso15118  # one of the EVSE's drivers since the limit is handed to it
         self.events = _Events(board.evse_id)
         self.card_timeout_s = card_timeout_s
         self.no_card = no_card
@@ -208,7 +207,7 @@ class _EvseCheck:
         return self.board.devices[kind]
 
     async def run(self) -> list[CheckResult]:
-        running = [*self.drivers.all(), *([self.iso] if self.iso is not None else [])]
+        running = self.drivers.all()  # the ISO 15118 bridge among them
         tasks = [asyncio.create_task(driver.run(self.events)) for driver in running]
         try:
             await asyncio.sleep(0)  # let every run() start: claim pins, open ports

@@ -25,6 +25,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from evse.clock import Clock, SystemClock
+from evse.devcsms.ev_planning import EvSchedulePlanner
 from evse.devcsms.frames import (
     AuthAttempt,
     ConnectionRecord,
@@ -390,6 +391,8 @@ async def serve_forever(
         # the caller, Python would print only warnings.
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     csms = DevCsms(tokens=tokens)
+    # An ISO 15118 EV's needs get a planned TxProfile back (K15), so the demo shows a schedule reach the EV.
+    EvSchedulePlanner(csms)
     await csms.start(host, port, ssl=ssl)
     _log.info("csms accepting idTokens: %s", ", ".join(sorted(csms.tokens)))
     try:

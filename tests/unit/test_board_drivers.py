@@ -95,6 +95,7 @@ def test_every_registered_driver_builds_from_its_board_section(name: str) -> Non
         "lock": evse.lock,
         "rfid": evse.rfid,
         "display": evse.display,
+        "iso15118": evse.iso15118,
     }.get(kind) or next(iter(built.extra))
     assert type(device) is load_driver(kind, driver)
     assert isinstance(device, INTERFACES[kind])

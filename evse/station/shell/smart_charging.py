@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -70,6 +71,8 @@ class SmartCharging:
         self._store = store
         self._wake = asyncio.Event()
         self._pending_check = False
+        #: Told of every profile SetChargingProfile installed (evse id, profile), e.g. ISO 15118 schedules.
+        self.installed: list[Callable[[int, m.ChargingProfileType], None]] = []
         station.external_limits.subscribe(self._external_changed)
         self._record_entries()
 
@@ -124,6 +127,8 @@ class SmartCharging:
         if verdict.accepted:
             self._store.put(InstalledProfile(evse_id, profile))
             self._changed()
+            for listener in self.installed:
+                listener(evse_id, profile)
         return verdict
 
     def check_remote_start(self, evse_id: int | None, profile: m.ChargingProfileType) -> Verdict:

@@ -27,6 +27,9 @@ from drivers.interfaces import (
     FaultCleared,
     FaultRaised,
     InputChanged,
+    Iso15118ChargingNeeds,
+    Iso15118SessionStarted,
+    Iso15118SessionStopped,
     PilotStateChanged,
 )
 from evse.clock import Clock
@@ -44,6 +47,7 @@ from evse.station.core.reservation_book import EvseView
 from evse.station.shell.authorization_flow import AuthorizationFlow
 from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.availability import Availability
+from evse.station.shell.ev_charging_needs import EvChargingNeeds
 from evse.station.shell.journal import Journal
 from evse.station.shell.metering import Metering
 from evse.station.shell.power_path import PowerPath
@@ -113,6 +117,9 @@ class Station:
         # Limits from the EMS, the grid operator and load balancing (issue 11), read by the offer.
         self.external_limits = ExternalLimits()
         self.smart_charging = SmartCharging(self, profiles)
+        # K15-K17: the ISO 15118 EV's needs to the CSMS, the schedule it accepted back.
+        self.ev_needs = EvChargingNeeds(self)
+        self.smart_charging.installed.append(self.ev_needs.on_profile_installed)
         self.availability = Availability(self)
         self.remote = RemoteControl(self)
         self.storage_fault: StorageFault | None = None  # wired by the daemon
@@ -176,6 +183,12 @@ class Station:
             log.info("fault cleared evse=%s name=%s", event.evse_id, event.name)
             self.apply(event.evse_id, fsm.FaultChanged(event.name, False))
             self._report_fault(event.evse_id, event.name, False, None)
+        elif isinstance(event, Iso15118SessionStarted):
+            self.ev_needs.on_session_started(event)
+        elif isinstance(event, Iso15118ChargingNeeds):
+            self.ev_needs.on_needs(event)
+        elif isinstance(event, Iso15118SessionStopped):
+            self.ev_needs.on_session_stopped(event)
 
     def _report_fault(self, evse_id: int, name: str, active: bool, detail: str | None) -> None:
         """Set the component's variable and tell the CSMS (NotifyEvent, HardWiredNotification)."""
@@ -297,6 +310,7 @@ class Station:
         elif isinstance(action, fsm.SendTransactionEvent):
             self.messages.transaction_event(runtime, action)
             self.smart_charging.on_transaction_event(runtime, action)
+            self.ev_needs.on_transaction_event(runtime, action)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         # Short hardware/authorization jobs started from the synchronous event sink; failures are logged
@@ -393,6 +407,8 @@ class Station:
             self.outbox.remove(entry.id)
             if isinstance(answer, m.TransactionEventResponse):
                 self.tokens.on_transaction_answer(entry.payload, answer)
+            elif isinstance(answer, m.NotifyEVChargingNeedsResponse):
+                self.ev_needs.on_answer(entry.payload, answer)
 
     async def _retry_other(self, entry: OutboxEntry, exc: CallTimeout | CallError) -> None:
         """Messages other than TransactionEvent are not under E12's MessageAttempts. A timeout is retried
