@@ -59,6 +59,7 @@ class DriverScreen:
         self._sessions: dict[int, _Session] = {evse_id: _Session() for evse_id in station.evses}
         self._authorizing: set[int] = set()
         self.shown: dict[int, Screen] = {}
+        self.page_seconds = PAGE_SECONDS  # a demo or a test may turn the pages faster
         self._wake = asyncio.Event()
 
     # ---- what the CSMS and the station tell ---------------------------------------------------------------
@@ -136,7 +137,7 @@ class DriverScreen:
             self._wake.clear()
             await self.redraw()
             try:
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(min(1.0, self.page_seconds)):
                     await self._wake.wait()
             except TimeoutError:
                 pass
@@ -150,7 +151,7 @@ class DriverScreen:
             log.info("display messages removed (expired or transaction ended): %s", gone)
         station.dm.set_station_value("DisplayMessageCtrlr", "DisplayMessages", len(self.store))
         messages = self.store.rules()
-        page = int(mono // PAGE_SECONDS)
+        page = int(mono // self.page_seconds)
         for evse_id, runtime in station.evses.items():
             display = runtime.drivers.display
             situation = self._situation(runtime, mono)
