@@ -82,9 +82,7 @@ async def test_TC_O_05_CS_clear_unknown_display_message(station: StationUnderTes
     assert answer.status == "Unknown"
 
 
-async def test_TC_O_06_CS_TC_O_27_CS_TC_O_28_CS_message_bound_to_a_transaction(
-    station: StationUnderTest, csms: DevCsms
-) -> None:
+async def test_TC_O_06_CS_message_bound_to_a_transaction(station: StationUnderTest, csms: DevCsms) -> None:
     """O02: a message for a transaction is shown during it (from its startDateTime) and removed when it ends."""
     started = await energy_transfer_started(station, csms)
     tx_id = started["transactionInfo"]["transactionId"]
@@ -193,7 +191,7 @@ async def test_TC_O_20_CS_persistent_over_reboot(station: StationUnderTest, csms
     assert [i["id"] for i in await notified(csms, 10)] == [9]
 
 
-async def test_TC_O_22_CS_TC_O_30_CS_multiple_in_front(station: StationUnderTest, csms: DevCsms) -> None:
+async def test_TC_O_22_CS_multiple_in_front(station: StationUnderTest, csms: DevCsms) -> None:
     """O01: several InFront messages are shown in turn, in front of the station's own page."""
     fast_pages(station)
     assert await set_message(csms, 1, "Front one") == "Accepted"
@@ -204,7 +202,7 @@ async def test_TC_O_22_CS_TC_O_30_CS_multiple_in_front(station: StationUnderTest
     assert "Welcome" not in screen(station)
 
 
-async def test_TC_O_24_CS_TC_O_32_CS_second_always_front(station: StationUnderTest, csms: DevCsms) -> None:
+async def test_TC_O_24_CS_second_always_front(station: StationUnderTest, csms: DevCsms) -> None:
     """O01: AlwaysFront hides everything else; a second AlwaysFront takes the front from the first."""
     fast_pages(station)
     assert await set_message(csms, 1, "In front", "InFront") == "Accepted"
@@ -215,6 +213,53 @@ async def test_TC_O_24_CS_TC_O_32_CS_second_always_front(station: StationUnderTe
     assert "Always first" not in await redrawn(station)
     await csms.call(STATION_ID, call.ClearDisplayMessage(id=3))
     await shows(station, "Always first")  # the first is still stored: it comes back to the front
+
+
+async def charging_tx(station: StationUnderTest, csms: DevCsms) -> str:
+    started = await energy_transfer_started(station, csms)
+    return str(started["transactionInfo"]["transactionId"])
+
+
+async def test_TC_O_27_CS_transaction_message_at_start_time(station: StationUnderTest, csms: DevCsms) -> None:
+    """O02 with O01.FR.06: a transaction's message waits for its startDateTime."""
+    tx_id = await charging_tx(station, csms)
+    assert await set_message(csms, 1, "Halfway there", transaction_id=tx_id, start_date_time=in_seconds(2)) == (
+        "Accepted"
+    )
+    assert "Halfway there" not in await redrawn(station)
+    await shows(station, "Halfway there")
+
+
+async def test_TC_O_28_CS_transaction_message_removed_after_end_time(station: StationUnderTest, csms: DevCsms) -> None:
+    """O02 with O01.FR.07: a transaction's message goes at its endDateTime, while the transaction runs on."""
+    tx_id = await charging_tx(station, csms)
+    assert await set_message(csms, 1, "Quick note", transaction_id=tx_id, end_date_time=in_seconds(2)) == "Accepted"
+    await shows(station, "Quick note")
+    await until(lambda: "Quick note" not in screen(station))
+    assert await get_messages(csms, 2) == "Unknown"
+    assert station.d.station.transaction_id_on(1) == tx_id
+
+
+async def test_TC_O_30_CS_transaction_multiple_in_front(station: StationUnderTest, csms: DevCsms) -> None:
+    """Two InFront messages of the transaction are shown in turn, in front of the charging page."""
+    tx_id = await charging_tx(station, csms)
+    fast_pages(station)
+    assert await set_message(csms, 1, "Tx one", transaction_id=tx_id) == "Accepted"
+    assert await set_message(csms, 2, "Tx two", transaction_id=tx_id) == "Accepted"
+    await shows(station, "Tx one")
+    await shows(station, "Tx two")
+    await shows(station, "Tx one")
+    assert "Charging" not in screen(station)
+
+
+async def test_TC_O_32_CS_transaction_second_always_front(station: StationUnderTest, csms: DevCsms) -> None:
+    """A second AlwaysFront message of the transaction takes the front from the first."""
+    tx_id = await charging_tx(station, csms)
+    assert await set_message(csms, 1, "First front", "AlwaysFront", transaction_id=tx_id) == "Accepted"
+    await shows(station, "First front")
+    assert await set_message(csms, 2, "Second front", "AlwaysFront", transaction_id=tx_id) == "Accepted"
+    await shows(station, "Second front")
+    assert "First front" not in await redrawn(station)
 
 
 async def test_TC_O_36_CS_state_charging(station: StationUnderTest, csms: DevCsms) -> None:
