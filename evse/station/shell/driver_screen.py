@@ -58,6 +58,7 @@ class DriverScreen:
         self.store = store
         self._sessions: dict[int, _Session] = {evse_id: _Session() for evse_id in station.evses}
         self._authorizing: set[int] = set()
+        self._failing: set[int] = set()  # displays whose last show failed
         self.shown: dict[int, Screen] = {}
         self.page_seconds = PAGE_SECONDS  # a demo or a test may turn the pages faster
         self._wake = asyncio.Event()
@@ -160,7 +161,7 @@ class DriverScreen:
             )
             columns, rows = (display.columns, display.rows) if display is not None else (20, 4)
             screen = compose(situation, due, page, columns, rows)
-            if self.shown.get(evse_id) == screen:
+            if self.shown.get(evse_id) == screen and evse_id not in self._failing:
                 continue
             self.shown[evse_id] = screen
             if display is None:
@@ -168,7 +169,12 @@ class DriverScreen:
             try:
                 await display.show(screen.text, screen.language)
             except DriverError as exc:
-                log.warning("display evse=%s: %s", evse_id, exc)
+                # Tried again at every redraw (an LCD plugged back in shows the text); logged once.
+                if evse_id not in self._failing:
+                    log.warning("display evse=%s: %s", evse_id, exc)
+                self._failing.add(evse_id)
+            else:
+                self._failing.discard(evse_id)
 
     def _situation(self, runtime: EvseRuntime, mono: float) -> Situation:
         state, evse_id = runtime.state, runtime.state.evse_id
