@@ -304,5 +304,6 @@ async def test_display_messages_store_is_bounded(station: StationUnderTest, csms
         assert await set_message(csms, mid, f"m{mid}", "NormalCycle") == "Accepted"
     assert await set_message(csms, 99, "one too many", "NormalCycle") == "Rejected"
     assert await set_message(csms, 0, "replaced", "NormalCycle") == "Accepted"
-    await redrawn(station)
-    assert station.d.dm.get_int("DisplayMessageCtrlr", "DisplayMessages") == 16
+    variable = {"component": {"name": "DisplayMessageCtrlr"}, "variable": {"name": "DisplayMessages"}}
+    answer = await csms.call(STATION_ID, call.GetVariables(get_variable_data=[variable]))
+    assert answer.get_variable_result[0]["attribute_value"] == "16"

@@ -129,7 +129,9 @@ class DriverScreen:
         self.refresh()
 
     def refresh(self) -> None:
-        """Redraw soon (something changed); the loop also redraws once a second."""
+        """Redraw soon (something changed); the loop also redraws once a second. DisplayMessages' Actual
+        counts the stored messages at once, so a GetVariables right after a SetDisplayMessage sees it."""
+        self.dm.set_station_value("DisplayMessageCtrlr", "DisplayMessages", len(self.store))
         self._wake.set()
 
     # ---- the loop --------------------------------------------------------------------------------------
@@ -150,7 +152,7 @@ class DriverScreen:
         gone = self.store.remove(display_rules.expired(self.store.rules(), now, running))
         if gone:
             log.info("display messages removed (expired or transaction ended): %s", gone)
-        station.dm.set_station_value("DisplayMessageCtrlr", "DisplayMessages", len(self.store))
+            self.refresh()
         messages = self.store.rules()
         page = int(mono // self.page_seconds)
         for evse_id, runtime in station.evses.items():
