@@ -203,16 +203,20 @@ async def test_TC_O_22_CS_multiple_in_front(station: StationUnderTest, csms: Dev
 
 
 async def test_TC_O_24_CS_second_always_front(station: StationUnderTest, csms: DevCsms) -> None:
-    """O01: AlwaysFront hides everything else; a second AlwaysFront takes the front from the first."""
+    """O01: AlwaysFront hides everything else; a newer AlwaysFront message replaces the older one
+    (MessagePriorityEnumType), so clearing the newer does not bring the older back."""
     fast_pages(station)
     assert await set_message(csms, 1, "In front", "InFront") == "Accepted"
     assert await set_message(csms, 2, "Always first", "AlwaysFront") == "Accepted"
     await shows(station, "Always first")
+    assert "In front" not in await redrawn(station)
     assert await set_message(csms, 3, "Always second", "AlwaysFront") == "Accepted"
     await shows(station, "Always second")
     assert "Always first" not in await redrawn(station)
+    assert await get_messages(csms, 4, priority="AlwaysFront") == "Accepted"
+    assert [i["id"] for i in await notified(csms, 4)] == [3]
     await csms.call(STATION_ID, call.ClearDisplayMessage(id=3))
-    await shows(station, "Always first")  # the first is still stored: it comes back to the front
+    await shows(station, "In front")
 
 
 async def charging_tx(station: StationUnderTest, csms: DevCsms) -> str:
@@ -260,6 +264,8 @@ async def test_TC_O_32_CS_transaction_second_always_front(station: StationUnderT
     assert await set_message(csms, 2, "Second front", "AlwaysFront", transaction_id=tx_id) == "Accepted"
     await shows(station, "Second front")
     assert "First front" not in await redrawn(station)
+    assert await get_messages(csms, 3, priority="AlwaysFront") == "Accepted"
+    assert [i["id"] for i in await notified(csms, 3)] == [2]
 
 
 async def test_TC_O_36_CS_state_charging(station: StationUnderTest, csms: DevCsms) -> None:

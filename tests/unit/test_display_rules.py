@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from evse.station.core.display_rules import Capabilities, DisplayMessage, MessageState, Priority, check, due, expired
+from evse.station.core.display_rules import (
+    Capabilities,
+    DisplayMessage,
+    MessageState,
+    Priority,
+    check,
+    due,
+    expired,
+    superseded,
+)
 from evse.station.core.screen import Phase, Situation, compose, fit
 
 NOW = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
@@ -85,3 +94,15 @@ def test_fit_wraps_words_breaks_long_ones_cuts_and_pads() -> None:
     assert fit(["Hello brave new world"], 10, 3) == ["Hello", "brave new", "world"]
     assert fit(["abcdefghijkl"], 5, 2) == ["abcde", "fghij"]
     assert fit(["a\nb"], 5, 3) == ["a", "b", ""]
+
+
+def test_a_newer_always_front_replaces_the_older_for_the_same_display_and_state() -> None:
+    stored = [
+        msg(1, Priority.AlwaysFront),
+        msg(2, Priority.AlwaysFront, evse_id=2),
+        msg(3, Priority.AlwaysFront, state=MessageState.Faulted),
+        msg(4, Priority.InFront),
+    ]
+    assert superseded(msg(5, Priority.AlwaysFront), stored) == [1]
+    assert superseded(msg(1, Priority.AlwaysFront), stored) == []  # its own id: O06 replaces it anyway
+    assert superseded(msg(6, Priority.InFront), stored) == []

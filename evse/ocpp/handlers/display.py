@@ -43,6 +43,9 @@ def register(router: Router, screen: DriverScreen, sender: CallSender, evse_ids:
             log.info("SetDisplayMessage id=%s: %s", info.id, status)
             return _set_answer(status, None)
         screen.store.put(info)  # O06.FR.01: the same id replaces the stored message
+        replaced = screen.store.remove(display_rules.superseded(as_rule(info, 0.0), stored))
+        if replaced:
+            log.info("AlwaysFront message %s replaces %s", info.id, replaced)
         screen.refresh()
         return m.SetDisplayMessageResponse(status=m.DisplayMessageStatusEnumType.Accepted)
 

@@ -80,6 +80,21 @@ def check(
     return "Accepted"
 
 
+def superseded(message: DisplayMessage, stored: Iterable[DisplayMessage]) -> list[int]:
+    """Ids a newly accepted ``message`` replaces besides its own: an AlwaysFront message replaces the older
+    AlwaysFront ones for the same display and state (MessagePriorityEnumType: a newer one replaces it)."""
+    if message.priority is not Priority.AlwaysFront:
+        return []
+    return [
+        m.id
+        for m in stored
+        if m.id != message.id
+        and m.priority is Priority.AlwaysFront
+        and m.evse_id == message.evse_id
+        and m.state == message.state
+    ]
+
+
 def select(
     stored: Iterable[DisplayMessage],
     ids: Sequence[int] | None,
@@ -120,8 +135,8 @@ def due(
     """The messages to show on ``evse_id``'s display now, in the order they are shown.
 
     Started (startDateTime reached), not ended, for this display, for the state it is in and, when bound to a
-    transaction, for the one running here. Order: AlwaysFront first (newest first: a second AlwaysFront takes
-    the front, TC_O_24), then InFront, then NormalCycle, each by arrival."""
+    transaction, for the one running here. Order: AlwaysFront first (newest first: AlwaysFront messages for
+    other displays or states may overlap), then InFront, then NormalCycle, each by arrival."""
     rank = {Priority.AlwaysFront: 0, Priority.InFront: 1, Priority.NormalCycle: 2}
     shown = [
         m
