@@ -12,6 +12,7 @@ from evse.devcsms.server import DevCsms
 from tests.conformance.display import redrawn, screen, shows
 from tests.conformance.octt import (
     VALID,
+    VALID2,
     authorize_answers,
     back_online,
     cache,
@@ -165,3 +166,20 @@ async def test_cost_in_the_configured_currency_and_not_when_disabled(station: St
     await shows(station, "Cost 12.00 SEK")
     await set_variable({"name": "Enabled", "instance": "Cost"}, "false")
     assert "Cost" not in await redrawn(station)
+
+
+async def test_the_next_driver_never_sees_the_last_ones_tariff_or_cost(
+    station: StationUnderTest, csms: DevCsms
+) -> None:
+    """A session's tariff and total cost belong to it: the next transaction starts with neither."""
+    authorize_answers(csms, {VALID: info("Accepted", personalMessage=TARIFF)})
+    started = await energy_transfer_started(station, csms)
+    await csms.call(
+        STATION_ID, call.CostUpdated(total_cost=9.99, transaction_id=started["transactionInfo"]["transactionId"])
+    )
+    await shows(station, "Cost 9.99 EUR")
+    await session_ended(station, csms)
+    await shows(station, "Charging done")
+    await energy_transfer_started(station, csms, value=VALID2)
+    await shows(station, "Tariff: see the price list")  # VALID2's answer has no personalMessage: the fallback
+    assert "0.35 EUR/kWh" not in screen(station) and "9.99" not in screen(station)

@@ -101,19 +101,44 @@ class DriverScreen:
 
     def cost_updated(self, transaction_id: str, total: float) -> None:
         """I02: CostUpdated, the running cost of a transaction."""
-        for session in self._sessions.values():
-            if session.tx_id == transaction_id and not session.cost_final:
-                session.cost = total
+        session = self._session_of(transaction_id)
+        if session is not None and not session.cost_final:
+            session.cost = total
         self.refresh()
+
+    def _session_of(self, transaction_id: str) -> _Session | None:
+        """The session of a transaction, adopted at once if it runs and the loop has not seen it yet (the
+        CSMS may answer Started before the next redraw)."""
+        for session in self._sessions.values():
+            if session.tx_id == transaction_id:
+                return session
+        for evse_id, runtime in self._station.evses.items():
+            tx = runtime.state.tx
+            if tx is not None and tx.transaction_id == transaction_id:
+                return self._adopt(evse_id, transaction_id)
+        return None
+
+    def _adopt(self, evse_id: int, transaction_id: str) -> _Session:
+        """A new transaction on ``evse_id``: the cost starts afresh; a personal message told before this
+        transaction's own authorization (during the last one's summary) is the last driver's and goes."""
+        old = self._sessions[evse_id]
+        session = _Session(tx_id=transaction_id)
+        if old.tx_id is None or old.ended_at is None or old.told_at > old.ended_at:
+            session.personal, session.personal_language, session.told_at = (
+                old.personal,
+                old.personal_language,
+                old.told_at,
+            )
+        self._sessions[evse_id] = session
+        return session
 
     def on_transaction_answer(self, payload: dict[str, Any], answer: m.TransactionEventResponse) -> None:
         """I02 (TC_I_07) running cost in the answer to Started/Updated; I03 total cost at Ended;
         updatedPersonalMessage (I03, I06: a tariff change during the transaction) replaces the personal one."""
         tx_id = payload["transactionInfo"]["transactionId"]
         ended = payload["eventType"] == "Ended"
-        for session in self._sessions.values():
-            if session.tx_id != tx_id:
-                continue
+        session = self._session_of(tx_id)
+        if session is not None:
             if answer.totalCost is not None:
                 session.cost, session.cost_final = answer.totalCost, ended
                 session.cost_note = None
@@ -184,8 +209,7 @@ class DriverScreen:
         tx = state.tx
         if tx is not None:
             if session.tx_id != tx.transaction_id:
-                session.tx_id, session.ended_at = tx.transaction_id, None
-                session.cost, session.cost_final, session.cost_note = None, False, None
+                session = self._adopt(evse_id, tx.transaction_id)
             if runtime.reading is not None and runtime.tx_start_energy_wh is not None:
                 session.energy_wh = runtime.reading.energy_import_wh - runtime.tx_start_energy_wh
             if runtime.tx_started_at is not None:
