@@ -313,3 +313,17 @@ async def test_display_messages_store_is_bounded(station: StationUnderTest, csms
     variable = {"component": {"name": "DisplayMessageCtrlr"}, "variable": {"name": "DisplayMessages"}}
     answer = await csms.call(STATION_ID, call.GetVariables(get_variable_data=[variable]))
     assert answer.get_variable_result[0]["attribute_value"] == "16"
+
+
+async def test_the_station_page_follows_fault_and_availability(station: StationUnderTest, csms: DevCsms) -> None:
+    """Without CSMS messages the screen tells the driver what the EVSE can do: out of order while a fault
+    is active, unavailable while Inoperative, welcome again after."""
+    await shows(station, "Welcome Present your card")
+    station.d.board.raise_fault(1, "lock_failure")
+    await shows(station, "Out of order lock_failure")
+    station.d.board.clear_fault(1, "lock_failure")
+    await shows(station, "Welcome")
+    await csms.call(STATION_ID, call.ChangeAvailability(operational_status="Inoperative", evse={"id": 1}))
+    await shows(station, "Unavailable")
+    await csms.call(STATION_ID, call.ChangeAvailability(operational_status="Operative", evse={"id": 1}))
+    await shows(station, "Welcome")

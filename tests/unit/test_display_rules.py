@@ -106,3 +106,10 @@ def test_a_newer_always_front_replaces_the_older_for_the_same_display_and_state(
     assert superseded(msg(5, Priority.AlwaysFront), stored) == [1]
     assert superseded(msg(1, Priority.AlwaysFront), stored) == []  # its own id: O06 replaces it anyway
     assert superseded(msg(6, Priority.InFront), stored) == []
+
+
+def test_authorizing_page_and_idle_personal_message() -> None:
+    assert compose(Situation(Phase.Authorizing), [], 0, 20, 2).lines == ("Authorizing...", "")
+    told = Situation(Phase.Idle, personal="Card blocked", personal_language="en")
+    screen = compose(told, [], 0, 20, 3)
+    assert screen.lines == ("Welcome", "Present your card", "Card blocked") and screen.language == "en"
