@@ -404,7 +404,12 @@ class TemperatureSensor(Driver, Protocol):
 
 @runtime_checkable
 class Display(Driver, Protocol):
-    """A text display for the driver's personal messages (OCPP SetDisplayMessage, tariffs)."""
+    """A text display for the driver: what evse/station/core/screen.py composes (messages, cost, state).
+
+    ``columns`` x ``rows`` characters; ``show`` gets ``rows`` lines joined by newlines."""
+
+    columns: int
+    rows: int
 
     async def show(self, text: str, language: str | None) -> None:
         """Show ``text`` (``language`` an RFC 5646 tag when known); replaces the previous text."""

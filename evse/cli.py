@@ -152,6 +152,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"tx {tx} power {evse['power_w']:.0f} W energy {evse['energy_wh']:.1f} Wh faults {faults} "
             f"offer {offered} (limited by {evse.get('limited_by') or '-'})"
         )
+        if evse.get("display"):
+            print(f"  screen | {' | '.join(line.rstrip() for line in evse['display'])} |")
     for limit in answer.get("external_limits", []):
         where = f"evse {limit['evse_id']}" if limit["evse_id"] else "station"
         caps = [f"{limit[key]:g} {unit}" for key, unit in (("amps", "A"), ("watts", "W")) if limit[key] is not None]

@@ -50,6 +50,7 @@ from evse.ocpp.handlers import (
     availability,
     customer_information,
     data_transfer,
+    display,
     firmware,
     logs,
     monitoring,
@@ -75,6 +76,8 @@ from evse.smartcharging.profile_store import ProfileStore
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.customer_data import CustomerData
+from evse.station.shell.display_messages import DisplayMessageStore
+from evse.station.shell.driver_screen import DriverScreen
 from evse.station.shell.journal import Journal
 from evse.station.shell.meter_variables import register_meter_variables
 from evse.station.shell.registration import Registrar
@@ -473,6 +476,7 @@ def build(
     )
     station.hard_wired_monitor = monitors.hard_wired_id
     customer_data = CustomerData(AuthStore(db), station.tx_journal)  # N09/N10
+    station.screen = DriverScreen(station, DisplayMessageStore(db))  # O01-O06, I01-I06
     station.storage_fault = StorageFault(health, station, db)
     if health.degraded_boot:
         # From here on the stand-in refuses writes: a transaction a power loss left open is ended (once,
@@ -533,6 +537,7 @@ def build(
     )
     monitoring.register(router, monitors, dm, connection, clock)
     customer_information.register(router, customer_data, connection, clock)
+    display.register(router, station.screen, connection, set(evse_ids))
     security_wiring.register_certificates(router, settings, dm, clock, station, own_certificate, signing.signed)
 
     control = ControlServer(settings.socket_path)
@@ -555,7 +560,7 @@ def build(
         signing,
         logs=station_logs,
         firmware=updater,
-        background=[monitors.run],
+        background=[monitors.run, station.screen.run],
         external=ExternalSources(settings, station, dm),
     )
 

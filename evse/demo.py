@@ -37,6 +37,10 @@ def _say(text: str) -> None:
     print(f"\n=== demo: {text}", file=sys.stderr, flush=True)
 
 
+def _screen(evse: dict[str, Any]) -> str:
+    return " | ".join(line.rstrip() for line in evse.get("display") or [] if line.strip())
+
+
 def run_demo(config: Path, *, port: int) -> int:
     settings = load_settings(config)
     sock = settings.socket_path
@@ -69,11 +73,14 @@ def run_demo(config: Path, *, port: int) -> int:
             time.sleep(2)
             e = evse1()
             _say(f"charging: {e['charging_state']} power {e['power_w']:.0f} W energy {e['energy_wh']:.1f} Wh")
+            _say(f"the driver's screen: {_screen(e)}")
         _say("EV is full (pilot B), driver unplugs")
         ask("sim.ev-state", evse=1, state="B")
         time.sleep(1)
         ask("sim.unplug", evse=1)
         _wait_for(lambda: evse1()["transaction_id"] is None, 10, "the transaction to end")
+        time.sleep(1.5)  # the screen redraws once a second
+        _say(f"the driver's screen: {_screen(evse1())}")
         _say(
             "session over; station and CSMS keep running. Try `evse status --config "
             f"{config}` or `evse sim plug 1 --config {config}`; Ctrl-C stops both"

@@ -25,7 +25,7 @@ OUT = ROOT / "docs" / "conformance.md"
 NOTES = ROOT / "docs" / "conformance-notes.tsv"
 TSV_CANDIDATES = [ROOT / "docs" / "octt-cs-testcases.tsv", ROOT.parent / "shared" / "octt-cs-testcases.tsv"]
 # The blocks this station claims; others are listed once they have a wire test.
-CLAIMED_BLOCKS = ("A", "B", "C", "D", "E", "F", "G", "H", "J", "L", "M", "N", "P")
+CLAIMED_BLOCKS = ("A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "L", "M", "N", "O", "P")
 CASE_ID = re.compile(r"TC_[A-P]_\d+_CS")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from drivers.interfaces import DriverParams, EventSink
 from drivers.sim.state import evse_state
 
@@ -16,10 +18,14 @@ class SimDisplay:
     """Display of a simulated EVSE (personal messages from the CSMS land here)."""
 
     class Params(DriverParams):
-        """The simulated display takes no keys in the board YAML."""
+        """Board-YAML keys of ``display.sim``: the size of the character screen it stands for."""
 
-    def __init__(self, *, evse_id: int, sim_board: SimBoard | None = None) -> None:
+        columns: int = Field(default=20, ge=8, le=80)
+        rows: int = Field(default=4, ge=1, le=8)
+
+    def __init__(self, *, evse_id: int, sim_board: SimBoard | None = None, columns: int = 20, rows: int = 4) -> None:
         self._state = evse_state(evse_id, sim_board)
+        self.columns, self.rows = columns, rows
         self.name = f"sim display evse={evse_id}"
 
     async def run(self, sink: EventSink) -> None:

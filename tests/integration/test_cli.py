@@ -118,8 +118,10 @@ async def test_status_and_sim_commands_drive_a_running_daemon(tmp_path: Path, cs
         evse1 = status["evses"][0]
         assert evse1["transaction_id"] is not None and evse1["status"] == "Occupied"
         assert 6000 < evse1["power_w"] <= 7000 and evse1["energy_wh"] > 0
+        assert evse1["display"][0] == "Charging" and evse1["display"][1].endswith("kWh 0:00")  # the text on screen
         human = await asyncio.to_thread(evse, "status", "--config", c)
         assert "evse 1: Occupied" in human.stdout
+        assert "screen | Charging |" in human.stdout
         unknown = await asyncio.to_thread(evse, "sim", "plug", "7", "--config", c)
         assert unknown.returncode == 1 and "unknown EVSE 7" in unknown.stderr
         bad_fault = await asyncio.to_thread(evse, "sim", "fault", "1", "gremlins", "--config", c)

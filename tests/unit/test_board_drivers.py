@@ -44,6 +44,7 @@ SECTIONS: dict[str, str] = {
     "rfid.pn532_uart": "{driver: pn532_uart, port: /dev/ttyUSB0}",
     "rfid.serial_uid": "{driver: serial_uid, port: /dev/ttyACM0, format: hex}",
     "display.sim": "{driver: sim}",
+    "display.hd44780_i2c": "{driver: hd44780_i2c, bus: 1, address: 0x27, columns: 16, rows: 2}",
     "input.gpio": "{driver: gpio, name: emergency_stop, pin: 22, fault: true}",
     "iso15118.can_bridge": "{driver: can_bridge, channel: vcan0, interface: virtual}",
     "iso15118.serial_bridge": "{driver: serial_bridge, port: /dev/ttymxc2}",

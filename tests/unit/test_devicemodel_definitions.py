@@ -49,6 +49,13 @@ REQUIRED: dict[tuple[str, str, str | None], DataType] = {
     ("EVSE", "Available", None): DataType.BOOLEAN,
     ("EVSE", "Power", None): DataType.DECIMAL,
     ("EVSE", "SupplyPhases", None): DataType.INTEGER,
+    # Required once DisplayMessageCtrlr and TariffCostCtrlr are implemented (O01-O06, I01-I06).
+    ("DisplayMessageCtrlr", "DisplayMessages", None): DataType.INTEGER,
+    ("DisplayMessageCtrlr", "SupportedFormats", None): DataType.MEMBER_LIST,
+    ("DisplayMessageCtrlr", "SupportedPriorities", None): DataType.MEMBER_LIST,
+    ("TariffCostCtrlr", "Currency", None): DataType.STRING,
+    ("TariffCostCtrlr", "TariffFallbackMessage", None): DataType.STRING,
+    ("TariffCostCtrlr", "TotalCostFallbackMessage", None): DataType.STRING,
     ("LocalAuthListCtrlr", "BytesPerMessage", None): DataType.INTEGER,
     ("LocalAuthListCtrlr", "Entries", None): DataType.INTEGER,
     ("LocalAuthListCtrlr", "ItemsPerMessage", None): DataType.INTEGER,

@@ -16,7 +16,7 @@ from cryptography import x509
 
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.rpc import CallTimeout, NotConnected, Reply, Resp, Router
+from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, Reply, Resp, Router
 from evse.ocpp.v201 import messages as m
 from evse.security.cert_store import CertificateRejected, CertificateStoreError
 from evse.security.csr import new_station_csr
@@ -48,6 +48,11 @@ async def send_sign_request(
     except (NotConnected, CallTimeout) as exc:
         log.warning("sign certificate request not answered: %s", exc)
         return None
+    except CallError as exc:
+        # A CALLERROR or an answer the schema refuses: the CSMS's word, taken as a refusal. Raised on, it
+        # ended the signing task and with it the daemon (found by the websocket fuzz run).
+        log.error("sign certificate request refused by the CSMS: %s", exc)
+        return False
     log.info("sign certificate type=ChargingStationCertificate csms answered %s", response.status.value)
     return response.status is m.GenericStatusEnumType.Accepted
 

@@ -10,14 +10,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from drivers.errors import DriverError
 from evse.ocpp.rpc import NotConnected
 from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.authorization import AuthorizationResult
 from evse.station.core.reservation_book import IdToken
 from evse.station.shell.registration import Registration
-from evse.station.shell.runtime import EvseRuntime
 
 if TYPE_CHECKING:
     from evse.station.shell.station import Station
@@ -62,9 +60,18 @@ class AuthorizationFlow:
         if tx is not None and tx.id_token == token:
             await station.stop_with_fresh_reading(runtime, fsm.StopRequested("StopAuthorized", "Local", token))
             return
-        result = await self.authorize(id_token, token_type, evse_id)
+        screen = station.screen
+        if screen is not None:
+            screen.authorizing(evse_id, True)
+        try:
+            result = await self.authorize(id_token, token_type, evse_id)
+        finally:
+            if screen is not None:
+                screen.authorizing(evse_id, False)
         log.info("authorize evse=%s status=%s source=%s", evse_id, result.status.value, result.source.value)
-        await self._show_personal_message(runtime, result.info)
+        if screen is not None:
+            # I01/I04: the tariff (personalMessage) or its fallback, on the screen of this EVSE.
+            screen.authorized(evse_id, result.info, result.accepted)
         lock = runtime.drivers.lock
         if runtime.state.tx is None and not runtime.state.ev_connected and lock is not None and lock.is_locked:
             # A cable left locked in the socket (UnlockOnEVSideDisconnect false): a valid card releases it.
@@ -89,16 +96,6 @@ class AuthorizationFlow:
             runtime.group_id = result.group_id_token
             runtime.check_after_reconnect = result.needs_check_after_reconnect
             self.authorized(evse_id, id_token, token_type, None, "Authorized", group_of(result.info))
-
-    async def _show_personal_message(self, runtime: EvseRuntime, info: m.IdTokenInfoType) -> None:
-        """C: the CSMS's personalMessage for the driver goes to the EVSE's display, if it has one."""
-        display, message = runtime.drivers.display, info.personalMessage
-        if display is None or message is None:
-            return
-        try:
-            await display.show(message.content, message.language)
-        except DriverError as exc:
-            log.warning("display evse=%s: %s", runtime.state.evse_id, exc)
 
     def authorized(
         self,

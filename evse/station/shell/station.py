@@ -47,6 +47,7 @@ from evse.station.core.reservation_book import EvseView
 from evse.station.shell.authorization_flow import AuthorizationFlow
 from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.availability import Availability
+from evse.station.shell.driver_screen import DriverScreen
 from evse.station.shell.ev_charging_needs import EvChargingNeeds
 from evse.station.shell.journal import Journal
 from evse.station.shell.metering import Metering
@@ -123,6 +124,7 @@ class Station:
         self.availability = Availability(self)
         self.remote = RemoteControl(self)
         self.storage_fault: StorageFault | None = None  # wired by the daemon
+        self.screen: DriverScreen | None = None  # the driver's screens (O, I): wired by the daemon
         # The hard-wired monitor watching a fault's variable (component, variable, evse, connector), if any:
         # wired by the daemon to the variable monitors, so a fault's event names the monitor (N07).
         self.hard_wired_monitor: Callable[[str, str, int | None, int | None], int | None] = lambda *_: None
@@ -407,6 +409,8 @@ class Station:
             self.outbox.remove(entry.id)
             if isinstance(answer, m.TransactionEventResponse):
                 self.tokens.on_transaction_answer(entry.payload, answer)
+                if self.screen is not None:
+                    self.screen.on_transaction_answer(entry.payload, answer)
             elif isinstance(answer, m.NotifyEVChargingNeedsResponse):
                 self.ev_needs.on_answer(entry.payload, answer)
 
@@ -510,6 +514,9 @@ class Station:
                     "offered_current_a": r.offered_a,
                     "limited_by": r.limited_by,
                     "load_balancing_share_a": self.load_balancer.share(evse_id),
+                    "display": list(self.screen.shown[evse_id].lines)
+                    if self.screen is not None and evse_id in self.screen.shown
+                    else None,
                 }
                 for evse_id, r in self.evses.items()
             ],
