@@ -27,6 +27,9 @@ from drivers.interfaces import (
     FaultCleared,
     FaultRaised,
     InputChanged,
+    Iso15118ContractPresented,
+    Iso15118SessionStarted,
+    Iso15118SessionStopped,
     PilotStateChanged,
 )
 from evse.clock import Clock
@@ -46,6 +49,7 @@ from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.availability import Availability
 from evse.station.shell.journal import Journal
 from evse.station.shell.metering import Metering
+from evse.station.shell.plug_and_charge import PlugAndCharge
 from evse.station.shell.power_path import PowerPath
 from evse.station.shell.registration import Registrar, Registration
 from evse.station.shell.remote_control import RemoteControl
@@ -109,6 +113,7 @@ class Station:
             state = replace(state, status=fsm.connector_status(state))
             self.evses[evse.id] = EvseRuntime(boards[evse.id], state)
         self.tokens = AuthorizationFlow(self)
+        self.pnc = PlugAndCharge(self)  # issue 12: ISO 15118 contracts (C07, M06) and EIM sessions (C08)
         self.power = PowerPath(self)
         # Limits from the EMS, the grid operator and load balancing (issue 11), read by the offer.
         self.external_limits = ExternalLimits()
@@ -161,6 +166,8 @@ class Station:
         elif isinstance(event, CableCapacityChanged):
             runtime.cable_max_a = event.max_current_a
             self.smart_charging.changed()
+        elif isinstance(event, Iso15118SessionStarted | Iso15118ContractPresented | Iso15118SessionStopped):
+            self.pnc.on_event(event)
         elif isinstance(event, CardPresented):
             self.spawn(self.tokens.presented(event.evse_id, event.id_token, event.token_type))
         elif isinstance(event, InputChanged) and event.name == "parking_bay":
