@@ -64,6 +64,10 @@ class PlugAndChargeCsms:
         )
         self._key, self._cert = _responder(clock.now())
 
+    def knows(self, emaid: str) -> bool:
+        """An eMAID on ``contracts`` (compared case-insensitively, as idTokens are)."""
+        return emaid.upper() in {c.upper() for c in self.contracts}
+
     def _revoked(self, serial: str) -> bool:
         return serial.lower().lstrip("0") in {s.lower().lstrip("0") for s in self.revoked_serials}
 
@@ -72,7 +76,7 @@ class PlugAndChargeCsms:
         token = payload.get("idToken", {})
         if token.get("type") != "eMAID":
             return call_result.Authorize(id_token_info=info)
-        known = str(token.get("idToken", "")).upper() in {c.upper() for c in self.contracts}
+        known = self.knows(str(token.get("idToken", "")))
         hashes_ = payload.get("iso15118CertificateHashData") or []
         certificate = payload.get("certificate")
         status = "Accepted"

@@ -125,7 +125,10 @@ class CsmsBehaviour:
         ``NoAuthorization`` tokens (free vending, no card) carry no identity to look up, so they
         are accepted as the station already decided no authorization is needed.
         """
-        accepted = id_token.get("type") == "NoAuthorization" or id_token.get("idToken") in self.tokens
+        if id_token.get("type") == "eMAID":  # a contract: known to the mobility operator side (pnc)
+            accepted = self.pnc.knows(str(id_token.get("idToken", "")))
+        else:
+            accepted = id_token.get("type") == "NoAuthorization" or id_token.get("idToken") in self.tokens
         return datatypes.IdTokenInfoType(status="Accepted" if accepted else "Invalid")
 
     def _default(self, action: str, payload: dict[str, Any]) -> Any:
