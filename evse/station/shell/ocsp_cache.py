@@ -117,5 +117,6 @@ class OcspCache:
             parsed.status.value,
             parsed.next_update.isoformat(),
         )
-        self._entries[key_of(entry)] = parsed
+        if parsed.next_update > now:  # nothing to keep from an answer that is already stale
+            self._entries[key_of(entry)] = parsed
         return parsed
