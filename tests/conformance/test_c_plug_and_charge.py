@@ -285,3 +285,18 @@ async def test_offline_unknown_emaid_follows_offline_tx_for_unknown_id(
     sut.d.board.unplug(1)
     await present(sut, module, UNKNOWN_EMAID)
     assert not await answered(module, 2)
+
+
+async def test_C08_a_contract_after_the_card_changes_nothing(
+    csms: DevCsms, make_station: Any, module: EmulatedSecc
+) -> None:
+    """C08: the driver identified with a card first; a contract the EV offers afterwards is not authorized
+    again (no Authorize for the eMAID): the session stays the card's, and the module may charge."""
+    sut = await pnc_station(make_station, csms, module)
+    sut.d.board.plug(1)
+    await module.start_session(EVCC_ID)
+    sut.d.board.swipe(1, VALID)
+    assert await answered(module)
+    await module.present_contract(EMAID, CHAIN)
+    assert await answered(module, 2)
+    assert [a["idToken"]["type"] for a in csms.received("Authorize")] == ["ISO14443"]

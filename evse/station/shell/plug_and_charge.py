@@ -109,6 +109,12 @@ class PlugAndCharge:
         if contract_ignored(settings):
             log.info("evse=%s contract ignored: ISO15118Ctrlr.PnCEnabled is false", evse_id)
             return
+        if station.evses[evse_id].state.token is not None:
+            # The EVSE's session is authorized already (a card before the contract, C08, or the same contract
+            # replayed by a module that rebooted mid-session): the EV may charge under that authorization.
+            log.info("evse=%s contract presented to an authorized session: accepted as it stands", evse_id)
+            await self._tell_module(evse_id, True)
+            return
         verdict, group = await self._judge(event, settings)
         self.last_verdict[evse_id] = verdict
         log.info("evse=%s contract accepted=%s (%s)", evse_id, verdict.accepted, verdict.reason)
