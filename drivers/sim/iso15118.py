@@ -16,11 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID
-
 from drivers.errors import DriverError
 from drivers.interfaces import (
     DriverParams,
@@ -40,6 +35,8 @@ from drivers.interfaces import (
 from drivers.sim.state import evse_state
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from drivers.sim.board import SimBoard
 
 log = logging.getLogger(__name__)
@@ -50,6 +47,9 @@ _EMAID_MAX: Final = 36
 
 def _key_hash(issuer: x509.Certificate) -> str:
     """SHA-256 of the issuer's subjectPublicKey bits, as OCSP's issuerKeyHash is made (RFC 6960)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     key = issuer.public_key()
     if isinstance(key, ec.EllipticCurvePublicKey):
         bits = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
@@ -61,6 +61,9 @@ def _key_hash(issuer: x509.Certificate) -> str:
 
 
 def _responder(certificate: x509.Certificate) -> str:
+    from cryptography import x509
+    from cryptography.x509.oid import AuthorityInformationAccessOID
+
     try:
         access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except x509.ExtensionNotFound:
@@ -77,6 +80,9 @@ def hash_data_of_chain(pem: str) -> tuple[OcspRequestData, ...]:
     A lone leaf gives none: without its issuer the station cannot have it checked by OCSP, which is the
     case where the certificate itself may go to the CSMS (CentralContractValidationAllowed).
     """
+    # Imported here: the simulated board of a station that never plays a certificate loads no `cryptography`.
+    from cryptography import x509
+
     try:
         chain = x509.load_pem_x509_certificates(pem.encode())
     except ValueError as exc:

@@ -13,8 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from cryptography.x509 import ocsp
-
 from drivers.interfaces import OcspRequestData
 from evse.clock import Clock
 from evse.errors import EvseError
@@ -28,12 +26,6 @@ log = logging.getLogger(__name__)
 NO_NEXT_UPDATE_VALIDITY = timedelta(seconds=0)
 
 Key = tuple[str, str, str, str]
-
-_STATUS = {
-    ocsp.OCSPCertStatus.GOOD: OcspStatus.GOOD,
-    ocsp.OCSPCertStatus.REVOKED: OcspStatus.REVOKED,
-    ocsp.OCSPCertStatus.UNKNOWN: OcspStatus.UNKNOWN,
-}
 
 
 def key_of(entry: OcspRequestData) -> Key:
@@ -59,13 +51,20 @@ def request_data(entry: OcspRequestData) -> m.OCSPRequestDataType:
 
 def parse_ocsp_result(result_b64: str, now: datetime) -> OcspEntry:
     """Read a base64 DER OCSPResponse; raises ValueError for anything but a successful response."""
+    # Imported here: a station without Plug & Charge never loads `cryptography` (~11 MiB) for it.
+    from cryptography.x509 import ocsp
+
     der = base64.b64decode(result_b64, validate=True)
     response = ocsp.load_der_ocsp_response(der)
     if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
         raise ValueError(f"OCSP response status {response.response_status.name}")
     next_update = response.next_update_utc
     valid_until = next_update if next_update is not None else now + NO_NEXT_UPDATE_VALIDITY
-    return OcspEntry(_STATUS[response.certificate_status], valid_until.astimezone(UTC), result_b64)
+    status = {
+        ocsp.OCSPCertStatus.GOOD: OcspStatus.GOOD,
+        ocsp.OCSPCertStatus.REVOKED: OcspStatus.REVOKED,
+    }.get(response.certificate_status, OcspStatus.UNKNOWN)
+    return OcspEntry(status, valid_until.astimezone(UTC), result_b64)
 
 
 AskStatus = Callable[[m.GetCertificateStatusRequest], Awaitable[m.GetCertificateStatusResponse]]
