@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from ocpp.v201 import call
 
 from drivers.interfaces import HashAlgorithm, OcspRequestData
 from evse.devcsms.server import DevCsms
@@ -28,7 +29,7 @@ from tests.conformance.octt import (
     until,
     wire_checked,  # noqa: F401 - autouse: the wire is schema-valid
 )
-from tests.integration.conftest import StationUnderTest
+from tests.integration.conftest import STATION_ID, StationUnderTest
 
 EMAID = "DE8EOCAET5E43X1"  # a contract the dev CSMS knows
 UNKNOWN_EMAID = "DE8EOCAET5E43X9"
@@ -300,3 +301,20 @@ async def test_C08_a_contract_after_the_card_changes_nothing(
     await module.present_contract(EMAID, CHAIN)
     assert await answered(module, 2)
     assert [a["idToken"]["type"] for a in csms.received("Authorize")] == ["ISO14443"]
+
+
+async def test_C08_eim_by_app_remote_start_authorizes_the_iso15118_session(
+    csms: DevCsms, make_station: Any, module: EmulatedSecc
+) -> None:
+    """C08 with an app: the CSMS starts the session remotely (RequestStartTransaction); the EV waiting in its
+    ISO 15118 session is told it may charge, as with a card."""
+    sut = await pnc_station(make_station, csms, module)
+    sut.d.board.plug(1)
+    await module.start_session(EVCC_ID)
+    request = call.RequestStartTransaction(
+        id_token={"id_token": VALID, "type": "ISO14443"}, remote_start_id=7, evse_id=1
+    )
+    assert (await csms.call(STATION_ID, request)).status == "Accepted"
+    assert await answered(module)
+    sut.d.board.set_ev_state(1, "C")
+    await until(contactor_closed(sut))
