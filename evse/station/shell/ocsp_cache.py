@@ -3,21 +3,24 @@ for as long as the response says it is valid (its nextUpdate).
 
 The station has no route to an OCSP responder of its own (the CSMS is its only network peer), so the
 CSMS relays the request; the answer is a DER OCSPResponse (base64), read here with `cryptography`.
-Kept in memory: after a restart the next contract asks again, which costs one round trip, not safety.
+Kept in the station database (table of part "ocsp") when the daemon attaches it, so a station that restarts
+while offline still knows which chains were good and which revoked; in memory otherwise.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from drivers.interfaces import OcspRequestData
 from evse.clock import Clock
-from evse.errors import EvseError
+from evse.errors import EvseError, StorageError
 from evse.ocpp.v201 import messages as m
 from evse.station.core.contract_auth import OcspEntry, OcspStatus
+from evse.storage import Migration, migrate, transaction
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,21 @@ log = logging.getLogger(__name__)
 NO_NEXT_UPDATE_VALIDITY = timedelta(seconds=0)
 
 Key = tuple[str, str, str, str]
+#: Joins a Key's fields in the database: a control character, which the bridge's printable ASCII never carries.
+_SEPARATOR = "\x1f"
+
+MIGRATIONS = [
+    Migration(
+        "ocsp",
+        1,
+        [
+            # key: hash algorithm, issuer name hash, issuer key hash, serial (lower case, joined by _SEPARATOR);
+            # next_update: ISO 8601 UTC, compared as text (one format, always with its offset).
+            "CREATE TABLE ocsp_responses (key TEXT PRIMARY KEY, status TEXT NOT NULL, next_update TEXT NOT NULL,"
+            " response TEXT NOT NULL)"
+        ],
+    )
+]
 
 
 def key_of(entry: OcspRequestData) -> Key:
@@ -76,6 +94,38 @@ class OcspCache:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._entries: dict[Key, OcspEntry] = {}
+        self._db: sqlite3.Connection | None = None
+
+    def attach(self, db: sqlite3.Connection) -> None:
+        """Keep the answers in the station database from now on, and take back those still valid."""
+        migrate(db, MIGRATIONS)
+        self._db = db
+        now = self._clock.now()
+        for key, status, next_update, response in db.execute(
+            "SELECT key, status, next_update, response FROM ocsp_responses"
+        ):
+            entry = OcspEntry(OcspStatus(status), datetime.fromisoformat(next_update), response)
+            algorithm, name_hash, key_hash, serial = str(key).split(_SEPARATOR)
+            if entry.next_update > now:
+                self._entries[(algorithm, name_hash, key_hash, serial)] = entry
+
+    def _store(self, key: Key, entry: OcspEntry) -> None:
+        self._entries[key] = entry
+        if self._db is None:
+            return
+        now = self._clock.now().astimezone(UTC).isoformat()
+        try:
+            with transaction(self._db):
+                self._db.execute("DELETE FROM ocsp_responses WHERE next_update <= ?", (now,))
+                self._db.execute(
+                    "INSERT INTO ocsp_responses(key, status, next_update, response) VALUES(?, ?, ?, ?)"
+                    " ON CONFLICT(key) DO UPDATE SET status = excluded.status,"
+                    " next_update = excluded.next_update, response = excluded.response",
+                    (_SEPARATOR.join(key), entry.status.value, entry.next_update.isoformat(), entry.response_b64),
+                )
+        except (sqlite3.Error, StorageError) as exc:
+            # A cache: the answer is still used from memory; the storage fault is the station's to report.
+            log.warning("OCSP answer not stored: %s", exc)
 
     def lookup(self, entry: OcspRequestData) -> OcspEntry | None:
         """The cached answer while it is valid (None when absent or past its nextUpdate)."""
@@ -117,5 +167,5 @@ class OcspCache:
             parsed.next_update.isoformat(),
         )
         if parsed.next_update > now:  # nothing to keep from an answer that is already stale
-            self._entries[key_of(entry)] = parsed
+            self._store(key_of(entry), parsed)
         return parsed
