@@ -34,6 +34,7 @@ soak: $(STAMP)         ## >= 200 SIGKILLs during charging sessions, CSMS on and 
 
 hil: $(STAMP)          ## one charging session through the real drivers against the emulated board
 	$(BIN)/python -m hil.run_hil
+	$(BIN)/python -m hil.run_pnc  # Plug & Charge through the emulated SECC, over CAN and over serial
 
 fw-demo: $(STAMP)      ## a signed firmware update end to end on the simulated board (dev CSMS, loopback HTTP)
 	$(BIN)/python -m hil.fw_demo

@@ -10,6 +10,7 @@
   SetChargingProfile -> new pilot offer
 - external_limits.py: Modbus write (EMS) and grid input -> the registry of external limits, -> NotifyChargingLimit
 - ev_needs.py: ISO 15118 CHARGING_NEEDS -> NotifyEVChargingNeeds, TxProfile -> CURRENT_LIMIT at the module
+- plug_and_charge.py: CONTRACT from the emulated SECC (virtual CAN) -> AUTHORIZATION back, dev CSMS on loopback
 
 It ends with the figures that have a target (issue 8, section 4), each next to its target.
 evse/ and drivers/ are byte-compiled first, as on an installed station: without .pyc files (e.g. under
@@ -38,6 +39,8 @@ from fsm_rate import FsmResult, fsm_rate
 from harness import percentile
 from meter_rate import SECONDS as METER_SECONDS
 from meter_rate import MeterRateResult, meter_rates
+from plug_and_charge import SESSIONS as PNC_SESSIONS
+from plug_and_charge import PlugAndChargeResult, contract_to_authorization
 from replay import BARE_RUNS, EARLY, EVENTS, ReplayResult, replays
 from round_trips import CALLS, STARTS, echo_round_trip, raw_round_trips, round_trips, startup
 from smart_charging import PROFILES, SmartChargingResult, smart_charging
@@ -287,6 +290,15 @@ def print_external_limits(r: ExternalLimitResult) -> None:
     table(["figure", "p50", "p99"], [[name, ms(s, 0.5), ms(s, 0.99)] for name, s in rows], right=[False, True, True])
 
 
+def print_plug_and_charge(r: PlugAndChargeResult) -> None:
+    print("\nPlug & Charge (issue 12): CONTRACT on the bridge -> AUTHORIZATION at the module (virtual CAN, dev CSMS)")
+    rows = [
+        [f"new chain: 2 x GetCertificateStatus + Authorize ({PNC_SESSIONS} sessions)", r.new_chain],
+        [f"same chain, OCSP cached: Authorize only ({PNC_SESSIONS} sessions)", r.cached_chain],
+    ]
+    table(["figure", "p50", "p99"], [[name, ms(s, 0.5), ms(s, 0.99)] for name, s in rows], right=[False, True, True])
+
+
 async def main() -> None:
     began = time.monotonic()
     # Other work on the machine (a soak, a test run) slows the fsync-bound replay most: say how busy it was.
@@ -307,6 +319,7 @@ async def main() -> None:
         print_smart_charging(await smart_charging(tmp))
         print_external_limits(await external_limit_latencies(tmp))
         print_ev_needs(await ev_needs_latencies(tmp))
+        print_plug_and_charge(await contract_to_authorization(tmp))
     print_fsm(fsm_rate())
     print_meters(await meter_rates())
     print_targets(targets(start, rss_kb, bare, dev))

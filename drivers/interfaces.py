@@ -224,6 +224,9 @@ class Iso15118ContractPresented:
     evse_id: int
     emaid: str | None
     certificate_hash_data: tuple[OcspRequestData, ...]
+    #: The contract certificate chain (PEM) where the module hands it over: never in bridge message set v1
+    #: (too long for it), given by the simulated EV; the CSMS may be asked to validate it (C07).
+    certificate_pem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

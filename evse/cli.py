@@ -176,6 +176,13 @@ def cmd_sim(args: argparse.Namespace) -> int:
     elif args.sim_cmd == "input":
         request["name"] = args.name
         request["active"] = args.state == "on"
+    elif args.sim_cmd == "iso15118":
+        request.update(emaid=args.emaid, energy_wh=args.energy_wh, departure_s=args.departure_s)
+        if args.certificate is not None:
+            try:
+                request["certificate"] = args.certificate.read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SystemExit(f"evse sim iso15118: cannot read {args.certificate}: {exc}") from None
     answer = control.request(_socket_path(args.config), request)
     if args.sim_cmd == "status":
         print(json.dumps(answer["sim"], indent=2))
@@ -333,6 +340,12 @@ def parser() -> argparse.ArgumentParser:
     digital_input.add_argument("name", help="the input's name, e.g. grid_limit, parking_bay, start_button")
     digital_input.add_argument("state", choices=["on", "off"], help="on: closed (active), off: open")
     digital_input.add_argument("--evse", type=int, default=1, help="the EVSE whose board has the input (default 1)")
+    iso15118 = sim_sub.add_parser("iso15118", help="a Plug & Charge EV: plug in, ISO 15118 session, contract")
+    iso15118.add_argument("evse", type=int)
+    iso15118.add_argument("--emaid", help="the contract's eMAID (e.g. DE8EOCAET5E43X1)")
+    iso15118.add_argument("--certificate", type=Path, metavar="FILE", help="the contract chain, PEM, leaf first")
+    iso15118.add_argument("--energy-wh", type=int, metavar="N", help="energy the EV asks for, Wh")
+    iso15118.add_argument("--departure-s", type=int, metavar="N", help="departure in N seconds")
     for child in sim_sub.choices.values():
         child.add_argument("--config", type=Path, default=argparse.SUPPRESS)
     sim.set_defaults(func=cmd_sim)

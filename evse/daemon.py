@@ -460,6 +460,7 @@ def build(
         profiles=ProfileStore(db),
     )
     holder["station"] = station
+    station.pnc.ocsp.attach(db)  # M06: OCSP answers survive a restart (before a degraded boot seals the stand-in)
     # N02-N08: before a degraded boot seals the stand-in, so the monitors' table exists on it too.
     register_meter_variables(dm, station.evses)
     monitors = VariableMonitors(

@@ -19,7 +19,7 @@ def _evse(request: dict[str, Any], board: SimBoard) -> int:
     return evse_id
 
 
-SIM_COMMANDS = ("plug", "unplug", "ev-state", "swipe", "meter", "fault", "clear", "input", "status")
+SIM_COMMANDS = ("plug", "unplug", "ev-state", "swipe", "meter", "fault", "clear", "input", "status", "iso15118")
 
 
 def add_no_sim_commands(control: ControlServer) -> None:
@@ -73,6 +73,30 @@ def add_sim_commands(control: ControlServer, board: SimBoard) -> None:
         board.set_input(_evse(request, board), name, active)
         return {}
 
+    async def iso15118(request: dict[str, Any]) -> dict[str, Any]:
+        # A Plug & Charge EV (issue 12): the certificate travels as text, the CLI read the file.
+        emaid, certificate = request.get("emaid"), request.get("certificate")
+        if (emaid is not None and not isinstance(emaid, str)) or (
+            certificate is not None and not isinstance(certificate, str)
+        ):
+            raise ControlError("emaid and certificate: text")
+        if emaid is None and certificate is None:
+            raise ControlError("emaid: an eMAID (or a certificate) is required")
+        numbers = {}
+        for key in ("energy_wh", "departure_s"):
+            value = request.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise ControlError(f"{key}: a whole number >= 0")
+            numbers[key] = value
+        board.iso15118_session(
+            _evse(request, board),
+            emaid,
+            certificate_pem=certificate,
+            energy_wh=numbers["energy_wh"],
+            departure_s=numbers["departure_s"],
+        )
+        return {}
+
     async def sim_status(request: dict[str, Any]) -> dict[str, Any]:
         return {"sim": dict(board.snapshot(_evse(request, board)))}
 
@@ -86,5 +110,6 @@ def add_sim_commands(control: ControlServer, board: SimBoard) -> None:
         "sim.clear": clear,
         "sim.input": digital_input,
         "sim.status": sim_status,
+        "sim.iso15118": iso15118,
     }.items():
         control.add(name, command)

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Literal, Self
 
 from gpiozero.pins.mock import MockFactory, MockPin  # type: ignore[import-untyped]
 
@@ -105,6 +105,7 @@ class EmulatedBoard:
         with_lock: bool = True,
         with_rfid: bool = True,
         with_iso15118: bool = True,
+        iso15118_transport: Literal["can", "serial"] = "can",
     ) -> None:
         if phases not in (1, 3):
             raise ValueError("phases must be 1 or 3")
@@ -127,7 +128,13 @@ class EmulatedBoard:
         )
         self.mcu = SafetyMcuEmulator(mcu_config or McuConfig())
         self.rfid = Pn532UartEmulator()
-        self.secc = EmulatedSecc.on_can(self.can_channel, interface="virtual", heartbeat_ms=100)
+        # The module on a python-can virtual bus, or on a raw pty pair for the serial bridge driver.
+        self.iso15118_transport = iso15118_transport
+        self.secc = (
+            EmulatedSecc.on_pty(heartbeat_ms=100)
+            if iso15118_transport == "serial"
+            else EmulatedSecc.on_can(self.can_channel, interface="virtual", heartbeat_ms=100)
+        )
         self.pin_factory: Any = MockFactory()
         #: (monotonic time, energized) for every change of the contactor coil output.
         self.coil_history: list[tuple[float, bool]] = []
@@ -234,7 +241,14 @@ class EmulatedBoard:
             }
         if self.with_rfid:
             devices["rfid"] = {"driver": "pn532_uart", "port": self.rfid.port, "poll_interval_ms": 50}
-        if self.with_iso15118:
+        if self.with_iso15118 and self.iso15118_transport == "serial":
+            devices["iso15118"] = {
+                "driver": "serial_bridge",
+                "port": self.secc.port,
+                "heartbeat_ms": 100,
+                "timeout_ms": 1000,
+            }
+        elif self.with_iso15118:
             devices["iso15118"] = {
                 "driver": "can_bridge",
                 "interface": "virtual",

@@ -29,12 +29,14 @@ from drivers.interfaces import (
     FaultName,
     FaultRaised,
     InputChanged,
+    Iso15118StopReason,
     PilotState,
     PilotStateChanged,
     iso14443_id_token,
 )
 from drivers.sim.contactor import SimContactor
 from drivers.sim.display import SimDisplay
+from drivers.sim.iso15118 import SimIso15118Bridge
 from drivers.sim.lock import SimLock
 from drivers.sim.meter import SimMeter
 from drivers.sim.pilot import SimPilot
@@ -85,6 +87,7 @@ class SimSnapshot(TypedDict):
     faults: list[str]
     display: str | None
     real_devices: dict[str, str]  # kind -> driver of the devices that are real on a mixed board
+    iso15118: dict[str, object] | None  # the simulated EV's ISO 15118 session: eMAID, authorizations
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class _SimEvse:
     pilot: SimPilot
     rfid: SimRfidReader
     display: SimDisplay
+    iso15118: SimIso15118Bridge
 
 
 def _load_registers(path: Path | None) -> dict[int, float]:
@@ -163,6 +167,7 @@ class SimBoard:
                 pilot=SimPilot(evse_id=evse_id, sim_board=self),
                 rfid=SimRfidReader(evse_id=evse_id, sim_board=self),
                 display=SimDisplay(evse_id=evse_id, sim_board=self),
+                iso15118=SimIso15118Bridge(evse_id=evse_id, sim_board=self),
             )
 
     def save_registers(self) -> None:
@@ -241,6 +246,7 @@ class SimBoard:
             lock=e.lock,
             rfid=e.rfid,
             display=e.display,
+            iso15118=e.iso15118,
         )
 
     def meter(self, evse_id: int) -> SimMeter:
@@ -280,6 +286,7 @@ class SimBoard:
         """Unplug the EV (pilot -> A). No-op if nothing is plugged."""
         state = self._simulated(evse_id, "pilot", "unplug")
         log.info("evse=%s sim=unplug", evse_id)
+        self._evse(evse_id).iso15118.end(Iso15118StopReason.EV_DISCONNECTED)
         self._change_ev_state(state, PilotState.A)
 
     def set_ev_state(self, evse_id: int, ev_state: PilotState | str) -> None:
@@ -301,6 +308,36 @@ class SimBoard:
         if target is PilotState.A and state.cable_capacity_a is not None:
             state.cable_capacity_a = None
             state.emit(CableCapacityChanged(state.evse_id, None))
+
+    def iso15118_session(
+        self,
+        evse_id: int,
+        emaid: str | None,
+        *,
+        certificate_pem: str | None = None,
+        energy_wh: int | None = None,
+        departure_s: int | None = None,
+        evcc_id: str = "02005E5A1B2C",
+    ) -> None:
+        """A Plug & Charge EV: plugged in (if it was not), it opens an ISO 15118 session and offers its contract
+        (the eMAID, the OCSP data of its chain: from ``certificate_pem`` or made up), and its charging needs
+        when ``energy_wh`` or ``departure_s`` is given. It charges once the station authorizes the contract."""
+        state = self._simulated(evse_id, "pilot", "iso15118")
+        if (energy_wh is not None and energy_wh < 0) or (departure_s is not None and departure_s < 0):
+            raise DriverError(_BOARD, "energy and departure time must be >= 0")
+        self.plug(evse_id)
+        log.info("evse=%s sim=iso15118_session", evse_id)  # never the eMAID itself
+        self._evse(evse_id).iso15118.begin(
+            emaid,
+            certificate_pem=certificate_pem,
+            energy_wh=energy_wh,
+            departure_s=departure_s,
+            phases=state.phases,
+            evcc_id=evcc_id,
+        )
+
+    def iso15118(self, evse_id: int) -> SimIso15118Bridge:
+        return self._evse(evse_id).iso15118
 
     def swipe(self, evse_id: int, id_token: str, token_type: str = ISO14443) -> None:
         """Present a token at the EVSE's reader. ISO14443 tokens are 8 or 14 hex digits, any case."""
@@ -375,4 +412,11 @@ class SimBoard:
             faults=sorted(state.faults),
             display=state.display_text,
             real_devices=self.real_devices(evse_id),
+            iso15118=self._iso15118_snapshot(evse_id),
         )
+
+    def _iso15118_snapshot(self, evse_id: int) -> dict[str, object] | None:
+        session = self._evse(evse_id).iso15118.session
+        if session is None:
+            return None
+        return {"emaid": session.emaid, "authorizations": list(session.authorizations)}

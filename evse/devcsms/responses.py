@@ -18,6 +18,7 @@ from ocpp.exceptions import SecurityError
 from ocpp.v201 import call_result, datatypes
 
 from evse.clock import Clock, ocpp_timestamp
+from evse.devcsms.pnc import PlugAndChargeCsms
 
 RegistrationStatus = Literal["Accepted", "Pending", "Rejected"]
 
@@ -74,6 +75,11 @@ class CsmsBehaviour:
     overrides: dict[str, ResponseFn] = field(default_factory=dict)
     #: The status of the last BootNotification answered per station.
     registration: dict[str, str] = field(default_factory=dict)
+    #: Plug & Charge: contracts, revocations, OCSP responder, Get15118EVCertificate hook.
+    pnc: PlugAndChargeCsms = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pnc = PlugAndChargeCsms(self.clock)
 
     @classmethod
     def create(
@@ -119,7 +125,10 @@ class CsmsBehaviour:
         ``NoAuthorization`` tokens (free vending, no card) carry no identity to look up, so they
         are accepted as the station already decided no authorization is needed.
         """
-        accepted = id_token.get("type") == "NoAuthorization" or id_token.get("idToken") in self.tokens
+        if id_token.get("type") == "eMAID":  # a contract: known to the mobility operator side (pnc)
+            accepted = self.pnc.knows(str(id_token.get("idToken", "")))
+        else:
+            accepted = id_token.get("type") == "NoAuthorization" or id_token.get("idToken") in self.tokens
         return datatypes.IdTokenInfoType(status="Accepted" if accepted else "Invalid")
 
     def _default(self, action: str, payload: dict[str, Any]) -> Any:
@@ -130,7 +139,7 @@ class CsmsBehaviour:
         if action == "Heartbeat":
             return call_result.Heartbeat(current_time=self._now())
         if action == "Authorize":
-            return call_result.Authorize(id_token_info=self.id_token_info(payload.get("idToken", {})))
+            return self.pnc.authorize(payload, self.id_token_info(payload.get("idToken", {})))
         if action == "TransactionEvent":
             id_token = payload.get("idToken")
             if id_token is None:
@@ -145,9 +154,9 @@ class CsmsBehaviour:
             # This CSMS has no CA: refusing is more honest than accepting and never signing.
             return call_result.SignCertificate(status="Rejected")
         if action == "Get15118EVCertificate":
-            return call_result.Get15118EVCertificate(status="Failed", exi_response="")
+            return self.pnc.ev_certificate(payload)
         if action == "GetCertificateStatus":
-            return call_result.GetCertificateStatus(status="Failed")
+            return self.pnc.certificate_status(payload)
         # Every other station request is a notification with an empty response.
         return {}
 

@@ -370,6 +370,7 @@ async def test_snapshot_shows_the_simulated_truth(board: SimBoard, clock: FakeCl
         "faults": ["over_temperature"],
         "display": None,
         "real_devices": {},
+        "iso15118": None,
     }
 
 
@@ -393,7 +394,7 @@ def test_drivers_satisfy_the_interfaces(board: SimBoard) -> None:
     assert isinstance(drivers.pilot, Pilot)
     assert isinstance(drivers.rfid, RfidReader)
     assert drivers.meter is board.meter(2)
-    assert len(drivers.all()) == 6  # meter, contactor, pilot, lock, rfid, display
+    assert len(drivers.all()) == 7  # meter, contactor, pilot, lock, rfid, display, iso15118
 
 
 async def test_run_reports_initial_state_and_delivers_each_event_once(board: SimBoard) -> None:

@@ -124,6 +124,7 @@ class AuthorizationFlow:
             station.refresh_reservations()
         if not runtime.state.ev_connected and runtime.state.token == (id_token, token_type):
             station.spawn(self.ev_connection_timeout(evse_id, runtime.authorizations))
+        station.pnc.token_authorized(evse_id, token_type)  # C08: an ISO 15118 EV waiting for EIM may charge
         return True
 
     async def ev_connection_timeout(self, evse_id: int, authorization: int) -> None:

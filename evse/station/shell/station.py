@@ -28,6 +28,7 @@ from drivers.interfaces import (
     FaultRaised,
     InputChanged,
     Iso15118ChargingNeeds,
+    Iso15118ContractPresented,
     Iso15118SessionStarted,
     Iso15118SessionStopped,
     PilotStateChanged,
@@ -51,6 +52,7 @@ from evse.station.shell.driver_screen import DriverScreen
 from evse.station.shell.ev_charging_needs import EvChargingNeeds
 from evse.station.shell.journal import Journal
 from evse.station.shell.metering import Metering
+from evse.station.shell.plug_and_charge import PlugAndCharge
 from evse.station.shell.power_path import PowerPath
 from evse.station.shell.registration import Registrar, Registration
 from evse.station.shell.remote_control import RemoteControl
@@ -114,6 +116,7 @@ class Station:
             state = replace(state, status=fsm.connector_status(state))
             self.evses[evse.id] = EvseRuntime(boards[evse.id], state)
         self.tokens = AuthorizationFlow(self)
+        self.pnc = PlugAndCharge(self)  # issue 12: ISO 15118 contracts (C07, M06) and EIM sessions (C08)
         self.power = PowerPath(self)
         # Limits from the EMS, the grid operator and load balancing (issue 11), read by the offer.
         self.external_limits = ExternalLimits()
@@ -170,6 +173,10 @@ class Station:
         elif isinstance(event, CableCapacityChanged):
             runtime.cable_max_a = event.max_current_a
             self.smart_charging.changed()
+        elif isinstance(
+            event, Iso15118SessionStarted | Iso15118ContractPresented | Iso15118ChargingNeeds | Iso15118SessionStopped
+        ):
+            self._on_iso15118(event)
         elif isinstance(event, CardPresented):
             self.spawn(self.tokens.presented(event.evse_id, event.id_token, event.token_type))
         elif isinstance(event, InputChanged) and event.name == "parking_bay":
@@ -185,7 +192,16 @@ class Station:
             log.info("fault cleared evse=%s name=%s", event.evse_id, event.name)
             self.apply(event.evse_id, fsm.FaultChanged(event.name, False))
             self._report_fault(event.evse_id, event.name, False, None)
-        elif isinstance(event, Iso15118SessionStarted):
+
+    def _on_iso15118(
+        self,
+        event: Iso15118SessionStarted | Iso15118ContractPresented | Iso15118ChargingNeeds | Iso15118SessionStopped,
+    ) -> None:
+        """An ISO 15118 session's events: authorization (Plug & Charge, C07/C08) and charging needs (K15-K17)
+        each follow the session."""
+        if not isinstance(event, Iso15118ChargingNeeds):
+            self.pnc.on_event(event)
+        if isinstance(event, Iso15118SessionStarted):
             self.ev_needs.on_session_started(event)
         elif isinstance(event, Iso15118ChargingNeeds):
             self.ev_needs.on_needs(event)

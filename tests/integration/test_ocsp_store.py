@@ -1,0 +1,58 @@
+"""M06: OCSP answers kept in the station database (a real SQLite file) survive a restart until their
+nextUpdate; a stale one is not taken back."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+from drivers.interfaces import HashAlgorithm, OcspRequestData
+from evse.clock import SystemClock
+from evse.devcsms.pnc import PlugAndChargeCsms
+from evse.ocpp.v201 import messages as m
+from evse.station.core.contract_auth import OcspStatus
+from evse.station.shell.ocsp_cache import OcspCache
+from evse.storage import open_database
+
+
+def entry(serial: str) -> OcspRequestData:
+    return OcspRequestData(
+        HashAlgorithm.SHA256,
+        hashlib.sha256(b"CN=MO Sub-CA|2").hexdigest(),
+        hashlib.sha256(b"key").hexdigest(),
+        serial,
+        "http://ocsp.example/",
+    )
+
+
+async def test_answers_survive_a_restart_until_their_next_update(tmp_path: Path) -> None:
+    clock = SystemClock()
+    csms = PlugAndChargeCsms(clock)
+    csms.revoked_serials.add("bad")
+    asked: list[str] = []
+
+    async def ask(request: m.GetCertificateStatusRequest) -> m.GetCertificateStatusResponse:
+        asked.append(request.ocspRequestData.serialNumber)
+        payload = {"ocspRequestData": request.ocspRequestData.model_dump(exclude_none=True)}
+        answer = csms.certificate_status(payload)
+        return m.GetCertificateStatusResponse(status=answer.status, ocspResult=answer.ocsp_result)
+
+    db = open_database(tmp_path)
+    first = OcspCache(clock)
+    first.attach(db)
+    await first.refresh((entry("900d"), entry("bad")), ask)
+    csms.ocsp_validity = timedelta(seconds=-1)
+    await first.refresh((entry("57a1e"),), ask)  # already stale: not kept
+    db.close()
+
+    db = open_database(tmp_path)  # the restart
+    second = OcspCache(clock)
+    second.attach(db)
+    good, revoked = second.lookup(entry("900d")), second.lookup(entry("bad"))
+    assert good is not None and good.status is OcspStatus.GOOD
+    assert revoked is not None and revoked.status is OcspStatus.REVOKED
+    assert second.lookup(entry("57a1e")) is None
+    await second.refresh((entry("900d"), entry("bad")), ask)
+    assert asked == ["900d", "bad", "57a1e"]  # nothing asked again after the restart
+    db.close()
