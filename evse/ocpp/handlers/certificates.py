@@ -24,7 +24,7 @@ from evse.security.cert_store import (
     CertificateStoreError,
     CertificateUse,
 )
-from evse.security.hash_data import CertificateHashData, HashAlgorithm, hash_data
+from evse.security.hash_data import CertificateHashData, HashAlgorithm, find_issuer, hash_data
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ def register(
         requested = {t.value for t in request.certificateType or m.GetCertificateIdUseEnumType}
         chains = await asyncio.to_thread(_hash_data_chains, store, requested)
         if m.GetCertificateIdUseEnumType.V2GCertificateChain.value in requested:  # M03.FR.05, TC_M_15
-            chains += _v2g_chain_entries(await asyncio.to_thread(v2g_chains))
+            roots = [e.certificate for e in await asyncio.to_thread(store.installed, [CertificateUse.V2G_ROOT])]
+            chains += _v2g_chain_entries(await asyncio.to_thread(v2g_chains), roots)
         if not chains:  # M03.FR.02
             return m.GetInstalledCertificateIdsResponse(status=m.GetInstalledCertificateStatusEnumType.NotFound)
         return m.GetInstalledCertificateIdsResponse(  # M03.FR.03, M03.FR.04
@@ -161,14 +162,18 @@ def _delete(
     return status.Accepted, None  # M04.FR.02
 
 
-def _v2g_chain_entries(chains: list[list[x509.Certificate]]) -> list[m.CertificateHashDataChainType]:
-    """One entry per module chain: the leaf's hash data, the sub-CAs' as its children (issuer: the next one;
-    the top sub-CA's issuer, the V2G root, is not in the chain, so its own key stands in as for the store)."""
+def _v2g_chain_entries(
+    chains: list[list[x509.Certificate]], roots: list[x509.Certificate]
+) -> list[m.CertificateHashDataChainType]:
+    """One entry per module chain: the leaf's hash data, the sub-CAs' as its children. Each one's issuer is
+    the next in the chain; the top one's is the installed V2G root that signed it (itself if none did,
+    as the store does for a CA whose issuer is not installed)."""
     entries = []
     for chain in chains:
         if not chain:
             continue
-        data = [hash_data(c, chain[i + 1] if i + 1 < len(chain) else c) for i, c in enumerate(chain)]
+        issuers = [*chain[1:], find_issuer(chain[-1], roots) or chain[-1]]
+        data = [hash_data(c, issuer) for c, issuer in zip(chain, issuers, strict=True)]
         entries.append(
             m.CertificateHashDataChainType(
                 certificateType=m.GetCertificateIdUseEnumType.V2GCertificateChain,
