@@ -16,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
+from ocpp.exceptions import InternalError
 from ocpp.v201 import call
 
 from drivers.iso15118.certificate_messages import CertificateAction, RootKind
@@ -234,3 +235,18 @@ async def test_TC_M_03_CS_TC_M_04_CS_v2g_and_mo_roots_reach_the_module(
     await secc.wait_until(lambda: len(secc.roots) == 2)
     assert secc.roots == {RootKind.V2G: (v2g_root.pem,), RootKind.MO: ()}
     csms.assert_no_failures()
+
+
+async def test_TC_M_27_CS_a_callerror_from_the_csms_is_failed_for_the_ev(
+    csms: DevCsms, rig: tuple[EmulatedSecc, StationUnderTest]
+) -> None:
+    """M01: whatever keeps the CSMS from answering (here a CALLERROR) reaches the module as Failed at once,
+    rather than leaving the EV to its own timeout."""
+    secc, _station = rig
+
+    def refuse(_payload: dict[str, Any]) -> Any:
+        raise InternalError(description="no contract CA")
+
+    csms.respond("Get15118EVCertificate", refuse)
+    _sent, exi = await ev_certificate_round_trip(csms, secc, CertificateAction.INSTALL)
+    assert exi == b"" and not secc.ev_certificate_responses[-1].accepted

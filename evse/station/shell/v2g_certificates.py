@@ -29,7 +29,7 @@ from drivers.errors import DriverError
 from drivers.interfaces import Iso15118CertificateBridge, Iso15118CertificateRequested, Iso15118V2gCsrPresented
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.rpc import CallTimeout, NotConnected, Resp
+from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, Resp
 from evse.ocpp.v201 import messages as m
 from evse.station.shell.runtime import EvseRuntime
 
@@ -109,7 +109,7 @@ class V2gCertificates:
         )
         try:
             response = await self._call(request, m.Get15118EVCertificateResponse)
-        except (NotConnected, CallTimeout) as exc:
+        except (NotConnected, CallTimeout, CallError) as exc:
             log.warning("evse=%s Get15118EVCertificate not answered: %s", event.evse_id, exc)
             return None
         log.info("evse=%s Get15118EVCertificate %s: %s", event.evse_id, event.action, response.status.value)
@@ -148,7 +148,7 @@ class V2gCertificates:
         request = m.SignCertificateRequest(csr=csr_pem, certificateType=m.CertificateSigningUseEnumType.V2GCertificate)
         try:
             response = await self._call(request, m.SignCertificateResponse)
-        except (NotConnected, CallTimeout) as exc:
+        except (NotConnected, CallTimeout, CallError) as exc:
             log.warning("evse=%s SignCertificate(V2GCertificate) not answered: %s", evse_id, exc)
             return None
         log.info("evse=%s SignCertificate(V2GCertificate): %s", evse_id, response.status.value)
