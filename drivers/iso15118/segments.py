@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from drivers.iso15118.codec import MalformedMessage, Reader, Writer
+from drivers.iso15118.messages import MAX_LONG_MESSAGE_BYTES, MAX_MESSAGE_BYTES
 
 SEGMENT_TYPE: Final = 0x03
-MAX_MESSAGE_BYTES: Final = 4095
 _HEADER: Final = 4  # type, transfer, index, count
 MAX_SEGMENT_DATA: Final = MAX_MESSAGE_BYTES - _HEADER
-MAX_LONG_MESSAGE_BYTES: Final = 65535
 MAX_SEGMENTS: Final = -(-MAX_LONG_MESSAGE_BYTES // MAX_SEGMENT_DATA)  # 17
 
 

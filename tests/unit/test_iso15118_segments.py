@@ -14,8 +14,8 @@ from drivers.iso15118.certificate_messages import (
     V2gCsr,
     V2gCsrRequest,
 )
-from drivers.iso15118.messages import MalformedMessage, Message, decode, encode
-from drivers.iso15118.segments import MAX_LONG_MESSAGE_BYTES, MAX_SEGMENT_DATA, Reassembler, split
+from drivers.iso15118.messages import MAX_LONG_MESSAGE_BYTES, MalformedMessage, Message, decode, encode
+from drivers.iso15118.segments import MAX_SEGMENT_DATA, Reassembler, split
 
 LONG = bytes(range(256)) * 40  # 10240 bytes: three segments
 
