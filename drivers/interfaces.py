@@ -21,7 +21,7 @@ Lifecycle rule, the same for every driver:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -248,6 +248,30 @@ class Iso15118ChargingNeeds:
     min_current_a: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Iso15118CertificateRequested:
+    """The EV asks to install or update its contract certificate (OCPP M01/M02, bridge version 2).
+
+    ``exi_request`` is the EXI document as the EV sent it; the station relays it to the CSMS
+    (base64) without reading it and answers with
+    :meth:`Iso15118CertificateBridge.send_ev_certificate_response` and the same ``request_id``.
+    """
+
+    evse_id: int
+    request_id: int
+    action: str  # OCPP CertificateActionEnumType: "Install" or "Update"
+    schema_version: str
+    exi_request: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Iso15118V2gCsrPresented:
+    """The module made a key pair for its ISO 15118 TLS and asks for its V2GCertificate (PEM CSR)."""
+
+    evse_id: int
+    csr_pem: str
+
+
 DriverEvent: TypeAlias = (
     PilotStateChanged
     | CableCapacityChanged
@@ -259,6 +283,8 @@ DriverEvent: TypeAlias = (
     | Iso15118SessionStopped
     | Iso15118ContractPresented
     | Iso15118ChargingNeeds
+    | Iso15118CertificateRequested
+    | Iso15118V2gCsrPresented
 )
 #: Where drivers deliver events; called on the event loop thread, must not block.
 EventSink: TypeAlias = Callable[[DriverEvent], None]
@@ -469,4 +495,29 @@ class Iso15118Bridge(Driver, Protocol):
 
         Raises DriverError when there is no session or the module cannot be reached.
         """
+        ...
+
+
+@runtime_checkable
+class Iso15118CertificateBridge(Protocol):
+    """What a bridge of message set version 2 adds: Plug & Charge certificate work, relayed to the module.
+
+    Reports :class:`Iso15118CertificateRequested` and :class:`Iso15118V2gCsrPresented`. Roots and the
+    V2G chain are state: remembered and sent again after every handshake with the module.
+    """
+
+    async def send_ev_certificate_response(self, request_id: int, accepted: bool, exi_response: bytes) -> None:
+        """The CSMS's answer to the EV's certificate request ``request_id`` (empty EXI when not accepted)."""
+        ...
+
+    async def request_v2g_csr(self, common_name: str, organization: str, country: str) -> None:
+        """Ask the module for a new key pair and a CSR with this subject (TriggerMessage SignV2GCertificate)."""
+        ...
+
+    async def set_v2g_certificate_chain(self, chain_pem: str) -> None:
+        """Hand the module its signed V2G certificate chain (leaf first)."""
+        ...
+
+    async def set_root_certificates(self, v2g_roots: Sequence[str], mo_roots: Sequence[str]) -> None:
+        """Hand the module the complete sets of V2G and MO roots (PEM each)."""
         ...

@@ -85,6 +85,7 @@ from evse.station.shell.reservations import Reservations
 from evse.station.shell.station import Station
 from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
+from evse.station.shell.v2g_certificates import V2gCertificates
 from evse.station.shell.variable_monitors import MonitorSink, VariableMonitors
 from evse.storage import StorageHealth, open_state, seal
 
@@ -496,6 +497,17 @@ def build(
     dm.on_change(on_change)
 
     signing = security_wiring.signing_requests(settings, dm, clock, own_certificate, station)
+    # Issue 12: certificates between the ISO 15118 modules and the CSMS (M01/M02, V2G certificate, roots).
+    v2g = V2gCertificates(
+        station_id=settings.station.id,
+        dm=dm,
+        evses=station.evses,
+        call=station.call_direct,
+        spawn=station.spawn,
+        state_dir=settings.state_dir,
+        clock=clock,
+    )
+    station.iso15118_certificates = v2g.on_event
 
     async def sign_station_certificate() -> None:
         signing.request()
@@ -516,6 +528,7 @@ def build(
         router,
         station,
         sign_station_certificate=sign_station_certificate,
+        sign_v2g_certificate=v2g.request_csrs if v2g.bridges() else None,
         log_status=station_logs.retrieval.triggered_status,
         firmware_status=updater.triggered,
     )
@@ -539,7 +552,9 @@ def build(
     monitoring.register(router, monitors, dm, connection, clock)
     customer_information.register(router, customer_data, connection, clock)
     display.register(router, station.screen, connection, set(evse_ids))
-    security_wiring.register_certificates(router, settings, dm, clock, station, own_certificate, signing.signed)
+    security_wiring.register_certificates(
+        router, settings, dm, clock, station, own_certificate, signing.signed, v2g if v2g.bridges() else None
+    )
 
     control = ControlServer(settings.socket_path)
     control.add("status", lambda _request: _status(station))
@@ -561,7 +576,7 @@ def build(
         signing,
         logs=station_logs,
         firmware=updater,
-        background=[monitors.run, station.screen.run],
+        background=[monitors.run, station.screen.run, v2g.start],
         external=ExternalSources(settings, station, dm),
     )
 

@@ -26,6 +26,7 @@ from evse.ocpp.signing_requests import SigningRequests
 from evse.security.events import SecurityEvents
 from evse.security.paths import station_chain_path
 from evse.station.shell.station import Station
+from evse.station.shell.v2g_certificates import V2gCertificates
 
 if TYPE_CHECKING:
     from evse.security.station_certificate import StationCertificate
@@ -142,6 +143,7 @@ def register_certificates(
     station: Station,
     own_certificate: Callable[[], StationCertificate],
     signed: Callable[[], None],
+    v2g: V2gCertificates | None = None,
 ) -> None:
     """M03-M05 and A02's CertificateSigned, loaded on first use: they need cryptography's X.509 (~11 MiB
     resident), which a station that is never asked about certificates should not carry (make bench)."""
@@ -179,9 +181,25 @@ def register_certificates(
                         log.warning("csms root unreadable path=%s: %s", path, exc)
                 return roots
 
-            certificates.register(loaded, store, dm, clock, own_certificates=own_certificates)
+            from evse.security.v2g_chain import V2gChainStore
+
+            certificates.register(
+                loaded,
+                store,
+                dm,
+                clock,
+                own_certificates=own_certificates,
+                v2g_chains=V2gChainStore(settings.state_dir).chains,
+                on_roots_changed=v2g.forward_roots if v2g is not None else None,
+            )
             station_certificate.register(
-                loaded, own_certificate(), csms_roots, clock, station.call_direct, on_accepted=signed
+                loaded,
+                own_certificate(),
+                csms_roots,
+                clock,
+                station.call_direct,
+                on_accepted=signed,
+                v2g_signed=v2g.certificate_signed if v2g is not None else None,
             )
         return loaded
 

@@ -6,6 +6,8 @@ constructor and inherits these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from drivers.interfaces import EventSink
 from drivers.iso15118.link import ModuleLink, current_da, power_w
 from drivers.iso15118.messages import CurrentLimit
@@ -38,3 +40,17 @@ class LinkedBridge:
 
     async def send_authorization(self, accepted: bool) -> None:
         await self._link.send_authorization(accepted)
+
+    # Version 2: an Iso15118CertificateBridge too.
+
+    async def send_ev_certificate_response(self, request_id: int, accepted: bool, exi_response: bytes) -> None:
+        await self._link.send_ev_certificate_response(request_id, accepted, exi_response)
+
+    async def request_v2g_csr(self, common_name: str, organization: str, country: str) -> None:
+        await self._link.request_v2g_csr(common_name, organization, country)
+
+    async def set_v2g_certificate_chain(self, chain_pem: str) -> None:
+        await self._link.set_v2g_certificate_chain(chain_pem)
+
+    async def set_root_certificates(self, v2g_roots: Sequence[str], mo_roots: Sequence[str]) -> None:
+        await self._link.set_root_certificates(v2g_roots, mo_roots)

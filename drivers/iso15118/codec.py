@@ -55,6 +55,19 @@ class Writer:
         self._buf += raw
         return self
 
+    def blob(self, value: bytes, *, max_bytes: int) -> Writer:
+        """Opaque bytes (an EXI document) with a u16 length prefix (version 2)."""
+        if len(value) > max_bytes:
+            raise ValueError(f"{len(value)} bytes, at most {max_bytes}")
+        self.u16(len(value))
+        self._buf += value
+        return self
+
+    def raw(self, value: bytes) -> Writer:
+        """Bytes to the end of the message, no prefix (a segment's data)."""
+        self._buf += value
+        return self
+
     def done(self) -> bytes:
         return bytes(self._buf)
 
@@ -102,6 +115,16 @@ class Reader:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedMessage("string is not valid UTF-8") from exc
+
+    def blob(self, *, max_bytes: int) -> bytes:
+        length = self.u16()
+        if length > max_bytes:
+            raise MalformedMessage(f"payload of {length} bytes, at most {max_bytes}")
+        return self._take(length)
+
+    def rest(self) -> bytes:
+        """Everything left (a segment's data)."""
+        return self._take(len(self._data) - self._pos)
 
     def end(self) -> None:
         """Version 1 has no optional tail: trailing bytes mean a framing error or another version."""

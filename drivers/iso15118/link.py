@@ -19,7 +19,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -37,11 +37,15 @@ from drivers.interfaces import (
     Iso15118SessionStopped,
     Iso15118StopReason,
 )
+from drivers.iso15118.certificate_messages import EvCertificateRequest, V2gCsr, V2gCsrRequest
+from drivers.iso15118.certificate_relay import CertificateRelay
 from drivers.iso15118.codes import ModuleFaultCode
 from drivers.iso15118.messages import (
+    MAX_MESSAGE_BYTES,
     NONE_U16,
     NONE_U32,
     PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     Authorization,
     ChargingNeeds,
     Contract,
@@ -56,6 +60,7 @@ from drivers.iso15118.messages import (
     decode,
     encode,
 )
+from drivers.iso15118.segments import Reassembler, split
 from drivers.iso15118.transport import Lost, MessageTransport
 
 log = logging.getLogger(__name__)
@@ -137,6 +142,11 @@ class ModuleLink:
         self._contract: Contract | None = None
         self._needs: Iso15118ChargingNeeds | None = None
         self.module_name: str | None = None
+        self.module_version = PROTOCOL_VERSION  # what the module's HELLO said; 1 gets no version 2 message
+        self._certs = CertificateRelay(evse_id)
+        self._reassembler = Reassembler(timeout_s)
+        self._transfer_id = 0
+        self._replies: list[Message] = []  # answers decided while receiving, sent by the serve loop
 
     @property
     def device(self) -> str:
@@ -169,11 +179,46 @@ class ModuleLink:
             raise DriverError(self.device, "ISO 15118 module not connected")
         await self._send(Authorization(session.session_id, accepted))
 
+    # --- commands of version 2: certificates -----------------------------------------------------------
+
+    def _require_v2(self) -> None:
+        if not self._up:
+            raise DriverError(self.device, "ISO 15118 module not connected")
+        if self.module_version < 2:
+            raise DriverError(self.device, f"module speaks bridge protocol {self.module_version}: no certificates")
+
+    async def send_ev_certificate_response(self, request_id: int, accepted: bool, exi_response: bytes) -> None:
+        response = self._certs.answer(request_id, accepted, exi_response)
+        self._require_v2()
+        await self._send(response)
+
+    async def request_v2g_csr(self, common_name: str, organization: str, country: str) -> None:
+        self._require_v2()
+        await self._send(V2gCsrRequest(common_name, organization, country))
+
+    async def set_v2g_certificate_chain(self, chain_pem: str) -> None:
+        """State: remembered and sent now if possible, else after the next handshake."""
+        message = self._certs.set_chain(chain_pem)
+        if self._up and self.module_version >= 2:
+            await self._send(message)
+
+    async def set_root_certificates(self, v2g_roots: Sequence[str], mo_roots: Sequence[str]) -> None:
+        """State: remembered and sent now if possible, else after the next handshake."""
+        messages = self._certs.set_roots(v2g_roots, mo_roots)
+        if self._up and self.module_version >= 2:
+            for message in messages:
+                await self._send(message)
+
     async def _send(self, message: Message) -> None:
+        data = encode(message)
         async with self._send_lock:
             if not self._open:
                 raise DriverError(self.device, "ISO 15118 module not connected")
-            await self._transport.send(encode(message))
+            if len(data) > MAX_MESSAGE_BYTES:
+                self._transfer_id = self._transfer_id % 255 + 1
+            # The lock is held over all segments: nothing may come between them (segments.py).
+            for part in split(data, self._transfer_id):
+                await self._transport.send(part)
 
     # --- the long-running part ------------------------------------------------------------------------
 
@@ -210,6 +255,13 @@ class ModuleLink:
             if self._limit_due:
                 self._limit_due = False
                 await self._send(self._limit)
+                if self.module_version >= 2:
+                    self._replies += self._certs.after_handshake()
+            replies, self._replies = self._replies, []
+            for reply in replies:
+                await self._send(reply)
+            self._reassembler.expire(self._clock())
+            self._count_broken()
             now = self._clock()
             if not self._silent and now - self._last_heard > self._timeout_s:
                 self._up, self._silent = False, True
@@ -242,8 +294,12 @@ class ModuleLink:
             self._lost += 1
             self._hello_wanted = True
             return
+        whole = self._reassembler.feed(item, self._clock())
+        self._count_broken()
+        if whole is None:
+            return
         try:
-            message = decode(item)
+            message = decode(whole)
         except MalformedMessage as exc:
             log.debug("device=%s malformed message: %s (%s)", self.device, exc, item[:16].hex())
             self._lost += 1
@@ -258,14 +314,22 @@ class ModuleLink:
             self._last_heard = self._clock()
             self._on_module_message(message)
 
+    def _count_broken(self) -> None:
+        if self._reassembler.broken:
+            log.debug("device=%s dropped: %s", self.device, "; ".join(self._reassembler.broken))
+            self._lost += len(self._reassembler.broken)
+            self._hello_wanted = True
+            self._reassembler.broken.clear()
+
     def _on_hello(self, hello: Hello) -> None:
         self._last_heard = self._clock()  # alive, even when it speaks another version
         self._silent = False
-        if hello.version != PROTOCOL_VERSION:
+        if hello.version not in SUPPORTED_VERSIONS:
             self._up = False
             self._set_cause(_LINK, f"module speaks bridge protocol {hello.version}, station {PROTOCOL_VERSION}")
             return
         self.module_name = hello.name
+        self.module_version = hello.version
         if not self._up:
             log.info("device=%s module=%r connected", self.device, hello.name)
         # The limit is state: a module that answers a HELLO (or announces its boot with one) gets it
@@ -296,6 +360,11 @@ class ModuleLink:
                     self._set_cause(code, f"module fault {fault_label(code)}: {detail}")
                 else:
                     self._clear_cause(code)
+            case EvCertificateRequest() | V2gCsr():
+                events, replies = self._certs.on_module_message(message)
+                for event in events:
+                    self._emit(event)
+                self._replies += replies
             case CurrentLimit() | Authorization():
                 log.info("device=%s ignored station-bound %s from the module", self.device, type(message).__name__)
 

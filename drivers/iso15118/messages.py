@@ -14,6 +14,17 @@ from enum import IntEnum
 from typing import Final, TypeAlias, TypeVar
 
 from drivers.interfaces import EnergyTransferMode, Iso15118Protocol, Iso15118StopReason, OcspRequestData
+from drivers.iso15118.certificate_messages import (
+    CERTIFICATE_DECODERS,
+    CertificateMessage,
+    EvCertificateRequest,
+    EvCertificateResponse,
+    RootCertificates,
+    V2gCertificateChain,
+    V2gCsr,
+    V2gCsrRequest,
+    encode_certificate_message,
+)
 
 # MalformedMessage is re-exported: it is what decode() raises.
 from drivers.iso15118.codec import MalformedMessage as MalformedMessage
@@ -25,9 +36,13 @@ from drivers.iso15118.codes import (
     STOP_REASON_CODES,
 )
 
-PROTOCOL_VERSION: Final = 1
+#: The version this code speaks; a module of an older supported version is served in its version.
+PROTOCOL_VERSION: Final = 2
+SUPPORTED_VERSIONS: Final = frozenset({1, 2})
 #: Longest encoded message (type byte included); both transports carry up to this many bytes.
 MAX_MESSAGE_BYTES: Final = 4095
+#: Longest message of version 2, carried in SEGMENT messages when above MAX_MESSAGE_BYTES.
+MAX_LONG_MESSAGE_BYTES: Final = 65535
 
 #: "Absent" markers of optional numeric fields.
 NONE_U16: Final = 0xFFFF
@@ -157,6 +172,7 @@ Message: TypeAlias = (
     | ModuleFault
     | CurrentLimit
     | Authorization
+    | CertificateMessage
 )
 
 
@@ -214,9 +230,18 @@ def encode(message: Message) -> bytes:
         case Authorization(session_id, accepted):
             _check_session(session_id)
             w = Writer(MessageType.AUTHORIZATION).u8(session_id).u8(int(accepted))
+        case (
+            EvCertificateRequest()
+            | EvCertificateResponse()
+            | V2gCsr()
+            | V2gCsrRequest()
+            | V2gCertificateChain()
+            | RootCertificates()
+        ):
+            w = encode_certificate_message(message)
     data = w.done()
-    if len(data) > MAX_MESSAGE_BYTES:  # unreachable with the limits above; guards a future field
-        raise ValueError(f"message of {len(data)} bytes, at most {MAX_MESSAGE_BYTES}")
+    if len(data) > MAX_LONG_MESSAGE_BYTES:  # unreachable with the limits above; guards a future field
+        raise ValueError(f"message of {len(data)} bytes, at most {MAX_LONG_MESSAGE_BYTES}")
     return data
 
 
@@ -366,6 +391,7 @@ _DECODERS: Final[Mapping[int, Callable[[Reader], Message]]] = {
     MessageType.MODULE_FAULT: _module_fault,
     MessageType.CURRENT_LIMIT: _current_limit,
     MessageType.AUTHORIZATION: _authorization,
+    **CERTIFICATE_DECODERS,
 }
 
 

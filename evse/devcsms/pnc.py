@@ -10,6 +10,7 @@ with a real DER OCSP response (signed by a responder key made at start) that is 
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,11 +58,8 @@ class PlugAndChargeCsms:
         self.contracts: set[str] = set(DEFAULT_CONTRACTS)
         self.revoked_serials: set[str] = set()
         self.ocsp_validity = timedelta(hours=1)
-        #: Get15118EVCertificate (M01/M02): replaced by whoever builds contract installation; the default
-        #: answers Failed, as a CSMS without a contract certificate pool would.
-        self.ev_certificate: Callable[[Mapping[str, Any]], Any] = lambda _payload: call_result.Get15118EVCertificate(
-            status="Failed", exi_response=""
-        )
+        #: Get15118EVCertificate (M01/M02): a stand-in answer by default; a test may replace it.
+        self.ev_certificate: Callable[[Mapping[str, Any]], Any] = stand_in_ev_certificate
         self._key, self._cert = _responder(clock.now())
 
     def knows(self, emaid: str) -> bool:
@@ -133,3 +131,20 @@ class PlugAndChargeCsms:
         response = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, self._cert).sign(self._key, hashes.SHA256())
         der = response.public_bytes(serialization.Encoding.DER)
         return call_result.GetCertificateStatus(status="Accepted", ocsp_result=base64.b64encode(der).decode())
+
+
+def stand_in_ev_certificate(payload: Mapping[str, Any]) -> Any:
+    """M01/M02 as far as a CSMS without a contract CA can go: Accepted with a stand-in exiResponse.
+
+    The bytes are no EXI a real EV decodes: a marker, the action and the SHA-256 of the EV's request, so a
+    demo or a test sees that the answer belongs to the request it relayed. A request that is not base64
+    is answered Failed, as a real CSMS that cannot parse the EXI would."""
+    try:
+        request = base64.b64decode(str(payload.get("exiRequest", "")), validate=True)
+    except ValueError:
+        return call_result.Get15118EVCertificate(status="Failed", exi_response="")
+    if not request:
+        return call_result.Get15118EVCertificate(status="Failed", exi_response="")
+    stand_in = b"devcsms CertificateInstallationRes " + str(payload.get("action")).encode() + b" "
+    stand_in += hashlib.sha256(request).digest()
+    return call_result.Get15118EVCertificate(status="Accepted", exi_response=base64.b64encode(stand_in).decode())

@@ -28,6 +28,16 @@ from typing import Final, Self
 from drivers.interfaces import EnergyTransferMode, Iso15118Protocol, Iso15118StopReason, OcspRequestData
 from drivers.iso15118.can_segmentation import segment
 from drivers.iso15118.can_transport import CanTransport
+from drivers.iso15118.certificate_messages import (
+    CertificateAction,
+    EvCertificateRequest,
+    EvCertificateResponse,
+    RootCertificates,
+    RootKind,
+    V2gCertificateChain,
+    V2gCsr,
+    V2gCsrRequest,
+)
 from drivers.iso15118.messages import (
     PROTOCOL_VERSION,
     Authorization,
@@ -44,6 +54,7 @@ from drivers.iso15118.messages import (
     decode,
     encode,
 )
+from drivers.iso15118.segments import Reassembler, split
 from drivers.iso15118.serial_framing import frame
 from drivers.iso15118.serial_transport import SerialTransport
 from drivers.iso15118.transport import Lost, RawTransport
@@ -96,6 +107,18 @@ class EmulatedSecc:
         self.hellos_received = 0
         self.heartbeats_received = 0
         self.garbage_received = 0
+        # Version 2: certificate work.
+        self.ev_certificate_responses: list[EvCertificateResponse] = []
+        self.csr_requests: list[V2gCsrRequest] = []
+        self.v2g_chains: list[str] = []
+        self.roots: dict[RootKind, tuple[str, ...]] = {}
+        self.roots_received = 0
+        self.v2g_private_key_pem: bytes | None = None  # made here, never sent: the module's TLS key
+        self._pending_requests: dict[int, EvCertificateRequest] = {}
+        self._pending_csr: V2gCsr | None = None
+        self._next_request_id = 1
+        self._transfer_id = 0
+        self._reassembler = Reassembler(2.0)
         #: Called with every well-formed message from the station (the HIL CLI prints them).
         self.on_message: Callable[[Message], None] | None = None
         self._clock = clock
@@ -248,6 +271,37 @@ class EmulatedSecc:
         self._faults.pop(code, None)
         await self._send(ModuleFault(code, False, ""))
 
+    async def request_ev_certificate(
+        self,
+        exi: bytes,
+        action: CertificateAction = CertificateAction.INSTALL,
+        schema_version: str = "urn:iso:15118:2:2013:MsgDef",
+    ) -> int:
+        """The EV sends a CertificateInstallationReq (or UpdateReq): relayed as is; returns the request id."""
+        request_id = self._next_request_id
+        self._next_request_id = request_id % 255 + 1
+        request = EvCertificateRequest(request_id, action, schema_version, exi)
+        self._pending_requests[request_id] = request
+        await self._send(request)
+        return request_id
+
+    def ev_certificate_response(self, request_id: int) -> EvCertificateResponse | None:
+        """The station's answer to ``request_id``, once it came."""
+        return next((r for r in self.ev_certificate_responses if r.request_id == request_id), None)
+
+    async def send_v2g_csr(self, common_name: str, organization: str = "EVSE Stack", country: str = "DE") -> str:
+        """Make a new key pair for the module's TLS and send its CSR (as on a station's V2G_CSR_REQUEST).
+
+        The private key stays here, as in a real module: it never crosses the bus.
+        """
+        from hil.emulators.v2g_keys import new_key_and_csr
+
+        key_pem, csr_pem = await asyncio.to_thread(new_key_and_csr, common_name, organization, country)
+        self.v2g_private_key_pem = key_pem
+        self._pending_csr = V2gCsr(csr_pem)
+        await self._send(self._pending_csr)
+        return csr_pem
+
     async def reboot(self) -> None:
         """The module restarts: session and faults are gone, and it announces itself with a HELLO."""
         self._session, self._contract, self._needs = None, None, None
@@ -305,8 +359,11 @@ class EmulatedSecc:
     async def _send(self, message: Message) -> None:
         if self.silent:
             return
+        data = encode(message)
         async with self._send_lock:
-            await self.transport.send(encode(message))
+            self._transfer_id = self._transfer_id % 255 + 1
+            for part in split(data, self._transfer_id):
+                await self.transport.send(part)
 
     def _hello(self) -> Hello:
         return Hello(self.version, self.session_id, round(self.heartbeat_s * 1000), self.name)
@@ -325,8 +382,16 @@ class EmulatedSecc:
         if isinstance(item, Lost):
             self.garbage_received += 1
             return
+        whole = self._reassembler.feed(item, self._clock())
+        if self._reassembler.broken:
+            # A lost answer cannot be asked for by name: the module repeats what it still waits for.
+            self.garbage_received += len(self._reassembler.broken)
+            self._reassembler.broken.clear()
+            await self._repeat_pending()
+        if whole is None:
+            return
         try:
-            message = decode(item)
+            message = decode(whole)
         except MalformedMessage as exc:
             log.info("emulated SECC: malformed message from the station: %s", exc)
             self.garbage_received += 1
@@ -343,6 +408,18 @@ class EmulatedSecc:
                 self.limits.append(message)
             case Authorization():
                 self.authorizations.append(message)
+            case EvCertificateResponse(request_id):
+                self._pending_requests.pop(request_id, None)
+                self.ev_certificate_responses.append(message)
+            case V2gCsrRequest(common_name, organization, country):
+                self.csr_requests.append(message)
+                await self.send_v2g_csr(common_name, organization, country)
+            case V2gCertificateChain(chain_pem):
+                self._pending_csr = None
+                self.v2g_chains.append(chain_pem)
+            case RootCertificates(kind, pems):
+                self.roots_received += 1
+                self.roots[kind] = pems
             case _:
                 log.info("emulated SECC: ignored module-bound %s from the station", type(message).__name__)
 
@@ -361,6 +438,13 @@ class EmulatedSecc:
                 left = needs.departure_s - (self._clock() - self._needs.sent_at)
                 needs = replace(needs, departure_s=max(0, round(left)))
             await self._send(needs)
+        await self._repeat_pending()
+
+    async def _repeat_pending(self) -> None:
+        for request in list(self._pending_requests.values()):
+            await self._send(request)
+        if self._pending_csr is not None:
+            await self._send(self._pending_csr)
 
     # --- what the station sent, for assertions ----------------------------------------------------------
 

@@ -10,6 +10,8 @@ Commands (options are ``key=value``)::
     contract [emaid=EMAID] [hash=ALG,ISSUER_NAME_HASH,ISSUER_KEY_HASH,SERIAL,URL]...
     needs [current=32] [voltage=400] [energy=WH] [departure=S] [power=W] [min_current=A] [mode=...]
     stop [reason=StoppedByEV]
+    certificate [action=Install|Update] [size=BYTES | exi=HEX] [schema=urn:iso:15118:2:2013:MsgDef]
+    csr COMMON_NAME [organization=O] [country=C]
     fault CODE [DETAIL...]
     clear CODE
     silent on|off
@@ -31,6 +33,13 @@ import serial  # type: ignore[import-untyped]  # pyserial ships no type informat
 
 from drivers.errors import DriverError
 from drivers.interfaces import EnergyTransferMode, HashAlgorithm, Iso15118Protocol, Iso15118StopReason, OcspRequestData
+from drivers.iso15118.certificate_messages import (
+    CertificateAction,
+    EvCertificateResponse,
+    RootCertificates,
+    V2gCertificateChain,
+    V2gCsrRequest,
+)
 from drivers.iso15118.messages import Authorization, CurrentLimit, Hello, Message
 from drivers.iso15118.serial_transport import ByteStream, SerialTransport
 from hil.emulators.iso15118 import DEFAULT_BASE_ID, DEFAULT_NAME, EmulatedSecc
@@ -107,6 +116,17 @@ async def run_command(module: EmulatedSecc, line: str) -> bool:
         reason = _one(opts, "reason", Iso15118StopReason, Iso15118StopReason.STOPPED_BY_EV)
         _no_more(opts)
         await module.stop_session(reason)
+    elif command == "certificate":
+        _print({"ok": command, "request": await _certificate(module, _options(args))})
+        return True
+    elif command == "csr":
+        if not args:
+            raise ValueError("csr needs a common name")
+        opts = _options(args[1:])
+        organization = _one(opts, "organization", str, "EVSE Stack")
+        country = _one(opts, "country", str, "DE")
+        _no_more(opts)
+        await module.send_v2g_csr(args[0], organization, country)
     elif command == "fault":
         if not args:
             raise ValueError("fault needs a code")
@@ -138,6 +158,25 @@ async def run_command(module: EmulatedSecc, line: str) -> bool:
     return True
 
 
+def _action(text: str) -> CertificateAction:
+    try:
+        return CertificateAction[text.upper()]
+    except KeyError:
+        raise ValueError(f"action is Install or Update, not {text!r}") from None
+
+
+async def _certificate(module: EmulatedSecc, opts: dict[str, list[str]]) -> int:
+    """The EV's CertificateInstallationReq/UpdateReq: given as hex, or ``size`` stand-in bytes."""
+    action = _one(opts, "action", _action, CertificateAction.INSTALL)
+    exi = _one(opts, "exi", bytes.fromhex)
+    size = _one(opts, "size", int, 4200)
+    schema = _one(opts, "schema", str, "urn:iso:15118:2:2013:MsgDef")
+    _no_more(opts)
+    if exi is None:
+        exi = bytes(i % 251 for i in range(size))
+    return await module.request_ev_certificate(exi, action, schema)
+
+
 def _limit_json(limit: CurrentLimit) -> dict[str, Any]:
     return {
         "current_a": None if limit.current_da is None else limit.current_da / 10,
@@ -152,6 +191,15 @@ def _report(message: Message) -> None:
         _print({"station": "authorization", "session": message.session_id, "accepted": message.accepted})
     elif isinstance(message, Hello):
         _print({"station": "hello", "version": message.version, "name": message.name})
+    elif isinstance(message, EvCertificateResponse):
+        answer = {"request": message.request_id, "accepted": message.accepted, "exi_bytes": len(message.exi)}
+        _print({"station": "ev_certificate", **answer})
+    elif isinstance(message, V2gCsrRequest):
+        _print({"station": "csr_request", "common_name": message.common_name})
+    elif isinstance(message, V2gCertificateChain):
+        _print({"station": "v2g_chain", "certificates": message.chain_pem.count("BEGIN CERTIFICATE")})
+    elif isinstance(message, RootCertificates):
+        _print({"station": "roots", "kind": message.kind.name, "count": len(message.certificates_pem)})
 
 
 def build_module(args: argparse.Namespace) -> EmulatedSecc:

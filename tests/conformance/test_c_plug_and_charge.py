@@ -1,5 +1,6 @@
-"""OCTT block C, Plug & Charge (C07: TC_C_50, 51, 54, 55) and EIM over ISO 15118 (C08); block M, the OCSP
-status of the contract chain through the CSMS (M06: TC_M_24, 25).
+"""OCTT block C, Plug & Charge (C07: TC_C_50, 51, 54, 55) and EIM over ISO 15118 (C08), with the OCSP status
+of the contract chain asked through the CSMS (GetCertificateStatus). TC_M_24/25, the OCSP status of the
+station's own V2G certificate (M06), are not built.
 
 The EV side is the emulated SECC module on a python-can virtual bus: the station's real CAN bridge driver
 talks to it, the rest of the board is simulated. The CSMS is the dev CSMS over loopback.
@@ -150,7 +151,7 @@ async def test_TC_C_51_CS_unknown_emaid_refused(csms: DevCsms, make_station: Any
     assert (await csms.wait_for("Authorize"))["idToken"] == emaid_token(UNKNOWN_EMAID)
 
 
-async def test_TC_M_24_CS_ocsp_status_asked_through_the_csms_and_cached_until_next_update(
+async def test_C07_contract_ocsp_status_asked_through_the_csms_and_cached_until_next_update(
     csms: DevCsms, make_station: Any, module: EmulatedSecc
 ) -> None:
     """M06: the station asks GetCertificateStatus with each hash entry's ocspRequestData, keeps the OCSP
@@ -171,7 +172,7 @@ async def test_TC_M_24_CS_ocsp_status_asked_through_the_csms_and_cached_until_ne
     assert len(csms.received("Authorize")) == 2
 
 
-async def test_TC_M_24_CS_a_revoked_chain_is_refused_without_authorize(
+async def test_C07_contract_a_revoked_chain_is_refused_without_authorize(
     csms: DevCsms, make_station: Any, module: EmulatedSecc
 ) -> None:
     """M06 used when authorizing: an OCSP response saying revoked refuses the contract at once."""
@@ -183,7 +184,7 @@ async def test_TC_M_24_CS_a_revoked_chain_is_refused_without_authorize(
     assert sut.d.station.pnc.last_verdict[1].certificate_status == "CertificateRevoked"
 
 
-async def test_TC_M_25_CS_ocsp_status_failed_is_not_cached_and_the_csms_decides(
+async def test_C07_contract_ocsp_status_failed_is_not_cached_and_the_csms_decides(
     csms: DevCsms, make_station: Any, module: EmulatedSecc
 ) -> None:
     """M06: GetCertificateStatus answered Failed leaves the chain unchecked (nothing cached, asked again next

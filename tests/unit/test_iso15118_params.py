@@ -14,12 +14,14 @@ from pydantic import BaseModel, ValidationError
 from drivers.interfaces import (
     EnergyTransferMode,
     HashAlgorithm,
+    Iso15118CertificateRequested,
     Iso15118ChargingNeeds,
     Iso15118ContractPresented,
     Iso15118Protocol,
     Iso15118SessionStarted,
     Iso15118SessionStopped,
     Iso15118StopReason,
+    Iso15118V2gCsrPresented,
     OcspRequestData,
 )
 from drivers.iso15118.can_bridge import CanIso15118Bridge
@@ -130,6 +132,25 @@ async def test_emulator_commands_drive_a_session() -> None:
     assert (needs.max_current_a, needs.max_voltage_v, needs.max_power_w) == (125.5, 500.0, 50_000)
     assert log.events[-1] == Iso15118SessionStopped(7, Iso15118StopReason.TIMEOUT)
     assert module.authorizations == [Authorization(1, True)]
+
+
+async def test_emulator_commands_request_certificates() -> None:
+    """Bridge version 2 from the command language: an EV certificate request and a CSR reach the station."""
+    channel = unique_channel()
+    log = EventLog()
+    bridge = CanIso15118Bridge(
+        evse_id=7, channel=channel, interface="virtual", heartbeat_ms=HEARTBEAT_MS, timeout_ms=TIMEOUT_MS
+    )
+    async with running(bridge, log), EmulatedSecc.on_can(channel, heartbeat_ms=HEARTBEAT_MS) as module:
+        await module.wait_until(lambda: bool(module.limits))
+        assert await run_command(module, "certificate action=Update size=4200")
+        assert await run_command(module, "csr SECC-7 organization=Rig country=NL")
+        requested = await log.wait_for(Iso15118CertificateRequested)
+        await log.wait_for(Iso15118V2gCsrPresented)
+        for bad in ("certificate action=Delete", "certificate exi=zz", "csr", "certificate colour=red"):
+            with pytest.raises(ValueError):
+                await run_command(module, bad)
+    assert (requested.action, len(requested.exi_request)) == ("Update", 4200)
 
 
 def test_emulator_runs_as_a_program_reading_stdin() -> None:

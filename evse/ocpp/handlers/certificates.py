@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -16,7 +16,7 @@ from cryptography import x509
 from evse.clock import Clock
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.rpc import Router
+from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 from evse.security.cert_store import (
     CertificateRejected,
@@ -24,7 +24,7 @@ from evse.security.cert_store import (
     CertificateStoreError,
     CertificateUse,
 )
-from evse.security.hash_data import CertificateHashData, HashAlgorithm, hash_data
+from evse.security.hash_data import CertificateHashData, HashAlgorithm, find_issuer, hash_data
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,20 @@ def register(
     clock: Clock,
     *,
     own_certificates: OwnCertificates,
+    v2g_chains: Callable[[], list[list[x509.Certificate]]] = list,
+    on_roots_changed: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Attach the certificate handlers. `own_certificates` gives the station's ChargingStationCertificate(s),
-    which DeleteCertificate must never remove (M04.FR.06)."""
+    which DeleteCertificate must never remove (M04.FR.06). `v2g_chains` gives the ISO 15118 modules'
+    V2G chains (leaf first) for GetInstalledCertificateIds; `on_roots_changed` runs after an install or
+    delete of a V2G or MO root has been answered (the roots are handed to the modules)."""
 
-    async def install_certificate(request: m.InstallCertificateRequest) -> m.InstallCertificateResponse:
+    def then_forward(use: CertificateUse | None) -> Callable[[], Awaitable[None]] | None:
+        if on_roots_changed is None or use not in (CertificateUse.V2G_ROOT, CertificateUse.MO_ROOT):
+            return None
+        return on_roots_changed
+
+    async def install_certificate(request: m.InstallCertificateRequest) -> m.InstallCertificateResponse | Reply:
         use = CertificateUse(request.certificateType.value)
         try:
             await asyncio.to_thread(
@@ -59,26 +68,37 @@ def register(
             return m.InstallCertificateResponse(
                 status=m.InstallCertificateStatusEnumType.Failed, statusInfo=m.StatusInfoType(reasonCode="WriteError")
             )
-        return m.InstallCertificateResponse(status=m.InstallCertificateStatusEnumType.Accepted)  # M05.FR.02
+        accepted = m.InstallCertificateResponse(status=m.InstallCertificateStatusEnumType.Accepted)  # M05.FR.02
+        forward = then_forward(use)
+        return accepted if forward is None else Reply(accepted, then=forward)
 
     async def get_installed_certificate_ids(
         request: m.GetInstalledCertificateIdsRequest,
     ) -> m.GetInstalledCertificateIdsResponse:
-        # Omitted means every type. V2GCertificateChain (the station's own ISO 15118 chain) is never held
-        # here: nothing matches it until ISO 15118 certificates are built.
+        # Omitted means every type. V2GCertificateChain: the chains of the ISO 15118 modules (v2g_chains).
         requested = {t.value for t in request.certificateType or m.GetCertificateIdUseEnumType}
         chains = await asyncio.to_thread(_hash_data_chains, store, requested)
+        if m.GetCertificateIdUseEnumType.V2GCertificateChain.value in requested:  # M03.FR.05, TC_M_15
+            roots = [e.certificate for e in await asyncio.to_thread(store.installed, [CertificateUse.V2G_ROOT])]
+            chains += _v2g_chain_entries(await asyncio.to_thread(v2g_chains), roots)
         if not chains:  # M03.FR.02
             return m.GetInstalledCertificateIdsResponse(status=m.GetInstalledCertificateStatusEnumType.NotFound)
         return m.GetInstalledCertificateIdsResponse(  # M03.FR.03, M03.FR.04
             status=m.GetInstalledCertificateStatusEnumType.Accepted, certificateHashDataChain=chains
         )
 
-    async def delete_certificate(request: m.DeleteCertificateRequest) -> m.DeleteCertificateResponse:
+    async def delete_certificate(request: m.DeleteCertificateRequest) -> m.DeleteCertificateResponse | Reply:
         wanted = _from_message(request.certificateHashData)
+        entry = await asyncio.to_thread(store.find, wanted)
         status, reason = await asyncio.to_thread(_delete, store, wanted, own_certificates)
         if reason is None:
-            return m.DeleteCertificateResponse(status=status)
+            forward = then_forward(entry.use if entry is not None else None)
+            deleted = m.DeleteCertificateResponse(status=status)
+            return (
+                deleted
+                if forward is None or status is not m.DeleteCertificateStatusEnumType.Accepted
+                else Reply(deleted, then=forward)
+            )
         return m.DeleteCertificateResponse(status=status, statusInfo=m.StatusInfoType(reasonCode=reason))
 
     router.register(m.InstallCertificateRequest, install_certificate)
@@ -140,6 +160,28 @@ def _delete(
         log.error("delete certificate failed: %s", exc)
         return status.Failed, "WriteError"  # M04.FR.03
     return status.Accepted, None  # M04.FR.02
+
+
+def _v2g_chain_entries(
+    chains: list[list[x509.Certificate]], roots: list[x509.Certificate]
+) -> list[m.CertificateHashDataChainType]:
+    """One entry per module chain: the leaf's hash data, the sub-CAs' as its children. Each one's issuer is
+    the next in the chain; the top one's is the installed V2G root that signed it (itself if none did,
+    as the store does for a CA whose issuer is not installed)."""
+    entries = []
+    for chain in chains:
+        if not chain:
+            continue
+        issuers = [*chain[1:], find_issuer(chain[-1], roots) or chain[-1]]
+        data = [hash_data(c, issuer) for c, issuer in zip(chain, issuers, strict=True)]
+        entries.append(
+            m.CertificateHashDataChainType(
+                certificateType=m.GetCertificateIdUseEnumType.V2GCertificateChain,
+                certificateHashData=_to_message(data[0]),
+                childCertificateHashData=[_to_message(d) for d in data[1:]] or None,
+            )
+        )
+    return entries
 
 
 def _to_message(data: CertificateHashData) -> m.CertificateHashDataType:

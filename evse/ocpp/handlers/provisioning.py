@@ -21,6 +21,7 @@ def register(
     station: Station,
     *,
     sign_station_certificate: Job | None = None,
+    sign_v2g_certificate: Callable[[int | None], Awaitable[None]] | None = None,
     log_status: Callable[[], m.LogStatusNotificationRequest] | None = None,
     firmware_status: Callable[[], m.FirmwareStatusNotificationRequest] | None = None,
 ) -> None:
@@ -68,6 +69,13 @@ def register(
         send = _triggered(station, what, evse_id, connector_id, log_status, firmware_status)
         if what is m.MessageTriggerEnumType.SignChargingStationCertificate:
             send = sign_station_certificate
+        if what is m.MessageTriggerEnumType.SignV2GCertificate and sign_v2g_certificate is not None:
+            v2g = sign_v2g_certificate
+
+            async def sign_v2g() -> None:  # the modules make the keys and CSRs (evse.security.v2g_chain)
+                await v2g(evse_id)
+
+            send = sign_v2g
         if send is None:
             return m.TriggerMessageResponse(status=m.TriggerMessageStatusEnumType.NotImplemented)
         if what is m.MessageTriggerEnumType.BootNotification and station.registrar.state is Registration.Accepted:

@@ -64,12 +64,15 @@ def register(
     clock: Clock,
     call: Call[m.SecurityEventNotificationResponse],
     on_accepted: Callable[[], None] = lambda: None,
+    v2g_signed: Callable[[str], Awaitable[m.CertificateSignedResponse]] | None = None,
 ) -> None:
     """Attach CertificateSigned. `csms_roots` gives the CSMS root certificates the chain must lead to;
     `on_accepted` hears of each certificate accepted (it ends the request series, A02)."""
 
     async def certificate_signed(request: m.CertificateSignedRequest) -> m.CertificateSignedResponse | Reply:
         kind = request.certificateType or m.CertificateSigningUseEnumType.ChargingStationCertificate
+        if kind is m.CertificateSigningUseEnumType.V2GCertificate and v2g_signed is not None:
+            return await v2g_signed(request.certificateChain)  # for an ISO 15118 module: V2gCertificates
         if kind is not m.CertificateSigningUseEnumType.ChargingStationCertificate:
             # No ISO 15118 certificate is requested by this station yet, so none can be pending.
             return m.CertificateSignedResponse(

@@ -27,10 +27,12 @@ from drivers.interfaces import (
     FaultCleared,
     FaultRaised,
     InputChanged,
+    Iso15118CertificateRequested,
     Iso15118ChargingNeeds,
     Iso15118ContractPresented,
     Iso15118SessionStarted,
     Iso15118SessionStopped,
+    Iso15118V2gCsrPresented,
     PilotStateChanged,
 )
 from evse.clock import Clock
@@ -128,6 +130,10 @@ class Station:
         self.remote = RemoteControl(self)
         self.storage_fault: StorageFault | None = None  # wired by the daemon
         self.screen: DriverScreen | None = None  # the driver's screens (O, I): wired by the daemon
+        # ISO 15118 certificate work (M01/M02, V2G certificate): wired by the daemon to V2gCertificates.
+        self.iso15118_certificates: Callable[[Iso15118CertificateRequested | Iso15118V2gCsrPresented], None] | None = (
+            None
+        )
         # The hard-wired monitor watching a fault's variable (component, variable, evse, connector), if any:
         # wired by the daemon to the variable monitors, so a fault's event names the monitor (N07).
         self.hard_wired_monitor: Callable[[str, str, int | None, int | None], int | None] = lambda *_: None
@@ -192,6 +198,11 @@ class Station:
             log.info("fault cleared evse=%s name=%s", event.evse_id, event.name)
             self.apply(event.evse_id, fsm.FaultChanged(event.name, False))
             self._report_fault(event.evse_id, event.name, False, None)
+        elif (
+            isinstance(event, Iso15118CertificateRequested | Iso15118V2gCsrPresented)
+            and self.iso15118_certificates is not None
+        ):
+            self.iso15118_certificates(event)
 
     def _on_iso15118(
         self,

@@ -1,0 +1,122 @@
+"""The V2G certificate chains of the station's ISO 15118 modules (A02/A03 with V2GCertificate, M03).
+
+The key pair is made by the module, not the station: the key is the module's TLS key towards the EV,
+so it is created where TLS runs and never crosses the CAN or serial bus (anyone on the bus could read
+it; a real module may keep it in a secure element). The station relays the module's CSR to the CSMS
+(SignCertificate), checks the CSMS's CertificateSigned chain against the CSR's key and the installed
+V2G roots, keeps a copy (GetInstalledCertificateIds V2GCertificateChain, and to hand it again to a
+module that lost it) and hands it to the module.
+
+    <state_dir>/certs/v2g_chain/evse<N>.pem     the chain of EVSE N's module, leaf first
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from evse.security.atomic_file import write_atomically
+from evse.security.cert_store import CertificateRejected, CertificateStoreError
+
+_FILE = re.compile(r"evse(\d+)\.pem")
+
+
+@dataclass(frozen=True)
+class CheckedChain:
+    """A V2G chain that passed :func:`check_v2g_chain`: for whose module, and its certificates."""
+
+    evse_id: int
+    pem: str
+    certificates: list[x509.Certificate]
+
+
+def _spki(certificate_or_csr: x509.Certificate | x509.CertificateSigningRequest) -> bytes:
+    return certificate_or_csr.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+def check_v2g_chain(
+    chain_pem: str, pending_csrs: Mapping[int, str], roots: Sequence[x509.Certificate], now: datetime
+) -> CheckedChain:
+    """The chain and the EVSE whose pending CSR it answers; CertificateRejected (InvalidCertificate) when
+    it is not PEM, answers no pending CSR, is expired, is not linked leaf to top, or leads to no root."""
+    try:
+        chain = x509.load_pem_x509_certificates(chain_pem.encode())
+    except ValueError as exc:
+        raise CertificateRejected("InvalidCertificate", f"not a PEM certificate chain: {exc}") from None
+    leaf = chain[0]
+    subject = leaf.subject.rfc4514_string()
+    evse_id = next(
+        (evse for evse, csr in pending_csrs.items() if _spki(x509.load_pem_x509_csr(csr.encode())) == _spki(leaf)),
+        None,
+    )
+    if evse_id is None:
+        raise CertificateRejected("InvalidCertificate", f"{subject}: answers no pending V2G certificate request")
+    for certificate in chain:
+        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            raise CertificateRejected(
+                "InvalidCertificate", f"{certificate.subject.rfc4514_string()}: not valid at {now.isoformat()}"
+            )
+    for child, parent in itertools.pairwise(chain):
+        if not _issued_by(child, parent):
+            raise CertificateRejected(
+                "InvalidCertificate", f"{child.subject.rfc4514_string()}: not signed by the next certificate"
+            )
+    if not roots:
+        raise CertificateRejected("InvalidCertificate", "no V2GRootCertificate installed to check it against")
+    top = chain[-1]
+    if not any(top == root or _issued_by(top, root) for root in roots):
+        raise CertificateRejected("InvalidCertificate", f"{subject}: no path to an installed V2G root")
+    return CheckedChain(evse_id, chain_pem, chain)
+
+
+def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    if child.issuer != parent.subject:
+        return False
+    try:
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+class V2gChainStore:
+    """One PEM file per EVSE, written atomically (a crash leaves the old chain or the new one)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.directory = state_dir / "certs" / "v2g_chain"
+
+    def save(self, evse_id: int, chain_pem: str) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.directory / f"evse{evse_id}.pem", chain_pem.encode(), mode=0o644)
+        except OSError as exc:
+            raise CertificateStoreError(f"V2G chain not stored: {exc}") from exc
+
+    def load_all(self) -> dict[int, str]:
+        """The stored chains by EVSE id (unreadable files are skipped: the module then asks again)."""
+        chains: dict[int, str] = {}
+        if not self.directory.is_dir():
+            return chains
+        for path in sorted(self.directory.iterdir()):
+            match = _FILE.fullmatch(path.name)
+            if match is not None:
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    chains[int(match.group(1))] = path.read_text()
+        return chains
+
+    def chains(self) -> list[list[x509.Certificate]]:
+        """The stored chains parsed, leaf first (for GetInstalledCertificateIds)."""
+        parsed: list[list[x509.Certificate]] = []
+        for pem in self.load_all().values():
+            with contextlib.suppress(ValueError):
+                parsed.append(x509.load_pem_x509_certificates(pem.encode()))
+        return parsed
