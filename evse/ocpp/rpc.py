@@ -242,11 +242,20 @@ class RpcSession:
                 raise CallTimeout(f"{request.ACTION} msg={message_id}: no answer within MessageTimeout") from None
             finally:
                 self._pending = None
+        if not _is_unicode(answer):
+            # A lone surrogate passes the schema but not the models (and no SQLite or display could take it):
+            # one CSMS answer like that once ended the outbox sender, and with it the daemon (found by fuzz).
+            raise CallError("FormatViolation", f"CSMS answer to {request.ACTION} holds a string that is not Unicode")
         try:
             schemas.validate_response(request.ACTION, answer)
         except schemas.PayloadViolation as exc:
             raise CallError(exc.code, f"CSMS answer invalid: {exc.description}") from None
-        return response_type.model_validate(answer)
+        try:
+            return response_type.model_validate(answer)
+        except ValidationError as exc:
+            raise CallError(
+                "FormatViolation", f"CSMS answer to {request.ACTION} invalid: {exc.errors()[0]['msg']}"
+            ) from None
 
     @property
     def closed(self) -> bool:

@@ -312,3 +312,27 @@ async def test_message_ids_are_unique_within_a_session_and_across_restarts() -> 
     assert len(set(ids)) == 6
     assert [i.rsplit("-", 1)[1] for i in ids] == ["1", "2", "3"] * 2
     assert len({i.rsplit("-", 1)[0] for i in ids[:3]}) == 1 and ids[0].split("-")[0] != ids[3].split("-")[0]
+
+
+async def test_an_answer_that_is_not_unicode_is_a_format_violation_not_a_crash() -> None:
+    """A lone surrogate in a CSMS answer (here TransactionEventResponse.updatedPersonalMessage.content) passes
+    the schema but no model: the caller gets a CallError it already handles (found by the websocket fuzz,
+    where it ended the outbox sender and the daemon)."""
+    session, wire = make_session()
+    request = m.TransactionEventRequest.model_validate(
+        {
+            "eventType": "Updated",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "triggerReason": "MeterValuePeriodic",
+            "seqNo": 1,
+            "transactionInfo": {"transactionId": "t1"},
+        }
+    )
+    task = asyncio.create_task(session.call(request, m.TransactionEventResponse))
+    await asyncio.sleep(0)
+    message_id = wire.frames[0][1]
+    answer = {"updatedPersonalMessage": {"format": "UTF8", "content": "\ud800"}}
+    await session.handle_frame(json.dumps([3, message_id, answer]))
+    with pytest.raises(CallError) as raised:
+        await task
+    assert raised.value.code == "FormatViolation"
