@@ -25,18 +25,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from evse.errors import EvseError
+from evse.security.chain import ChainInvalid, verify_path
 
 log = logging.getLogger(__name__)
 
-MAX_CHAIN = 5  # intermediates between the signing certificate and its root
 HASH_PIECE = 1024 * 1024
-
-
-# A manufacturer CA must say it is one (basicConstraints); nothing else is demanded of a private PKI.
-_CA_POLICY = ExtensionPolicy.permit_all().require_present(x509.BasicConstraints, Criticality.AGNOSTIC, None)
 
 
 class SigningCertificateInvalid(EvseError):
@@ -76,19 +71,11 @@ def verify_signing_certificate(pem: str, roots: list[x509.Certificate], now: dat
         raise SigningCertificateInvalid(f"signingCertificate is not PEM X.509: {exc}") from None
     if not roots:
         raise SigningCertificateInvalid("no ManufacturerRootCertificate installed")
-    leaf, intermediates = certificates[0], certificates[1:]
+    leaf = certificates[0]
     _check_validity(leaf, now)  # the commonest failure, named plainly before the path is built
-    verifier = (
-        PolicyBuilder()
-        .store(Store(roots))
-        .time(now)
-        .max_chain_depth(MAX_CHAIN)
-        .extension_policies(ca_policy=_CA_POLICY, ee_policy=ExtensionPolicy.permit_all())
-        .build_client_verifier()
-    )
     try:
-        verifier.verify(leaf, intermediates)
-    except VerificationError as exc:
+        verify_path(certificates, roots, now)
+    except ChainInvalid as exc:
         raise SigningCertificateInvalid(
             f"{leaf.subject.rfc4514_string()}: no valid path to a manufacturer root: {exc}"
         ) from None

@@ -25,18 +25,11 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from cryptography.x509.verification import (
-    Criticality,
-    ExtensionPolicy,
-    PolicyBuilder,
-    Store,
-    VerificationError,
-)
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from evse.security.atomic_file import write_atomically
 from evse.security.cert_store import CertificateRejected, CertificateStoreError
+from evse.security.chain import TLS_CLIENT, ChainInvalid, spki, verify_path
 from evse.security.keys import PENDING, PREVIOUS, STATION, KeyStore, KeyStoreError
 from evse.security.paths import station_chain_path
 
@@ -65,7 +58,7 @@ class StationCertificate:
         pending = self.keys.public_key(PENDING)
         if pending is None:
             raise CertificateRejected("InvalidCertificate", "no certificate signing request is pending")
-        if _spki(leaf.public_key()) != _spki(pending):
+        if spki(leaf.public_key()) != spki(pending):
             raise CertificateRejected("InvalidCertificate", f"{subject}: not the key of the pending request")
         if now > leaf.not_valid_after_utc:
             raise CertificateRejected(
@@ -73,21 +66,11 @@ class StationCertificate:
             )
         if not roots:
             raise CertificateRejected("InvalidCertificate", "no CSMS root certificate installed to check it against")
-        end_entity = ExtensionPolicy.webpki_defaults_ee().may_be_present(
-            x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
-        )
-        verifier = (
-            PolicyBuilder()
-            .store(Store(list(roots)))
-            # A certificate valid from a later date is accepted and used once valid (`starts_later`):
-            # its path is checked at the moment it starts.
-            .time(max(now, leaf.not_valid_before_utc))
-            .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=end_entity)
-            .build_client_verifier()
-        )
         try:
-            verifier.verify(leaf, chain[1:])
-        except VerificationError as exc:
+            # A certificate valid from a later date is accepted and used once valid (`starts_later`): its path
+            # is checked for the moment it starts.
+            verify_path(chain, roots, max(now, leaf.not_valid_before_utc), TLS_CLIENT)
+        except ChainInvalid as exc:
             raise CertificateRejected(
                 "InvalidCertificate", f"{subject}: no path to an installed CSMS root: {exc}"
             ) from None
@@ -126,7 +109,7 @@ class StationCertificate:
         except (OSError, ValueError, KeyStoreError) as exc:
             log.warning("station certificate unusable path=%s: %s", self.chain_path, exc)
             return None
-        if key is None or _spki(leaf.public_key()) != _spki(key):
+        if key is None or spki(leaf.public_key()) != spki(key):
             return None
         return leaf
 
@@ -170,7 +153,3 @@ class StationCertificate:
         if self.certificate() is None:
             return None
         return self.chain_path, self.keys.tls_key_file(STATION)
-
-
-def _spki(key: CertificatePublicKeyTypes) -> bytes:
-    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)

@@ -13,7 +13,6 @@ module that lost it) and hands it to the module.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,11 +20,10 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from evse.security.atomic_file import write_atomically
 from evse.security.cert_store import CertificateRejected, CertificateStoreError
+from evse.security.chain import ChainInvalid, spki, verify_path
 
 _FILE = re.compile(r"evse(\d+)\.pem")
 
@@ -39,15 +37,11 @@ class CheckedChain:
     certificates: list[x509.Certificate]
 
 
-def _spki(certificate_or_csr: x509.Certificate | x509.CertificateSigningRequest) -> bytes:
-    return certificate_or_csr.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-
-
 def check_v2g_chain(
     chain_pem: str, pending_csrs: Mapping[int, str], roots: Sequence[x509.Certificate], now: datetime
 ) -> CheckedChain:
     """The chain and the EVSE whose pending CSR it answers; CertificateRejected (InvalidCertificate) when
-    it is not PEM, answers no pending CSR, is expired, is not linked leaf to top, or leads to no root."""
+    it is not PEM, answers no pending CSR, or has no valid path to an installed V2G root now."""
     try:
         chain = x509.load_pem_x509_certificates(chain_pem.encode())
     except ValueError as exc:
@@ -55,37 +49,16 @@ def check_v2g_chain(
     leaf = chain[0]
     subject = leaf.subject.rfc4514_string()
     evse_id = next(
-        (evse for evse, csr in pending_csrs.items() if _spki(x509.load_pem_x509_csr(csr.encode())) == _spki(leaf)),
+        (evse for evse, csr in pending_csrs.items() if spki(x509.load_pem_x509_csr(csr.encode())) == spki(leaf)),
         None,
     )
     if evse_id is None:
         raise CertificateRejected("InvalidCertificate", f"{subject}: answers no pending V2G certificate request")
-    for certificate in chain:
-        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-            raise CertificateRejected(
-                "InvalidCertificate", f"{certificate.subject.rfc4514_string()}: not valid at {now.isoformat()}"
-            )
-    for child, parent in itertools.pairwise(chain):
-        if not _issued_by(child, parent):
-            raise CertificateRejected(
-                "InvalidCertificate", f"{child.subject.rfc4514_string()}: not signed by the next certificate"
-            )
-    if not roots:
-        raise CertificateRejected("InvalidCertificate", "no V2GRootCertificate installed to check it against")
-    top = chain[-1]
-    if not any(top == root or _issued_by(top, root) for root in roots):
-        raise CertificateRejected("InvalidCertificate", f"{subject}: no path to an installed V2G root")
-    return CheckedChain(evse_id, chain_pem, chain)
-
-
-def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
-    if child.issuer != parent.subject:
-        return False
     try:
-        child.verify_directly_issued_by(parent)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
+        verify_path(chain, roots, now)
+    except ChainInvalid as exc:
+        raise CertificateRejected("InvalidCertificate", f"{subject}: no path to an installed V2G root: {exc}") from None
+    return CheckedChain(evse_id, chain_pem, chain)
 
 
 class V2gChainStore:
