@@ -21,6 +21,7 @@ from typing import Final
 from smbus2 import i2c_msg
 
 from drivers.display import hd44780
+from hil.emulators.smbus import EmulatedSMBus
 
 I2C_M_RD: Final = 0x0001
 DECODE: Final = {code: char for char, code in hd44780.ROM_A00.items()}
@@ -132,21 +133,3 @@ class Pcf8574LcdEmulation:
 
     def power_cycle(self) -> None:
         self.lcd.power_cycle()
-
-
-class EmulatedSMBus:
-    """The SMBus-compatible handle :meth:`Pcf8574LcdEmulation.bus_factory` returns."""
-
-    def __init__(self, emulation: Pcf8574LcdEmulation) -> None:
-        self._emulation: Pcf8574LcdEmulation | None = emulation
-
-    def i2c_rdwr(self, *i2c_msgs: i2c_msg) -> None:
-        if self._emulation is None:
-            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-        for message in i2c_msgs:
-            self._emulation.transfer(message)
-
-    def close(self) -> None:
-        if self._emulation is not None:
-            self._emulation.open_handles -= 1
-        self._emulation = None

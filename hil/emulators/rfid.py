@@ -31,6 +31,7 @@ from typing import Final, Literal, Self
 from smbus2 import i2c_msg
 
 from hil.emulators.pn532_chip import EmulatedPn532
+from hil.emulators.smbus import EmulatedSMBus
 
 I2C_M_RD: Final = 0x0001  # i2c_msg.flags bit of a read (linux/i2c.h)
 HSU_WAKE_BYTE: Final = 0x55
@@ -85,24 +86,6 @@ class Pn532I2cEmulation:
                 if length > 1:
                     chip.consume_frame()
         ctypes.memmove(message.buf, data, length)
-
-
-class EmulatedSMBus:
-    """The SMBus-compatible handle :meth:`Pn532I2cEmulation.bus_factory` returns."""
-
-    def __init__(self, emulation: Pn532I2cEmulation) -> None:
-        self._emulation: Pn532I2cEmulation | None = emulation
-
-    def i2c_rdwr(self, *i2c_msgs: i2c_msg) -> None:
-        if self._emulation is None:
-            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-        for message in i2c_msgs:
-            self._emulation.transfer(message)
-
-    def close(self) -> None:
-        if self._emulation is not None:
-            self._emulation.open_handles -= 1
-        self._emulation = None
 
 
 # --- pty ----------------------------------------------------------------------------------------
