@@ -10,6 +10,8 @@ to send text. That keeps it testable and lets the connection own reconnects.
   by tests/conftest.py): they are dumped from models generated from those schemas, and on a station the
   check cost a TransactionEvent 40 us and its validator's compilation 4 MiB of peak memory.
 - A CALLRESULT/CALLERROR nobody waits for (late, unknown id) is logged and dropped.
+- The OCPP version is the session's Dialect (evse/ocpp/dialect.py): its schemas, its actions, and the
+  spelling of CALLERROR codes (1.6 says FormationViolation where 2.0.1 says FormatViolation).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import ValidationError
 
 from evse.errors import EvseError
+from evse.ocpp.dialect import V201, Dialect
 from evse.ocpp.v201 import schemas
 from evse.ocpp.v201.messages import OcppRequest, OcppResponse
 
@@ -177,6 +180,9 @@ INVALID_MESSAGE_CODES = frozenset(
         "PropertyConstraintViolation",
         "OccurrenceConstraintViolation",
         "ProtocolError",
+        # The OCPP 1.6 spellings (evse.ocpp.v16.schemas), which its validation raises directly.
+        "FormationViolation",
+        "OccurenceConstraintViolation",
     }
 )
 
@@ -192,8 +198,11 @@ class RpcSession:
         message_timeout: Callable[[], float],
         validate_outgoing: bool | None = None,
         on_invalid: Callable[[str], None] | None = None,
+        dialect: Dialect = V201,
     ) -> None:
         self._send_text = send_text
+        # Schemas, known actions and CALLERROR spelling of the OCPP version this connection speaks.
+        self._dialect = dialect
         # Told of every incoming message refused as not valid OCPP (A04 InvalidMessages).
         self._on_invalid = on_invalid
         self._router = router
@@ -217,7 +226,7 @@ class RpcSession:
         # dump followed by json.dumps, per CALL (a replayed outbox sends thousands back to back).
         payload = request.model_dump_json(exclude_none=True)
         if self._validate_outgoing:
-            schemas.validate_request(request.ACTION, json.loads(payload))
+            self._dialect.validate_request(request.ACTION, json.loads(payload))
         async with self._call_lock:
             if self._closed:
                 raise NotConnected("no connection to the CSMS")
@@ -243,7 +252,7 @@ class RpcSession:
             finally:
                 self._pending = None
         try:
-            schemas.validate_response(request.ACTION, answer)
+            self._dialect.validate_response(request.ACTION, answer)
         except schemas.PayloadViolation as exc:
             raise CallError(exc.code, f"CSMS answer invalid: {exc.description}") from None
         return response_type.model_validate(answer)
@@ -337,7 +346,7 @@ class RpcSession:
                 log.exception("follow-up of %s failed msg=%s", action, message_id)
 
     async def _dispatch(self, action: str, payload: Any) -> Reply:
-        if action not in schemas.known_actions():
+        if action not in self._dialect.known_actions():
             raise CallError("NotImplemented", f"unknown action {action}")
         entry = self._router.lookup(action)
         if entry is None:
@@ -348,7 +357,7 @@ class RpcSession:
         if _depth_exceeds(payload, MAX_PAYLOAD_DEPTH):
             raise CallError("FormatViolation", f"{action}: payload nested deeper than {MAX_PAYLOAD_DEPTH} levels")
         try:
-            schemas.validate_request(action, payload)
+            self._dialect.validate_request(action, payload)
         except schemas.PayloadViolation as exc:
             raise CallError(exc.code, exc.description) from None
         try:
@@ -358,7 +367,7 @@ class RpcSession:
         result = await handler(request)
         reply = result if isinstance(result, Reply) else Reply(result)
         if self._validate_outgoing:
-            schemas.validate_response(action, reply.payload.model_dump(mode="json", exclude_none=True))
+            self._dialect.validate_response(action, reply.payload.model_dump(mode="json", exclude_none=True))
         return reply
 
     async def _send_error(
@@ -367,6 +376,7 @@ class RpcSession:
         log.info("answering CALLERROR code=%s msg=%s: %s", code, message_id, description)
         if code in INVALID_MESSAGE_CODES and self._on_invalid is not None:
             self._on_invalid(f"{code}: {description}")
+        code = self._dialect.error_code(code)
         try:
             await self._send_text(_encode([CALLERROR, message_id, code, description[:255], details or {}]))
         except Exception:
