@@ -17,6 +17,9 @@ from typing import Any
 
 import pytest
 from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.exceptions import OCPPError
+from ocpp.exceptions import ValidationError as LibraryValidationError
+from ocpp.messages import Call, validate_payload
 from ocpp.v16 import call, call_result, datatypes
 
 from evse.ocpp.v16 import messages, schemas
@@ -165,30 +168,34 @@ def charging_profile(limit: Any) -> dict[str, Any]:
     return {"connectorId": 1, "csChargingProfiles": profile}
 
 
-@pytest.mark.parametrize(
-    ("action", "payload", "code"),
-    [
-        ("StopTransaction", stop_transaction(), None),
-        ("StopTransaction", {**stop_transaction(), "transactionId": "7"}, "TypeConstraintViolation"),
-        ("StopTransaction", {**stop_transaction(), "meterStop": 2**31}, "TypeConstraintViolation"),
-        ("StopTransaction", stop_transaction(value=1200), "TypeConstraintViolation"),
-        ("StopTransaction", {"transactionId": 7, "timestamp": TIMESTAMP}, "OccurenceConstraintViolation"),
-        ("StopTransaction", stop_transaction(measurand="Energy.Sideways"), "PropertyConstraintViolation"),
-        ("StopTransaction", {**stop_transaction(), "reason": "Bored"}, "PropertyConstraintViolation"),
-        ("StopTransaction", {**stop_transaction(), "idTag": "x" * 21}, "PropertyConstraintViolation"),
-        ("StopTransaction", {**stop_transaction(), "timestamp": "yesterday"}, "PropertyConstraintViolation"),
-        ("StopTransaction", stop_transaction(bogus=1), "FormationViolation"),
-        ("StopTransaction", [], "FormationViolation"),
-        # 1.6's charging-rate limits have one decimal (multipleOf 0.1); 21.4 is not exact in binary.
-        ("SetChargingProfile", charging_profile(21.4), None),
-        ("SetChargingProfile", charging_profile(4.11), "PropertyConstraintViolation"),
-        ("GetConfiguration", {"key": ["x" * 51]}, "PropertyConstraintViolation"),
-        ("ChangeConfiguration", {"key": "HeartbeatInterval"}, "OccurenceConstraintViolation"),
-        ("Reset", {"type": "Hard"}, None),
-        ("Reset", {"type": "hard"}, "PropertyConstraintViolation"),
-        ("TransactionEvent", {}, "NotImplemented"),  # a 2.0.1 action is unknown to 1.6
-    ],
-)
+# Valid payloads (code None) and broken ones with the 1.6 CALLERROR code they get.
+PAYLOADS = [
+    ("StopTransaction", stop_transaction(), None),
+    ("StopTransaction", {**stop_transaction(), "transactionId": "7"}, "TypeConstraintViolation"),
+    ("StopTransaction", {**stop_transaction(), "meterStop": 2**31}, "TypeConstraintViolation"),
+    ("StopTransaction", stop_transaction(value=1200), "TypeConstraintViolation"),
+    ("StopTransaction", {"transactionId": 7, "timestamp": TIMESTAMP}, "OccurenceConstraintViolation"),
+    ("StopTransaction", stop_transaction(measurand="Energy.Sideways"), "PropertyConstraintViolation"),
+    ("StopTransaction", {**stop_transaction(), "reason": "Bored"}, "PropertyConstraintViolation"),
+    ("StopTransaction", {**stop_transaction(), "idTag": "x" * 21}, "PropertyConstraintViolation"),
+    ("StopTransaction", {**stop_transaction(), "timestamp": "yesterday"}, "PropertyConstraintViolation"),
+    ("StopTransaction", stop_transaction(bogus=1), "FormationViolation"),
+    ("StopTransaction", [], "FormationViolation"),
+    # 1.6's charging-rate limits have one decimal (multipleOf 0.1); 21.4 is not exact in binary.
+    ("SetChargingProfile", charging_profile(21.4), None),
+    ("SetChargingProfile", charging_profile(4.11), "PropertyConstraintViolation"),
+    ("GetConfiguration", {"key": ["x" * 51]}, "PropertyConstraintViolation"),
+    ("ChangeConfiguration", {"key": "HeartbeatInterval"}, "OccurenceConstraintViolation"),
+    ("Reset", {"type": "Hard"}, None),
+    ("Reset", {"type": "hard"}, "PropertyConstraintViolation"),
+    ("TransactionEvent", {}, "NotImplemented"),  # a 2.0.1 action is unknown to 1.6
+]
+# Where this station is stricter than the `ocpp` library's validator (jsonschema Draft 4 without a format
+# checker, no 32-bit bound): OCPP integers are 32 bits, and a dateTime that is no date is no dateTime.
+STRICTER_THAN_LIBRARY = {"meterStop": 2**31, "timestamp": "yesterday"}
+
+
+@pytest.mark.parametrize(("action", "payload", "code"), PAYLOADS)
 def test_broken_payloads_get_the_1_6_callerror_code(action: str, payload: Any, code: str | None) -> None:
     """OCPP-J 1.6 4.2.3 with the errata spellings: the code names the kind of violation."""
     if code is None:
@@ -198,6 +205,20 @@ def test_broken_payloads_get_the_1_6_callerror_code(action: str, payload: Any, c
         schemas.validate_request(action, payload)
     assert caught.value.code == code
     assert caught.value.code in schemas.CALLERROR_CODES
+
+
+@pytest.mark.parametrize(("action", "payload", "code"), PAYLOADS)
+async def test_the_ocpp_library_agrees_on_what_is_valid(action: str, payload: Any, code: str | None) -> None:
+    """An independent validator (the `ocpp` library's, on its own copy of the schemas) accepts exactly the
+    payloads ours accepts, except where ours is stricter by design (STRICTER_THAN_LIBRARY)."""
+    stricter = isinstance(payload, dict) and any(payload.get(k) == v for k, v in STRICTER_THAN_LIBRARY.items())
+    try:
+        await validate_payload(Call(unique_id="1", action=action, payload=payload), "1.6")
+    except (OCPPError, LibraryValidationError):
+        library_accepts = False
+    else:
+        library_accepts = True
+    assert library_accepts == (code is None or stricter)
 
 
 def test_a_broken_answer_from_the_csms_is_checked_against_the_conf_schema() -> None:
