@@ -22,7 +22,9 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
+from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.dialect import V16
 from evse.ocpp.rpc import Router, RpcSession
 from evse.ocpp.v16 import messages as m16
@@ -177,3 +179,80 @@ async def test_broken_calls_are_answered_with_the_1_6_callerror_code(frame: Any,
     assert reply[1] == expected_id
     # A04 InvalidMessages counts refused messages in either spelling; NotSupported is a valid request declined.
     assert len(invalid) == (0 if code == "NotSupported" else 1), invalid
+
+
+def connection_to(url: str, router: Router, connected: asyncio.Event) -> CsmsConnection:
+    async def on_connected() -> None:
+        connected.set()
+
+    return CsmsConnection(
+        lambda: Endpoint(url=url.rsplit("/", 1)[0], identity="CS016", security_profile=0),
+        router,
+        message_timeout=lambda: 5.0,
+        backoff=lambda: Backoff(wait_minimum=0.05, random_range=0, repeat_times=0),
+        ping_interval=lambda: 0.0,
+        on_connected=on_connected,
+        on_disconnected=lambda: None,
+        dialect=V16,
+    )
+
+
+async def test_the_connection_offers_ocpp1_6_and_boots_through_the_library_csms() -> None:
+    """OCPP-J 1.6 3.1.2: the station offers the `ocpp1.6` subprotocol; with it agreed, its CALLs are
+    1.6 CALLs the library's CSMS answers."""
+    offered: list[str] = []
+
+    async def handler(websocket: ServerConnection) -> None:
+        assert websocket.request is not None
+        offered.extend(websocket.request.headers.get_all("Sec-WebSocket-Protocol"))
+        await Csms16("CS016", websocket).start()
+
+    connected = asyncio.Event()
+    async with csms(handler) as url:
+        connection = connection_to(url, Router(), connected)
+        task = asyncio.create_task(connection.run())
+        try:
+            await asyncio.wait_for(connected.wait(), 5.0)
+            boot = await connection.call(
+                m16.BootNotificationRequest(chargePointVendor="OpenEVSE", chargePointModel="Sim-1"),  # type: ignore[arg-type]
+                m16.BootNotificationResponse,  # type: ignore[type-var]
+            )
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert offered == ["ocpp1.6"]
+    assert boot.status is m16.RegistrationStatus.Accepted
+
+
+async def test_a_csms_speaking_only_2_0_1_is_refused_by_a_1_6_connection() -> None:
+    """A CSMS that completes the handshake without agreeing to `ocpp1.6` (a 2.0.1-only CSMS, as OCPP-J asks
+    it to answer) gets no OCPP traffic: the station closes and retries."""
+    handled: list[str | None] = []
+    retried = asyncio.Event()
+
+    async def handler(websocket: ServerConnection) -> None:
+        handled.append(websocket.subprotocol)
+        if len(handled) >= 2:
+            retried.set()
+        await websocket.wait_closed()
+
+    connected = asyncio.Event()
+
+    def only_2_0_1(connection: ServerConnection, offered: Any) -> Subprotocol | None:
+        return Subprotocol("ocpp2.0.1") if "ocpp2.0.1" in offered else None
+
+    async with serve(
+        handler, "127.0.0.1", 0, subprotocols=[Subprotocol("ocpp2.0.1")], select_subprotocol=only_2_0_1
+    ) as server:
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/ocpp/CS016"
+        connection = connection_to(url, Router(), connected)
+        task = asyncio.create_task(connection.run())
+        try:
+            await asyncio.wait_for(retried.wait(), 5.0)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert not connected.is_set() and connection.failures >= 1
+    assert set(handled) == {None}
