@@ -32,8 +32,7 @@ from websockets.typing import Subprotocol
 
 from evse.errors import ConfigError, EvseError
 from evse.ocpp.dialect import V201, Dialect
-from evse.ocpp.rpc import CallTimeout, NotConnected, Resp, Router, RpcSession
-from evse.ocpp.v201.messages import OcppRequest
+from evse.ocpp.rpc import CallTimeout, NotConnected, OcppMessage, Resp, Router, RpcSession
 from evse.security import tls
 
 log = logging.getLogger(__name__)
@@ -161,7 +160,7 @@ class CsmsConnection:
     def is_connected(self) -> bool:
         return self._session is not None and not self._session.closed
 
-    async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp:
+    async def call(self, request: OcppMessage, response_type: type[Resp]) -> Resp:
         """Send a CALL on the current connection; NotConnected when there is none."""
         session = self._session
         if session is None:

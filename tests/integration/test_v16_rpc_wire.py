@@ -124,7 +124,7 @@ async def test_a_1_6_call_from_the_csms_reaches_its_handler_and_the_answer_passe
         )
 
     router = Router()
-    router.register(m16.GetConfigurationRequest, get_configuration)  # type: ignore[arg-type]
+    router.register(m16.GetConfigurationRequest, get_configuration)
 
     async def handler(websocket: ServerConnection) -> None:
         central = Csms16("CS016", websocket)
@@ -169,8 +169,8 @@ async def test_broken_calls_are_answered_with_the_1_6_callerror_code(frame: Any,
         return m16.ResetResponse(status=m16.ResetStatus.Accepted)
 
     router = Router()
-    router.register(m16.ResetRequest, reset)  # type: ignore[arg-type]
-    router.register(m16.ChangeConfigurationRequest, reset)  # type: ignore[arg-type]
+    router.register(m16.ResetRequest, reset)
+    router.register(m16.ChangeConfigurationRequest, reset)
     invalid: list[str] = []
     async with csms(handler) as url, station(url, router, invalid):
         reply = await asyncio.wait_for(replies.get(), 5.0)
@@ -214,8 +214,8 @@ async def test_the_connection_offers_ocpp1_6_and_boots_through_the_library_csms(
         try:
             await asyncio.wait_for(connected.wait(), 5.0)
             boot = await connection.call(
-                m16.BootNotificationRequest(chargePointVendor="OpenEVSE", chargePointModel="Sim-1"),  # type: ignore[arg-type]
-                m16.BootNotificationResponse,  # type: ignore[type-var]
+                m16.BootNotificationRequest(chargePointVendor="OpenEVSE", chargePointModel="Sim-1"),
+                m16.BootNotificationResponse,
             )
         finally:
             task.cancel()
