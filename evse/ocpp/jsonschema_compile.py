@@ -1,7 +1,7 @@
 """Compiling the official OCPP JSON schemas of one version to small Python validators.
 
-Shared by the 1.6 validation (evse/ocpp/v16/schemas.py); the 2.0.1 one (evse/ocpp/v201/schemas.py) holds
-the same two measures inline and can delegate here. The schemas are read from the installed `ocpp` package
+Shared by the 2.0.1 and 1.6 validation (evse/ocpp/v201/schemas.py, evse/ocpp/v16/schemas.py), which add
+the error-code mapping of their version. The schemas are read from the installed `ocpp` package
 (ocpp/<version>/schemas), never copied or edited.
 """
 
