@@ -39,8 +39,9 @@ hil: $(STAMP)          ## one charging session through the real drivers against 
 fw-demo: $(STAMP)      ## a signed firmware update end to end on the simulated board (dev CSMS, loopback HTTP)
 	$(BIN)/python -m hil.fw_demo
 
-models: $(STAMP)       ## regenerate evse/ocpp/v201/messages.py and its .pyi stub from the official schemas
+models: $(STAMP)       ## regenerate evse/ocpp/v201/ and v16/ messages.py and .pyi stubs from the official schemas
 	$(BIN)/python scripts/gen_models.py
+	$(BIN)/python scripts/gen_models_v16.py
 
 conformance: $(STAMP)  ## regenerate docs/conformance.md from the test names
 	$(BIN)/python scripts/conformance.py

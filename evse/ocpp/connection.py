@@ -1,9 +1,10 @@
 """The websocket to the CSMS: connect, authenticate, keep alive, reconnect with the spec's backoff.
 
 OCPP-J (Part 4) and the security profiles (Part 2, A00): the identity is appended to the URL path, the
-subprotocol `ocpp2.0.1` must be agreed, profile 1/2 send HTTP Basic auth (user = station id), profiles
-2/3 use TLS (wss://; profile 3 adds a client certificate). Reconnects follow OCPPCommCtrlr
-RetryBackOffWaitMinimum / RetryBackOffRandomRange / RetryBackOffRepeatTimes (B10 / TC_B_57).
+subprotocol of the connection's OCPP version must be agreed (`ocpp2.0.1`; `ocpp1.6` with the 1.6 dialect),
+profile 1/2 send HTTP Basic auth (user = station id), profiles 2/3 use TLS (wss://; profile 3 adds a client
+certificate). Reconnects follow OCPPCommCtrlr RetryBackOffWaitMinimum / RetryBackOffRandomRange /
+RetryBackOffRepeatTimes (B10 / TC_B_57).
 
 A dead link is noticed by one of two clocks: the websocket ping (WebSocketPingInterval, a pong must come
 back within as long again) or a CALL left without an answer for MessageTimeout. The second drops the
@@ -30,8 +31,8 @@ from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
 from evse.errors import ConfigError, EvseError
-from evse.ocpp.rpc import CallTimeout, NotConnected, Resp, Router, RpcSession
-from evse.ocpp.v201.messages import OcppRequest
+from evse.ocpp.dialect import V201, Dialect
+from evse.ocpp.rpc import CallTimeout, NotConnected, OcppMessage, Resp, Router, RpcSession
 from evse.security import tls
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ log = logging.getLogger(__name__)
 # Bounds on the opening and closing handshakes, which are requests to the CSMS like any other and so
 # follow MessageTimeout, but never wait longer than this: a handshake that slow is a dead link.
 HANDSHAKE_TIMEOUT_MAX = 10.0
-
-SUBPROTOCOL = Subprotocol("ocpp2.0.1")
 
 
 @dataclass(frozen=True)
@@ -114,8 +113,12 @@ class CsmsConnection:
         on_connected: Callable[[], Awaitable[None]],
         on_disconnected: Callable[[], None],
         on_invalid_message: Callable[[str], None] | None = None,
+        dialect: Dialect = V201,
     ) -> None:
         self._endpoint = endpoint
+        # The OCPP version: the one subprotocol offered and required, and the RPC session's schemas.
+        self._dialect = dialect
+        self._subprotocol = Subprotocol(dialect.subprotocol)
         self._on_invalid_message = on_invalid_message
         self._router = router
         self._message_timeout = message_timeout
@@ -157,7 +160,7 @@ class CsmsConnection:
     def is_connected(self) -> bool:
         return self._session is not None and not self._session.closed
 
-    async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp:
+    async def call(self, request: OcppMessage, response_type: type[Resp]) -> Resp:
         """Send a CALL on the current connection; NotConnected when there is none."""
         session = self._session
         if session is None:
@@ -240,7 +243,7 @@ class CsmsConnection:
         handshake_timeout = min(float(self._message_timeout()), HANDSHAKE_TIMEOUT_MAX)
         async with connect(
             endpoint.full_url,
-            subprotocols=[SUBPROTOCOL],
+            subprotocols=[self._subprotocol],
             additional_headers=endpoint.headers(),
             ssl=endpoint.ssl_context(),
             ping_interval=ping if ping > 0 else None,
@@ -250,9 +253,9 @@ class CsmsConnection:
             close_timeout=handshake_timeout,
             max_size=endpoint.max_frame_bytes,
         ) as socket:
-            if socket.subprotocol != SUBPROTOCOL:
-                await socket.close(code=CloseCode.PROTOCOL_ERROR, reason="ocpp2.0.1 subprotocol required")
-                raise RefusedByCsms(f"CSMS selected subprotocol {socket.subprotocol!r}, need {SUBPROTOCOL}")
+            if socket.subprotocol != self._subprotocol:
+                await socket.close(code=CloseCode.PROTOCOL_ERROR, reason=f"{self._subprotocol} subprotocol required")
+                raise RefusedByCsms(f"CSMS selected subprotocol {socket.subprotocol!r}, need {self._subprotocol}")
             try:
                 await self._serve(socket, endpoint)
             except asyncio.CancelledError:
@@ -264,7 +267,11 @@ class CsmsConnection:
     async def _serve(self, socket: ClientConnection, endpoint: Endpoint) -> None:
         log.info("csms connected url=%s", endpoint.full_url)
         session = RpcSession(
-            socket.send, self._router, message_timeout=self._message_timeout, on_invalid=self._on_invalid_message
+            socket.send,
+            self._router,
+            message_timeout=self._message_timeout,
+            on_invalid=self._on_invalid_message,
+            dialect=self._dialect,
         )
         self._session, self._socket = session, socket
         self._unanswered.clear()

@@ -10,6 +10,8 @@ to send text. That keeps it testable and lets the connection own reconnects.
   by tests/conftest.py): they are dumped from models generated from those schemas, and on a station the
   check cost a TransactionEvent 40 us and its validator's compilation 4 MiB of peak memory.
 - A CALLRESULT/CALLERROR nobody waits for (late, unknown id) is logged and dropped.
+- The OCPP version is the session's Dialect (evse/ocpp/dialect.py): its schemas, its actions, and the
+  spelling of CALLERROR codes (1.6 says FormationViolation where 2.0.1 says FormatViolation).
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from pydantic import ValidationError
 
 from evse.errors import EvseError
+from evse.ocpp.dialect import V201, Dialect
 from evse.ocpp.v201 import schemas
-from evse.ocpp.v201.messages import OcppRequest, OcppResponse
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,22 @@ VALIDATE_OUTGOING_ENV = "EVSE_VALIDATE_OUTGOING"
 # ~250 levels, which turned a BytesPerMessage check into an InternalError.
 MAX_PAYLOAD_DEPTH = 32
 
-Req = TypeVar("Req", bound=OcppRequest)
-Resp = TypeVar("Resp", bound=OcppResponse)
+
+class OcppMessage(Protocol):
+    """A generated request or response model of either version (evse/ocpp/v201 or v16 messages)."""
+
+    ACTION: ClassVar[str]
+
+    @classmethod
+    def model_validate(cls, obj: Any) -> Self: ...
+
+    def model_dump_json(self, *, exclude_none: bool = ...) -> str: ...
+
+    def model_dump(self, *, mode: str = ..., exclude_none: bool = ...) -> dict[str, Any]: ...
+
+
+Req = TypeVar("Req", bound=OcppMessage)
+Resp = TypeVar("Resp", bound=OcppMessage)
 
 
 class CallError(EvseError):
@@ -68,31 +84,31 @@ class NotConnected(EvseError):
 class Reply:
     """A handler's answer plus work that must happen only after the CALLRESULT left (e.g. NotifyReport)."""
 
-    payload: OcppResponse
+    payload: OcppMessage
     then: Callable[[], Awaitable[None]] | None = None
 
 
-Handler = Callable[[Any], Awaitable[OcppResponse | Reply]]
+Handler = Callable[[Any], Awaitable[OcppMessage | Reply]]
 
 
 class CallSender(Protocol):
     """Whatever can send a CALL to the CSMS and return its typed answer."""
 
-    async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp: ...
+    async def call(self, request: OcppMessage, response_type: type[Resp]) -> Resp: ...
 
 
 class Router:
     """Maps actions to handlers. Registration is by request class, so a type checker sees the pairing."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, tuple[type[OcppRequest], Handler]] = {}
+        self._handlers: dict[str, tuple[type[OcppMessage], Handler]] = {}
 
-    def register(self, request_type: type[Req], handler: Callable[[Req], Awaitable[OcppResponse | Reply]]) -> None:
+    def register(self, request_type: type[Req], handler: Callable[[Req], Awaitable[OcppMessage | Reply]]) -> None:
         if request_type.ACTION in self._handlers:
             raise ValueError(f"a handler for {request_type.ACTION} is already registered")
         self._handlers[request_type.ACTION] = (request_type, handler)
 
-    def lookup(self, action: str) -> tuple[type[OcppRequest], Handler] | None:
+    def lookup(self, action: str) -> tuple[type[OcppMessage], Handler] | None:
         return self._handlers.get(action)
 
     @property
@@ -177,6 +193,9 @@ INVALID_MESSAGE_CODES = frozenset(
         "PropertyConstraintViolation",
         "OccurrenceConstraintViolation",
         "ProtocolError",
+        # The OCPP 1.6 spellings (evse.ocpp.v16.schemas), which its validation raises directly.
+        "FormationViolation",
+        "OccurenceConstraintViolation",
     }
 )
 
@@ -192,8 +211,11 @@ class RpcSession:
         message_timeout: Callable[[], float],
         validate_outgoing: bool | None = None,
         on_invalid: Callable[[str], None] | None = None,
+        dialect: Dialect = V201,
     ) -> None:
         self._send_text = send_text
+        # Schemas, known actions and CALLERROR spelling of the OCPP version this connection speaks.
+        self._dialect = dialect
         # Told of every incoming message refused as not valid OCPP (A04 InvalidMessages).
         self._on_invalid = on_invalid
         self._router = router
@@ -211,13 +233,13 @@ class RpcSession:
         self._ids = (f"{prefix}-{n}" for n in itertools.count(1))
 
     # ---- outgoing -------------------------------------------------------------------------------------
-    async def call(self, request: OcppRequest, response_type: type[Resp]) -> Resp:
+    async def call(self, request: OcppMessage, response_type: type[Resp]) -> Resp:
         """Send a CALL and wait for its answer; raises CallError, CallTimeout or NotConnected."""
         # Serialised by pydantic straight to JSON text and spliced into the frame: half the cost of a dict
         # dump followed by json.dumps, per CALL (a replayed outbox sends thousands back to back).
         payload = request.model_dump_json(exclude_none=True)
         if self._validate_outgoing:
-            schemas.validate_request(request.ACTION, json.loads(payload))
+            self._dialect.validate_request(request.ACTION, json.loads(payload))
         async with self._call_lock:
             if self._closed:
                 raise NotConnected("no connection to the CSMS")
@@ -247,7 +269,7 @@ class RpcSession:
             # one CSMS answer like that once ended the outbox sender, and with it the daemon (found by fuzz).
             raise CallError("FormatViolation", f"CSMS answer to {request.ACTION} holds a string that is not Unicode")
         try:
-            schemas.validate_response(request.ACTION, answer)
+            self._dialect.validate_response(request.ACTION, answer)
         except schemas.PayloadViolation as exc:
             raise CallError(exc.code, f"CSMS answer invalid: {exc.description}") from None
         try:
@@ -346,7 +368,7 @@ class RpcSession:
                 log.exception("follow-up of %s failed msg=%s", action, message_id)
 
     async def _dispatch(self, action: str, payload: Any) -> Reply:
-        if action not in schemas.known_actions():
+        if action not in self._dialect.known_actions():
             raise CallError("NotImplemented", f"unknown action {action}")
         entry = self._router.lookup(action)
         if entry is None:
@@ -357,7 +379,7 @@ class RpcSession:
         if _depth_exceeds(payload, MAX_PAYLOAD_DEPTH):
             raise CallError("FormatViolation", f"{action}: payload nested deeper than {MAX_PAYLOAD_DEPTH} levels")
         try:
-            schemas.validate_request(action, payload)
+            self._dialect.validate_request(action, payload)
         except schemas.PayloadViolation as exc:
             raise CallError(exc.code, exc.description) from None
         try:
@@ -367,7 +389,7 @@ class RpcSession:
         result = await handler(request)
         reply = result if isinstance(result, Reply) else Reply(result)
         if self._validate_outgoing:
-            schemas.validate_response(action, reply.payload.model_dump(mode="json", exclude_none=True))
+            self._dialect.validate_response(action, reply.payload.model_dump(mode="json", exclude_none=True))
         return reply
 
     async def _send_error(
@@ -376,6 +398,7 @@ class RpcSession:
         log.info("answering CALLERROR code=%s msg=%s: %s", code, message_id, description)
         if code in INVALID_MESSAGE_CODES and self._on_invalid is not None:
             self._on_invalid(f"{code}: {description}")
+        code = self._dialect.error_code(code)
         try:
             await self._send_text(_encode([CALLERROR, message_id, code, description[:255], details or {}]))
         except Exception:
