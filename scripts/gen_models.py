@@ -300,15 +300,15 @@ def generate() -> dict[Path, str]:
     return {OUT: gen.render_runtime(), STUB: gen.render_stub()}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def write_or_check(texts: dict[Path, str], script: str, description: str) -> int:
+    """The command line of a model generator: write the files, or with --check exit 1 if any is stale."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--check", action="store_true", help="fail if the generated module is stale")
     args = parser.parse_args()
-    texts = generate()
     if args.check:
         stale = [path for path, text in texts.items() if not path.exists() or path.read_text() != text]
         for path in stale:
-            print(f"{path} is out of date: run python scripts/gen_models.py", file=sys.stderr)
+            print(f"{path} is out of date: run python scripts/{script}", file=sys.stderr)
         if not stale:
             print("up to date")
         return 1 if stale else 0
@@ -316,6 +316,10 @@ def main() -> int:
         path.write_text(text)
         print(f"wrote {path} ({text.count(chr(10))} lines)")
     return 0
+
+
+def main() -> int:
+    return write_or_check(generate(), "gen_models.py", __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

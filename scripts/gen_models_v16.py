@@ -18,7 +18,6 @@ A property this script has no name for stops it, so a new schema edition forces 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from importlib.resources import files
@@ -204,21 +203,7 @@ def generate() -> dict[Path, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the generated module is stale")
-    args = parser.parse_args()
-    texts = generate()
-    if args.check:
-        stale = [path for path, text in texts.items() if not path.exists() or path.read_text() != text]
-        for path in stale:
-            print(f"{path} is out of date: run python scripts/gen_models_v16.py", file=sys.stderr)
-        if not stale:
-            print("up to date")
-        return 1 if stale else 0
-    for path, text in texts.items():
-        path.write_text(text)
-        print(f"wrote {path} ({text.count(chr(10))} lines)")
-    return 0
+    return gen_models.write_or_check(generate(), "gen_models_v16.py", __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
