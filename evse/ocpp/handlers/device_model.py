@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from evse.clock import Clock
-from evse.devicemodel.definitions import AttributeType, ComponentKey, VariableKey
+from evse.devicemodel.definitions import AttributeType, VariableKey
 from evse.devicemodel.model import DeviceModel
 from evse.devicemodel.operations import (
     ComponentVariableSelector,
@@ -30,29 +30,11 @@ from evse.devicemodel.operations import (
 from evse.devicemodel.reports import base_report, custom_report, notify_report_batches, unsupported_criteria
 from evse.ocpp.rpc import CallError, CallSender, Reply, Router
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.keys import component_key, component_type, variable_type
 
 log = logging.getLogger(__name__)
 
 _INFO_MAX = 512  # StatusInfoType.additionalInfo maxLength
-
-
-def _component_key(component: m.ComponentType) -> ComponentKey:
-    evse = component.evse
-    return ComponentKey(
-        component.name,
-        component.instance,
-        evse.id if evse is not None else None,
-        evse.connectorId if evse is not None else None,
-    )
-
-
-def _component_type(key: ComponentKey) -> m.ComponentType:
-    evse = m.EVSEType(id=key.evse_id, connectorId=key.connector_id) if key.evse_id is not None else None
-    return m.ComponentType(name=key.name, instance=key.instance, evse=evse)
-
-
-def _variable_type(key: VariableKey) -> m.VariableType:
-    return m.VariableType(name=key.name, instance=key.instance)
 
 
 def _attribute(value: m.AttributeEnumType | None) -> AttributeType | None:
@@ -83,8 +65,8 @@ def _check_limits(model: DeviceModel, message: str, items: int, payload: m.OcppR
 def _report_data(entry: ReportEntry) -> m.ReportDataType:
     characteristics = entry.characteristics
     return m.ReportDataType(
-        component=_component_type(entry.component),
-        variable=_variable_type(entry.variable),
+        component=component_type(entry.component),
+        variable=variable_type(entry.variable),
         variableAttribute=[
             m.VariableAttributeType(
                 type=m.AttributeEnumType(attribute.type.value),
@@ -144,7 +126,7 @@ def register(
         results = model.get_variables(
             [
                 GetVariableData(
-                    _component_key(item.component),
+                    component_key(item.component),
                     VariableKey(item.variable.name, item.variable.instance),
                     _attribute(item.attributeType),
                 )
@@ -158,8 +140,8 @@ def register(
                     attributeStatusInfo=_status_info(result.reason_code, result.additional_info),
                     attributeType=m.AttributeEnumType(result.attribute_type.value),
                     attributeValue=result.value,
-                    component=_component_type(result.component),
-                    variable=_variable_type(result.variable),
+                    component=component_type(result.component),
+                    variable=variable_type(result.variable),
                 )
                 for result in results
             ]
@@ -172,7 +154,7 @@ def register(
         results = model.set_variables(
             [
                 SetVariableData(
-                    _component_key(item.component),
+                    component_key(item.component),
                     VariableKey(item.variable.name, item.variable.instance),
                     item.attributeValue,
                     _attribute(item.attributeType),
@@ -194,8 +176,8 @@ def register(
                     attributeStatus=m.SetVariableStatusEnumType(result.status.value),
                     attributeStatusInfo=_status_info(result.reason_code, result.additional_info),
                     attributeType=m.AttributeEnumType(result.attribute_type.value),
-                    component=_component_type(result.component),
-                    variable=_variable_type(result.variable),
+                    component=component_type(result.component),
+                    variable=variable_type(result.variable),
                 )
                 for result in results
             ]
@@ -225,7 +207,7 @@ def register(
             criteria,
             [
                 ComponentVariableSelector(
-                    _component_key(selector.component),
+                    component_key(selector.component),
                     VariableKey(selector.variable.name, selector.variable.instance)
                     if selector.variable is not None
                     else None,

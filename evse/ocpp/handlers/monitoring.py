@@ -33,6 +33,7 @@ from evse.devicemodel.operations import ComponentVariableSelector
 from evse.errors import DeviceModelError
 from evse.ocpp.rpc import CallError, CallSender, Reply, Router
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.keys import component_key, component_type, variable_type
 from evse.station.shell.variable_monitors import VariableMonitors
 
 log = logging.getLogger(__name__)
@@ -41,22 +42,6 @@ _CTRLR = "MonitoringCtrlr"
 _INFO_MAX = 512
 
 ReportItem = tuple[ComponentKey, VariableKey, list[Monitor]]
-
-
-def _component_key(component: m.ComponentType) -> ComponentKey:
-    evse = component.evse
-    return ComponentKey(
-        component.name, component.instance, evse.id if evse else None, evse.connectorId if evse else None
-    )
-
-
-def _component_type(key: ComponentKey) -> m.ComponentType:
-    evse = m.EVSEType(id=key.evse_id, connectorId=key.connector_id) if key.evse_id is not None else None
-    return m.ComponentType(name=key.name, instance=key.instance, evse=evse)
-
-
-def _variable_type(key: VariableKey) -> m.VariableType:
-    return m.VariableType(name=key.name, instance=key.instance)
 
 
 def _limit(model: DeviceModel, variable: str, instance: str | None = None) -> int | None:
@@ -95,8 +80,8 @@ def _status_info(code: str, reason: str | None) -> m.StatusInfoType | None:
 def _monitoring_data(item: ReportItem) -> m.MonitoringDataType:
     component, variable, monitors = item
     return m.MonitoringDataType(
-        component=_component_type(component),
-        variable=_variable_type(variable),
+        component=component_type(component),
+        variable=variable_type(variable),
         variableMonitoring=[
             m.VariableMonitoringType(
                 id=monitor.id,
@@ -159,7 +144,7 @@ def register(router: Router, monitors: VariableMonitors, model: DeviceModel, sen
         results = monitors.set_monitoring(
             [
                 SetRequest(
-                    component=_component_key(item.component),
+                    component=component_key(item.component),
                     variable=VariableKey(item.variable.name, item.variable.instance),
                     type=MonitorType(item.type.value),
                     value=item.value,
@@ -217,7 +202,7 @@ def register(router: Router, monitors: VariableMonitors, model: DeviceModel, sen
         criteria = [Criterion(criterion.value) for criterion in request.monitoringCriteria or []]
         selectors = [
             ComponentVariableSelector(
-                _component_key(item.component),
+                component_key(item.component),
                 VariableKey(item.variable.name, item.variable.instance) if item.variable is not None else None,
             )
             for item in request.componentVariable or []
