@@ -63,6 +63,9 @@ class CsmsSection(_Section):
     # (close 1009) before its body is read. Keep it above every DeviceDataCtrlr/LocalAuthListCtrlr
     # BytesPerMessage, which only limit what a handler accepts once the message is in.
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    # The OCPP-J version this CSMS speaks: the websocket subprotocol offered and required, and which
+    # adapter turns the station's messages into frames (issue 13). The journal and outbox are shared.
+    ocpp_version: Literal["2.0.1", "1.6"] = "2.0.1"
 
     @field_validator("basic_auth_password")
     @classmethod

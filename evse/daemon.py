@@ -45,6 +45,7 @@ from evse.firmware.updater import FirmwareUpdater
 from evse.firmware.version import with_running_version
 from evse.logs.station_logs import StationLogs, build_station_logs
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
+from evse.ocpp.dialect import V16, V201
 from evse.ocpp.handlers import (
     authorization,
     availability,
@@ -64,7 +65,7 @@ from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles
 from evse.ocpp.network_slots import NetworkSlots
 from evse.ocpp.outbox import Outbox
-from evse.ocpp.rpc import Router
+from evse.ocpp.rpc import CallSender, Router
 from evse.ocpp.signing_requests import SigningRequests
 from evse.security.client_certificate import ClientCertificateChoice
 from evse.security.clock_adjustment import ReportingClock
@@ -90,6 +91,7 @@ from evse.station.shell.variable_monitors import MonitorSink, VariableMonitors
 from evse.storage import StorageHealth, open_state, seal
 
 if TYPE_CHECKING:
+    from evse.ocpp.v16.wiring import Adapter16
     from evse.security.station_certificate import StationCertificate
 
 log = logging.getLogger(__name__)
@@ -342,6 +344,7 @@ def build(
 
     router = Router()
     holder: dict[str, Station] = {}
+    ocpp16 = settings.csms.ocpp_version == "1.6"
 
     profiles = NetworkProfiles(db)
     network_slots = NetworkSlots(profiles, dm, int(csms.security_profile))
@@ -419,6 +422,7 @@ def build(
         on_connected=on_connected,
         on_disconnected=lambda: holder["station"].on_disconnected(),
         on_invalid_message=lambda description: invalid_messages(description),
+        dialect=V16 if ocpp16 else V201,
     )
 
     def set_heartbeat_interval(seconds: int) -> None:
@@ -429,6 +433,16 @@ def build(
             log.warning("HeartbeatInterval %ss not stored, keeping the current one: %s", seconds, exc)
 
     journal = Journal(db)
+    tx_journal = TxJournal(db)
+    sender: CallSender = connection
+    adapter16: Adapter16 | None = None
+    if ocpp16:  # the station's CALLs said in 1.6 (issue 13); everything below is the same station
+        from evse.ocpp.v16 import wiring as wiring16
+
+        adapter16 = wiring16.build_sender(
+            connection, db, tx_journal, lambda evse_id: holder["station"].transaction_id_on(evse_id)
+        )
+        sender = adapter16.sender
     firmware_jobs = JobStore(db)  # its table is made before a degraded boot's stand-in is sealed
     security = SecurityEvents(
         SecurityLog(settings.state_dir / "security.log"),
@@ -438,7 +452,7 @@ def build(
     invalid_messages = InvalidMessages(security, clock.monotonic)
     registrar = Registrar(
         settings,
-        connection,
+        sender,
         # The CSMS time arrives through the registrar: a jump past the threshold is SettingSystemTime.
         ReportingClock(clock, lambda: dm.get_int("ClockCtrlr", "TimeAdjustmentReportingThreshold"), security.report),
         boot_reason=journal.take_boot_reason(),
@@ -449,11 +463,11 @@ def build(
         settings,
         dm,
         drivers,
-        connection,
+        sender,
         registrar,
         Outbox(db, max_messages=settings.outbox_max_messages),
         journal,
-        TxJournal(db),
+        tx_journal,
         clock,
         is_connected=lambda: connection.is_connected,
         authorizer=Authorizer(AuthStore(db), dm, clock),
@@ -521,40 +535,49 @@ def build(
         lambda: security_wiring.installed_csms_roots(settings.state_dir),
     )
     station_logs.retrieval.recover()
-    logs.register(router, station_logs.retrieval)
     updater = firmware_wiring.build_updater(settings, firmware_jobs, station, security, clock)
-    firmware.register(router, updater, security)
-    provisioning.register(
-        router,
-        station,
-        sign_station_certificate=sign_station_certificate,
-        sign_v2g_certificate=v2g.request_csrs if v2g.bridges() else None,
-        log_status=station_logs.retrieval.triggered_status,
-        firmware_status=updater.triggered,
-    )
-    availability.register(router, station)
-    transactions.register(router, station)
-    smart_charging.register(router, station)
-    authorization.register(router, station.authorizer)
-    if station.reservations is not None:
-        reservation.register(router, station.reservations, station.evse_views, station.refresh_reservations)
-    data_transfer.register(router, data_transfer.VendorRegistry())
     priority = dm.find(ComponentKey("OCPPCommCtrlr"), VariableKey("NetworkConfigurationPriority"))
     slots = list(priority.characteristics.values_list) if isinstance(priority, VariableDef) else [YAML_SLOT]
     csms_root, station_certificate = security_wiring.tls_readiness(settings, clock, own_certificate)
-    network.register(router, profiles, dm, offered_slots=lambda: slots)
     dm.add_guard(
         "OCPPCommCtrlr", "NetworkConfigurationPriority", network_slots.priority_guard(csms_root, station_certificate)
     )
-    device_model_handlers.register(
-        router, dm, connection, clock, after_set=security_wiring.reconnect_on_new_password(connection, network_slots)
-    )
-    monitoring.register(router, monitors, dm, connection, clock)
-    customer_information.register(router, customer_data, connection, clock)
-    display.register(router, station.screen, connection, set(evse_ids))
-    security_wiring.register_certificates(
-        router, settings, dm, clock, station, own_certificate, signing.signed, v2g if v2g.bridges() else None
-    )
+    if adapter16 is not None:
+        from evse.ocpp.v16 import wiring as wiring16
+
+        wiring16.attach(router, station, adapter16, vendors=data_transfer.VendorRegistry())
+    else:
+        logs.register(router, station_logs.retrieval)
+        firmware.register(router, updater, security)
+        provisioning.register(
+            router,
+            station,
+            sign_station_certificate=sign_station_certificate,
+            sign_v2g_certificate=v2g.request_csrs if v2g.bridges() else None,
+            log_status=station_logs.retrieval.triggered_status,
+            firmware_status=updater.triggered,
+        )
+        availability.register(router, station)
+        transactions.register(router, station)
+        smart_charging.register(router, station)
+        authorization.register(router, station.authorizer)
+        if station.reservations is not None:
+            reservation.register(router, station.reservations, station.evse_views, station.refresh_reservations)
+        data_transfer.register(router, data_transfer.VendorRegistry())
+        network.register(router, profiles, dm, offered_slots=lambda: slots)
+        device_model_handlers.register(
+            router,
+            dm,
+            connection,
+            clock,
+            after_set=security_wiring.reconnect_on_new_password(connection, network_slots),
+        )
+        monitoring.register(router, monitors, dm, connection, clock)
+        customer_information.register(router, customer_data, connection, clock)
+        display.register(router, station.screen, connection, set(evse_ids))
+        security_wiring.register_certificates(
+            router, settings, dm, clock, station, own_certificate, signing.signed, v2g if v2g.bridges() else None
+        )
 
     control = ControlServer(settings.socket_path)
     control.add("status", lambda _request: _status(station))

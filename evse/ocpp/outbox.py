@@ -37,7 +37,11 @@ MIGRATIONS = [
             "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL,"
             " payload TEXT NOT NULL, transaction_id TEXT, attempts INTEGER NOT NULL DEFAULT 0)"
         ],
-    )
+    ),
+    # The OCPP version the payload is written in (issue 13): the station's own messages are stored in the
+    # 2.0.1 vocabulary and said in 1.6 by the 1.6 adapter at send time; the few that only 1.6 has (its finer
+    # StatusNotification) are stored as 1.6.
+    Migration("outbox", 2, ["ALTER TABLE outbox ADD COLUMN protocol TEXT NOT NULL DEFAULT '2.0.1'"]),
 ]
 
 
@@ -48,6 +52,7 @@ class OutboxEntry:
     payload: dict[str, Any]
     transaction_id: str | None
     attempts: int
+    protocol: str = "2.0.1"
 
 
 class Outbox:
@@ -71,10 +76,12 @@ class Outbox:
         except StorageError as exc:
             log.warning("outbox size not re-read: %s", exc)
 
-    def put(self, action: str, payload: dict[str, Any], *, transaction_id: str | None = None) -> int:
+    def put(
+        self, action: str, payload: dict[str, Any], *, transaction_id: str | None = None, protocol: str = "2.0.1"
+    ) -> int:
         cursor = self._conn.execute(
-            "INSERT INTO outbox(action, payload, transaction_id) VALUES(?, ?, ?)",
-            (action, json.dumps(payload, separators=(",", ":")), transaction_id),
+            "INSERT INTO outbox(action, payload, transaction_id, protocol) VALUES(?, ?, ?, ?)",
+            (action, json.dumps(payload, separators=(",", ":")), transaction_id, protocol),
         )
         assert cursor.lastrowid is not None
         self._count += 1
@@ -100,16 +107,16 @@ class Outbox:
         if self._unremoved:
             skip = ",".join(str(i) for i in sorted(self._unremoved))  # our own integers: safe to inline
             row = self._conn.execute(
-                f"SELECT id, action, payload, transaction_id, attempts FROM outbox WHERE id NOT IN ({skip})"
+                f"SELECT id, action, payload, transaction_id, attempts, protocol FROM outbox WHERE id NOT IN ({skip})"
                 " ORDER BY id LIMIT 1"
             ).fetchone()
         else:
             row = self._conn.execute(
-                "SELECT id, action, payload, transaction_id, attempts FROM outbox ORDER BY id LIMIT 1"
+                "SELECT id, action, payload, transaction_id, attempts, protocol FROM outbox ORDER BY id LIMIT 1"
             ).fetchone()
         if row is None:
             return None
-        return OutboxEntry(row[0], row[1], json.loads(row[2]), row[3], row[4])
+        return OutboxEntry(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5])
 
     def record_attempt(self, entry_id: int) -> None:
         try:

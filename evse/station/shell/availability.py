@@ -86,16 +86,16 @@ class Availability:
         self._reset_on_idle = True
         return "Scheduled"
 
-    def begin_reset(self, evse_id: int | None = None) -> None:
-        """End every transaction (ImmediateReset), then let the daemon restart; with ``evse_id``, end that
-        EVSE's transaction and reset that EVSE alone (B12)."""
+    def begin_reset(self, evse_id: int | None = None, reason: str = "ImmediateReset") -> None:
+        """End every transaction (ImmediateReset, or 1.6's HardReset/SoftReset), then let the daemon restart;
+        with ``evse_id``, end that EVSE's transaction and reset that EVSE alone (B12)."""
         targets = list(self._station.evses) if evse_id is None else [evse_id]
         for target in targets:
             runtime = self._station.evses[target]
             if evse_id is not None:
                 runtime.pending_reset = True  # performed by _after_transaction once the EVSE is idle
             if runtime.state.tx is not None:
-                self._station.apply(target, fsm.StopRequested("ResetCommand", "ImmediateReset", force=True))
+                self._station.apply(target, fsm.StopRequested("ResetCommand", reason, force=True))
             elif evse_id is not None:
                 self.after_transaction(runtime)
         if evse_id is None:

@@ -39,7 +39,7 @@ from evse.clock import Clock
 from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.outbox import Outbox, OutboxEntry
-from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, Resp
+from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, OcppMessage, Resp
 from evse.ocpp.v201 import messages as m
 from evse.smartcharging.external_limits import ExternalLimits
 from evse.smartcharging.load_balancer import LoadBalancer
@@ -52,6 +52,7 @@ from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.availability import Availability
 from evse.station.shell.driver_screen import DriverScreen
 from evse.station.shell.ev_charging_needs import EvChargingNeeds
+from evse.station.shell.fine_status import FineStatus
 from evse.station.shell.journal import Journal
 from evse.station.shell.metering import Metering
 from evse.station.shell.plug_and_charge import PlugAndCharge
@@ -66,6 +67,10 @@ from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.tx_messages import TransactionMessages
 
 log = logging.getLogger(__name__)
+
+
+#: The token type of every idTag under OCPP 1.6 (cards, remote starts, local list entries, cache).
+ID_TAG_TYPE_16 = "ISO14443"
 
 
 class Station:
@@ -129,6 +134,8 @@ class Station:
         self.availability = Availability(self)
         self.remote = RemoteControl(self)
         self.storage_fault: StorageFault | None = None  # wired by the daemon
+        # OCPP 1.6: the finer connector status, reported on every change (wired by the daemon to the 1.6 adapter).
+        self.fine_status: FineStatus | None = None
         self.screen: DriverScreen | None = None  # the driver's screens (O, I): wired by the daemon
         # ISO 15118 certificate work (M01/M02, V2G certificate): wired by the daemon to V2gCertificates.
         self.iso15118_certificates: Callable[[Iso15118CertificateRequested | Iso15118V2gCsrPresented], None] | None = (
@@ -153,6 +160,9 @@ class Station:
 
     # ---- configuration read through the device model ---------------------------------------------
     def _tx_config(self, evse_id: int) -> fsm.TxConfig:
+        if self.settings.csms.ocpp_version == "1.6":
+            return self._tx_config16(evse_id)
+
         def points(variable: str) -> frozenset[fsm.TxPoint]:
             values = self.dm.get_list("TxCtrlr", variable)
             return frozenset(fsm.TxPoint(v) for v in values if v in fsm.TxPoint.__members__)
@@ -163,6 +173,22 @@ class Station:
             "TxCtrlr", "TxBeforeAcceptedEnabled"
         )
         return fsm.TxConfig(points("TxStartPoint"), points("TxStopPoint"), max_a, stop_on_disconnect, may_start)
+
+    def _tx_config16(self, evse_id: int) -> fsm.TxConfig:
+        """OCPP 1.6 has one meaning of a transaction: it starts when the EV is plugged in and authorized
+        (either order) and ends when either goes, the EV's leaving only if StopTransactionOnEVSideDisconnect
+        (else the transaction is suspended). TxCtrlr's start and stop points are 2.0.1's and not read."""
+        max_a = next(e.max_current_a for e in self.settings.evses if e.id == evse_id)
+        may_start = self.registrar.state is Registration.Accepted or self.dm.get_bool(
+            "TxCtrlr", "TxBeforeAcceptedEnabled"
+        )
+        return fsm.TxConfig(
+            frozenset({fsm.TxPoint.PowerPathClosed}),
+            frozenset({fsm.TxPoint.EVConnected, fsm.TxPoint.Authorized}),
+            max_a,
+            self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect"),
+            may_start,
+        )
 
     def _context(self, evse_id: int) -> fsm.Context:
         return fsm.Context(self._tx_config(evse_id), lambda: str(uuid.uuid4()))
@@ -184,7 +210,9 @@ class Station:
         ):
             self._on_iso15118(event)
         elif isinstance(event, CardPresented):
-            self.spawn(self.tokens.presented(event.evse_id, event.id_token, event.token_type))
+            # 1.6 knows an idTag by its value alone: one type for every token, whatever the reader says.
+            token_type = event.token_type if self.settings.csms.ocpp_version != "1.6" else ID_TAG_TYPE_16
+            self.spawn(self.tokens.presented(event.evse_id, event.id_token, token_type))
         elif isinstance(event, InputChanged) and event.name == "parking_bay":
             self.apply(event.evse_id, fsm.BayChanged(event.active))
         elif isinstance(event, InputChanged) and event.name == "start_button" and event.active:
@@ -327,6 +355,8 @@ class Station:
             self.availability.after_transaction(runtime)
         if any(isinstance(a, fsm.SendStatus) for a in actions):
             self._status_changed(evse_id)
+        if self.fine_status is not None:
+            self.fine_status.check(evse_id)
         self.load_balancer.wake()
 
     def _perform(self, runtime: EvseRuntime, action: fsm.Action) -> None:
@@ -354,8 +384,15 @@ class Station:
             log.error("station job failed", exc_info=task.exception())
 
     # ---- outgoing messages -----------------------------------------------------------------------
+    def may_report_status(self) -> bool:
+        """Connected, or QueueAllMessages: otherwise only the latest status matters, reported on reconnect."""
+        return self._is_connected() or self.dm.get_bool("OCPPCommCtrlr", "QueueAllMessages")
+
     def queue_status(self, evse_id: int, connector_id: int, status: fsm.ConnectorStatus) -> None:
         self._record_availability(evse_id, connector_id, status)
+        if self.fine_status is not None:
+            self.fine_status.check(evse_id)  # 1.6 says the finer status, from the same state
+            return
         if not self._is_connected() and not self.dm.get_bool("OCPPCommCtrlr", "QueueAllMessages"):
             # Offline without QueueAllMessages: only the latest status matters; it is reported on reconnect.
             self._status_changed_offline.add(evse_id)
@@ -386,7 +423,7 @@ class Station:
         """Connected and the boot Accepted: the CSMS may be asked now."""
         return self._is_connected() and self.registrar.state is Registration.Accepted
 
-    async def call_direct(self, request: m.OcppRequest, response_type: type[Resp]) -> Resp:
+    async def call_direct(self, request: OcppMessage, response_type: type[Resp]) -> Resp:
         """Send now, not through the outbox (triggered messages that only matter while online)."""
         return await self._sender.call(request, response_type)
 
@@ -402,8 +439,15 @@ class Station:
                 finally:
                     waiter.cancel()
                 continue
+            if entry.protocol != "2.0.1" and entry.protocol != self.settings.csms.ocpp_version:
+                # Said in a version this connection does not speak (the station switched version): the few
+                # such messages (1.6 statuses) are reported afresh on every connection anyway.
+                log.warning("outbox entry %s (%s) is OCPP %s: not sent", entry.id, entry.action, entry.protocol)
+                self.outbox.remove(entry.id)
+                continue
+            models = self._models(entry.protocol)
             try:
-                request = m.REQUESTS[entry.action].model_validate(entry.payload)
+                request = models.REQUESTS[entry.action].model_validate(entry.payload)
             except (KeyError, ValidationError) as exc:
                 # Never sendable (a queue written by another version?): kept, it would block the queue, and
                 # crashing on it would only restart into the same message.
@@ -411,7 +455,7 @@ class Station:
                 self.outbox.remove(entry.id)
                 continue
             try:
-                answer = await self._sender.call(request, m.RESPONSES[entry.action])
+                answer = await self._sender.call(request, models.RESPONSES[entry.action])
             except NotConnected:
                 await asyncio.sleep(0.2)  # the link went down mid-send: on_connected wakes us sooner or later
                 continue
@@ -441,6 +485,15 @@ class Station:
             elif isinstance(answer, m.NotifyEVChargingNeedsResponse):
                 self.ev_needs.on_answer(entry.payload, answer)
 
+    @staticmethod
+    def _models(protocol: str) -> Any:
+        """The message models an outbox entry is revived with (its payload's OCPP version)."""
+        if protocol == "1.6":
+            from evse.ocpp.v16 import messages as m16
+
+            return m16
+        return m
+
     async def _retry_other(self, entry: OutboxEntry, exc: CallTimeout | CallError) -> None:
         """Messages other than TransactionEvent are not under E12's MessageAttempts. A timeout is retried
         until answered (the link may be half dead: reconnecting is the connection's job), so no
@@ -462,13 +515,20 @@ class Station:
         # At boot, or after more than OfflineThreshold offline, every connector is reported; after a
         # short outage only those whose status changed meanwhile (B04, TC_B_51/52).
         report = set(self.evses) if first or long_offline else set(self._status_changed_offline)
+        if self.fine_status is not None:  # 1.6: the connectors and the charge point itself, on every connection
+            self.fine_status.check_station(force=True)
+            report = set(self.evses)
         self._status_changed_offline.clear()
         self._offline_since = None
         for evse_id in sorted(report):
             runtime = self.evses[evse_id]
             status = fsm.connector_status(runtime.state)
             runtime.state = replace(runtime.state, status=status)
-            self.queue_status(evse_id, runtime.connector_id, status)
+            if self.fine_status is not None:
+                self._record_availability(evse_id, runtime.connector_id, status)
+                self.fine_status.check(evse_id, force=True)
+            else:
+                self.queue_status(evse_id, runtime.connector_id, status)
         self._wake.set()
 
     def on_disconnected(self) -> None:

@@ -23,7 +23,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from evse.errors import StorageError
-from evse.ocpp.rpc import CallError, CallTimeout, NotConnected
+from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, OcppMessage
 from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.faults import fault_variable
@@ -124,7 +124,7 @@ class StorageFault:
             return
         self._reported = True
 
-    def _send_direct(self, request: m.OcppRequest) -> None:
+    def _send_direct(self, request: OcppMessage) -> None:
         """A message the outbox could not take: sent now if the CSMS is there, else lost (logged)."""
         if not self._station.is_online():
             log.warning("%s lost: not connected and the disk refuses writes", request.ACTION)
@@ -133,7 +133,7 @@ class StorageFault:
         self._direct_tasks.add(task)
         task.add_done_callback(self._direct_tasks.discard)
 
-    async def _call(self, request: m.OcppRequest) -> None:
+    async def _call(self, request: OcppMessage) -> None:
         try:
             await self._station.call_direct(request, m.RESPONSES[request.ACTION])
         except (NotConnected, CallTimeout, CallError) as exc:

@@ -32,6 +32,9 @@ MIGRATIONS = [
     ),
     # The samples collected for the Ended event (TxEndedInterval), so a crash does not lose them.
     Migration("tx_journal", 2, ["ALTER TABLE transactions ADD COLUMN ended_samples TEXT"]),
+    # The register at the start: OCPP 1.6's StartTransaction carries it (meterStart) even when the Started
+    # samples do not, and it may be sent long after (an offline start), when last_energy_wh has moved on.
+    Migration("tx_journal", 3, ["ALTER TABLE transactions ADD COLUMN start_energy_wh REAL"]),
 ]
 
 
@@ -71,7 +74,7 @@ class TxJournal:
     ) -> None:
         self._conn.execute(
             "INSERT OR IGNORE INTO transactions(transaction_id, evse_id, connector_id, id_token, token_type,"
-            " remote_start_id, charging_state, last_energy_wh) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+            " remote_start_id, charging_state, last_energy_wh, start_energy_wh) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 transaction_id,
                 evse_id,
@@ -81,8 +84,15 @@ class TxJournal:
                 remote_start_id,
                 charging_state,
                 energy_wh,
+                energy_wh,
             ),
         )
+
+    def start_energy(self, transaction_id: str) -> float | None:
+        row = self._conn.execute(
+            "SELECT start_energy_wh FROM transactions WHERE transaction_id = ?", (transaction_id,)
+        ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
 
     def take_seq_no(self, transaction_id: str) -> int:
         """The next seqNo of the transaction, advanced; call inside `atomic` with the outbox write."""

@@ -25,6 +25,7 @@ from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
 from evse.errors import StorageError
 from evse.ocpp.outbox import Outbox
+from evse.ocpp.rpc import OcppMessage
 from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.meter_values import SamplingConfig, ended_values, started_values
@@ -38,6 +39,23 @@ log = logging.getLogger(__name__)
 # Updated events are dropped (a visible seqNo gap never appears: they were never numbered), Started and
 # Ended are always kept.
 MAX_BACKLOG = 10_000
+
+
+#: customData's vendorId for a stop reason 2.0.1 has no value for (1.6's SoftReset ...): the 2.0.1 event says
+#: Other, and the 1.6 adapter reads the reason from here.
+REASON_VENDOR = "org.openevse.StoppedReason"
+
+
+def _reason(reason: str | None) -> m.ReasonEnumType | None:
+    if reason is None:
+        return None
+    return m.ReasonEnumType(reason) if reason in m.ReasonEnumType.__members__ else m.ReasonEnumType.Other
+
+
+def _other_reason(reason: str | None) -> m.CustomDataType | None:
+    if reason is None or reason in m.ReasonEnumType.__members__:
+        return None
+    return m.CustomDataType(vendorId=REASON_VENDOR, stoppedReason=reason)  # type: ignore[call-arg]
 
 
 class TransactionMessages:
@@ -63,7 +81,7 @@ class TransactionMessages:
         self._wake = wake
         self._backlog: deque[Callable[[], None]] = deque()
         # Sends a message now, bypassing the outbox (set by the storage fault; None: such messages are lost).
-        self.direct: Callable[[m.OcppRequest], None] | None = None
+        self.direct: Callable[[OcppMessage], None] | None = None
 
     @property
     def backlog(self) -> int:
@@ -139,7 +157,7 @@ class TransactionMessages:
                 transactionInfo=m.TransactionType(
                     transactionId=action.transaction_id,
                     chargingState=m.ChargingStateEnumType(action.charging_state),
-                    stoppedReason=m.ReasonEnumType(action.stopped_reason) if action.stopped_reason else None,
+                    stoppedReason=_reason(action.stopped_reason),
                     remoteStartId=action.remote_start_id,
                 ),
                 offline=offline,
@@ -153,6 +171,7 @@ class TransactionMessages:
                 if action.event_type == "Started"
                 else None,
                 meterValue=meter,
+                customData=_other_reason(action.stopped_reason),
             )
 
         log.info(
@@ -295,11 +314,13 @@ class TransactionMessages:
                 log.warning("closed transactions not pruned: %s", exc)
         self._wake()
 
-    def enqueue(self, request: m.OcppRequest, *, transaction_id: str | None = None) -> None:
+    def enqueue(self, request: OcppMessage, *, transaction_id: str | None = None, protocol: str = "2.0.1") -> None:
+        """Queue a message; `protocol` is the OCPP version its payload is written in (1.6 for the few only
+        1.6 has, the station's 2.0.1 vocabulary for everything else)."""
+
         def write() -> None:
-            self.outbox.put(
-                request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
-            )
+            payload = request.model_dump(mode="json", exclude_none=True)
+            self.outbox.put(request.ACTION, payload, transaction_id=transaction_id, protocol=protocol)
 
         if transaction_id is not None:
             if self._durably(write, essential=True):

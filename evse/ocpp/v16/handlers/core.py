@@ -1,0 +1,167 @@
+"""OCPP 1.6 Core and Remote Trigger profiles, CSMS to station: each on the station's own commands.
+
+ChangeAvailability, Reset, UnlockConnector, RemoteStartTransaction, RemoteStopTransaction, ClearCache,
+DataTransfer and TriggerMessage do what their 2.0.1 counterparts do (the same station methods), with
+1.6's numbering (connectorId = EVSE id, 0 = the charge point) and 1.6's answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from evse.errors import StorageError
+from evse.ocpp.handlers.data_transfer import VendorRegistry
+from evse.ocpp.rpc import Reply, Router
+from evse.ocpp.v16 import messages as m16
+from evse.ocpp.v16.profiles import profile_from_16
+from evse.ocpp.v16.tx_ids import TxIds
+from evse.ocpp.v201 import messages as m
+from evse.station.core import evse_fsm as fsm
+from evse.station.shell.registration import Registration
+from evse.station.shell.station import ID_TAG_TYPE_16, Station
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None]]
+
+
+def register(
+    router: Router,
+    station: Station,
+    tx_ids: TxIds,
+    vendors: VendorRegistry,
+    *,
+    triggers: dict[str, Job] | None = None,
+) -> None:
+    """`triggers` adds TriggerMessage jobs wired elsewhere (DiagnosticsStatusNotification,
+    FirmwareStatusNotification); the Core ones are here."""
+
+    async def change_availability(request: m16.ChangeAvailabilityRequest) -> m16.ChangeAvailabilityResponse:
+        evse_id = request.connectorId
+        if evse_id != 0 and evse_id not in station.evses:
+            return m16.ChangeAvailabilityResponse(status=m16.AvailabilityStatus.Rejected)
+        operative = request.type is m16.AvailabilityType.Operative
+        try:
+            status = station.availability.change_availability(evse_id, 0, operative)
+        except StorageError as exc:
+            log.error("ChangeAvailability not recorded: %s", exc)  # it must survive a reboot: refused instead
+            return m16.ChangeAvailabilityResponse(status=m16.AvailabilityStatus.Rejected)
+        if evse_id == 0 and station.fine_status is not None:
+            station.fine_status.check_station()
+        return m16.ChangeAvailabilityResponse(status=m16.AvailabilityStatus(status))
+
+    async def reset(request: m16.ResetRequest) -> Reply:
+        # 1.6 ends running transactions at once either way (HardReset / SoftReset), then restarts.
+        station.availability.request_reset(True)
+        reason = "ImmediateReset" if request.type is m16.ResetType.Hard else "SoftReset"
+        log.info("reset type=%s", request.type.value)
+
+        async def begin() -> None:  # only after the CSMS has its answer
+            station.availability.begin_reset(None, reason)
+
+        return Reply(m16.ResetResponse(status=m16.ResetStatus.Accepted), then=begin)
+
+    async def unlock(request: m16.UnlockConnectorRequest) -> m16.UnlockConnectorResponse | Reply:
+        runtime = station.evses.get(request.connectorId)
+        if runtime is None:
+            return m16.UnlockConnectorResponse(status=m16.UnlockStatus.NotSupported)
+        if runtime.state.tx is not None:
+            # 1.6: a transaction on the connector is stopped first (reason UnlockCommand), then it unlocks.
+            station.apply(request.connectorId, fsm.StopRequested("RemoteStop", "UnlockCommand", force=True))
+        status = await station.remote.unlock(request.connectorId, runtime.connector_id)
+        statuses = {"Unlocked": m16.UnlockStatus.Unlocked, "UnlockFailed": m16.UnlockStatus.UnlockFailed}
+        return m16.UnlockConnectorResponse(status=statuses.get(status, m16.UnlockStatus.NotSupported))
+
+    async def remote_start(request: m16.RemoteStartTransactionRequest) -> m16.RemoteStartTransactionResponse:
+        if request.connectorId == 0:
+            return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus.Rejected)
+        profile: m.ChargingProfileType | None = None
+        if request.chargingProfile is not None:
+            if request.chargingProfile.chargingProfilePurpose is not m16.ChargingProfilePurposeType.TxProfile:
+                return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus.Rejected)
+            profile = profile_from_16(request.chargingProfile)
+        # 1.6 has no remoteStartId; 0 stands for "started remotely" in the journal and is never sent.
+        status, _running = station.remote.remote_start(request.connectorId, request.idTag, ID_TAG_TYPE_16, 0, profile)
+        return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus(status))
+
+    async def remote_stop(request: m16.RemoteStopTransactionRequest) -> m16.RemoteStopTransactionResponse:
+        local = tx_ids.local_id(request.transactionId)
+        status = station.remote.remote_stop(local) if local is not None else "Rejected"
+        return m16.RemoteStopTransactionResponse(status=m16.RemoteStartStopStatus(status))
+
+    async def clear_cache(_request: m16.ClearCacheRequest) -> m16.ClearCacheResponse:
+        accepted = station.authorizer.clear_cache()
+        return m16.ClearCacheResponse(
+            status=m16.ClearCacheStatus.Accepted if accepted else m16.ClearCacheStatus.Rejected
+        )
+
+    async def data_transfer(request: m16.DataTransferRequest) -> m16.DataTransferResponse:
+        handler = vendors.get(request.vendorId)
+        if handler is None:
+            return m16.DataTransferResponse(status=m16.DataTransferStatus.UnknownVendorId)
+        answer = await handler(
+            m.DataTransferRequest(vendorId=request.vendorId, messageId=request.messageId, data=request.data)
+        )
+        data = answer.data if answer.data is None or isinstance(answer.data, str) else str(answer.data)
+        return m16.DataTransferResponse(status=m16.DataTransferStatus(answer.status.value), data=data)
+
+    jobs = dict(triggers or {})
+
+    async def trigger(request: m16.TriggerMessageRequest) -> m16.TriggerMessageResponse | Reply:
+        what = request.requestedMessage.value
+        connector = request.connectorId
+        if connector is not None and connector != 0 and connector not in station.evses:
+            return m16.TriggerMessageResponse(status=m16.TriggerMessageStatus.Rejected)
+        if station.registrar.state is Registration.Rejected and what != "BootNotification":
+            return m16.TriggerMessageResponse(status=m16.TriggerMessageStatus.Rejected)
+        job = jobs.get(what) or _core_trigger(station, what, connector)
+        if job is None:
+            return m16.TriggerMessageResponse(status=m16.TriggerMessageStatus.NotImplemented)
+        return Reply(m16.TriggerMessageResponse(status=m16.TriggerMessageStatus.Accepted), then=job)
+
+    router.register(m16.ChangeAvailabilityRequest, change_availability)
+    router.register(m16.ResetRequest, reset)
+    router.register(m16.UnlockConnectorRequest, unlock)
+    router.register(m16.RemoteStartTransactionRequest, remote_start)
+    router.register(m16.RemoteStopTransactionRequest, remote_stop)
+    router.register(m16.ClearCacheRequest, clear_cache)
+    router.register(m16.DataTransferRequest, data_transfer)
+    router.register(m16.TriggerMessageRequest, trigger)
+
+
+def _core_trigger(station: Station, what: str, connector: int | None) -> Job | None:
+    """The sending job for a triggered Core message (OCPP 1.6 section 5.17), or None."""
+    evse_ids = [connector] if connector else list(station.evses)
+
+    if what == "BootNotification":
+
+        async def boot() -> None:
+            await station.registrar.send_boot(m.BootReasonEnumType.Triggered)
+
+        return boot
+    if what == "Heartbeat":
+        return station.registrar.heartbeat
+    if what == "StatusNotification":
+
+        async def status() -> None:
+            fine = station.fine_status
+            if fine is None:
+                return
+            if connector in (None, 0):
+                fine.check_station(force=True)
+            for evse_id in evse_ids:
+                fine.check(evse_id, force=True)
+
+        return status
+    if what == "MeterValues":
+
+        async def meter_values() -> None:
+            for evse_id in evse_ids:
+                values = station.metering.triggered_meter_values(evse_id)
+                if values:
+                    request = m.MeterValuesRequest(evseId=evse_id, meterValue=values)
+                    await station.call_direct(request, m.MeterValuesResponse)
+
+        return meter_values
+    return None
