@@ -138,7 +138,9 @@ class CsmsServer(ABC, Generic[Behaviour]):
         self._host = host
         self._port = self._server.sockets[0].getsockname()[1]
         self._scheme = "wss" if ssl else "ws"
-        _log.info("csms listening on %s://%s:%d/ocpp/<stationId>", self._scheme, host, self._port)
+        _log.info(
+            "csms listening on %s://%s:%d/ocpp/<stationId> (%s)", self._scheme, host, self._port, self.SUBPROTOCOL
+        )
         return self._port
 
     async def stop(self) -> None:

@@ -19,6 +19,7 @@ from evse.clock import Clock
 from evse.devcsms.csms_server import CsmsServer, station_id_from_path
 from evse.devcsms.ev_planning import EvSchedulePlanner
 from evse.devcsms.responses import CsmsBehaviour, RegistrationStatus
+from evse.devcsms.server16 import DevCsms16
 from evse.devcsms.session import StationSession
 from evse.devcsms.session201 import StationSession201
 
@@ -61,15 +62,12 @@ async def serve_forever(
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     csms: CsmsServer[Any]
     if ocpp_version == "1.6":
-        from evse.devcsms.server16 import DevCsms16
-
         csms = DevCsms16(tokens=tokens)
     else:
         csms = DevCsms(tokens=tokens)
         # An ISO 15118 EV's needs get a planned TxProfile back (K15), so the demo shows a schedule reach the EV.
         EvSchedulePlanner(csms)
     await csms.start(host, port, ssl=ssl)
-    _log.info("csms speaks OCPP %s", ocpp_version)
     _log.info("csms accepting idTokens: %s", ", ".join(sorted(csms.tokens)))
     try:
         await asyncio.Future()
