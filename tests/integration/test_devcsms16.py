@@ -12,8 +12,12 @@ import asyncio
 import base64
 import contextlib
 import json
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +28,7 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect as sync_connect
 
 from evse.devcsms import STATION_ACTIONS_16, DevCsms16, InvalidStationMessage
 
@@ -273,3 +278,32 @@ async def test_send_raw_next_raw_and_disconnect(csms: DevCsms16, raw: ClientConn
     assert json.loads(echoed)[2] == "ClearCache"
     await csms.disconnect(STATION)
     assert not csms.connected(STATION)
+
+
+def test_evse_dev_csms_ocpp_16_serves_a_16_boot() -> None:
+    """`evse dev-csms --ocpp 1.6`, as a developer runs it: it says which subprotocol it serves and answers a
+    1.6 BootNotification (the 2.0.1 one it serves by default has no chargePointVendor)."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evse", "dev-csms", "--ocpp", "1.6", "--port", "0"],
+        cwd=root,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = ""
+        for line in proc.stderr:
+            if "listening on" in line:
+                break
+        listening = re.search(r"listening on ws://127\.0\.0\.1:(\d+)/ocpp/<stationId> \(ocpp1\.6\)", line)
+        assert listening is not None, line
+        url = f"ws://127.0.0.1:{listening.group(1)}/ocpp/{STATION}"
+        with sync_connect(url, subprotocols=["ocpp1.6"], open_timeout=10) as ws:  # type: ignore[list-item]
+            assert ws.subprotocol == "ocpp1.6"
+            ws.send(json.dumps([2, "b1", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+            answer = json.loads(ws.recv(timeout=10))
+        assert answer[:2] == [3, "b1"] and answer[2]["status"] == "Accepted"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
