@@ -287,7 +287,7 @@ def cmd_dev_csms(args: argparse.Namespace) -> int:
             )
         sys.stderr.flush()
     try:
-        asyncio.run(serve_forever(args.host, port, tokens=tokens, ssl=context))
+        asyncio.run(serve_forever(args.host, port, tokens=tokens, ssl=context, ocpp_version=args.ocpp))
     except KeyboardInterrupt:
         pass
     return 0
@@ -380,6 +380,9 @@ def parser() -> argparse.ArgumentParser:
     csms.add_argument("--host", default="127.0.0.1")
     csms.add_argument("--port", type=int, help="default 9000, 9443 with --tls")
     csms.add_argument("--tokens", help="comma-separated idTokens to accept (default: demo tokens)")
+    csms.add_argument(
+        "--ocpp", choices=["2.0.1", "1.6"], default="2.0.1", help="OCPP version to speak (1.6: OCPP 1.6J)"
+    )
     csms.add_argument("--tls", action="store_true", help="serve wss:// with a CA and certificates made at start")
     csms.add_argument("--tls-dir", type=Path, default=Path("state/dev-csms-tls"), help="where they are written")
     csms.add_argument(

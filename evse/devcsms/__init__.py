@@ -1,9 +1,10 @@
 """The bundled development CSMS (``evse dev-csms``), also the integration tests' test double.
 
 Built on the independent mobilityhouse ``ocpp`` library so that our station is checked against
-someone else's reading of OCPP 2.0.1 and the official JSON schemas.
+someone else's reading of OCPP (2.0.1: ``DevCsms``, 1.6J: ``DevCsms16``) and the official JSON schemas.
 """
 
+from evse.devcsms.csms_server import CsmsServer
 from evse.devcsms.frames import (
     AuthAttempt,
     ConnectionRecord,
@@ -17,14 +18,19 @@ from evse.devcsms.frames import (
     StationNotConnected,
 )
 from evse.devcsms.responses import DEFAULT_TOKENS, STATION_ACTIONS, RegistrationStatus, ResponseFn
+from evse.devcsms.responses16 import STATION_ACTIONS_16, Transaction16
 from evse.devcsms.server import DevCsms, serve_forever, station_id_from_path
+from evse.devcsms.server16 import DevCsms16
 
 __all__ = [
     "DEFAULT_TOKENS",
     "STATION_ACTIONS",
+    "STATION_ACTIONS_16",
     "AuthAttempt",
     "ConnectionRecord",
+    "CsmsServer",
     "DevCsms",
+    "DevCsms16",
     "DevCsmsError",
     "Direction",
     "Frame",
@@ -35,6 +41,7 @@ __all__ = [
     "ResponseFn",
     "StationDisconnected",
     "StationNotConnected",
+    "Transaction16",
     "serve_forever",
     "station_id_from_path",
 ]

@@ -9,9 +9,11 @@ before any override because it is protocol, not scenario.
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, is_dataclass
-from typing import Any, Literal
+from types import ModuleType
+from typing import Any, ClassVar, Literal, Self
 
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.exceptions import SecurityError
@@ -26,7 +28,8 @@ RegistrationStatus = Literal["Accepted", "Pending", "Rejected"]
 DEFAULT_TOKENS: tuple[str, ...] = ("AABBCCDD", "04A2B3C4D5E6F7", "DEADBEEF", "12345678")
 
 #: Receives the CALL payload (camelCase, as on the wire) and returns the response payload: a
-#: camelCase dict or an ``ocpp.v201.call_result`` instance, or an awaitable of either. Raising an
+#: camelCase dict or a ``call_result`` instance of the CSMS's version (``ocpp.v201.call_result``,
+#: ``ocpp.v16.call_result``), or an awaitable of either. Raising an
 #: ``ocpp.exceptions.OCPPError`` answers with that CALLERROR.
 ResponseFn = Callable[[dict[str, Any]], Any]
 
@@ -61,11 +64,12 @@ STATION_ACTIONS: tuple[str, ...] = (
 
 
 @dataclass
-class CsmsBehaviour:
-    """The programmable part of the CSMS: registration answers, token list, per-action overrides.
+class ScriptedAnswers(ABC):
+    """What every version of the CSMS shares: registration answers, token list, per-action overrides.
 
     Plain attributes on purpose: a test changes ``boot_status`` between two boots and the next
-    BootNotification gets the new answer.
+    BootNotification gets the new answer. A subclass names its version's ``call_result`` module and
+    decides the default answers.
     """
 
     clock: Clock
@@ -75,11 +79,9 @@ class CsmsBehaviour:
     overrides: dict[str, ResponseFn] = field(default_factory=dict)
     #: The status of the last BootNotification answered per station.
     registration: dict[str, str] = field(default_factory=dict)
-    #: Plug & Charge: contracts, revocations, OCSP responder, Get15118EVCertificate hook.
-    pnc: PlugAndChargeCsms = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.pnc = PlugAndChargeCsms(self.clock)
+    #: The library module whose classes carry this version's answers (``ocpp.v201.call_result`` ...).
+    call_results: ClassVar[ModuleType]
 
     @classmethod
     def create(
@@ -88,7 +90,7 @@ class CsmsBehaviour:
         tokens: Collection[str] | None,
         boot_status: RegistrationStatus,
         boot_interval: int,
-    ) -> CsmsBehaviour:
+    ) -> Self:
         return cls(
             clock=clock,
             tokens=set(DEFAULT_TOKENS if tokens is None else tokens),
@@ -99,8 +101,9 @@ class CsmsBehaviour:
     def check_registration(self, station: str, action: str) -> None:
         """Raise SecurityError for anything but BootNotification from a Rejected station.
 
-        OCPP 2.0.1 B03: a rejected station sends nothing but BootNotification until accepted;
-        answering SecurityError makes a station that does so visibly fail.
+        OCPP 2.0.1 B03 (and 1.6 section 4.2 likewise): a rejected station sends nothing but
+        BootNotification until accepted; answering SecurityError makes a station that does so
+        visibly fail.
         """
         if action != "BootNotification" and self.registration.get(station) == "Rejected":
             raise SecurityError(details={"cause": f"{station} is not accepted; send BootNotification"})
@@ -114,10 +117,35 @@ class CsmsBehaviour:
         result = override(payload) if override is not None else self._default(action, payload)
         if inspect.isawaitable(result):
             result = await result
-        response = to_call_result(action, result)
+        response = to_call_result(self.call_results, action, result)
         if action == "BootNotification":
             self.registration[station] = str(response.status)
+        self._answered(station, action, payload, response)
         return response
+
+    @abstractmethod
+    def _default(self, action: str, payload: dict[str, Any]) -> Any:
+        """The answer when no test overrides ``action``: a camelCase dict or call_result."""
+
+    def _answered(self, station: str, action: str, payload: dict[str, Any], response: Any) -> None:
+        """Hook: a CALL is about to be answered with ``response`` (overrides included)."""
+        # Only a version with something to keep (1.6's transaction record) overrides it.
+        return None
+
+    def _now(self) -> str:
+        return ocpp_timestamp(self.clock.now())
+
+
+@dataclass
+class CsmsBehaviour(ScriptedAnswers):
+    """The OCPP 2.0.1 answers: tokens checked as IdTokenInfo, Plug & Charge, notifications acknowledged."""
+
+    call_results: ClassVar[ModuleType] = call_result
+    #: Plug & Charge: contracts, revocations, OCSP responder, Get15118EVCertificate hook.
+    pnc: PlugAndChargeCsms = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pnc = PlugAndChargeCsms(self.clock)
 
     def id_token_info(self, id_token: Mapping[str, Any]) -> datatypes.IdTokenInfoType:
         """Accepted for a listed token, Invalid otherwise.
@@ -160,11 +188,8 @@ class CsmsBehaviour:
         # Every other station request is a notification with an empty response.
         return {}
 
-    def _now(self) -> str:
-        return ocpp_timestamp(self.clock.now())
 
-
-def to_call_result(action: str, result: Any) -> Any:
+def to_call_result(call_results: ModuleType, action: str, result: Any) -> Any:
     """Turn a response payload (camelCase dict or call_result instance) into the call_result.
 
     The ocpp library serializes only dataclasses, and converts their snake_case keys back to
@@ -174,7 +199,7 @@ def to_call_result(action: str, result: Any) -> Any:
         return result
     if not isinstance(result, Mapping):
         raise TypeError(f"response to {action} must be a dict or call_result, not {type(result).__name__}")
-    response_class = getattr(call_result, action)
+    response_class = getattr(call_results, action)
     try:
         return response_class(**camel_to_snake_case(dict(result)))
     except TypeError as exc:

@@ -1,5 +1,8 @@
 """One station's connection to the development CSMS, on the mobilityhouse ``ocpp`` library.
 
+This is the part every OCPP version shares; ``session201`` and ``session16`` add the handlers of
+their version's station requests on top of the library's ChargePoint of that version.
+
 The library does the OCPP-J work we want an independent opinion on: schema validation of every
 CALL the station sends and every answer it gives, CALLERRORs for violations, one CALL in flight.
 This module adds what a test double needs around it: each frame goes through the journal, and the
@@ -15,9 +18,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from ocpp.charge_point import ChargePoint
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 from ocpp.routing import on
-from ocpp.v201 import ChargePoint
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -29,7 +32,7 @@ from evse.devcsms.frames import (
     StationDisconnected,
 )
 from evse.devcsms.journal import Journal
-from evse.devcsms.responses import CsmsBehaviour
+from evse.devcsms.responses import ScriptedAnswers
 
 
 class _QuietProtocolErrors(logging.Filter):
@@ -50,7 +53,7 @@ _library_log.addFilter(_QuietProtocolErrors())
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _handles(action: str) -> Callable[[_F], _F]:
+def handles(action: str) -> Callable[[_F], _F]:
     """``ocpp.routing.on`` with a signature mypy can see (the library has no type hints)."""
     return cast(Callable[[_F], _F], on(action))
 
@@ -62,6 +65,7 @@ class _RecordingConnection:
         self._session = session
 
     async def send(self, message: str) -> None:
+        message = self._session.wire_text(message)
         frame = self._session.journal.record(self._session.id, Direction.SENT, message)
         if frame.message_type in (MessageType.CALLRESULT, MessageType.CALLERROR) and frame.unique_id:
             self._session.answers[frame.unique_id] = frame
@@ -73,14 +77,18 @@ class _RecordingConnection:
 
 
 class StationSession(ChargePoint):  # type: ignore[misc]  # the ocpp package ships no type hints
-    """The CSMS side of one websocket connection from a charging station."""
+    """The CSMS side of one websocket connection from a charging station, for any OCPP version.
+
+    A subclass also derives from the library's ChargePoint of its version (``ocpp.v201.ChargePoint``
+    ...), which names the schemas and call_result classes, and adds one handler per station request.
+    """
 
     def __init__(
         self,
         station_id: str,
         websocket: ServerConnection,
         journal: Journal,
-        behaviour: CsmsBehaviour,
+        behaviour: ScriptedAnswers,
     ) -> None:
         # No library timeout: DevCsms.call() bounds each call with the caller's own timeout, which
         # may be longer than any default the library would impose.
@@ -125,7 +133,7 @@ class StationSession(ChargePoint):  # type: ignore[misc]  # the ocpp package shi
         self.journal.complete_call(frame, response, scripted_error=self._scripted_error)
 
     async def call_station(self, payload: Any) -> Any:
-        """Send a CALL built from an ``ocpp.v201.call`` instance and return the call_result.
+        """Send a CALL built from an ``ocpp.<version>.call`` instance and return the call_result.
 
         A CALLERROR raises the matching ``ocpp.exceptions.OCPPError``; an answer that violates the
         schema raises InvalidStationMessage (and is a journal failure); a closed connection raises
@@ -172,6 +180,10 @@ class StationSession(ChargePoint):  # type: ignore[misc]  # the ocpp package shi
                 return frame
         return None
 
+    def wire_text(self, message: str) -> str:
+        """The frame as it goes out; a version whose CALLERROR codes differ from the library's rewrites it."""
+        return message
+
     async def _answer(self, action: str) -> Any:
         self.behaviour.check_registration(self.id, action)
         try:
@@ -180,106 +192,3 @@ class StationSession(ChargePoint):  # type: ignore[misc]  # the ocpp package shi
             # A test scripted this CALLERROR with respond(); the station did nothing wrong.
             self._scripted_error = True
             raise
-
-    # One handler per request a station may send (responses.STATION_ACTIONS); all answers are
-    # decided in CsmsBehaviour so that they can be unit-tested and overridden by tests.
-
-    @_handles("Authorize")
-    async def on_authorize(self, **_: Any) -> Any:
-        return await self._answer("Authorize")
-
-    @_handles("BootNotification")
-    async def on_boot_notification(self, **_: Any) -> Any:
-        return await self._answer("BootNotification")
-
-    @_handles("ClearedChargingLimit")
-    async def on_cleared_charging_limit(self, **_: Any) -> Any:
-        return await self._answer("ClearedChargingLimit")
-
-    @_handles("DataTransfer")
-    async def on_data_transfer(self, **_: Any) -> Any:
-        return await self._answer("DataTransfer")
-
-    @_handles("FirmwareStatusNotification")
-    async def on_firmware_status_notification(self, **_: Any) -> Any:
-        return await self._answer("FirmwareStatusNotification")
-
-    @_handles("Get15118EVCertificate")
-    async def on_get_15118_ev_certificate(self, **_: Any) -> Any:
-        return await self._answer("Get15118EVCertificate")
-
-    @_handles("GetCertificateStatus")
-    async def on_get_certificate_status(self, **_: Any) -> Any:
-        return await self._answer("GetCertificateStatus")
-
-    @_handles("Heartbeat")
-    async def on_heartbeat(self, **_: Any) -> Any:
-        return await self._answer("Heartbeat")
-
-    @_handles("LogStatusNotification")
-    async def on_log_status_notification(self, **_: Any) -> Any:
-        return await self._answer("LogStatusNotification")
-
-    @_handles("MeterValues")
-    async def on_meter_values(self, **_: Any) -> Any:
-        return await self._answer("MeterValues")
-
-    @_handles("NotifyChargingLimit")
-    async def on_notify_charging_limit(self, **_: Any) -> Any:
-        return await self._answer("NotifyChargingLimit")
-
-    @_handles("NotifyCustomerInformation")
-    async def on_notify_customer_information(self, **_: Any) -> Any:
-        return await self._answer("NotifyCustomerInformation")
-
-    @_handles("NotifyDisplayMessages")
-    async def on_notify_display_messages(self, **_: Any) -> Any:
-        return await self._answer("NotifyDisplayMessages")
-
-    @_handles("NotifyEVChargingNeeds")
-    async def on_notify_ev_charging_needs(self, **_: Any) -> Any:
-        return await self._answer("NotifyEVChargingNeeds")
-
-    @_handles("NotifyEVChargingSchedule")
-    async def on_notify_ev_charging_schedule(self, **_: Any) -> Any:
-        return await self._answer("NotifyEVChargingSchedule")
-
-    @_handles("NotifyEvent")
-    async def on_notify_event(self, **_: Any) -> Any:
-        return await self._answer("NotifyEvent")
-
-    @_handles("NotifyMonitoringReport")
-    async def on_notify_monitoring_report(self, **_: Any) -> Any:
-        return await self._answer("NotifyMonitoringReport")
-
-    @_handles("NotifyReport")
-    async def on_notify_report(self, **_: Any) -> Any:
-        return await self._answer("NotifyReport")
-
-    @_handles("PublishFirmwareStatusNotification")
-    async def on_publish_firmware_status_notification(self, **_: Any) -> Any:
-        return await self._answer("PublishFirmwareStatusNotification")
-
-    @_handles("ReportChargingProfiles")
-    async def on_report_charging_profiles(self, **_: Any) -> Any:
-        return await self._answer("ReportChargingProfiles")
-
-    @_handles("ReservationStatusUpdate")
-    async def on_reservation_status_update(self, **_: Any) -> Any:
-        return await self._answer("ReservationStatusUpdate")
-
-    @_handles("SecurityEventNotification")
-    async def on_security_event_notification(self, **_: Any) -> Any:
-        return await self._answer("SecurityEventNotification")
-
-    @_handles("SignCertificate")
-    async def on_sign_certificate(self, **_: Any) -> Any:
-        return await self._answer("SignCertificate")
-
-    @_handles("StatusNotification")
-    async def on_status_notification(self, **_: Any) -> Any:
-        return await self._answer("StatusNotification")
-
-    @_handles("TransactionEvent")
-    async def on_transaction_event(self, **_: Any) -> Any:
-        return await self._answer("TransactionEvent")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +13,26 @@ import pytest
 from evse.config import Settings, parse_settings
 from evse.daemon import Daemon, Exit, build
 from evse.devcsms.server import DevCsms
+from evse.devcsms.server16 import DevCsms16
 
 STATION_ID = "CS001"
 PASSWORD = "test-password-0001"
 
 
-def station_settings(tmp_path: Path, port: int, evses: int = 1, **extra: Any) -> Settings:
+def station_settings(
+    tmp_path: Path, port: int, evses: int = 1, ocpp_version: str | None = None, **extra: Any
+) -> Settings:
+    """The test station's settings; ``ocpp_version="1.6"`` makes it speak OCPP 1.6J (YAML ``csms.ocpp_version``)."""
+    csms: dict[str, Any] = {
+        "url": f"ws://127.0.0.1:{port}/ocpp",
+        "security_profile": 1,
+        "basic_auth_password": PASSWORD,
+    }
+    if ocpp_version is not None:
+        csms["ocpp_version"] = ocpp_version
     data: dict[str, Any] = {
         "station": {"id": STATION_ID, "vendor": "TestVendor", "model": "TestModel", "serial": "S1"},
-        "csms": {"url": f"ws://127.0.0.1:{port}/ocpp", "security_profile": 1, "basic_auth_password": PASSWORD},
+        "csms": csms,
         "board": "sim",
         "evses": [{"id": i, "connectors": [{"id": 1, "type": "cType2"}]} for i in range(1, evses + 1)],
         "state_dir": str(tmp_path / "state"),
@@ -83,26 +94,63 @@ async def csms() -> AsyncIterator[DevCsms]:
     await server.stop()
 
 
-@pytest.fixture
-async def make_station(tmp_path: Path, csms: DevCsms) -> AsyncIterator[Any]:
+Factory = Callable[..., Awaitable[StationUnderTest]]
+
+
+@contextlib.asynccontextmanager
+async def station_factory(tmp_path: Path, port: int, ocpp_version: str | None = None) -> AsyncIterator[Factory]:
+    """Builds stations against the CSMS on ``port``; every one built is stopped on exit."""
     stations: list[StationUnderTest] = []
 
     async def factory(start: bool = True, **extra: Any) -> StationUnderTest:
-        sut = StationUnderTest(station_settings(tmp_path, csms.port, **extra))
+        sut = StationUnderTest(station_settings(tmp_path, port, ocpp_version=ocpp_version, **extra))
         stations.append(sut)
         if start:
             await sut.start()
         return sut
 
-    yield factory
-    for sut in stations:
-        await sut.stop()
+    try:
+        yield factory
+    finally:
+        for sut in stations:
+            await sut.stop()
 
 
 @pytest.fixture
-async def station(make_station: Any, csms: DevCsms) -> StationUnderTest:
+async def make_station(tmp_path: Path, csms: DevCsms) -> AsyncIterator[Factory]:
+    async with station_factory(tmp_path, csms.port) as factory:
+        yield factory
+
+
+@pytest.fixture
+async def station(make_station: Factory, csms: DevCsms) -> StationUnderTest:
     """A station that has booted (Accepted) and reported its connectors."""
     sut: StationUnderTest = await make_station()
     await csms.wait_for("BootNotification", timeout=10)
     await csms.wait_for("StatusNotification", timeout=10)
+    return sut
+
+
+@pytest.fixture
+async def csms16() -> AsyncIterator[DevCsms16]:
+    """The OCPP 1.6J dev CSMS, with basic auth (profile 1) for the test station like ``csms``."""
+    server = DevCsms16(basic_auth={STATION_ID: PASSWORD}, boot_interval=300)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def make_station16(tmp_path: Path, csms16: DevCsms16) -> AsyncIterator[Factory]:
+    """``make_station`` for a station speaking OCPP 1.6J to ``csms16``."""
+    async with station_factory(tmp_path, csms16.port, ocpp_version="1.6") as factory:
+        yield factory
+
+
+@pytest.fixture
+async def station16(make_station16: Factory, csms16: DevCsms16) -> StationUnderTest:
+    """A 1.6J station that has booted (Accepted) and reported its connectors."""
+    sut: StationUnderTest = await make_station16()
+    await csms16.wait_for("BootNotification", timeout=10)
+    await csms16.wait_for("StatusNotification", timeout=10)
     return sut
