@@ -107,7 +107,9 @@ def values(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # ---- GetConfiguration ---------------------------------------------------------------------------------
 
 
-async def test_get_configuration_without_keys_lists_every_key_of_the_table_in_1_6_text(tmp_path: Path) -> None:
+async def test_TC_019_CS_get_configuration_without_keys_lists_every_key_of_the_table_in_1_6_text(
+    tmp_path: Path,
+) -> None:
     station = Station(tmp_path)
     answer = await station.get()
     listed = values(answer)
@@ -176,7 +178,7 @@ async def test_values_are_cut_to_the_500_characters_1_6_allows(tmp_path: Path) -
 # ---- ChangeConfiguration ------------------------------------------------------------------------------
 
 
-async def test_change_configuration_accepted_is_what_2_0_1_get_variables_reads_after_a_restart(
+async def test_TC_021_CS_change_configuration_accepted_is_what_2_0_1_get_variables_reads_after_a_restart(
     tmp_path: Path,
 ) -> None:
     station = Station(tmp_path)
@@ -190,7 +192,7 @@ async def test_change_configuration_accepted_is_what_2_0_1_get_variables_reads_a
     assert values(await restarted.get("MeterValueSampleInterval"))["MeterValueSampleInterval"]["value"] == "15"
 
 
-async def test_change_configuration_of_an_unknown_key_is_not_supported(tmp_path: Path) -> None:
+async def test_TC_040_1_CS_change_configuration_of_an_unknown_key_is_not_supported(tmp_path: Path) -> None:
     station = Station(tmp_path)
     assert await station.change("BlinkRepeat", "3") == "NotSupported"
     assert station.changes == []
@@ -214,6 +216,7 @@ async def test_change_configuration_of_a_read_only_key_is_rejected(tmp_path: Pat
 @pytest.mark.parametrize(
     ("key", "value"),
     [
+        ("MeterValueSampleInterval", "-1"),
         ("HeartbeatInterval", "forty"),
         ("LocalAuthorizeOffline", "yes"),
         ("MeterValuesSampledData", "Energy.Active.Import.Register,RPM"),
@@ -221,7 +224,7 @@ async def test_change_configuration_of_a_read_only_key_is_rejected(tmp_path: Pat
         ("AuthorizationKey", "tooshort"),
     ],
 )
-async def test_a_value_the_device_model_refuses_is_rejected_and_changes_nothing(
+async def test_TC_040_2_CS_a_value_the_device_model_refuses_is_rejected_and_changes_nothing(
     tmp_path: Path, key: str, value: str
 ) -> None:
     station = Station(tmp_path)
@@ -267,7 +270,9 @@ async def test_connector_phase_rotation_is_per_connector_in_the_order_of_1_6_con
     assert station.get_variable(ComponentKey("Connector", None, 1, 1), "PhaseRotation") == "RST"
 
 
-async def test_authorization_key_sets_the_basic_auth_password_and_reconnects_after_the_answer(tmp_path: Path) -> None:
+async def test_TC_073_CS_authorization_key_sets_the_basic_auth_password_and_reconnects_after_the_answer(
+    tmp_path: Path,
+) -> None:
     """Whitepaper A01 / A00.FR.205: up to 40 hexadecimal digits; the station reconnects with it."""
     station = Station(tmp_path)
     assert await station.change("AuthorizationKey", PASSWORD_HEX) == "Accepted"
