@@ -175,6 +175,13 @@ async def test_values_are_cut_to_the_500_characters_1_6_allows(tmp_path: Path) -
     assert value is not None and len(value) == VALUE_MAX_LENGTH
 
 
+def test_supported_feature_profiles_are_1_6_names_and_include_core(tmp_path: Path) -> None:
+    dm = Station(tmp_path).dm
+    for profiles in (["LocalAuthListManagement"], ["Core", "LocalAuthList"]):
+        with pytest.raises(ValueError, match="Core is required"):
+            ConfigurationView(dm, profiles)
+
+
 # ---- ChangeConfiguration ------------------------------------------------------------------------------
 
 

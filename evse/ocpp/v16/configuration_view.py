@@ -36,6 +36,11 @@ CONVERTED = frozenset(
     {PER_CONNECTOR, RATE_UNIT, SAMPLED_DATA, NUMBER_OF_CONNECTORS, FEATURE_PROFILES, SECURITY_PROFILE}
 )
 
+# The feature profiles of 1.6 edition 2, 3.3, as SupportedFeatureProfiles spells them.
+FEATURE_PROFILE_NAMES = frozenset(
+    {"Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging", "RemoteTrigger"}
+)
+
 # 2.0.1 SmartChargingCtrlr.RateUnit members -> the 1.6 ChargingRateUnitType names the key lists.
 _RATE_UNITS = {"A": "Current", "W": "Power"}
 # 1.6 9.1.7 ConnectorPhaseRotation: what a connector without a known rotation shows.
@@ -90,6 +95,10 @@ class ConfigurationView:
     """
 
     def __init__(self, dm: DeviceModel, profiles: Sequence[str], table: dict[str, KeyMapping] | None = None) -> None:
+        unknown = [profile for profile in profiles if profile not in FEATURE_PROFILE_NAMES]
+        if unknown or "Core" not in profiles:
+            # A typo here would go out in SupportedFeatureProfiles and mislead every CSMS (TC_019_CS).
+            raise ValueError(f"feature profiles {list(profiles)}: Core is required, {unknown} are not 1.6 profiles")
         self._dm = dm
         self._profiles = tuple(profiles)
         mappings = table if table is not None else load_key_table()
