@@ -21,7 +21,7 @@ KEY_MAX_LENGTH = 50  # GetConfiguration.conf configurationKey.key maxLength
 
 
 class Access(StrEnum):
-    """1.6 accessibility: R keys are Rejected by ChangeConfiguration, W keys never shown."""
+    """1.6 accessibility: R keys are Rejected by ChangeConfiguration, W keys never shown with a value."""
 
     R = "R"
     RW = "RW"
