@@ -545,7 +545,9 @@ def build(
     if adapter16 is not None:
         from evse.ocpp.v16 import wiring as wiring16
 
-        wiring16.attach(router, station, adapter16, vendors=data_transfer.VendorRegistry())
+        wiring16.attach(
+            router, station, adapter16, vendors=data_transfer.VendorRegistry(), reconnect=connection.reconnect
+        )
     else:
         logs.register(router, station_logs.retrieval)
         firmware.register(router, updater, security)

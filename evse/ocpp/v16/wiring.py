@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from evse.ocpp.handlers.data_transfer import VendorRegistry
 from evse.ocpp.rpc import CallSender, Router
 from evse.ocpp.v16 import messages as m16
-from evse.ocpp.v16.handlers import core
+from evse.ocpp.v16.configuration_view import ConfigurationChange
+from evse.ocpp.v16.handlers import configuration, core
 from evse.ocpp.v16.sender import V16Sender
 from evse.ocpp.v16.tx_ids import TxIds
 from evse.station.core.evse_status import EvseStatus
@@ -50,6 +51,7 @@ def attach(
     adapter: Adapter16,
     *,
     vendors: VendorRegistry,
+    reconnect: Callable[[str], Awaitable[None]],
     triggers: dict[str, Callable[[], Awaitable[None]]] | None = None,
 ) -> None:
     def report(connector_id: int, status: EvseStatus, error_code: str, vendor_error_code: str | None) -> None:
@@ -64,3 +66,10 @@ def attach(
 
     station.fine_status = FineStatus(station, report)
     core.register(router, station, adapter.tx_ids, vendors, triggers=triggers)
+
+    def after_set(change: ConfigurationChange) -> Callable[[], Awaitable[None]] | None:
+        if change.key == "AuthorizationKey":  # whitepaper A01: reconnect with it once the answer has left
+            return lambda: reconnect("new AuthorizationKey")
+        return None
+
+    configuration.register(router, station.dm, after_set=after_set, profiles=PROFILES)
