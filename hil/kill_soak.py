@@ -8,6 +8,11 @@ byte-identical to its first copy, there is exactly one Started and one Ended, an
 never decreases.
 
     python -m hil.kill_soak --rounds 200      # `make soak`
+    python -m hil.kill_soak --ocpp 1.6        # the same against a 1.6J CSMS
+
+Under OCPP 1.6 the check is the 1.6 one: every transaction the CSMS handed an id out for has exactly one
+StartTransaction and one StopTransaction, meterStop >= meterStart, and nothing names an id it never gave
+(a StartTransaction sent twice would show as a second transaction that never stops).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import yaml
 from evse import control
 from evse.devcsms.frames import Direction, MessageType
 from evse.devcsms.server import DevCsms
+from evse.devcsms.server16 import DevCsms16
 from evse.errors import ControlError
 
 STATION = "KILL01"
@@ -49,13 +55,14 @@ class SoakResult:
     problems: list[str] = field(default_factory=list)
 
 
-def write_config(state: Path, port: int) -> Path:
+def write_config(state: Path, port: int, ocpp_version: str = "2.0.1") -> Path:
     path = state / "kill.yaml"
+    csms = {"url": f"ws://127.0.0.1:{port}/ocpp", "security_profile": 1, "basic_auth_password": PASSWORD}
     path.write_text(
         yaml.safe_dump(
             {
                 "station": {"id": STATION, "vendor": "Kill", "model": "Kill"},
-                "csms": {"url": f"ws://127.0.0.1:{port}/ocpp", "security_profile": 1, "basic_auth_password": PASSWORD},
+                "csms": {**csms, "ocpp_version": ocpp_version},
                 "evses": [{"id": 1, "connectors": [{"id": 1}]}, {"id": 2, "connectors": [{"id": 1}]}],
                 "state_dir": str(state / "state"),
                 "log_level": "WARNING",
@@ -103,13 +110,19 @@ async def _start(config: Path) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
-async def run_kill_soak(rounds: int, *, seed: int = 1, workdir: Path | None = None) -> SoakResult:
+async def run_kill_soak(
+    rounds: int, *, seed: int = 1, workdir: Path | None = None, ocpp_version: str = "2.0.1"
+) -> SoakResult:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
         base = workdir or Path(tmp)
-        csms = DevCsms(basic_auth={STATION: PASSWORD})
+        csms: DevCsms | DevCsms16 = (
+            DevCsms16(basic_auth={STATION: PASSWORD})
+            if ocpp_version == "1.6"
+            else DevCsms(basic_auth={STATION: PASSWORD})
+        )
         port = await csms.start()
-        config = write_config(base, port)
+        config = write_config(base, port, ocpp_version)
         sock = base / "state" / "control.sock"
         online = True
         result = SoakResult(rounds=rounds, kills=0)
@@ -140,7 +153,10 @@ async def run_kill_soak(rounds: int, *, seed: int = 1, workdir: Path | None = No
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
         await csms.stop()
-        check(csms, result)
+        if isinstance(csms, DevCsms16):
+            check16(csms, result)
+        else:
+            check(csms, result)
         return result
 
 
@@ -193,13 +209,29 @@ def check(csms: DevCsms, result: SoakResult) -> None:
     result.problems.extend(csms.failures)
 
 
+def check16(csms: DevCsms16, result: SoakResult) -> None:
+    """The 1.6 record: one StartTransaction and one StopTransaction per CSMS transactionId, meterStop >=
+    meterStart, no id named that the CSMS never gave; resends are StopTransactions received twice."""
+    records = csms.transactions16
+    result.transactions = len(records)
+    for record in records.values():
+        result.events += 1 + len(record.stops) + len(record.meter_values)
+        result.resends += max(0, len(record.stops) - 1)
+    try:
+        csms.assert_transactions_complete(STATION)
+    except AssertionError as exc:
+        result.problems.extend(str(exc).splitlines()[1:])
+    result.problems.extend(csms.failures)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--seed", type=int, default=int(os.environ.get("SOAK_SEED", "1")))
+    parser.add_argument("--ocpp", choices=["2.0.1", "1.6"], default="2.0.1", help="the CSMS's OCPP version")
     args = parser.parse_args()
     started = time.monotonic()
-    result = asyncio.run(run_kill_soak(args.rounds, seed=args.seed))
+    result = asyncio.run(run_kill_soak(args.rounds, seed=args.seed, ocpp_version=args.ocpp))
     print(
         f"kill soak: {result.kills} SIGKILLs, {result.transactions} transactions, {result.events} distinct "
         f"TransactionEvents, {result.resends} identical resends, {len(result.problems)} problems, "
