@@ -1,7 +1,8 @@
 """Meter samples as the station core knows them, in no protocol's message types.
 
 A :class:`MeterSample` is what the meter said at one instant, as a list of :class:`Reading` s; each
-protocol adapter renders it into its own message (2.0.1 ``MeterValueType``: evse/ocpp/v201/samples.py).
+protocol adapter renders it into its own message (for 2.0.1 a ``MeterValueType``, by the adapter's
+``meter_value_from_sample``).
 The vocabularies (measurand, reading context, phase, location) are the names OCPP 1.6 and 2.0.1 share,
 so rendering is a rename, never a lookup that can fail. Only what the core produces is listed: a
 measurand or unit joins its enum when a meter driver can supply it.
