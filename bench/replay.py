@@ -34,6 +34,7 @@ from evse.devcsms.frames import Direction, MessageType
 from evse.devcsms.server import DevCsms
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.samples import meter_value_from_sample
 from evse.station.core.meter_values import energy_sample, periodic_sample
 from evse.station.shell.tx_journal import TxJournal
 from evse.storage import open_database
@@ -86,13 +87,13 @@ def fill_outbox(directory: Path, events: int = EVENTS) -> str:
             now = reading(energy + POWER_W * i * SAMPLE_INTERVAL.total_seconds() / 3600)
             if i == 0:
                 kind, trigger, state = "Started", "Authorized", "Charging"
-                meter = energy_sample(now, "Transaction.Begin", at)
+                meter = meter_value_from_sample(energy_sample(now, "Transaction.Begin", at))
             elif i == events - 1:
                 kind, trigger, state = "Ended", "EVCommunicationLost", "Idle"
-                meter = energy_sample(now, "Transaction.End", at)
+                meter = meter_value_from_sample(energy_sample(now, "Transaction.End", at))
             else:
                 kind, trigger, state = "Updated", "MeterValuePeriodic", "Charging"
-                meter = periodic_sample(now, at)
+                meter = meter_value_from_sample(periodic_sample(now, at))
             request = m.TransactionEventRequest(
                 eventType=m.TransactionEventEnumType(kind),
                 timestamp=at,

@@ -17,6 +17,7 @@ from drivers.interfaces import MeterReading
 from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.ocpp.v201.schemas import validate_request
 from evse.station.core.meter_values import (
     Offered,
@@ -31,6 +32,7 @@ from evse.station.core.meter_values import (
     unsupported_measurands,
     updated_values,
 )
+from evse.station.core.samples import Location, MeterSample, ReadingContext
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "device_model"
 DEFINITIONS = load_definitions(CONFIG_DIR, [(1, [1])])
@@ -71,22 +73,16 @@ def reading(**changes: object) -> MeterReading:
     return MeterReading(**values)  # type: ignore[arg-type]
 
 
-def rows(value: m.MeterValueType | None) -> list[tuple[str, str | None, float, str | None]]:
-    """(measurand, phase, value, unit) of each sampled value, for compact assertions."""
+def rows(value: MeterSample | None) -> list[tuple[str, str | None, float, str | None]]:
+    """(measurand, phase, value, unit) of each reading, for compact assertions."""
     assert value is not None
-    return [
-        (
-            str(s.measurand),
-            s.phase.value if s.phase else None,
-            s.value,
-            s.unitOfMeasure.unit if s.unitOfMeasure else None,
-        )
-        for s in value.sampledValue
-    ]
+    return [(str(r.measurand), r.phase.value if r.phase else None, r.value, r.unit.value) for r in value.values]
 
 
-def assert_valid_meter_values(*values: m.MeterValueType) -> None:
-    payload = {"evseId": 1, "meterValue": [v.model_dump(mode="json", exclude_none=True) for v in values]}
+def assert_valid_meter_values(*values: MeterSample) -> None:
+    """The samples, as the 2.0.1 adapter renders them, make a schema-valid MeterValuesRequest."""
+    rendered = meter_values_from_samples(values)
+    payload = {"evseId": 1, "meterValue": [v.model_dump(mode="json", exclude_none=True) for v in rendered]}
     validate_request("MeterValues", payload)
 
 
@@ -102,7 +98,7 @@ def test_only_configured_measurands_are_sampled_in_configured_order_once_each() 
         phases=3,
     )
     assert rows(value) == [("Frequency", None, 50.01, "Hz"), ("Energy.Active.Import.Register", None, 12345.7, "Wh")]
-    assert value is not None and value.timestamp == AT
+    assert value is not None and value.at == AT
 
 
 def test_three_phase_current_and_voltage_carry_one_value_per_phase_and_totals_carry_no_phase() -> None:
@@ -128,10 +124,13 @@ def test_a_single_phase_evse_reports_only_L1_even_from_a_three_phase_meter() -> 
 def test_every_value_states_its_context_location_and_unit() -> None:
     value = build_meter_value(THREE_PHASE, ALL, "Sample.Clock", AT, phases=3, location="Inlet", offered=Offered(16, 11))
     assert value is not None
-    for sampled in value.sampledValue:
-        assert sampled.context is m.ReadingContextEnumType.Sample_Clock
-        assert sampled.location is m.LocationEnumType.Inlet
-        assert sampled.unitOfMeasure is not None and sampled.unitOfMeasure.multiplier is None
+    for sampled in value.values:
+        assert sampled.context is ReadingContext.SAMPLE_CLOCK
+        assert sampled.location is Location.INLET
+        assert sampled.multiplier == 0
+    for rendered in meter_values_from_samples([value])[0].sampledValue:
+        assert rendered.unitOfMeasure is not None and rendered.unitOfMeasure.unit
+        assert rendered.unitOfMeasure.multiplier is None
 
 
 def test_power_is_split_by_direction_into_import_and_export() -> None:
@@ -221,7 +220,7 @@ def test_every_built_meter_value_validates_against_the_official_schema(
         assert supplied == set()
         return
     assert_valid_meter_values(value)
-    assert {str(s.measurand) for s in value.sampledValue} == supplied
+    assert {str(s.measurand) for s in value.values} == supplied
 
 
 # ---- configuration --------------------------------------------------------------------------------
@@ -296,30 +295,30 @@ def test_J02_started_event_carries_tx_started_measurands_with_context_transactio
         ("Energy.Active.Import.Register", None),
         ("Voltage", "L1-N"),
     ]
-    assert {s.context for s in values[0].sampledValue} == {m.ReadingContextEnumType.Transaction_Begin}
+    assert {s.context for s in values[0].values} == {ReadingContext.TRANSACTION_BEGIN}
     assert_valid_meter_values(*values)
 
 
 def test_J02_updated_event_carries_every_tx_updated_measurand_with_context_sample_periodic() -> None:
     values = updated_values(THREE_PHASE, CONFIG, AT, phases=3)
-    assert {str(s.measurand) for s in values[0].sampledValue} == set(CONFIG.tx_updated_measurands)
-    assert {s.context for s in values[0].sampledValue} == {m.ReadingContextEnumType.Sample_Periodic}
+    assert {str(s.measurand) for s in values[0].values} == set(CONFIG.tx_updated_measurands)
+    assert {s.context for s in values[0].values} == {ReadingContext.SAMPLE_PERIODIC}
     assert_valid_meter_values(*values)
 
 
 def test_J01_clock_aligned_sample_carries_every_aligned_measurand_with_context_sample_clock() -> None:
     values = clock_aligned_values(THREE_PHASE, CONFIG, AT, phases=3)
     assert [name for name, _, _, _ in rows(values[0])] == list(CONFIG.aligned_measurands)
-    assert values[0].sampledValue[0].context is m.ReadingContextEnumType.Sample_Clock
+    assert values[0].values[0].context is ReadingContext.SAMPLE_CLOCK
     assert_valid_meter_values(*values)
 
 
 def test_triggered_samples_use_tx_updated_measurands_in_a_transaction_and_aligned_ones_outside() -> None:
     in_tx = triggered_values(THREE_PHASE, CONFIG, AT, phases=3, in_transaction=True)
     idle = triggered_values(THREE_PHASE, CONFIG, AT, phases=3, in_transaction=False)
-    assert {str(s.measurand) for s in in_tx[0].sampledValue} == set(CONFIG.tx_updated_measurands)
+    assert {str(s.measurand) for s in in_tx[0].values} == set(CONFIG.tx_updated_measurands)
     assert [name for name, _, _, _ in rows(idle[0])] == list(CONFIG.aligned_measurands)
-    assert {s.context for s in in_tx[0].sampledValue + idle[0].sampledValue} == {m.ReadingContextEnumType.Trigger}
+    assert {s.context for s in in_tx[0].values + idle[0].values} == {ReadingContext.TRIGGER}
 
 
 def test_a_trigger_always_answers_with_a_meter_value_falling_back_to_the_energy_register() -> None:
@@ -336,9 +335,9 @@ def test_ended_event_lists_collected_samples_in_time_order_then_transaction_end_
         updated_values(THREE_PHASE, CONFIG, earlier, phases=3)[0],
     ]
     values = ended_values(collected, THREE_PHASE, CONFIG, AT, phases=3)
-    assert [v.timestamp for v in values] == [earlier, later, AT]
+    assert [v.at for v in values] == [earlier, later, AT]
     assert [name for name, _, _, _ in rows(values[-1])] == list(CONFIG.tx_ended_measurands)
-    assert values[-1].sampledValue[0].context is m.ReadingContextEnumType.Transaction_End
+    assert values[-1].values[0].context is ReadingContext.TRANSACTION_END
     assert ended_values(collected, None, CONFIG, AT, phases=3) == values[:2]  # meter lost: no final sample
     assert_valid_meter_values(*values)
 

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.interfaces import MeterReading
-from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.ocpp.v201.schemas import validate_request
 from evse.station.core.meter_values import SamplingConfig, ended_values
+from evse.station.core.samples import MeterSample
 from evse.station.core.tx_ended import DEFAULT_MAX_SAMPLES, TxEndedSampler
 
 START = datetime(2024, 3, 1, 12, 7, 30, tzinfo=UTC)
@@ -50,11 +51,12 @@ def run(sampler: TxEndedSampler, seconds: int, *, step: int = 1, offset: float =
     return sampler
 
 
-def contexts(values: list[m.MeterValueType]) -> list[str]:
-    return [str(v.sampledValue[0].context) for v in values]
+def contexts(values: list[MeterSample]) -> list[str]:
+    return [str(v.values[0].context) for v in values]
 
 
-def assert_valid_ended_event(values: list[m.MeterValueType]) -> None:
+def assert_valid_ended_event(values: list[MeterSample]) -> None:
+    """The samples, as the 2.0.1 adapter renders them, make a schema-valid TransactionEvent Ended."""
     validate_request(
         "TransactionEvent",
         {
@@ -63,7 +65,7 @@ def assert_valid_ended_event(values: list[m.MeterValueType]) -> None:
             "triggerReason": "EVCommunicationLost",
             "seqNo": 3,
             "transactionInfo": {"transactionId": "tx-1", "stoppedReason": "EVDisconnected"},
-            "meterValue": [v.model_dump(mode="json", exclude_none=True) for v in values],
+            "meterValue": [v.model_dump(mode="json", exclude_none=True) for v in meter_values_from_samples(values)],
         },
     )
 
@@ -73,10 +75,10 @@ def test_J02_ended_event_has_a_sample_every_tx_ended_interval_then_transaction_e
     end = START + timedelta(seconds=320)
     values = ended_values(sampler.samples, reading(1320.0), SAMPLED, end, phases=1)
     assert contexts(values) == ["Sample.Periodic"] * 5 + ["Transaction.End"]
-    stamps = [v.timestamp for v in values[:-1]]
+    stamps = [v.at for v in values[:-1]]
     assert stamps == [START + timedelta(seconds=60 * k) for k in range(1, 6)]
-    assert {str(s.measurand) for v in values[:-1] for s in v.sampledValue} == set(SAMPLED.tx_ended_measurands)
-    assert [v.sampledValue[0].value for v in values] == [1060.0, 1120.0, 1180.0, 1240.0, 1300.0, 1320.0]
+    assert {str(s.measurand) for v in values[:-1] for s in v.values} == set(SAMPLED.tx_ended_measurands)
+    assert [v.values[0].value for v in values] == [1060.0, 1120.0, 1180.0, 1240.0, 1300.0, 1320.0]
     assert_valid_ended_event(values)
 
 
@@ -84,7 +86,7 @@ def test_J01_ended_event_has_clock_aligned_samples_at_each_boundary_then_transac
     sampler = run(TxEndedSampler.start(ALIGNED, START_MONO, START, phases=1), 40 * 60, step=7)
     values = ended_values(sampler.samples, reading(9999.0), ALIGNED, START + timedelta(minutes=40), phases=1)
     assert contexts(values) == ["Sample.Clock"] * 3 + ["Transaction.End"]
-    assert [v.timestamp for v in values[:3]] == [
+    assert [v.at for v in values[:3]] == [
         datetime(2024, 3, 1, 12, 15, tzinfo=UTC),
         datetime(2024, 3, 1, 12, 30, tzinfo=UTC),
         datetime(2024, 3, 1, 12, 45, tzinfo=UTC),
@@ -105,7 +107,7 @@ def test_due_says_exactly_when_feeding_would_record_a_sample() -> None:
 def test_a_late_reading_records_one_sample_at_the_latest_point_passed_not_a_burst() -> None:
     sampler = TxEndedSampler.start(SAMPLED, START_MONO, START, phases=1)
     sampler = sampler.feed(reading(5.0), START_MONO + 250, START + timedelta(seconds=250))
-    assert [v.timestamp for v in sampler.samples] == [START + timedelta(seconds=240)]
+    assert [v.at for v in sampler.samples] == [START + timedelta(seconds=240)]
     assert not sampler.due(START_MONO + 299, START + timedelta(seconds=299))
     assert sampler.due(START_MONO + 300, START + timedelta(seconds=300))
 
@@ -127,8 +129,8 @@ def test_a_three_day_session_stays_bounded_and_evenly_spaced() -> None:
         sampler = sampler.feed(reading(float(t)), START_MONO + t, START + timedelta(seconds=t))
         most = max(most, len(sampler.samples))
     assert most <= DEFAULT_MAX_SAMPLES
-    periodic = [v.timestamp for v in sampler.samples if str(v.sampledValue[0].context) == "Sample.Periodic"]
-    clock = [v.timestamp for v in sampler.samples if str(v.sampledValue[0].context) == "Sample.Clock"]
+    periodic = [v.at for v in sampler.samples if str(v.values[0].context) == "Sample.Periodic"]
+    clock = [v.at for v in sampler.samples if str(v.values[0].context) == "Sample.Clock"]
     assert len(periodic) >= 30 and len(clock) >= 30
     assert periodic[0] == START + timedelta(seconds=60)  # the first sample of each kind survives thinning
     assert clock[0] == datetime(2024, 3, 1, 12, 15, tzinfo=UTC)
@@ -145,10 +147,10 @@ def test_a_restored_sampler_continues_the_schedule_after_a_restart() -> None:
     now = START + timedelta(seconds=230)
     assert restored.due(5.0, now)
     resumed = restored.feed(reading(2230.0), 5.0, now)
-    assert [v.timestamp for v in resumed.samples] == [START + timedelta(seconds=s) for s in (60, 120, 180)]
+    assert [v.at for v in resumed.samples] == [START + timedelta(seconds=s) for s in (60, 120, 180)]
     assert resumed == restored.resumed(5.0, now).feed(reading(2230.0), 5.0, now)
     later = resumed.feed(reading(2290.0), 5.0 + 10, now + timedelta(seconds=10))
-    assert [v.timestamp for v in later.samples][-1] == START + timedelta(seconds=240)
+    assert [v.at for v in later.samples][-1] == START + timedelta(seconds=240)
 
 
 def test_bad_arguments_and_bad_json_are_refused() -> None:

@@ -1,11 +1,12 @@
-"""MeterValueType samples built from a meter reading as the device model asks (OCPP 2.0.1 J01-J02).
+"""Meter samples built from a meter reading as the device model asks (OCPP 2.0.1 J01-J02).
 
 Pure functions: the shell reads the meter and the clock and sends what these return. Which measurands go
 in which message is device-model configuration (SampledDataCtrlr, AlignedDataCtrlr), read once into a
 :class:`SamplingConfig`; the station re-reads it when a variable changes.
 
-Units are the OCPP defaults for each quantity (Wh, W, A, V, Hz), always stated in unitOfMeasure with no
-multiplier, so a CSMS never has to guess; values are rounded to what a meter resolves (0.1 Wh, 0.1 W,
+Samples are the core's own :class:`~evse.station.core.samples.MeterSample`; each protocol adapter renders
+them into its messages. Units are the OCPP defaults for each quantity (Wh, W, A, V, Hz), always stated,
+with no multiplier, so a CSMS never has to guess; values are rounded to what a meter resolves (0.1 Wh, 0.1 W,
 0.01 A, 0.1 V, 0.01 Hz) to keep long TxEnded lists short. Power is split by sign: the reading's power_w
 is positive towards the EV, so Power.Active.Import is its positive part and Power.Active.Export the
 negative part. Only per-phase quantities (Current.Import, Voltage) carry a phase; the energy registers
@@ -27,24 +28,24 @@ from typing import Final
 from drivers.interfaces import MeterReading
 from evse.devicemodel.model import DeviceModel
 from evse.errors import DeviceModelError
-from evse.ocpp.v201 import messages as m
+from evse.station.core.samples import Location, Measurand, MeterSample, Phase, Reading, ReadingContext, Unit
 
-ENERGY_IMPORT: Final = "Energy.Active.Import.Register"
+ENERGY_IMPORT: Final = Measurand.ENERGY_ACTIVE_IMPORT_REGISTER.value
 
-_UNITS: Final[dict[str, str]] = {
-    ENERGY_IMPORT: "Wh",
-    "Energy.Active.Export.Register": "Wh",
-    "Power.Active.Import": "W",
-    "Power.Active.Export": "W",
-    "Power.Offered": "W",
-    "Current.Import": "A",
-    "Current.Offered": "A",
-    "Voltage": "V",
-    "Frequency": "Hz",
+_UNITS: Final[dict[str, Unit]] = {
+    ENERGY_IMPORT: Unit.WH,
+    "Energy.Active.Export.Register": Unit.WH,
+    "Power.Active.Import": Unit.W,
+    "Power.Active.Export": Unit.W,
+    "Power.Offered": Unit.W,
+    "Current.Import": Unit.A,
+    "Current.Offered": Unit.A,
+    "Voltage": Unit.V,
+    "Frequency": Unit.HZ,
 }
-_DECIMALS: Final[dict[str, int]] = {"Wh": 1, "W": 1, "A": 2, "V": 1, "Hz": 2}
-_CURRENT_PHASES: Final = ("L1", "L2", "L3")
-_VOLTAGE_PHASES: Final = ("L1-N", "L2-N", "L3-N")
+_DECIMALS: Final[dict[Unit, int]] = {Unit.WH: 1, Unit.W: 1, Unit.A: 2, Unit.V: 1, Unit.HZ: 2}
+_CURRENT_PHASES: Final = (Phase.L1, Phase.L2, Phase.L3)
+_VOLTAGE_PHASES: Final = (Phase.L1_N, Phase.L2_N, Phase.L3_N)
 
 #: What periodic_sample reports: the measurands every meter driver delivers.
 _PERIODIC_MEASURANDS: Final = (ENERGY_IMPORT, "Power.Active.Import", "Current.Import", "Voltage")
@@ -58,20 +59,20 @@ class Offered:
     power_w: float | None = None
 
 
-def _finite(values: Iterable[tuple[float, str | None]]) -> list[tuple[float, str | None]]:
+def _finite(values: Iterable[tuple[float, Phase | None]]) -> list[tuple[float, Phase | None]]:
     # A NaN or infinite number is not valid JSON; such a value is a meter glitch, not a measurement.
     return [(value, phase) for value, phase in values if math.isfinite(value)]
 
 
-def _per_phase(values: Sequence[float], names: Sequence[str], phases: int) -> list[tuple[float, str | None]]:
+def _per_phase(values: Sequence[float], names: Sequence[Phase], phases: int) -> list[tuple[float, Phase | None]]:
     return [(value, name) for value, name in zip(values[:phases], names, strict=False)]
 
 
 def _readings(
     measurand: str, reading: MeterReading, phases: int, offered: Offered | None
-) -> list[tuple[float, str | None]]:
+) -> list[tuple[float, Phase | None]]:
     """The (value, phase) pairs the reading supplies for one measurand; empty when it supplies none."""
-    pairs: list[tuple[float, str | None]]
+    pairs: list[tuple[float, Phase | None]]
     if measurand == ENERGY_IMPORT:
         pairs = [(reading.energy_import_wh, None)]
     elif measurand == "Energy.Active.Export.Register":
@@ -116,34 +117,34 @@ def build_meter_value(
     phases: int,
     location: str = "Outlet",
     offered: Offered | None = None,
-) -> m.MeterValueType | None:
-    """One MeterValue holding every configured measurand the reading can supply, or None if it supplies none.
+) -> MeterSample | None:
+    """One sample holding every configured measurand the reading can supply, or None if it supplies none.
 
     `phases` is how many phases the EVSE uses (1 or 3): per-phase values beyond it are left out even if
-    the meter measures them. `context`, `location` are ReadingContextEnumType / LocationEnumType values.
-    None rather than an empty MeterValue because the schema requires at least one sampledValue.
+    the meter measures them. `context`, `location` are ReadingContext / Location values (a wrong name
+    raises ValueError). None rather than an empty sample because a MeterValue needs at least one value.
     """
     if phases < 1:
         raise ValueError(f"phases must be at least 1, got {phases}")
-    reading_context = m.ReadingContextEnumType(context)
-    where = m.LocationEnumType(location)
-    values: list[m.SampledValueType] = []
+    reading_context = ReadingContext(context)
+    where = Location(location)
+    values: list[Reading] = []
     for name in _unique(measurands):
         unit = _UNITS.get(name)
         if unit is None:
             continue  # not a measurand any reading supplies (unsupported_measurands names it)
         for value, phase in _readings(name, reading, phases, offered):
             values.append(
-                m.SampledValueType(
+                Reading(
+                    measurand=Measurand(name),
                     value=round(value, _DECIMALS[unit]) + 0.0,  # + 0.0 turns -0.0 into 0.0
                     context=reading_context,
-                    measurand=m.MeasurandEnumType(name),
-                    phase=m.PhaseEnumType(phase) if phase is not None else None,
+                    unit=unit,
+                    phase=phase,
                     location=where,
-                    unitOfMeasure=m.UnitOfMeasureType(unit=unit),
                 )
             )
-    return m.MeterValueType(timestamp=at, sampledValue=values) if values else None
+    return MeterSample(at=at, values=tuple(values)) if values else None
 
 
 # ---- configuration ------------------------------------------------------------------------------
@@ -216,13 +217,13 @@ class SamplingConfig:
 # ---- the samples each message carries -------------------------------------------------------------
 
 
-def _listed(value: m.MeterValueType | None) -> list[m.MeterValueType]:
+def _listed(value: MeterSample | None) -> list[MeterSample]:
     return [value] if value is not None else []
 
 
 def started_values(
     reading: MeterReading, config: SamplingConfig, at: datetime, *, phases: int, offered: Offered | None = None
-) -> list[m.MeterValueType]:
+) -> list[MeterSample]:
     """TransactionEvent Started: TxStartedMeasurands, context Transaction.Begin (J02, TC_J_07/08)."""
     return _listed(
         build_meter_value(
@@ -233,7 +234,7 @@ def started_values(
 
 def updated_values(
     reading: MeterReading, config: SamplingConfig, at: datetime, *, phases: int, offered: Offered | None = None
-) -> list[m.MeterValueType]:
+) -> list[MeterSample]:
     """TransactionEvent Updated every TxUpdatedInterval: TxUpdatedMeasurands, Sample.Periodic (J02, TC_J_09)."""
     return _listed(
         build_meter_value(reading, config.tx_updated_measurands, "Sample.Periodic", at, phases=phases, offered=offered)
@@ -242,7 +243,7 @@ def updated_values(
 
 def clock_aligned_values(
     reading: MeterReading, config: SamplingConfig, at: datetime, *, phases: int, offered: Offered | None = None
-) -> list[m.MeterValueType]:
+) -> list[MeterSample]:
     """A clock-aligned sample: AlignedDataCtrlr.Measurands, Sample.Clock (J01); `at` should be the aligned slot.
 
     The same sample serves MeterValues outside a transaction and TransactionEvent Updated inside one
@@ -261,7 +262,7 @@ def triggered_values(
     phases: int,
     in_transaction: bool,
     offered: Offered | None = None,
-) -> list[m.MeterValueType]:
+) -> list[MeterSample]:
     """TriggerMessage answers, context Trigger (F06).
 
     A triggered TransactionEvent reports the TxUpdatedMeasurands, a triggered MeterValues the
@@ -276,14 +277,14 @@ def triggered_values(
 
 
 def ended_values(
-    samples_collected: Sequence[m.MeterValueType],
+    samples_collected: Sequence[MeterSample],
     final_reading: MeterReading | None,
     config: SamplingConfig,
     at: datetime,
     *,
     phases: int,
     offered: Offered | None = None,
-) -> list[m.MeterValueType]:
+) -> list[MeterSample]:
     """TransactionEvent Ended: the samples collected during the transaction, then the final one.
 
     `samples_collected` are the Sample.Periodic (SampledDataCtrlr.TxEndedInterval) and Sample.Clock
@@ -291,7 +292,7 @@ def ended_values(
     in time order. The final sample has the TxEndedMeasurands with context Transaction.End (TC_J_10, TC_J_03:
     "the last one has Transaction.End"); it is left out when there is no reading (meter lost).
     """
-    values = sorted(samples_collected, key=lambda value: value.timestamp)
+    values = sorted(samples_collected, key=lambda sample: sample.at)
     if final_reading is not None:
         values += _listed(
             build_meter_value(
@@ -304,18 +305,18 @@ def ended_values(
 # ---- the station core's original entry points ------------------------------------------------------
 
 
-def _required(value: m.MeterValueType | None) -> m.MeterValueType:
+def _required(value: MeterSample | None) -> MeterSample:
     if value is None:
         raise ValueError("the meter reading has no finite energy register")
     return value
 
 
-def energy_sample(reading: MeterReading, context: str, at: datetime) -> m.MeterValueType:
+def energy_sample(reading: MeterReading, context: str, at: datetime) -> MeterSample:
     """The energy register alone: what Transaction.Begin / Transaction.End carry without a SamplingConfig."""
     return _required(build_meter_value(reading, (ENERGY_IMPORT,), context, at, phases=1))
 
 
-def periodic_sample(reading: MeterReading, at: datetime, context: str = "Sample.Periodic") -> m.MeterValueType:
+def periodic_sample(reading: MeterReading, at: datetime, context: str = "Sample.Periodic") -> MeterSample:
     """Energy, power and per-phase current/voltage of every phase the meter measures, without a SamplingConfig."""
     phases = max(len(reading.current_a), len(reading.voltage_v), 1)
     return _required(build_meter_value(reading, _PERIODIC_MEASURANDS, context, at, phases=phases))

@@ -20,7 +20,9 @@ series cannot crowd out the clock-aligned one. A 3-day session at 60 s (4320 poi
 only then are consecutive timestamps more than one interval apart.
 
 Durability: :meth:`~TxEndedSampler.to_json` / :meth:`~TxEndedSampler.from_json` round-trip exactly, so the
-shell can persist the sampler with the transaction and a crash loses no sample. The monotonic clock
+shell can persist the sampler with the transaction and a crash loses no sample. The samples keep the JSON
+shape format 1 always had (evse.station.core.samples.sample_to_json), so a journal written by an earlier
+build is read as it was written. The monotonic clock
 restarts with the process; a restored sampler re-bases its schedule on the UTC start time
 (:meth:`~TxEndedSampler.resumed`), which also happens by itself when the monotonic time is seen to go back.
 """
@@ -36,9 +38,9 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from drivers.interfaces import MeterReading
-from evse.ocpp.v201 import messages as m
 from evse.station.core.aligned import aligned_due, aligned_slot
 from evse.station.core.meter_values import SamplingConfig, build_meter_value
+from evse.station.core.samples import MeterSample, sample_from_json, sample_to_json
 
 DEFAULT_MAX_SAMPLES: Final = 120
 _FORMAT: Final = 1
@@ -46,14 +48,13 @@ _PERIODIC: Final = "Sample.Periodic"
 _CLOCK: Final = "Sample.Clock"
 
 
-def _kind(value: m.MeterValueType) -> str:
-    context = value.sampledValue[0].context
-    return context.value if context is not None else ""
+def _kind(sample: MeterSample) -> str:
+    return sample.values[0].context.value
 
 
-def _thinned(samples: Sequence[m.MeterValueType], kind: str) -> list[m.MeterValueType]:
+def _thinned(samples: Sequence[MeterSample], kind: str) -> list[MeterSample]:
     """Every other sample of one kind (context), keeping its first; other kinds and the order are untouched."""
-    kept: list[m.MeterValueType] = []
+    kept: list[MeterSample] = []
     rank = 0
     for sample in samples:
         if _kind(sample) == kind:
@@ -87,7 +88,7 @@ class TxEndedSampler:
     aligned_count: int = 0
     sampled_stride: int = 1
     aligned_stride: int = 1
-    samples: tuple[m.MeterValueType, ...] = ()
+    samples: tuple[MeterSample, ...] = ()
 
     @classmethod
     def start(
@@ -191,7 +192,7 @@ class TxEndedSampler:
 
     def _sample(
         self, reading: MeterReading, measurands: Sequence[str], context: str, at: datetime
-    ) -> list[m.MeterValueType]:
+    ) -> list[MeterSample]:
         value = build_meter_value(reading, measurands, context, at, phases=self.phases, location=self.location)
         return [value] if value is not None else []
 
@@ -214,7 +215,7 @@ class TxEndedSampler:
             "aligned_count": self.aligned_count,
             "sampled_stride": self.sampled_stride,
             "aligned_stride": self.aligned_stride,
-            "samples": [sample.model_dump(mode="json", exclude_none=True) for sample in self.samples],
+            "samples": [sample_to_json(sample) for sample in self.samples],
         }
         return json.dumps(state, separators=(",", ":"))
 
@@ -241,7 +242,7 @@ class TxEndedSampler:
                 aligned_count=int(state["aligned_count"]),
                 sampled_stride=int(state["sampled_stride"]),
                 aligned_stride=int(state["aligned_stride"]),
-                samples=tuple(m.MeterValueType.model_validate(sample) for sample in state["samples"]),
+                samples=tuple(sample_from_json(sample) for sample in state["samples"]),
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"not a TxEnded sampler: {error}") from error

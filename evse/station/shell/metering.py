@@ -14,6 +14,7 @@ from drivers.errors import DriverError
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.aligned import AlignedRoute, aligned_due, aligned_slot, clock_aligned_route
 from evse.station.core.meter_values import SamplingConfig, clock_aligned_values, triggered_values, updated_values
@@ -64,13 +65,14 @@ class Metering:
         if runtime.reading is None:
             return []
         config, now = SamplingConfig.from_device_model(self.dm), self.clock.now()
-        return triggered_values(
+        samples = triggered_values(
             runtime.reading,
             config,
             now,
             phases=self.messages.phases(runtime),
             in_transaction=runtime.state.tx is not None,
         )
+        return meter_values_from_samples(samples)
 
     async def run_metering(self) -> None:
         """Read every meter each second; periodic TransactionEvent Updated at TxUpdatedInterval."""
@@ -130,6 +132,7 @@ class Metering:
         )
         values = clock_aligned_values(runtime.reading, config, slot, phases=self.messages.phases(runtime))
         if route is AlignedRoute.METER_VALUES and values:
-            self.messages.enqueue(m.MeterValuesRequest(evseId=runtime.state.evse_id, meterValue=values))
+            request = m.MeterValuesRequest(evseId=runtime.state.evse_id, meterValue=meter_values_from_samples(values))
+            self.messages.enqueue(request)
         elif route is AlignedRoute.TRANSACTION_EVENT:
             self.messages.update(runtime, m.TriggerReasonEnumType.MeterValueClock, values)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +27,10 @@ from evse.errors import StorageError
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import OcppMessage
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.station.core import evse_fsm as fsm
-from evse.station.core.meter_values import SamplingConfig, ended_values, started_values
+from evse.station.core.meter_values import ENERGY_IMPORT, SamplingConfig, ended_values, started_values
+from evse.station.core.samples import Measurand, MeterSample, Reading, ReadingContext, Unit
 from evse.station.core.tx_ended import TxEndedSampler
 from evse.station.shell.runtime import EvseRuntime
 from evse.station.shell.tx_journal import TxJournal, TxRecord
@@ -124,7 +126,7 @@ class TransactionMessages:
         now = self.clock.now()
         config = SamplingConfig.from_device_model(self.dm)
         phases = self.phases(runtime)
-        values: list[m.MeterValueType] = []
+        values: list[MeterSample] = []
         if action.event_type == "Started":
             runtime.sampler = TxEndedSampler.start(config, self.clock.monotonic(), now, phases=phases)
             runtime.tx_start_energy_wh = reading.energy_import_wh if reading else None
@@ -137,7 +139,7 @@ class TransactionMessages:
             values = ended_values(collected, reading, config, now, phases=phases)
             runtime.sampler = None
             runtime.tx_started_at = None
-        meter = values or None
+        meter = meter_values_from_samples(values) or None
         # The token goes with the event that brings it: Started, the Updated of a late authorization, or the
         # event of a stop by another token than the one that started the transaction (group, master pass).
         token = action.stopped_by or (
@@ -220,11 +222,12 @@ class TransactionMessages:
                 if sample.measurand in (None, m.MeasurandEnumType.Energy_Active_Import_Register):
                     self.tx_journal.record_energy(transaction_id, sample.value)
 
-    def update(self, runtime: EvseRuntime, trigger: m.TriggerReasonEnumType, values: list[m.MeterValueType]) -> None:
+    def update(self, runtime: EvseRuntime, trigger: m.TriggerReasonEnumType, samples: Sequence[MeterSample]) -> None:
         """A TransactionEvent Updated carrying meter values (periodic, clock-aligned or triggered)."""
         tx = runtime.state.tx
         if tx is None:
             return
+        values = meter_values_from_samples(samples)
         now = self.clock.now()
         offline = not self._is_connected()
 
@@ -258,29 +261,15 @@ class TransactionMessages:
         for record in self.tx_journal.open_transactions():
             now = self.clock.now()
             collected = list(TxEndedSampler.from_json(record.ended_samples).samples) if record.ended_samples else []
-            meter: list[m.MeterValueType] | None = collected or None
-            energies = [
-                sv.value
-                for mv in collected
-                for sv in mv.sampledValue
-                if sv.measurand in (None, m.MeasurandEnumType.Energy_Active_Import_Register)
-            ]
+            energies = [r.value for sample in collected for r in sample.values if r.measurand == ENERGY_IMPORT]
             end_energy = max([*energies, record.last_energy_wh]) if record.last_energy_wh is not None else None
             if end_energy is not None:
-                meter = [
-                    *collected,
-                    m.MeterValueType(
-                        timestamp=now,
-                        sampledValue=[
-                            m.SampledValueType(
-                                value=end_energy,
-                                context=m.ReadingContextEnumType.Transaction_End,
-                                measurand=m.MeasurandEnumType.Energy_Active_Import_Register,
-                                unitOfMeasure=m.UnitOfMeasureType(unit="Wh"),
-                            )
-                        ],
-                    ),
-                ]
+                # No location: the value comes from the journal, not from a reading at the outlet now.
+                final = Reading(
+                    Measurand.ENERGY_ACTIVE_IMPORT_REGISTER, end_energy, ReadingContext.TRANSACTION_END, Unit.WH
+                )
+                collected.append(MeterSample(at=now, values=(final,)))
+            meter = meter_values_from_samples(collected) or None
 
             def build(
                 seq_no: int, record: TxRecord = record, meter: Any = meter, now: datetime = now
