@@ -52,10 +52,15 @@ async def test_TC_003_CS_online_session_start_meter_values_stop_refer_to_the_csm
     values = record.meter_values
     assert values and all(v["transactionId"] == tx_id for v in values)
     assert stop["meterStop"] > record.start["meterStart"]  # 7 kW for a few seconds
-    statuses = [p["status"] for a, p in calls(csms16, {"StatusNotification"}) if p["connectorId"] == 1]
-    assert statuses[-4:] == ["Charging", "Finishing", "Available", "Available"][: len(statuses[-4:])] or (
-        "Charging" in statuses and statuses[-1] == "Available"
+    await csms16.wait_for(
+        "StatusNotification",
+        predicate=lambda p: p["status"] == "Available" and p["timestamp"] >= stop["timestamp"],
+        timeout=5,
     )
+    statuses = [p["status"] for _, p in calls(csms16, {"StatusNotification"}) if p["connectorId"] == 1]
+    # 1.6 4.9: Available -> Preparing (card) -> Charging (the EV draws) -> Available (unplugged, nothing to finish)
+    assert statuses[0] == "Available" and "Preparing" in statuses and statuses[-1] == "Available"
+    assert statuses.index("Preparing") < statuses.index("Charging")
     csms16.assert_transactions_complete()
     csms16.assert_no_failures()
 
@@ -102,9 +107,7 @@ async def test_invalid_id_in_start_transaction_conf_stops_the_transaction(
     assert not sut.d.board.contactor(1).is_closed
 
 
-async def test_invalid_id_without_stop_on_invalid_id_suspends_the_power(
-    csms16: DevCsms16, make_station16: Any
-) -> None:
+async def test_invalid_id_without_stop_on_invalid_id_suspends_the_power(csms16: DevCsms16, make_station16: Any) -> None:
     """StopTransactionOnInvalidId false: the transaction goes on, the energy is held back after
     MaxEnergyOnInvalidId (0 here): SuspendedEVSE, and no StopTransaction until the EV leaves."""
     sut: StationUnderTest = await make_station16(
