@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint bench fuzz soak hil fw-demo models conformance clean
+.PHONY: run run-16 test lint bench fuzz soak hil fw-demo models conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)          ## dev CSMS + simulated station + one charging session, until Ctrl-C
 	$(BIN)/evse demo --config config/sim.yaml
+
+run-16: $(STAMP)       ## the same session with the station and the dev CSMS speaking OCPP 1.6J
+	$(BIN)/evse demo --config config/sim16.yaml
 
 test: $(STAMP)         ## the whole test suite (what CI runs)
 	$(BIN)/pytest -q

@@ -46,7 +46,7 @@ def run_demo(config: Path, *, port: int) -> int:
     sock = settings.socket_path
     exe = [sys.executable, "-m", "evse"]
     children = [
-        subprocess.Popen([*exe, "dev-csms", "--port", str(port)]),
+        subprocess.Popen([*exe, "dev-csms", "--port", str(port), "--ocpp", settings.csms.ocpp_version]),
     ]
     time.sleep(1.0)
     children.append(subprocess.Popen([*exe, "run", "--config", str(config)]))
@@ -60,7 +60,7 @@ def run_demo(config: Path, *, port: int) -> int:
 
     try:
         _wait_for(lambda: ask("status")["registration"] == "Accepted", 30, "the boot to be accepted")
-        _say("station booted and accepted; plugging an EV into EVSE 1")
+        _say(f"station booted and accepted (OCPP {settings.csms.ocpp_version}); plugging an EV into EVSE 1")
         ask("sim.plug", evse=1)
         time.sleep(1.5)
         _say(f"driver swipes card {DEMO_TOKEN}")
