@@ -13,14 +13,14 @@ import yaml
 STATION = "BENCH01"
 
 
-def config(state: Path, port: int) -> Path:
+def config(state: Path, port: int, ocpp_version: str = "2.0.1") -> Path:
     """A security-profile-0 station config under `state`; its state_dir is `state / "state"`."""
     path = state / "bench.yaml"
     path.write_text(
         yaml.safe_dump(
             {
                 "station": {"id": STATION, "vendor": "Bench", "model": "Bench"},
-                "csms": {"url": f"ws://127.0.0.1:{port}/ocpp", "security_profile": 0},
+                "csms": {"url": f"ws://127.0.0.1:{port}/ocpp", "security_profile": 0, "ocpp_version": ocpp_version},
                 "evses": [{"id": 1, "connectors": [{"id": 1, "type": "cType2"}]}],
                 "state_dir": str(state_dir(state)),
                 "log_level": "WARNING",

@@ -6,6 +6,8 @@
   (the dev CSMS on the ocpp library, and a bare websocket server sending the same frames), next to a
   bare websocket echo round trip on the same loopback
 - daemon RSS when idle after boot
+- OCPP 1.6J: GetConfiguration round trips (1 key, every key) from the 1.6 dev CSMS, next to GetVariables,
+  and the 1.6 station's start-up time and idle RSS
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import STATION, config, proc_cpu_s, proc_status_kb, start_station, stop_station
+from ocpp.v16 import call as call16
 from ocpp.v201 import call
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
@@ -27,6 +30,7 @@ from websockets.typing import Subprotocol
 
 from evse.daemon import DEFINITIONS_DIR
 from evse.devcsms.server import DevCsms
+from evse.devcsms.server16 import DevCsms16
 from evse.devicemodel.definitions import AttributeType, Mutability
 from evse.devicemodel.loader import load_definitions
 
@@ -98,6 +102,34 @@ async def round_trips(tmp: Path) -> tuple[dict[int, list[float]], int]:
     await stop_station(proc)
     await csms.stop()
     return results, rss_kb
+
+
+async def round_trips16(tmp: Path) -> tuple[dict[str, list[float]], int, float]:
+    """GetConfiguration with one key and with none (every key) from the 1.6 dev CSMS; the 1.6 station's
+    idle RSS and its process start -> BootNotification (one start)."""
+    csms = DevCsms16()
+    port = await csms.start()
+    state = tmp / "rt16"
+    state.mkdir()
+    started = time.monotonic()
+    proc = await start_station(config(state, port, "1.6"))
+    await csms.wait_for("BootNotification", timeout=30)
+    boot = next(f for f in csms.log if f.action == "BootNotification")
+    boot_s = boot.monotonic - started
+    await csms.wait_for("StatusNotification", timeout=30)
+    await asyncio.sleep(2.0)
+    rss_kb = proc_status_kb(proc.pid, "VmRSS")
+    results: dict[str, list[float]] = {}
+    for name, keys in (("1 key", ["HeartbeatInterval"]), ("every key", None)):
+        samples = []
+        for _ in range(CALLS):
+            t0 = time.perf_counter()
+            await csms.call(STATION, call16.GetConfiguration(key=keys))
+            samples.append(time.perf_counter() - t0)
+        results[name] = samples
+    await stop_station(proc)
+    await csms.stop()
+    return results, rss_kb, boot_s
 
 
 def _snake(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

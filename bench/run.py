@@ -42,7 +42,7 @@ from meter_rate import MeterRateResult, meter_rates
 from plug_and_charge import SESSIONS as PNC_SESSIONS
 from plug_and_charge import PlugAndChargeResult, contract_to_authorization
 from replay import BARE_RUNS, EARLY, EVENTS, ReplayResult, replays
-from round_trips import CALLS, STARTS, echo_round_trip, raw_round_trips, round_trips, startup
+from round_trips import CALLS, STARTS, echo_round_trip, raw_round_trips, round_trips, round_trips16, startup
 from smart_charging import PROFILES, SmartChargingResult, smart_charging
 from tls import HANDSHAKES as TLS_HANDSHAKES
 from tls import STARTS as TLS_STARTS
@@ -93,6 +93,14 @@ def print_round_trips(
     rows.append(["bare websocket echo", ms(echo, 0.5), ms(echo, 0.99), ""])
     rows.append(["daemon RSS idle after boot", mib(rss_kb), "", ""])
     table(["figure", "p50 / value", "p99", ""], rows, right=[False, True, True])
+
+
+def print_round_trips16(trips: dict[str, list[float]], rss_kb: int, boot_s: float) -> None:
+    print(f"\nOCPP 1.6J ({CALLS} calls each)")
+    rows = [[f"GetConfiguration {name}, 1.6 dev CSMS", ms(s, 0.5), ms(s, 0.99)] for name, s in trips.items()]
+    rows.append(["process start -> BootNotification at the 1.6 CSMS (one start)", f"{boot_s * 1000:.0f} ms", ""])
+    rows.append(["1.6 daemon RSS idle after boot", mib(rss_kb), ""])
+    table(["figure", "p50 / value", "p99"], rows, right=[False, True, True])
 
 
 def print_replays(results: list[ReplayResult]) -> None:
@@ -312,6 +320,7 @@ async def main() -> None:
         raw, raw_errors = await raw_round_trips(tmp)
         echo = await echo_round_trip()
         print_round_trips(start, trips, raw, raw_errors, echo, rss_kb)
+        print_round_trips16(*await round_trips16(tmp))
         dev, bare = await replays(tmp)
         print_replays([dev, *bare])
         print_tls(await tls_profiles(tmp))
