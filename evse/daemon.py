@@ -44,6 +44,7 @@ from evse.firmware.job_store import JobStore
 from evse.firmware.updater import FirmwareUpdater
 from evse.firmware.version import with_running_version
 from evse.logs.station_logs import StationLogs, build_station_logs
+from evse.ocpp import version_switch
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.dialect import V16, V201
 from evse.ocpp.handlers import (
@@ -319,6 +320,12 @@ def build(
         check_tls_at_start(settings, clock.now(), override_origin or "configuration")
     health = StorageHealth(settings.state_dir)
     db = open_state(settings.state_dir, health)
+    journal = Journal(db)
+    tx_journal = TxJournal(db)
+    outbox = Outbox(db, max_messages=settings.outbox_max_messages)
+    # A changed csms.ocpp_version or url waits until the old CSMS has every message of its transactions.
+    version_plan = version_switch.plan(settings, journal, outbox, tx_journal)
+    settings = version_plan.settings
     dm = DeviceModel.open(
         definitions_dir,
         settings.layout,
@@ -432,8 +439,6 @@ def build(
             # The boot must complete (statuses, the fault report) even when the disk refuses the value.
             log.warning("HeartbeatInterval %ss not stored, keeping the current one: %s", seconds, exc)
 
-    journal = Journal(db)
-    tx_journal = TxJournal(db)
     sender: CallSender = connection
     adapter16: Adapter16 | None = None
     if ocpp16:  # the station's CALLs said in 1.6 (issue 13); everything below is the same station
@@ -465,7 +470,7 @@ def build(
         drivers,
         sender,
         registrar,
-        Outbox(db, max_messages=settings.outbox_max_messages),
+        outbox,
         journal,
         tx_journal,
         clock,
@@ -601,9 +606,22 @@ def build(
         signing,
         logs=station_logs,
         firmware=updater,
-        background=[monitors.run, station.screen.run, v2g.start],
+        background=[monitors.run, station.screen.run, v2g.start, *_switch(version_plan, station)],
         external=ExternalSources(settings, station, dm),
     )
+
+
+def _switch(
+    version_plan: version_switch.VersionPlan, station: Station
+) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    target = version_plan.switch_to
+    if target is None:
+        return []
+
+    def has_work() -> bool:
+        return len(station.outbox) > 0 or station.has_transaction()
+
+    return [functools.partial(version_switch.switch_when_drained, has_work, station.reset_requested, target)]
 
 
 async def _status(station: Station) -> dict[str, Any]:

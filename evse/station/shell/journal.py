@@ -52,3 +52,20 @@ class Journal:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (reason,),
         )
+
+    def ocpp_endpoint(self) -> tuple[str, str] | None:
+        """(OCPP version, CSMS URL) the station last ran with; None before the first run that recorded it."""
+        rows = dict(
+            self._conn.execute("SELECT key, value FROM station_facts WHERE key IN ('ocpp_version', 'csms_url')")
+        )
+        if "ocpp_version" not in rows or "csms_url" not in rows:
+            return None
+        return str(rows["ocpp_version"]), str(rows["csms_url"])
+
+    def set_ocpp_endpoint(self, version: str, url: str) -> None:
+        for key, value in (("ocpp_version", version), ("csms_url", url)):
+            self._conn.execute(
+                "INSERT INTO station_facts(key, value) VALUES(?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
