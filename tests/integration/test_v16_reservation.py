@@ -94,6 +94,17 @@ async def test_TC_048_1_CS_reserve_faulted_connector(csms16: DevCsms16, station1
 
 
 async def test_TC_048_2_CS_reserve_occupied_connector(csms16: DevCsms16, station16: StationUnderTest) -> None:
+    """Occupied as 1.6 reads it: Preparing with a driver authorized and no EV yet, or with the EV plugged."""
+    station16.d.board.swipe(1, OTHER_TAG)
+    await csms16.wait_for("StatusNotification", predicate=status_is("Preparing"), timeout=5)
+    assert await reserve(csms16, 36) == "Occupied"
+    station16.d.board.plug(1)
+    station16.d.board.set_ev_state(1, "C")
+    await csms16.wait_for("StatusNotification", predicate=status_is("Charging"), timeout=5)
+    assert await reserve(csms16, 36) == "Occupied"
+
+
+async def test_reserve_connector_with_ev_plugged(csms16: DevCsms16, station16: StationUnderTest) -> None:
     station16.d.board.plug(1)
     await csms16.wait_for("StatusNotification", predicate=status_is("Preparing"), timeout=5)
     assert await reserve(csms16, 36) == "Occupied"
