@@ -20,6 +20,7 @@ versions. What is 1.6's own (OCPP 1.6 sections 3.13, 5.5, 5.7, 5.16):
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from evse.ocpp.rpc import CallError, Router
@@ -66,7 +67,7 @@ def register(router: Router, station: Station, tx_ids: TxIds) -> None:
                 return m16.SetChargingProfileResponse(status=_Status.Rejected)
         elif profile16.transactionId is not None:
             return m16.SetChargingProfileResponse(status=_Status.Rejected)  # only a TxProfile names one
-        verdict = smart.set_profile(connector, _with_start(profile_from_16(profile16, local_tx), station))
+        verdict = smart.set_profile(connector, with_start(profile_from_16(profile16, local_tx), station.clock.now()))
         return m16.SetChargingProfileResponse(status=_Status.Accepted if verdict.accepted else _Status.Rejected)
 
     async def clear_profile(request: m16.ClearChargingProfileRequest) -> m16.ClearChargingProfileResponse:
@@ -114,13 +115,13 @@ def register(router: Router, station: Station, tx_ids: TxIds) -> None:
     router.register(m16.GetCompositeScheduleRequest, composite)
 
 
-def _with_start(profile: m.ChargingProfileType, station: Station) -> m.ChargingProfileType:
-    """1.6's reading of a schedule without startSchedule (see the module docstring)."""
+def with_start(profile: m.ChargingProfileType, now: datetime) -> m.ChargingProfileType:
+    """1.6's reading of a schedule without startSchedule (see the module docstring); `now` is its arrival."""
     schedule = profile.chargingSchedule[0]
     if profile.chargingProfileKind is not m.ChargingProfileKindEnumType.Absolute or schedule.startSchedule is not None:
         return profile
     if profile.chargingProfilePurpose is m.ChargingProfilePurposeEnumType.ChargingStationMaxProfile:
-        started = schedule.model_copy(update={"startSchedule": station.clock.now()})
+        started = schedule.model_copy(update={"startSchedule": now})
         return profile.model_copy(update={"chargingSchedule": [started]})
     return profile.model_copy(update={"chargingProfileKind": m.ChargingProfileKindEnumType.Relative})
 
