@@ -159,3 +159,22 @@ async def test_TC_051_CS_and_TC_052_CS_cancel_reservation(csms16: DevCsms16, sta
     station16.d.board.set_ev_state(1, "C")
     start = await csms16.wait_for("StartTransaction", timeout=5)
     assert start["idTag"] == OTHER_TAG and "reservationId" not in start
+
+
+async def test_TC_050_3_CS_reserve_unavailable_charge_point(make_station16: Factory, csms16: DevCsms16) -> None:
+    """connectorId 0 while the charge point is Inoperative: Unavailable, not Rejected."""
+    await make_station16(device_model={"ReservationCtrlr.NonEvseSpecific": True})
+    await csms16.wait_for("StatusNotification", predicate=status_is("Available"), timeout=10)
+    answer = await csms16.call(STATION_ID, call.ChangeAvailability(connector_id=0, type="Inoperative"))
+    assert answer.status == "Accepted"
+    await csms16.wait_for("StatusNotification", predicate=status_is("Unavailable"), timeout=5)
+    assert await reserve(csms16, 44, connector_id=0) == "Unavailable"
+
+
+async def test_reserve_occupied_charge_point(make_station16: Factory, csms16: DevCsms16) -> None:
+    """connectorId 0 while every connector is in use: Occupied."""
+    sut = await make_station16(device_model={"ReservationCtrlr.NonEvseSpecific": True})
+    await csms16.wait_for("StatusNotification", predicate=status_is("Available"), timeout=10)
+    sut.d.board.swipe(1, OTHER_TAG)
+    await csms16.wait_for("StatusNotification", predicate=status_is("Preparing"), timeout=5)
+    assert await reserve(csms16, 45, connector_id=0) == "Occupied"

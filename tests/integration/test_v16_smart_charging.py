@@ -216,3 +216,14 @@ async def test_smart_charging_disabled(make_station16: Factory, csms16: DevCsms1
     with pytest.raises(NotSupportedError):
         await clear(csms16, id=17)
     assert (await composite(csms16)).status == "Rejected"
+
+
+async def test_stack_level_within_charge_profile_max_stack_level(
+    csms16: DevCsms16, station16: StationUnderTest
+) -> None:
+    answer = await csms16.call(STATION_ID, call.GetConfiguration(key=["ChargeProfileMaxStackLevel"]))
+    most = int(answer.configuration_key[0]["value"])
+    assert await set_profile(csms16, 1, profile(18, "TxDefaultProfile", [(0, 8.0)], stack_level=most + 1)) == (
+        "Rejected"
+    )
+    assert await set_profile(csms16, 1, profile(18, "TxDefaultProfile", [(0, 8.0)], stack_level=most)) == "Accepted"
