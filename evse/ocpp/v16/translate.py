@@ -46,6 +46,8 @@ UNITS = frozenset(
 # StopTransaction's schema lists the units without Hertz (1.6 edition 2 errata): such samples are left out.
 STOP_UNITS = UNITS - {"Hertz"}
 REGISTER = "Energy.Active.Import.Register"
+#: The type a 1.6 parentIdTag gets as the station's groupIdToken: 1.6 does not say, the CSMS assigns it.
+GROUP_TOKEN_TYPE = "Central"
 
 # stoppedReason (2.0.1 ReasonEnumType) -> 1.6 Reason; same-named values map to themselves.
 REASONS_16 = frozenset(
@@ -154,7 +156,7 @@ def id_token_info(id_tag_info: dict[str, Any]) -> dict[str, Any]:
     if "expiryDate" in id_tag_info:
         info["cacheExpiryDateTime"] = id_tag_info["expiryDate"]
     if "parentIdTag" in id_tag_info:
-        info["groupIdToken"] = {"idToken": id_tag_info["parentIdTag"], "type": "Central"}
+        info["groupIdToken"] = {"idToken": id_tag_info["parentIdTag"], "type": GROUP_TOKEN_TYPE}
     return info
 
 

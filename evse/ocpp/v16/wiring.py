@@ -16,7 +16,7 @@ from evse.ocpp.handlers.data_transfer import VendorRegistry
 from evse.ocpp.rpc import CallSender, Router
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.configuration_view import ConfigurationChange
-from evse.ocpp.v16.handlers import configuration, core
+from evse.ocpp.v16.handlers import configuration, core, local_list, reservation, smart_charging
 from evse.ocpp.v16.sender import V16Sender
 from evse.ocpp.v16.tx_ids import TxIds
 from evse.station.core.evse_status import EvseStatus
@@ -25,7 +25,7 @@ from evse.station.shell.station import Station
 from evse.station.shell.tx_journal import TxJournal
 
 #: The 1.6 feature profiles whose handlers `register` installs (SupportedFeatureProfiles).
-PROFILES = ["Core", "RemoteTrigger"]
+PROFILES = ["Core", "RemoteTrigger", "LocalAuthListManagement", "Reservation", "SmartCharging"]
 
 
 @dataclass
@@ -66,6 +66,10 @@ def attach(
 
     station.fine_status = FineStatus(station, report)
     core.register(router, station, adapter.tx_ids, vendors, triggers=triggers)
+    local_list.register(router, station.authorizer)
+    smart_charging.register(router, station, adapter.tx_ids)
+    if station.reservations is not None:  # the daemon always builds it; a bare Station in a test may not
+        reservation.register(router, station, station.reservations)
 
     def after_set(change: ConfigurationChange) -> Callable[[], Awaitable[None]] | None:
         if change.key == "AuthorizationKey":  # whitepaper A01: reconnect with it once the answer has left

@@ -201,6 +201,10 @@ class Authorizer:
         """GetLocalListVersion (D02): 0 when no list was ever installed or the list is disabled."""
         return self._store.list_version() if self.settings().local_list_enabled else 0
 
+    def local_list_size(self) -> int:
+        """How many idTokens the local list holds (OCPP 1.6 reports an empty list as version 0)."""
+        return self._store.list_usage().entries
+
     def local_list_message_limits(self) -> MessageLimits:
         """LocalAuthListCtrlr.ItemsPerMessage / BytesPerMessage, the bounds of one SendLocalListRequest."""
         items = _read("LocalAuthListCtrlr", "ItemsPerMessage", self._dm.get_int)
