@@ -41,7 +41,7 @@ from meter_rate import SECONDS as METER_SECONDS
 from meter_rate import MeterRateResult, meter_rates
 from plug_and_charge import SESSIONS as PNC_SESSIONS
 from plug_and_charge import PlugAndChargeResult, contract_to_authorization
-from replay import BARE_RUNS, EARLY, EVENTS, ReplayResult, replays
+from replay import BARE_RUNS, EARLY, EVENTS, ReplayResult, replay_bare_csms16, replays
 from round_trips import CALLS, STARTS, echo_round_trip, raw_round_trips, round_trips, round_trips16, startup
 from smart_charging import PROFILES, SmartChargingResult, smart_charging
 from tls import HANDSHAKES as TLS_HANDSHAKES
@@ -93,6 +93,17 @@ def print_round_trips(
     rows.append(["bare websocket echo", ms(echo, 0.5), ms(echo, 0.99), ""])
     rows.append(["daemon RSS idle after boot", mib(rss_kb), "", ""])
     table(["figure", "p50 / value", "p99", ""], rows, right=[False, True, True])
+
+
+def print_replay16(r: ReplayResult) -> None:
+    print(f"\nReplay after reconnect under OCPP 1.6J: the same {EVENTS} queued events, said in 1.6 at send time")
+    rows = [
+        [r.csms, str(r.delivered), f"{r.seconds:.2f} s", f"{r.per_second:.0f}/s", mib(r.peak_rss_kb),
+         "in order" if r.seq_in_order else "; ".join(r.notes)],
+    ]  # fmt: skip
+    table(
+        ["CSMS", "messages", "boot -> StopTransaction", "rate", "peak RSS", ""], rows, right=[False, True, True, True]
+    )
 
 
 def print_round_trips16(trips: dict[str, list[float]], rss_kb: int, boot_s: float) -> None:
@@ -323,6 +334,7 @@ async def main() -> None:
         print_round_trips16(*await round_trips16(tmp))
         dev, bare = await replays(tmp)
         print_replays([dev, *bare])
+        print_replay16(await replay_bare_csms16(tmp))
         print_tls(await tls_profiles(tmp))
         print_firmware(await downloads(tmp), signature_checks(tmp))
         print_smart_charging(await smart_charging(tmp))
