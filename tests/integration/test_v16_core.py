@@ -132,7 +132,7 @@ async def test_TC_003_CS_regular_charging_session_plugin_first(csms16: DevCsms16
     csms16.assert_no_failures()
 
 
-async def test_TC_004_1_CS_regular_charging_session_identification_first(
+async def test_TC_004_1_CS_TC_068_CS_identification_first_stopped_by_the_same_idtag(
     csms16: DevCsms16, station16: StationUnderTest
 ) -> None:
     """Card first: Authorize, Preparing; plug: StartTransaction Accepted, Charging; a card stop gives
@@ -304,3 +304,84 @@ async def test_TC_040_2_CS_configuration_key_invalid_value(csms16: DevCsms16, st
     assert await configure(csms16, "NumberOfConnectors", "3") == "Rejected"  # read-only
     got = await csms16.call(STATION_ID, call.GetConfiguration(key=["MeterValueSampleInterval"]))
     assert got.configuration_key[0]["value"] != "-1"
+
+
+async def test_TC_005_2_CS_ev_side_disconnect_stops_but_keeps_the_lock(
+    csms16: DevCsms16, station16: StationUnderTest
+) -> None:
+    """StopTransactionOnEVSideDisconnect true, UnlockConnectorOnEVSideDisconnect false: the transaction ends
+    (EVDisconnected) and the connector stays locked until it is unlocked on purpose."""
+    assert await configure(csms16, "StopTransactionOnEVSideDisconnect", "true") == "Accepted"
+    assert await configure(csms16, "UnlockConnectorOnEVSideDisconnect", "false") == "Accepted"
+    tx_id = await start_charging(csms16, station16)
+    station16.d.board.unplug(1)
+    stop = await csms16.wait_for("StopTransaction", timeout=5)
+    assert (stop["transactionId"], stop["reason"]) == (tx_id, "EVDisconnected")
+    await asyncio.sleep(0.3)
+    assert station16.d.board.snapshot(1)["locked"]
+    assert (await csms16.call(STATION_ID, call.UnlockConnector(connector_id=1))).status == "Unlocked"
+    assert not station16.d.board.snapshot(1)["locked"]
+
+
+async def test_TC_007_1_CS_TC_061_2_CS_cached_id_then_cleared_cache(
+    csms16: DevCsms16, station16: StationUnderTest
+) -> None:
+    """LocalPreAuthorize with the Authorization Cache: an idTag accepted once starts the next session without
+    an Authorize.req; after ClearCache it is asked for again (1.6 sections 3.5.1, 5.4)."""
+    assert await configure(csms16, "AuthorizationCacheEnabled", "true") == "Accepted"
+    assert await configure(csms16, "LocalPreAuthorize", "true") == "Accepted"
+    board = station16.d.board
+
+    async def session() -> None:
+        await start_charging(csms16, station16)
+        board.unplug(1)
+        await csms16.wait_for("StopTransaction", timeout=5)
+        await csms16.wait_for("StatusNotification", predicate=status_is("Available"), timeout=5)
+
+    await session()
+    assert actions(csms16).count("Authorize") == 1
+    await session()
+    assert actions(csms16).count("Authorize") == 1  # the cached idTag started it at once
+    assert (await csms16.call(STATION_ID, call.ClearCache())).status == "Accepted"
+    await session()
+    assert actions(csms16).count("Authorize") == 2
+    csms16.assert_transactions_complete()
+
+
+async def test_TC_036_CS_connection_loss_during_transaction(csms16: DevCsms16, station16: StationUnderTest) -> None:
+    """The connection drops while charging; the transaction goes on and its StopTransaction, queued while
+    offline, reaches the Central System with its transactionId once the Charge Point is back."""
+    tx_id = await start_charging(csms16, station16)
+    await csms16.disconnect(STATION_ID, abort=True)
+    station16.d.board.swipe(1, TAG)  # stopped while the Central System cannot hear it
+    await csms16.wait_connected(STATION_ID, timeout=15)
+    stop = await csms16.wait_for("StopTransaction", timeout=15)
+    assert (stop["transactionId"], stop["reason"]) == (tx_id, "Local")
+    csms16.assert_transactions_complete()
+    csms16.assert_no_failures()
+
+
+async def test_TC_041_CS_fault_behavior(csms16: DevCsms16, station16: StationUnderTest) -> None:
+    """A fault on the connector: StatusNotification Faulted with the 1.6 errorCode, Available once cleared."""
+    station16.d.board.raise_fault(1, "rcd_trip")
+    faulted = await csms16.wait_for("StatusNotification", predicate=status_is("Faulted"), timeout=5)
+    assert faulted["errorCode"] == "GroundFailure"
+    station16.d.board.clear_fault(1, "rcd_trip")
+    available = await csms16.wait_for("StatusNotification", predicate=status_is("Available"), timeout=5)
+    assert available["errorCode"] == "NoError"
+    csms16.assert_no_failures()
+
+
+async def test_TC_071_CS_clock_aligned_meter_values(csms16: DevCsms16, station16: StationUnderTest) -> None:
+    """ClockAlignedDataInterval and MeterValuesAlignedData: MeterValues with context Sample.Clock."""
+    assert await configure(csms16, "MeterValuesAlignedData", "Energy.Active.Import.Register") == "Accepted"
+    assert await configure(csms16, "ClockAlignedDataInterval", "1") == "Accepted"
+
+    def aligned(p: dict[str, Any]) -> bool:
+        return any(v.get("context") == "Sample.Clock" for mv in p["meterValue"] for v in mv["sampledValue"])
+
+    meter = await csms16.wait_for("MeterValues", predicate=aligned, timeout=10)
+    assert meter["connectorId"] in (0, 1)
+    values = [v for mv in meter["meterValue"] for v in mv["sampledValue"]]
+    assert {v["measurand"] for v in values} == {"Energy.Active.Import.Register"}
+    csms16.assert_no_failures()

@@ -291,3 +291,24 @@ async def test_malformed_calls_answered_with_1_6_callerror_codes(
     assert not_an_object[:3] == [4, "m5", "FormationViolation"]
     # and the connection still serves a well-formed CALL
     assert (await csms16.call(STATION_ID, call.ClearCache())).status == "Accepted"
+
+
+async def test_TC_023_5_CS_start_remote_charging_session_authorize_invalid(
+    csms16: DevCsms16, station16: StationUnderTest
+) -> None:
+    """AuthorizeRemoteTxRequests true and an idTag the Central System answers Invalid: no transaction."""
+    assert await configure(csms16, "AuthorizeRemoteTxRequests", "true") == "Accepted"
+    station16.d.board.plug(1)
+    station16.d.board.set_ev_state(1, "C")
+    answer = await csms16.call(STATION_ID, call.RemoteStartTransaction(id_tag="0BADCAFE", connector_id=1))
+    assert answer.status == "Accepted"
+    assert (await csms16.wait_for("Authorize", timeout=5))["idTag"] == "0BADCAFE"
+    await asyncio.sleep(0.3)
+    assert "StartTransaction" not in actions(csms16)
+    assert not station16.d.board.contactor(1).is_closed
+
+
+async def test_TC_030_CS_unlock_connector_unlock_failure(csms16: DevCsms16, station16: StationUnderTest) -> None:
+    station16.d.board.raise_fault(1, "unlock_failure")
+    answer = await csms16.call(STATION_ID, call.UnlockConnector(connector_id=1))
+    assert answer.status == "UnlockFailed"
