@@ -312,3 +312,56 @@ async def test_TC_030_CS_unlock_connector_unlock_failure(csms16: DevCsms16, stat
     station16.d.board.raise_fault(1, "unlock_failure")
     answer = await csms16.call(STATION_ID, call.UnlockConnector(connector_id=1))
     assert answer.status == "UnlockFailed"
+
+
+async def test_TC_034_CS_power_failure_with_unavailable_status(csms16: DevCsms16, station16: StationUnderTest) -> None:
+    """ChangeAvailability of connectorId 0 to Inoperative persists: after a power cycle the Charge Point
+    and its connector report Unavailable again."""
+    answer = await csms16.call(STATION_ID, call.ChangeAvailability(connector_id=0, type="Inoperative"))
+    assert answer.status == "Accepted"
+    await csms16.wait_for("StatusNotification", predicate=status_is("Unavailable", 0), timeout=5)
+    await csms16.wait_for("StatusNotification", predicate=status_is("Unavailable"), timeout=5)
+    await station16.stop()  # the power goes
+    before = len(csms16.received("StatusNotification"))
+    await station16.start()
+    await csms16.wait_for("BootNotification", timeout=10)
+    await csms16.wait_for("StatusNotification", predicate=status_is("Unavailable"), timeout=5)
+    await asyncio.sleep(0.3)
+    # A report whose answer the power cut short may come again: at least once, and never Available.
+    reported = {(p["connectorId"], p["status"]) for p in csms16.received("StatusNotification")[before:]}
+    assert reported == {(0, "Unavailable"), (1, "Unavailable")}
+
+
+async def test_TC_007_2_CS_remote_start_charging_session_cached_id(
+    csms16: DevCsms16, station16: StationUnderTest
+) -> None:
+    """AuthorizeRemoteTxRequests true with LocalPreAuthorize and the cache: a cached idTag in a
+    RemoteStartTransaction starts at once, without an Authorize.req (1.6 section 5.11)."""
+    for key in ("AuthorizationCacheEnabled", "LocalPreAuthorize", "AuthorizeRemoteTxRequests"):
+        assert await configure(csms16, key, "true") == "Accepted"
+    await start_charging(csms16, station16)  # the card's Accepted lands in the cache
+    station16.d.board.unplug(1)
+    await csms16.wait_for("StatusNotification", predicate=status_is("Available"), timeout=5)
+    assert actions(csms16).count("Authorize") == 1
+    answer = await csms16.call(STATION_ID, call.RemoteStartTransaction(id_tag=TAG, connector_id=1))
+    assert answer.status == "Accepted"
+    station16.d.board.plug(1)
+    station16.d.board.set_ev_state(1, "C")
+    await csms16.wait_for("StatusNotification", predicate=status_is("Charging"), timeout=5)
+    assert actions(csms16).count("StartTransaction") == 2
+    assert actions(csms16).count("Authorize") == 1
+
+
+async def test_power_loss_during_a_transaction_is_stopped_with_power_loss_after_reboot(
+    csms16: DevCsms16, station16: StationUnderTest
+) -> None:
+    """No back-up power: the transaction the power cut short is stopped once the Charge Point is back,
+    reason PowerLoss, exactly once (OCTT TC_032 describes both ways; this station has no back-up source)."""
+    tx_id = await start_charging(csms16, station16)
+    await station16.stop()  # the power goes: nothing is sent on the way down
+    station16.d.board.unplug(1)
+    await station16.start()
+    await csms16.wait_for("BootNotification", timeout=10)
+    stop = await csms16.wait_for("StopTransaction", timeout=10)
+    assert (stop["transactionId"], stop["reason"]) == (tx_id, "PowerLoss")
+    csms16.assert_transactions_complete()
