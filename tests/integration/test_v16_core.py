@@ -198,6 +198,10 @@ async def test_TC_005_3_CS_ev_side_disconnect_suspends_without_stop(
     await csms16.wait_for("StatusNotification", predicate=status_is("SuspendedEV"), timeout=5)
     await asyncio.sleep(0.3)
     assert "StopTransaction" not in actions(csms16)
+    station16.d.board.plug(1)  # the EV comes back: the same transaction charges again
+    station16.d.board.set_ev_state(1, "C")
+    await csms16.wait_for("StatusNotification", predicate=status_is("Charging"), timeout=5)
+    assert actions(csms16).count("StartTransaction") == 1
     station16.d.board.swipe(1, TAG)
     stop = await csms16.wait_for("StopTransaction", timeout=5)
     assert stop["reason"] == "Local"
