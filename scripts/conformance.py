@@ -1,7 +1,9 @@
 """Generate docs/conformance.md: each OCTT Charging Station test case (OCPP 2.0.1) of the blocks this
-station claims, with the wire test that covers it, the reason it does not apply, or "not yet".
+station claims, then each OCPP 1.6 OCTT Charge Point test case of its feature profiles, with the wire test
+that covers it, the reason it does not apply, or "not yet".
 
-- Ids and titles come from shared/octt-cs-testcases.tsv (a copy is kept in docs/).
+- Ids and titles come from shared/octt-cs-testcases.tsv (a copy is kept in docs/); the 1.6 ones
+  (TC_001_CS, TC_004_1_CS ...) from docs/octt16-cp-testcases.tsv.
 - A test covers every OCTT id in its name (test_TC_E_01_CS_TC_E_02_CS_... covers both).
 - Only tests outside tests/unit count as covering a case: an OCTT case is judged on the wire. Unit tests
   named after a case, and tests marked xfail, are listed beside it for the reader but do not make it covered.
@@ -27,6 +29,19 @@ TSV_CANDIDATES = [ROOT / "docs" / "octt-cs-testcases.tsv", ROOT.parent / "shared
 # The blocks this station claims; others are listed once they have a wire test.
 CLAIMED_BLOCKS = ("A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "L", "M", "N", "O", "P")
 CASE_ID = re.compile(r"TC_[A-P]_\d+_CS")
+TSV_16 = ROOT / "docs" / "octt16-cp-testcases.tsv"
+# OCPP 1.6 OCTT ids: a number, sometimes a variant (TC_004_1_CS); the group is non-capturing for findall.
+CASE_ID_16 = re.compile(r"TC_\d{3}(?:_\d+)?_CS")
+# The 1.6 feature profiles in the order the OCA test case document takes them.
+PROFILES_16 = (
+    "Core",
+    "LocalAuthListManagement",
+    "FirmwareManagement",
+    "Reservation",
+    "SmartCharging",
+    "RemoteTrigger",
+    "Security",
+)
 
 
 def load_cases() -> list[tuple[str, str, str, str]]:
@@ -49,13 +64,27 @@ def load_notes() -> dict[str, tuple[str, str]]:
         if line.startswith("#") or line.startswith("id\t") or not line.strip():
             continue
         case_id, status, why = line.split("\t", 2)
-        if status not in ("n/a", "not yet") or not CASE_ID.fullmatch(case_id):
-            raise SystemExit(f"{NOTES}:{number}: expected 'TC_X_NN_CS<TAB>n/a|not yet<TAB>why'")
+        known_id = CASE_ID.fullmatch(case_id) or CASE_ID_16.fullmatch(case_id)
+        if status not in ("n/a", "not yet") or not known_id:
+            raise SystemExit(f"{NOTES}:{number}: expected 'TC_X_NN_CS|TC_NNN_CS<TAB>n/a|not yet<TAB>why'")
         notes[case_id] = (status, why.strip())
     return notes
 
 
-def covering_tests() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def load_cases_16() -> list[tuple[str, str, str]]:
+    """(id, feature profile, title) of the OCPP 1.6 Charge Point cases."""
+    rows = []
+    for line in TSV_16.read_text().splitlines():
+        if line.startswith("#") or line.startswith("id\t") or not line.strip():
+            continue
+        case_id, profile, title = line.split("\t")[:3]
+        rows.append((case_id, profile, title))
+    return rows
+
+
+def covering_tests(
+    case_id_pattern: re.Pattern[str] = CASE_ID,
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(wire tests, unit tests) per case id, from test function names."""
     wire: dict[str, list[str]] = defaultdict(list)
     unit: dict[str, list[str]] = defaultdict(list)
@@ -66,12 +95,32 @@ def covering_tests() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_"):
                 # An expected failure shows the station does not do it yet: it covers nothing.
                 expected_to_fail = any("xfail" in ast.unparse(d) for d in node.decorator_list)
-                for case_id in dict.fromkeys(CASE_ID.findall(node.name)):
+                for case_id in dict.fromkeys(case_id_pattern.findall(node.name)):
                     (unit if expected_to_fail else target)[case_id].append(f"{rel}::{node.name}")
     return wire, unit
 
 
+def case_row(
+    case_id: str, title: str, notes: dict[str, tuple[str, str]], wire: dict[str, list[str]], unit: dict[str, list[str]]
+) -> tuple[str, str]:
+    """(status, table row) of one case, by the rules in the module docstring."""
+    note_status, why = notes.get(case_id, ("", ""))
+    if case_id in wire:
+        status, where = "covered", "<br>".join(f"`{t}`" for t in wire[case_id])
+    elif note_status == "n/a":
+        status, where = "n/a", why
+    else:
+        status, where = "not yet", why
+    if case_id in unit and status != "covered":
+        where = "<br>".join([where] * bool(where) + [f"not counted: `{t}`" for t in unit[case_id]])
+    return status, f"| {case_id} | {title} | {status} | {where} |"
+
+
 def render() -> str:
+    return render_201() + render_16()
+
+
+def render_201() -> str:
     cases = load_cases()
     notes = load_notes()
     wire, unit = covering_tests()
@@ -95,17 +144,9 @@ def render() -> str:
         counts = {"covered": 0, "n/a": 0, "not yet": 0}
         rows = []
         for case_id, _, _, title in block_cases:
-            note_status, why = notes.get(case_id, ("", ""))
-            if case_id in wire:
-                status, where = "covered", "<br>".join(f"`{t}`" for t in wire[case_id])
-            elif note_status == "n/a":
-                status, where = "n/a", why
-            else:
-                status, where = "not yet", why
-            if case_id in unit and status != "covered":
-                where = "<br>".join([where] * bool(where) + [f"not counted: `{t}`" for t in unit[case_id]])
+            status, row = case_row(case_id, title, notes, wire, unit)
             counts[status] += 1
-            rows.append(f"| {case_id} | {title} | {status} | {where} |")
+            rows.append(row)
         name = block_cases[0][1]
         lines.append(f"| {name} | {counts['covered']} | {counts['n/a']} | {counts['not yet']} |")
         sections += [
@@ -118,6 +159,44 @@ def render() -> str:
             "",
         ]
     return "\n".join([*lines, "", *sections])
+
+
+def render_16() -> str:
+    """The OCPP 1.6 section, appended after the 2.0.1 text (which stays as it was)."""
+    cases = load_cases_16()
+    notes = load_notes()
+    wire, unit = covering_tests(CASE_ID_16)
+    lines = [
+        "# OCPP 1.6 OCTT conformance (Charge Point role)",
+        "",
+        "The OCPP 1.6 OCTT Charge Point cases listed in `docs/octt16-cp-testcases.tsv` (its header names the",
+        "sources), by feature profile, under the same rules: a wire test named after the case covers it.",
+        "",
+        "| feature profile | covered over the wire | not applicable | not yet |",
+        "|---|---|---|---|",
+    ]
+    sections: list[str] = []
+    for profile in PROFILES_16:
+        profile_cases = [c for c in cases if c[1] == profile]
+        if not profile_cases:
+            continue
+        counts = {"covered": 0, "n/a": 0, "not yet": 0}
+        rows = []
+        for case_id, _, title in profile_cases:
+            status, row = case_row(case_id, title, notes, wire, unit)
+            counts[status] += 1
+            rows.append(row)
+        lines.append(f"| {profile} | {counts['covered']} | {counts['n/a']} | {counts['not yet']} |")
+        sections += [
+            f"## 1.6 {profile}: {counts['covered']} covered, {counts['n/a']} not applicable, "
+            f"{counts['not yet']} not yet (of {len(profile_cases)})",
+            "",
+            "| id | title | status | test or reason |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    return "\n".join(["", *lines, "", *sections])
 
 
 def main() -> int:

@@ -48,12 +48,14 @@ class V16Sender:
         tx_ids: TxIds,
         *,
         start_energy_wh: Callable[[str], float | None],
+        start_id_tag: Callable[[str], str | None] = lambda _local: None,
         transaction_on: Callable[[int], str | None] = lambda _evse_id: None,
         meter_identity: Callable[[], tuple[str | None, str | None]] = lambda: (None, None),
     ) -> None:
         self._connection = connection
         self._ids = tx_ids
         self._start_energy_wh = start_energy_wh
+        self._start_id_tag = start_id_tag
         self._transaction_on = transaction_on
         self._meter_identity = meter_identity
         self._routes: dict[str, Route] = {
@@ -128,7 +130,8 @@ class V16Sender:
         meter_stop = translate.register_wh(payload.get("meterValue", []), "Transaction.End")
         if meter_stop is None:
             meter_stop = self._ids.meter_start(local)
-        stop = m16.StopTransactionRequest.model_validate(translate.stop_transaction(payload, csms_id, meter_stop))
+        body = translate.stop_transaction(payload, csms_id, meter_stop, self._start_id_tag(local))
+        stop = m16.StopTransactionRequest.model_validate(body)
         await self._send(stop)
         self._ids.stopped(local)
         return None  # the StopTransaction.conf's idTagInfo only updates a cache 1.6 leaves to the station

@@ -220,11 +220,19 @@ def stop_reason(stopped_reason: str | None) -> str | None:
     return REASON_MAP.get(stopped_reason, "Other")
 
 
-def stop_transaction(payload: dict[str, Any], csms_tx_id: int, meter_stop_wh: int) -> dict[str, Any]:
-    """TransactionEvent Ended as StopTransaction.req, with the TxEnded samples as transactionData."""
+def stop_transaction(
+    payload: dict[str, Any], csms_tx_id: int, meter_stop_wh: int, start_id_tag: str | None = None
+) -> dict[str, Any]:
+    """TransactionEvent Ended as StopTransaction.req, with the TxEnded samples as transactionData.
+
+    `start_id_tag` is the idTag the transaction started with: 2.0.1 leaves the token out of an Ended
+    stopped by the same card, 1.6 names whoever stopped it (TC_068_CS checks it is the starting one).
+    """
     info = payload.get("transactionInfo", {})
     out: dict[str, Any] = {"transactionId": csms_tx_id, "meterStop": meter_stop_wh, "timestamp": payload["timestamp"]}
-    stopper = id_tag(payload.get("idToken"))  # who stopped it, when a token did
+    stopper = id_tag(payload.get("idToken"))  # who stopped it, when another token than the starting one did
+    if stopper is None and payload.get("triggerReason") == "StopAuthorized" and start_id_tag:
+        stopper = start_id_tag[:20]
     if stopper is not None:
         out["idTag"] = stopper
     custom = payload.get("customData") or {}

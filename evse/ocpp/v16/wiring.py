@@ -41,7 +41,13 @@ def build_sender(
     transaction_on: Callable[[int], str | None],
 ) -> Adapter16:
     tx_ids = TxIds(db)
-    sender = V16Sender(connection, tx_ids, start_energy_wh=tx_journal.start_energy, transaction_on=transaction_on)
+    sender = V16Sender(
+        connection,
+        tx_ids,
+        start_energy_wh=tx_journal.start_energy,
+        start_id_tag=tx_journal.start_token,
+        transaction_on=transaction_on,
+    )
     return Adapter16(sender, tx_ids)
 
 

@@ -182,12 +182,12 @@ class Station:
         may_start = self.registrar.state is Registration.Accepted or self.dm.get_bool(
             "TxCtrlr", "TxBeforeAcceptedEnabled"
         )
+        stop_on_disconnect = self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect")
+        # Without StopTransactionOnEVSideDisconnect the EV's leaving suspends the transaction (1.6 section
+        # 3.6.2): only a stop point the EV's presence does not hold can end it then.
+        stop_points = {fsm.TxPoint.Authorized} | ({fsm.TxPoint.EVConnected} if stop_on_disconnect else set())
         return fsm.TxConfig(
-            frozenset({fsm.TxPoint.PowerPathClosed}),
-            frozenset({fsm.TxPoint.EVConnected, fsm.TxPoint.Authorized}),
-            max_a,
-            self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect"),
-            may_start,
+            frozenset({fsm.TxPoint.PowerPathClosed}), frozenset(stop_points), max_a, stop_on_disconnect, may_start
         )
 
     def _context(self, evse_id: int) -> fsm.Context:

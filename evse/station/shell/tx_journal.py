@@ -94,6 +94,13 @@ class TxJournal:
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
+    def start_token(self, transaction_id: str) -> str | None:
+        """The idToken value the transaction was authorized with (None before a late authorization)."""
+        row = self._conn.execute(
+            "SELECT id_token FROM transactions WHERE transaction_id = ?", (transaction_id,)
+        ).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
     def take_seq_no(self, transaction_id: str) -> int:
         """The next seqNo of the transaction, advanced; call inside `atomic` with the outbox write."""
         row = self._conn.execute(
