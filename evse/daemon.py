@@ -545,8 +545,16 @@ def build(
     if adapter16 is not None:
         from evse.ocpp.v16 import wiring as wiring16
 
+        services16 = wiring16.Services16(
+            updater, station_logs.retrieval, security, own_certificate, signing.signed, sign_station_certificate
+        )
         wiring16.attach(
-            router, station, adapter16, vendors=data_transfer.VendorRegistry(), reconnect=connection.reconnect
+            router,
+            station,
+            adapter16,
+            vendors=data_transfer.VendorRegistry(),
+            reconnect=connection.reconnect,
+            services=services16,
         )
     else:
         logs.register(router, station_logs.retrieval)

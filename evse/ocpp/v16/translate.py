@@ -65,7 +65,7 @@ FIRMWARE_STATUS = {
     "InstallationFailed": "InstallationFailed",
     "Installing": "Installing",
     "Installed": "Installed",
-    "InstallRebooting": "Installing",
+    "InstallRebooting": None,  # Installing was said already; Installed follows the reboot
     "InstallScheduled": None,
     "InstallVerificationFailed": "InstallationFailed",
     "InvalidSignature": "InstallationFailed",
