@@ -82,6 +82,13 @@ DIAGNOSTICS_STATUS = {
     "PermissionDenied": "UploadFailed",
     "AcceptedCanceled": None,
 }
+# The 2.0.1 security event types whose 1.6 whitepaper name differs (edition 3, appendix 1); the rest are the same.
+SECURITY_EVENTS_16 = {
+    "InvalidChargingStationCertificate": "InvalidChargePointCertificate",
+    "InvalidCsmsCertificate": "InvalidCentralSystemCertificate",
+    "FailedToAuthenticateAtCsms": "FailedToAuthenticateAtCentralSystem",
+    "CsmsFailedToAuthenticate": "CentralSystemFailedToAuthenticate",
+}
 # 1.6 security whitepaper UploadLogStatus: the 2.0.1 set without AcceptedCanceled.
 LOG_STATUS_16 = frozenset(
     {"BadMessage", "Idle", "NotSupportedOperation", "PermissionDenied", "Uploaded", "UploadFailure", "Uploading"}
@@ -241,6 +248,10 @@ def firmware_status(status: str) -> str | None:
 
 def diagnostics_status(status: str) -> str | None:
     return DIAGNOSTICS_STATUS.get(status)
+
+
+def security_event_type(event_type: str) -> str:
+    return SECURITY_EVENTS_16.get(event_type, event_type)
 
 
 def log_status(status: str) -> str | None:

@@ -23,6 +23,7 @@ from evse.ocpp.v16.handlers import configuration, core
 from evse.ocpp.v16.handlers import firmware as firmware16
 from evse.ocpp.v16.handlers import security as security16
 from evse.ocpp.v16.handlers.services import ServiceHandlers
+from evse.ocpp.v16.security_upgrade import SecurityProfileUpgrade
 from evse.ocpp.v16.sender import V16Sender
 from evse.ocpp.v16.tx_ids import TxIds
 from evse.station.core.evse_status import EvseStatus
@@ -79,6 +80,7 @@ def attach(
     reconnect: Callable[[str], Awaitable[None]],
     triggers: dict[str, Callable[[], Awaitable[None]]] | None = None,
     services: Services16 | None = None,
+    security_upgrade: SecurityProfileUpgrade | None = None,
 ) -> None:
     def report(connector_id: int, status: EvseStatus, error_code: str, vendor_error_code: str | None) -> None:
         request = m16.StatusNotificationRequest(
@@ -99,9 +101,23 @@ def attach(
     def after_set(change: ConfigurationChange) -> Callable[[], Awaitable[None]] | None:
         if change.key == "AuthorizationKey":  # whitepaper A01: reconnect with it once the answer has left
             return lambda: reconnect("new AuthorizationKey")
+        if change.key == "SecurityProfile" and security_upgrade is not None:
+            return _raise_profile(security_upgrade, int(change.value), reconnect)
         return None
 
     configuration.register(router, station.dm, after_set=after_set, profiles=PROFILES)
+
+
+def _raise_profile(
+    upgrade: SecurityProfileUpgrade, security_profile: int, reconnect: Callable[[str], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
+    """Whitepaper A05: once the answer has left, reconnect with the new profile (recorded when it comes up)."""
+
+    async def raise_profile() -> None:
+        upgrade.request(security_profile)
+        await reconnect(f"security profile {security_profile} asked for")
+
+    return raise_profile
 
 
 def _attach_services(
