@@ -113,12 +113,17 @@ async def test_TC_076_CS_delete_a_specific_certificate(
 async def test_TC_078_CS_invalid_central_system_certificate_security_event(
     csms16: DevCsms16, station16: StationUnderTest
 ) -> None:
-    """An InstallCertificate whose certificate is not one is Rejected; nothing is listed afterwards."""
+    """Whitepaper M05 (1.6): an InstallCertificate(CentralSystemRootCertificate) whose certificate is not one
+    is Rejected and reported by SecurityEventNotification(InvalidCentralSystemCertificate); nothing is listed."""
     request = call.InstallCertificate(
         certificate_type="CentralSystemRootCertificate",
         certificate="-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
     )
     assert (await csms16.call(STATION_ID, request)).status == "Rejected"
+    event = await csms16.wait_for(
+        "SecurityEventNotification", predicate=lambda p: p["type"] == "InvalidCentralSystemCertificate", timeout=10
+    )
+    assert "InstallCertificate" in event["techInfo"]
     assert (await installed(csms16, "CentralSystemRootCertificate")).status == "NotFound"
 
 

@@ -146,7 +146,7 @@ def _attach_services(
         await station.call_direct(request, m16.RESPONSES[request.ACTION])
 
     firmware16.register(router, asked)
-    security16.register(router, asked)
+    security16.register(router, asked, services.security)
     security16.register_extended_trigger(
         router, station, services.updater, services.retrieval, send, services.sign_certificate
     )

@@ -20,6 +20,7 @@ from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.handlers.core import _core_trigger
 from evse.ocpp.v16.handlers.services import ServiceHandlers, reply
 from evse.ocpp.v201 import messages as m
+from evse.security.events import SecurityEvents
 from evse.station.shell.registration import Registration
 from evse.station.shell.station import Station
 
@@ -37,7 +38,7 @@ CERTIFICATE_USE = {
 }
 
 
-def register(router: Router, services: ServiceHandlers) -> None:
+def register(router: Router, services: ServiceHandlers, security: SecurityEvents) -> None:
     """Attach SignedUpdateFirmware, GetLog, CertificateSigned, InstallCertificate,
     GetInstalledCertificateIds and DeleteCertificate; `services` holds their 2.0.1 handlers."""
 
@@ -90,6 +91,19 @@ def register(router: Router, services: ServiceHandlers) -> None:
         )
         answer, then = await services.ask(asked, m.InstallCertificateResponse)
         status = m16.InstallCertificateStatusEnumType(answer.status.value)
+        if (
+            status is m16.InstallCertificateStatusEnumType.Rejected
+            and request.certificateType is m16.CertificateUseEnumType.CentralSystemRootCertificate
+        ):
+            # The 1.6 whitepaper reports a refused Central System root (InvalidCentralSystemCertificate; OCTT
+            # TC_078_CS); 2.0.1's M05 does not, so it is said here, once the answer has left.
+            info = answer.statusInfo.additionalInfo if answer.statusInfo is not None else None
+            why = info or "certificate refused"
+
+            async def report() -> None:
+                security.report("InvalidCsmsCertificate", f"InstallCertificate: {why}")
+
+            return Reply(m16.InstallCertificateResponse(status=status), then=report)
         return reply(m16.InstallCertificateResponse(status=status), then)
 
     async def get_installed_certificate_ids(
