@@ -169,3 +169,19 @@ async def test_get_diagnostics_to_a_location_the_station_cannot_upload_to_names_
     assert answer.file_name is None
     await asyncio.sleep(0.3)
     assert diagnostics_statuses(csms16) == []
+
+
+async def test_trigger_diagnostics_status_while_uploading_reports_uploading(
+    csms16: DevCsms16, station16: StationUnderTest, http: LoopbackHttpServer
+) -> None:
+    """1.6 5.17: TriggerMessage(DiagnosticsStatusNotification) says Uploading while a GetDiagnostics is under
+    way (here waiting a minute between refused attempts), Idle otherwise."""
+    http.behaviour.refuse["/busy.tar.gz"] = 503
+    request = call.GetDiagnostics(location=http.url("/busy.tar.gz"), retries=3, retry_interval=60)
+    assert (await csms16.call(STATION_ID, request)).file_name
+    await diagnostics_reached(csms16, "Uploading")
+    csms16.skip("DiagnosticsStatusNotification")
+    trigger = call.TriggerMessage(requested_message="DiagnosticsStatusNotification")
+    assert (await csms16.call(STATION_ID, trigger)).status == "Accepted"
+    triggered = await csms16.wait_for("DiagnosticsStatusNotification", timeout=5)
+    assert triggered["status"] == "Uploading"
