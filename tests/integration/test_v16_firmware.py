@@ -185,3 +185,16 @@ async def test_trigger_diagnostics_status_while_uploading_reports_uploading(
     assert (await csms16.call(STATION_ID, trigger)).status == "Accepted"
     triggered = await csms16.wait_for("DiagnosticsStatusNotification", timeout=5)
     assert triggered["status"] == "Uploading"
+
+
+async def test_firmware_management_is_announced_with_its_transfer_protocols(
+    csms16: DevCsms16, station16: StationUnderTest
+) -> None:
+    """1.6 9.1/9.2: SupportedFeatureProfiles names FirmwareManagement; SupportedFileTransferProtocols (read-only)
+    names what the transfers use, the device model's OCPPCommCtrlr.FileTransferProtocols."""
+    request = call.GetConfiguration(key=["SupportedFeatureProfiles", "SupportedFileTransferProtocols"])
+    answer = await csms16.call(STATION_ID, request)
+    values = {entry["key"]: entry for entry in answer.configuration_key}
+    assert "FirmwareManagement" in values["SupportedFeatureProfiles"]["value"].split(",")
+    assert values["SupportedFileTransferProtocols"]["value"] == "HTTPS,HTTP"
+    assert values["SupportedFileTransferProtocols"]["readonly"] is True
