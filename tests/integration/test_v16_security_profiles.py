@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from ocpp.v16 import call
 
 from evse.devcsms.server16 import DevCsms16
+from tests.csr_signing import pem, sign_csr
 from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest, station_settings
 from tests.tls_certs import CertificateAuthority, TestPki, server_context
 
@@ -157,5 +159,35 @@ async def test_upgrade_without_a_central_system_root_is_rejected(tmp_path: Path,
         await asyncio.sleep(0.5)
         assert len(plain.auth_attempts) == attempts
         assert await security_profile(plain) == "1"
+    finally:
+        await sut.stop()
+
+
+async def test_TC_083_CS_upgrade_security_profile_1_to_3_with_the_signed_charge_point_certificate(
+    tmp_path: Path, ca: CertificateAuthority, servers: list[DevCsms16]
+) -> None:
+    """Whitepaper A05.FR.04 (1.6): profile 3 needs a valid Charge Point certificate: Rejected before one is
+    installed; after ExtendedTriggerMessage(SignChargePointCertificate) and CertificateSigned, Accepted, and
+    the station reconnects to wss:// presenting that certificate to a Central System that requires it."""
+    plain = await serve(servers)
+    port = plain.port
+    sut = station(tmp_path, port)
+    await sut.start()
+    try:
+        await plain.wait_for("BootNotification", timeout=15)
+        await install_root(plain, ca)
+        assert await raise_to(plain, 3) == "Rejected"
+        trigger = call.ExtendedTriggerMessage(requested_message="SignChargePointCertificate")
+        assert (await plain.call(STATION_ID, trigger)).status == "Accepted"
+        csr = x509.load_pem_x509_csr((await plain.wait_for("SignCertificate", timeout=15))["csr"].encode())
+        signed = call.CertificateSigned(certificate_chain=pem(sign_csr(ca, csr)))
+        assert (await plain.call(STATION_ID, signed)).status == "Accepted"
+        assert await raise_to(plain, 3) == "Accepted"
+        await plain.stop()
+        secure = DevCsms16(basic_auth=None, boot_interval=300)  # profile 3: the certificate is the credential
+        await secure.start("127.0.0.1", port, ssl=server_context(ca.issue_server(), client_ca=ca))
+        servers.append(secure)
+        await until(lambda: secure.connected(STATION_ID))
+        assert await security_profile(secure) == "3"
     finally:
         await sut.stop()
