@@ -222,7 +222,7 @@ async def test_TC_080_CS_secure_firmware_update(
     assert "requestId" not in idle
 
 
-async def test_TC_081_CS_secure_firmware_update_invalid_signing_certificate(
+async def test_secure_firmware_update_invalid_signing_certificate_is_refused_before_download(
     csms16: DevCsms16, station16: StationUnderTest, http: LoopbackHttpServer, maker: Manufacturer
 ) -> None:
     """Whitepaper L01: a signing certificate of another manufacturer is answered InvalidCertificate and
@@ -238,6 +238,25 @@ async def test_TC_081_CS_secure_firmware_update_invalid_signing_certificate(
     await asyncio.sleep(0.3)
     assert http.requests == []
     assert signed_statuses(csms16, 32) == []
+
+
+async def test_TC_081_CS_secure_firmware_update_invalid_signature(
+    csms16: DevCsms16, station16: StationUnderTest, http: LoopbackHttpServer, maker: Manufacturer
+) -> None:
+    """Whitepaper L01 (1.6): a signature that is not over this image: Downloading, Downloaded, InvalidSignature
+    with the requestId, a SecurityEventNotification(InvalidFirmwareSignature), and nothing installed."""
+    assert await install(csms16, "ManufacturerRootCertificate", maker.root) == "Accepted"
+    request = signed_update(33, http.url("/fw.bin"), maker, sim_image("9.9.9"))  # signed over another image
+    assert (await csms16.call(STATION_ID, request)).status == "Accepted"
+    await csms16.wait_for(
+        "SignedFirmwareStatusNotification", predicate=lambda p: p["status"] == "InvalidSignature", timeout=10
+    )
+    assert signed_statuses(csms16, 33) == ["Downloading", "Downloaded", "InvalidSignature"]
+    event = await csms16.wait_for(
+        "SecurityEventNotification", predicate=lambda p: p["type"] == "InvalidFirmwareSignature", timeout=10
+    )
+    assert "33" in event["techInfo"]
+    assert station16.d.station.reset_reason != "FirmwareUpdate"
 
 
 # ---- GetLog --------------------------------------------------------------------------------------------
@@ -282,7 +301,7 @@ async def test_TC_079_CS_get_security_log(
         ("MeterValues", "MeterValues"),
     ],
 )
-async def test_TC_084_CS_extended_trigger_message_core_messages(
+async def test_extended_trigger_message_core_messages(
     csms16: DevCsms16, station16: StationUnderTest, requested: str, action: str
 ) -> None:
     """Whitepaper F06 (1.6): ExtendedTriggerMessage of a Core message is Accepted and the message follows."""
