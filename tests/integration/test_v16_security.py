@@ -83,7 +83,7 @@ async def test_TC_075_1_CS_install_manufacturer_root_certificate(
     assert (await installed(csms16, "CentralSystemRootCertificate")).status == "NotFound"
 
 
-async def test_TC_075_2_CS_install_central_system_root_certificate(
+async def test_install_central_system_root_certificate(
     csms16: DevCsms16, station16: StationUnderTest, tmp_path: Path
 ) -> None:
     """CentralSystemRootCertificate lands where the station's TLS reads the CSMS roots (the 2.0.1
