@@ -7,17 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.tokens import info_from_verdict
 from evse.station.core.tokens import CachePolicy, token_key
-from evse.station.core.tokens_neutral import Token, TokenKind, TokenStatus, TokenVerdict
+from evse.station.core.tokens_neutral import (
+    ListUpdate,
+    LocalListEntry,
+    LocalListStatus,
+    Token,
+    TokenKind,
+    TokenStatus,
+    TokenVerdict,
+)
 from evse.station.shell.auth_store import AuthStore, judge_local_list_update
 from evse.storage import open_database
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 S = TokenStatus
-FULL, DIFF = m.UpdateEnumType.Full, m.UpdateEnumType.Differential
-L = m.SendLocalListStatusEnumType
+FULL, DIFF = ListUpdate.Full, ListUpdate.Differential
+L = LocalListStatus
 
 
 def info(status: S = S.Accepted, expiry: datetime | None = None) -> TokenVerdict:
@@ -28,11 +34,8 @@ def key(n: int) -> tuple[str, str]:
     return token_key(f"TOKEN{n}", "ISO14443")
 
 
-def entry(token: str, status: S | None = S.Accepted, token_type: str = "ISO14443") -> m.AuthorizationData:
-    return m.AuthorizationData(
-        idToken=m.IdTokenType(idToken=token, type=m.IdTokenEnumType(token_type)),
-        idTokenInfo=info_from_verdict(info(status)) if status is not None else None,
-    )
+def entry(token: str, status: S | None = S.Accepted, token_type: str = "ISO14443") -> LocalListEntry:
+    return LocalListEntry(Token(token, TokenKind(token_type)), info(status) if status is not None else None)
 
 
 @pytest.fixture
@@ -154,9 +157,7 @@ def test_D01_differential_with_an_old_version_is_a_version_mismatch_and_changes_
         (2, FULL, [entry("A", None)], "MissingIdTokenInfo"),
     ],
 )
-def test_D01_invalid_updates_fail(
-    version: int, update: m.UpdateEnumType, entries: list[m.AuthorizationData], reason: str
-) -> None:
+def test_D01_invalid_updates_fail(version: int, update: ListUpdate, entries: list[LocalListEntry], reason: str) -> None:
     outcome = judge_local_list_update(1, version, update, entries)
     assert outcome is not None and outcome.status is L.Failed and outcome.reason == reason
 

@@ -17,11 +17,9 @@ from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.handlers.authorization import register
 from evse.ocpp.rpc import NotConnected, Router, RpcSession
-from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
-from evse.ocpp.v201.tokens import info_from_verdict
 from evse.station.core.authorization import AuthorizationResult, AuthorizationSource
-from evse.station.core.tokens_neutral import Token, TokenKind, TokenStatus, TokenVerdict
+from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, Token, TokenKind, TokenStatus, TokenVerdict
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
 from evse.storage import open_database
@@ -83,14 +81,9 @@ class Station:
         self.authorizer.record(token, ISO, info(status, group))
 
     def listed(self, *items: tuple[str, S, str | None]) -> None:
-        entries = [
-            m.AuthorizationData(
-                idToken=m.IdTokenType(idToken=t, type=m.IdTokenEnumType(ISO)), idTokenInfo=info_from_verdict(info(s, g))
-            )
-            for t, s, g in items
-        ]
+        entries = [LocalListEntry(Token(t, TokenKind(ISO)), info(s, g)) for t, s, g in items]
         version = self.store.list_version() + 1
-        assert self.authorizer.send_local_list(version, m.UpdateEnumType.Differential, entries).accepted
+        assert self.authorizer.send_local_list(version, ListUpdate.Differential, entries).accepted
 
     async def _send(self, text: str) -> None:
         self.frames.append(json.loads(text))

@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 
 from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.tokens import id_token_from_token, info_from_verdict, token_from_id_token, verdict_from_info
+from evse.ocpp.v201.tokens import (
+    id_token_from_token,
+    info_from_verdict,
+    list_entry_from_authorization_data,
+    token_from_id_token,
+    verdict_from_info,
+)
 from evse.station.core.tokens import token_key
 from evse.station.core.tokens_neutral import (
+    LocalListEntry,
     MessageFormat,
     PersonalMessage,
     Token,
@@ -132,3 +139,14 @@ def test_auth_store_reads_entries_written_before_the_neutral_verdict(tmp_path: P
     cached = store.cache_get(token_key("CARD", "ISO14443"))
     assert cached is not None and cached.verdict == expected
     assert store.list_get(token_key("Card", "ISO14443")) == expected
+
+
+def test_send_local_list_entries_become_neutral_entries() -> None:
+    """D01.FR.16/17: an entry with idTokenInfo adds or replaces the token, one without removes it."""
+    token = m.IdTokenType(idToken="CARD", type=m.IdTokenEnumType.ISO14443)
+    with_info = m.AuthorizationData(idToken=token, idTokenInfo=m.IdTokenInfoType.model_validate(EVERY_FIELD))
+    assert list_entry_from_authorization_data(with_info) == LocalListEntry(
+        Token("CARD", TokenKind.ISO14443), verdict_from_info(m.IdTokenInfoType.model_validate(EVERY_FIELD))
+    )
+    removal = list_entry_from_authorization_data(m.AuthorizationData(idToken=token))
+    assert removal.verdict is None and removal.token.value == "CARD"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from evse.ocpp.v201 import messages as m
 from evse.station.core.tokens_neutral import (
     AdditionalToken,
+    LocalListEntry,
     MessageFormat,
     PersonalMessage,
     Token,
@@ -91,3 +92,9 @@ def info_from_verdict(verdict: TokenVerdict) -> m.IdTokenInfoType:
         language2=verdict.second_language,
         personalMessage=_message_content(verdict.personal_message) if verdict.personal_message is not None else None,
     )
+
+
+def list_entry_from_authorization_data(item: m.AuthorizationData) -> LocalListEntry:
+    """One entry of a SendLocalListRequest; without idTokenInfo it removes the token (Differential)."""
+    verdict = verdict_from_info(item.idTokenInfo) if item.idTokenInfo is not None else None
+    return LocalListEntry(token_from_id_token(item.idToken), verdict)

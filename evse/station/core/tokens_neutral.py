@@ -1,5 +1,7 @@
 """Tokens and what the CSMS (or the local list, or the cache) says of them, in the station's own terms.
 
+Enum members are named after their values, the words both OCPP versions use.
+
 Protocol-neutral values: the station core judges tokens with these, and each protocol adapter converts its
 messages to and from them at the edge (OCPP 2.0.1: evse/ocpp/v201/tokens.py, IdTokenType / IdTokenInfoType;
 OCPP 1.6: an idTag and its IdTagInfo, which fit in a subset). No I/O and no message class here.
@@ -110,3 +112,26 @@ class TokenVerdict:
     def group_value(self) -> str | None:
         """The group id token's value, as transactions remember their group."""
         return self.group.value if self.group is not None else None
+
+
+class ListUpdate(StrEnum):
+    """How a Local Authorization List update applies (2.0.1 UpdateEnumType, 1.6 UpdateType)."""
+
+    Full = "Full"  # replaces the whole list
+    Differential = "Differential"  # adds, replaces or (an entry without verdict) removes entries
+
+
+class LocalListStatus(StrEnum):
+    """The answer to a Local Authorization List update (2.0.1 SendLocalListStatusEnumType)."""
+
+    Accepted = "Accepted"
+    Failed = "Failed"
+    VersionMismatch = "VersionMismatch"
+
+
+@dataclass(frozen=True)
+class LocalListEntry:
+    """One entry of a Local Authorization List update; `verdict` None removes the token (Differential)."""
+
+    token: Token
+    verdict: TokenVerdict | None = None

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.tokens import info_from_verdict, verdict_from_info
 from evse.station.core.tokens import CacheEntry, CachePolicy, TokenKey, token_key
-from evse.station.core.tokens_neutral import TokenVerdict
+from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, LocalListStatus, TokenVerdict
 from evse.storage import Migration, migrate, transaction
 
 MIGRATIONS = [
@@ -62,13 +62,13 @@ class Usage:
 class LocalListOutcome:
     """The answer to a SendLocalList, with a reason code for statusInfo when it was not Accepted."""
 
-    status: m.SendLocalListStatusEnumType
+    status: LocalListStatus
     reason: str | None = None
     detail: str | None = None
 
     @property
     def accepted(self) -> bool:
-        return self.status is m.SendLocalListStatusEnumType.Accepted
+        return self.status is LocalListStatus.Accepted
 
 
 class _DoesNotFit(Exception):
@@ -76,30 +76,31 @@ class _DoesNotFit(Exception):
 
 
 def _failed(reason: str, detail: str) -> LocalListOutcome:
-    return LocalListOutcome(m.SendLocalListStatusEnumType.Failed, reason, detail)
+    return LocalListOutcome(LocalListStatus.Failed, reason, detail)
 
 
 def judge_local_list_update(
-    current_version: int, version: int, update_type: m.UpdateEnumType, entries: Sequence[m.AuthorizationData]
+    current_version: int, version: int, update_type: ListUpdate, entries: Sequence[LocalListEntry]
 ) -> LocalListOutcome | None:
     """Why a SendLocalList must be refused before touching the list, or None if it may be applied.
 
     versionNumber 0 means "no list" in GetLocalListVersion, so it is never a valid new version (D01.FR.18);
     a Differential update must raise the version (VersionMismatch, D01.FR.19); idTokens must be unique
-    (D01.FR.06); a Full list cannot hold a token without its idTokenInfo (only a Differential removes).
+    (D01.FR.06); a Full list cannot hold a token without its verdict (idTokenInfo; only a Differential
+    removes).
     """
     if version <= 0:
         return _failed("InvalidVersion", f"versionNumber {version} must be greater than 0")
-    if update_type is m.UpdateEnumType.Differential and version <= current_version:
+    if update_type is ListUpdate.Differential and version <= current_version:
         return LocalListOutcome(
-            m.SendLocalListStatusEnumType.VersionMismatch,
+            LocalListStatus.VersionMismatch,
             "VersionMismatch",
             f"versionNumber {version} is not greater than the current {current_version}",
         )
-    keys = [token_key(item.idToken.idToken, item.idToken.type) for item in entries]
+    keys = [token_key(item.token.value, item.token.kind) for item in entries]
     if len(set(keys)) != len(keys):
         return _failed("DuplicateIdToken", "an idToken occurs more than once")
-    if update_type is m.UpdateEnumType.Full and any(item.idTokenInfo is None for item in entries):
+    if update_type is ListUpdate.Full and any(item.verdict is None for item in entries):
         return _failed("MissingIdTokenInfo", "a Full update needs idTokenInfo for every idToken")
     return None
 
@@ -112,12 +113,8 @@ def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _encode_info(info: m.IdTokenInfoType) -> str:
-    return info.model_dump_json(exclude_none=True)
-
-
 def _encode(verdict: TokenVerdict) -> str:
-    return _encode_info(info_from_verdict(verdict))
+    return info_from_verdict(verdict).model_dump_json(exclude_none=True)
 
 
 def _decode(text: str) -> TokenVerdict:
@@ -247,15 +244,15 @@ class AuthStore:
     def apply_local_list(
         self,
         version: int,
-        update_type: m.UpdateEnumType,
-        entries: Sequence[m.AuthorizationData],
+        update_type: ListUpdate,
+        entries: Sequence[LocalListEntry],
         *,
         max_entries: int | None = None,
         max_bytes: int | None = None,
     ) -> LocalListOutcome:
         """Apply a SendLocalList in one transaction: all of it, or (Failed/VersionMismatch) none of it.
 
-        Full replaces the list; Differential adds or replaces the entries that carry idTokenInfo and
+        Full replaces the list; Differential adds or replaces the entries that carry a verdict and
         removes those that do not (D01.FR.16/17); an empty Differential only sets the version. A result
         over `max_entries` or `max_bytes` is rolled back and answered Failed.
         """
@@ -277,17 +274,17 @@ class AuthStore:
                 )
         except _DoesNotFit as exc:
             return _failed("OutOfStorage", str(exc))
-        return LocalListOutcome(m.SendLocalListStatusEnumType.Accepted)
+        return LocalListOutcome(LocalListStatus.Accepted)
 
-    def _write_list(self, update_type: m.UpdateEnumType, entries: Sequence[m.AuthorizationData]) -> None:
-        if update_type is m.UpdateEnumType.Full:
+    def _write_list(self, update_type: ListUpdate, entries: Sequence[LocalListEntry]) -> None:
+        if update_type is ListUpdate.Full:
             self._conn.execute("DELETE FROM auth_list")
         for item in entries:
-            key = token_key(item.idToken.idToken, item.idToken.type)
-            if item.idTokenInfo is None:
+            key = token_key(item.token.value, item.token.kind)
+            if item.verdict is None:
                 self._conn.execute("DELETE FROM auth_list WHERE id_token = ? AND token_type = ?", key)
                 continue
-            text = _encode_info(item.idTokenInfo)
+            text = _encode(item.verdict)
             self._conn.execute(
                 "INSERT INTO auth_list(id_token, token_type, info, size) VALUES(?, ?, ?, ?)"
                 " ON CONFLICT(id_token, token_type) DO UPDATE SET info = excluded.info, size = excluded.size",

@@ -19,7 +19,6 @@ from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel
 from evse.devicemodel.operations import MessageLimits
 from evse.errors import DeviceModelError, EvseError, StorageError
-from evse.ocpp.v201 import messages as m
 from evse.station.core.authorization import (
     AskCsms,
     AuthorizationResult,
@@ -34,7 +33,7 @@ from evse.station.core.authorization import (
     may_stop,
 )
 from evse.station.core.tokens import CachePolicy, TokenKey, token_key
-from evse.station.core.tokens_neutral import TokenVerdict
+from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, LocalListStatus, TokenVerdict
 from evse.station.shell.auth_store import AuthStore, LocalListOutcome
 
 log = logging.getLogger(__name__)
@@ -211,12 +210,12 @@ class Authorizer:
         )
 
     def send_local_list(
-        self, version: int, update_type: m.UpdateEnumType, entries: Sequence[m.AuthorizationData]
+        self, version: int, update_type: ListUpdate, entries: Sequence[LocalListEntry]
     ) -> LocalListOutcome:
         """SendLocalList (D01); Failed while LocalAuthListCtrlr is disabled, or when the list would not fit
         LocalAuthListCtrlr.Entries / Storage maxLimit."""
         if not self.settings().local_list_enabled:
-            return LocalListOutcome(m.SendLocalListStatusEnumType.Failed, "NotEnabled", "LocalAuthListCtrlr disabled")
+            return LocalListOutcome(LocalListStatus.Failed, "NotEnabled", "LocalAuthListCtrlr disabled")
         outcome = self._store.apply_local_list(
             version,
             update_type,
