@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from evse.ocpp.v201 import messages as m
 from evse.station.core.contract_auth import (
+    CertificateStatus,
     ChainCheck,
     ContractSettings,
     OcspEntry,
@@ -19,7 +19,7 @@ from evse.station.core.contract_auth import (
 )
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-REVOKED = m.AuthorizeCertificateStatusEnumType.CertificateRevoked
+REVOKED = CertificateStatus.CertificateRevoked
 
 
 def entry(status: OcspStatus, valid_for_s: int = 3600) -> OcspEntry:
@@ -67,7 +67,7 @@ def test_certificate_status_must_be_accepted_too() -> None:
         ContractSettings(), token_accepted=True, judged_offline=False, certificate_status=REVOKED
     )
     assert not verdict.accepted and verdict.certificate_status is REVOKED
-    good = m.AuthorizeCertificateStatusEnumType.Accepted
+    good = CertificateStatus.Accepted
     assert after_authorizing(
         ContractSettings(), token_accepted=True, judged_offline=False, certificate_status=good
     ).accepted

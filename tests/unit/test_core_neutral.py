@@ -16,6 +16,13 @@ NEUTRAL = (
     "authorization",  # TokenVerdict instead of IdTokenInfoType (step 3a)
     "tokens",
     "tokens_neutral",
+    "meter_values",  # MeterSample (step 3b)
+    "tx_ended",
+    "samples",
+    "evse_status",  # the finer status 1.6 reports
+    "reservation_book",  # ReserveStatus, CancelStatus
+    "contract_auth",  # CertificateStatus
+    "evse_fsm",
 )
 
 
@@ -65,3 +72,10 @@ def test_the_check_sees_a_protocol_import_also_through_another_core_module(tmp_p
         "leaky: evse.ocpp.v16",
         "leaky: evse.ocpp.v201.messages",
     ]
+
+
+def test_no_core_module_imports_a_message_module() -> None:
+    """Issue 13: evse/station/core imports no message class of either OCPP version, in any module."""
+    for path in sorted(CORE.glob("*.py")):
+        names, _ = core_imports(path.stem, CORE)
+        assert not [n for n in names if n.startswith("evse.ocpp")], path.name

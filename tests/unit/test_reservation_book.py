@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evse.ocpp.v201.messages import CancelReservationStatusEnumType as Cancel
-from evse.ocpp.v201.messages import ReserveNowStatusEnumType as Status
+from evse.station.core.reservation_book import CancelStatus as Cancel
 from evse.station.core.reservation_book import EvseView, IdToken, Reservation, ReservationBook, ReservationSettings
+from evse.station.core.reservation_book import ReserveStatus as Status
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=30)

@@ -19,9 +19,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from evse.ocpp.v201.messages import CancelReservationStatusEnumType as Cancel
-from evse.ocpp.v201.messages import ReserveNowStatusEnumType as Status
+from evse.station.core.reservation_book import CancelStatus as Cancel
 from evse.station.core.reservation_book import EvseView, IdToken, Reservation, ReservationBook, ReservationSettings
+from evse.station.core.reservation_book import ReserveStatus as Status
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TYPES = {1: ("cType2",), 2: ("cType2", "cCCS2"), 3: ("cCCS2",)}

@@ -13,7 +13,7 @@ from evse.devicemodel.model import DeviceModel
 from evse.errors import StorageError
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
-from evse.station.core.reservation_book import EvseView, IdToken, Reservation
+from evse.station.core.reservation_book import CancelStatus, EvseView, IdToken, Reservation, ReserveStatus
 from evse.station.shell.reservations import Reservations
 from evse.storage import open_database
 
@@ -67,7 +67,7 @@ def test_TC_B_24_CS_reservations_survive_a_reboot(tmp_path: Path) -> None:
         Reservation(1, START + timedelta(hours=2), BOB, None, None, "cCCS2"),
     ]
     for reservation in held:
-        assert first.reserve(reservation, EVSES).status is m.ReserveNowStatusEnumType.Accepted
+        assert first.reserve(reservation, EVSES).status is ReserveStatus.Accepted
 
     again = open_reservations(tmp_path, clock)
     assert again.book == first.book
@@ -80,7 +80,7 @@ def test_H01_refused_reservation_writes_nothing(tmp_path: Path) -> None:
     clock = Clock()
     store = open_reservations(tmp_path, clock, device_model(Enabled=False))
     outcome = store.reserve(Reservation(1, START + timedelta(minutes=5), ALICE, evse_id=1), EVSES)
-    assert (outcome.status, outcome.reason) == (m.ReserveNowStatusEnumType.Rejected, "NotEnabled")
+    assert (outcome.status, outcome.reason) == (ReserveStatus.Rejected, "NotEnabled")
     assert len(open_reservations(tmp_path, clock).book) == 0
 
 
@@ -89,16 +89,16 @@ def test_H01_FR_01_enabled_is_read_at_each_request(tmp_path: Path) -> None:
     store = open_reservations(tmp_path, Clock(), dm)
     dm.set_station_value("ReservationCtrlr", "Enabled", False)
     outcome = store.reserve(Reservation(1, START + timedelta(minutes=5), ALICE, evse_id=1), EVSES)
-    assert outcome.status is m.ReserveNowStatusEnumType.Rejected
+    assert outcome.status is ReserveStatus.Rejected
     dm.set_station_value("ReservationCtrlr", "Enabled", True)
     outcome = store.reserve(Reservation(1, START + timedelta(minutes=5), ALICE, evse_id=1), EVSES)
-    assert outcome.status is m.ReserveNowStatusEnumType.Accepted
+    assert outcome.status is ReserveStatus.Accepted
 
 
 def test_H01_FR_19_shipped_definition_requires_an_evse_id(tmp_path: Path) -> None:
     store = Reservations(open_database(tmp_path), DeviceModel(DEFINITIONS), Clock())
     outcome = store.reserve(Reservation(1, START + timedelta(minutes=5), ALICE), EVSES)
-    assert (outcome.status, outcome.reason) == (m.ReserveNowStatusEnumType.Rejected, "UnsupportedRequest")
+    assert (outcome.status, outcome.reason) == (ReserveStatus.Rejected, "UnsupportedRequest")
 
 
 def test_TC_H_07_CS_expiry_is_reported_and_persisted(tmp_path: Path) -> None:
@@ -138,8 +138,8 @@ def test_TC_H_17_CS_cancel_is_persisted_and_not_reported(tmp_path: Path) -> None
     clock = Clock()
     store = open_reservations(tmp_path, clock)
     store.reserve(Reservation(4, START + timedelta(minutes=10), ALICE, evse_id=1), EVSES)
-    assert store.cancel(5) is m.CancelReservationStatusEnumType.Rejected
-    assert store.cancel(4) is m.CancelReservationStatusEnumType.Accepted
+    assert store.cancel(5) is CancelStatus.Rejected
+    assert store.cancel(4) is CancelStatus.Accepted
     assert len(open_reservations(tmp_path, clock).book) == 0
 
 

@@ -14,7 +14,14 @@ from datetime import UTC
 
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
-from evse.station.core.reservation_book import EvseView, IdToken, Reservation, ReserveOutcome
+from evse.station.core.reservation_book import (
+    CancelStatus,
+    EvseView,
+    IdToken,
+    Reservation,
+    ReserveOutcome,
+    ReserveStatus,
+)
 from evse.station.shell.reservations import Reservations
 
 _INFO_MAX = 512  # StatusInfoType.additionalInfo maxLength
@@ -60,17 +67,19 @@ def register(
 
     async def reserve_now(request: m.ReserveNowRequest) -> m.ReserveNowResponse | Reply:
         outcome = reservations.reserve(reservation_from_request(request), evse_states())
-        response = m.ReserveNowResponse(status=outcome.status, statusInfo=_status_info(outcome))
-        if outcome.status is m.ReserveNowStatusEnumType.Accepted:
+        response = m.ReserveNowResponse(
+            status=m.ReserveNowStatusEnumType(outcome.status.value), statusInfo=_status_info(outcome)
+        )
+        if outcome.status is ReserveStatus.Accepted:
             return Reply(response, then=changed)
         return response
 
     async def cancel_reservation(request: m.CancelReservationRequest) -> m.CancelReservationResponse | Reply:
         status = reservations.cancel(request.reservationId)
-        if status is m.CancelReservationStatusEnumType.Accepted:
-            return Reply(m.CancelReservationResponse(status=status), then=changed)
+        if status is CancelStatus.Accepted:
+            return Reply(m.CancelReservationResponse(status=m.CancelReservationStatusEnumType.Accepted), then=changed)
         return m.CancelReservationResponse(
-            status=status,
+            status=m.CancelReservationStatusEnumType(status.value),
             statusInfo=m.StatusInfoType(
                 reasonCode="NotFound", additionalInfo=f"no reservation {request.reservationId}"
             ),

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from evse.ocpp.v201 import messages as m
-
 
 @dataclass(frozen=True)
 class ContractSettings:
@@ -81,13 +79,25 @@ def send_certificate(settings: ContractSettings, *, has_hash_data: bool, has_cer
     return has_certificate and not has_hash_data and settings.central_contract_validation_allowed
 
 
+class CertificateStatus(StrEnum):
+    """The CSMS's word on the contract certificate (2.0.1 AuthorizeCertificateStatusEnumType)."""
+
+    Accepted = "Accepted"
+    SignatureError = "SignatureError"
+    CertificateExpired = "CertificateExpired"
+    CertificateRevoked = "CertificateRevoked"
+    NoCertificateAvailable = "NoCertificateAvailable"
+    CertChainError = "CertChainError"
+    ContractCancelled = "ContractCancelled"
+
+
 @dataclass(frozen=True)
 class ContractVerdict:
     """What goes back to the module (``accepted``) and why, for the log and the CSMS's records."""
 
     accepted: bool
     reason: str
-    certificate_status: m.AuthorizeCertificateStatusEnumType | None = None
+    certificate_status: CertificateStatus | None = None
 
 
 def contract_ignored(settings: ContractSettings) -> bool:
@@ -102,9 +112,7 @@ def before_authorizing(settings: ContractSettings, check: ChainCheck) -> Contrac
     :func:`contract_ignored`), since a refusal would end the session the driver may still start by EIM.
     """
     if check is ChainCheck.REVOKED:
-        return ContractVerdict(
-            False, "contract chain revoked (OCSP)", m.AuthorizeCertificateStatusEnumType.CertificateRevoked
-        )
+        return ContractVerdict(False, "contract chain revoked (OCSP)", CertificateStatus.CertificateRevoked)
     return None
 
 
@@ -113,12 +121,12 @@ def after_authorizing(
     *,
     token_accepted: bool,
     judged_offline: bool,
-    certificate_status: m.AuthorizeCertificateStatusEnumType | None,
+    certificate_status: CertificateStatus | None,
 ) -> ContractVerdict:
     """The verdict once the token rules have spoken (``judged_offline``: without an answer of the CSMS)."""
     if judged_offline and not settings.contract_validation_offline:
         return ContractVerdict(False, "offline and ContractValidationOffline is false")
-    if certificate_status is not None and certificate_status is not m.AuthorizeCertificateStatusEnumType.Accepted:
+    if certificate_status is not None and certificate_status is not CertificateStatus.Accepted:
         return ContractVerdict(False, f"certificateStatus {certificate_status.value}", certificate_status)
     if not token_accepted:
         return ContractVerdict(False, "eMAID not accepted", certificate_status)

@@ -32,11 +32,28 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from evse.ocpp.v201 import messages as m
+from evse.station.core.evse_fsm import ConnectorStatus
 
-_Status = m.ReserveNowStatusEnumType
-_CS = m.ConnectorStatusEnumType
+
+class ReserveStatus(StrEnum):
+    """A reservation's answer (2.0.1 ReserveNowStatusEnumType, 1.6 ReservationStatus)."""
+
+    Accepted = "Accepted"
+    Faulted = "Faulted"
+    Occupied = "Occupied"
+    Rejected = "Rejected"
+    Unavailable = "Unavailable"
+
+
+class CancelStatus(StrEnum):
+    Accepted = "Accepted"
+    Rejected = "Rejected"
+
+
+_Status = ReserveStatus
+_CS = ConnectorStatus
 # What a specific reservation answers for an EVSE that is not Available.
 _REFUSAL_BY_STATUS = {
     _CS.Occupied: _Status.Occupied,
@@ -115,7 +132,7 @@ class ReservationSettings:
 class ReserveOutcome:
     """The answer to a ReserveNow; `reason` becomes statusInfo.reasonCode of a refusal."""
 
-    status: m.ReserveNowStatusEnumType
+    status: ReserveStatus
     reason: str | None = None
     detail: str | None = None
 
@@ -227,11 +244,11 @@ class ReservationBook:
         return ReserveOutcome(_Status.Accepted), ReservationBook((*others.reservations, reservation))
 
     # ---- H02 ---------------------------------------------------------------------------------------------
-    def cancel(self, reservation_id: int) -> tuple[m.CancelReservationStatusEnumType, ReservationBook]:
+    def cancel(self, reservation_id: int) -> tuple[CancelStatus, ReservationBook]:
         """Accepted and gone if held (H02.FR.02), else Rejected (H02.FR.01)."""
         if self.get(reservation_id) is None:
-            return m.CancelReservationStatusEnumType.Rejected, self
-        return m.CancelReservationStatusEnumType.Accepted, self._without({reservation_id})
+            return CancelStatus.Rejected, self
+        return CancelStatus.Accepted, self._without({reservation_id})
 
     # ---- H04 and removal ---------------------------------------------------------------------------------
     def expire(self, now: datetime) -> tuple[tuple[Reservation, ...], ReservationBook]:

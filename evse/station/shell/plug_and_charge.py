@@ -28,6 +28,7 @@ from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.tokens import verdict_from_info
 from evse.station.core.authorization import AuthorizationSource
 from evse.station.core.contract_auth import (
+    CertificateStatus,
     ContractSettings,
     ContractVerdict,
     after_authorizing,
@@ -147,7 +148,7 @@ class PlugAndCharge:
         if emaid is None:
             # OCPP's AuthorizeRequest needs an idToken; a contract with hash data only has none to give.
             return ContractVerdict(False, "no eMAID in the contract: nothing to authorize in OCPP"), None
-        certificate_status: m.AuthorizeCertificateStatusEnumType | None = None
+        certificate_status: CertificateStatus | None = None
         asked_failed = False
 
         async def ask_csms() -> TokenVerdict:
@@ -168,9 +169,11 @@ class PlugAndCharge:
             except BaseException:
                 asked_failed = True
                 raise
-            certificate_status = answer.certificateStatus
+            certificate_status = (
+                CertificateStatus(answer.certificateStatus.value) if answer.certificateStatus is not None else None
+            )
             info = answer.idTokenInfo
-            good = m.AuthorizeCertificateStatusEnumType.Accepted
+            good = CertificateStatus.Accepted
             if certificate_status not in (None, good) and info.status is m.AuthorizationStatusEnumType.Accepted:
                 # The cache must never hold an Accepted eMAID whose certificate the CSMS refused: offline, that
                 # entry alone would let the contract charge.

@@ -14,6 +14,7 @@ from evse.devicemodel.model import DeviceModel
 from evse.errors import DeviceModelError, StorageError
 from evse.ocpp.v201 import messages as m
 from evse.station.core.reservation_book import (
+    CancelStatus,
     EvseView,
     IdToken,
     Reservation,
@@ -147,7 +148,7 @@ class Reservations:
         )
         return outcome
 
-    def cancel(self, reservation_id: int) -> m.CancelReservationStatusEnumType:
+    def cancel(self, reservation_id: int) -> CancelStatus:
         """CancelReservation (H02). Works even while reservations are disabled, so the CSMS can clean up."""
         status, book = self._book.cancel(reservation_id)
         if book is not self._book:

@@ -27,9 +27,8 @@ from datetime import UTC
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.translate import GROUP_TOKEN_TYPE
-from evse.ocpp.v201 import messages as m
 from evse.station.core.evse_status import EvseStatus, evse_status
-from evse.station.core.reservation_book import EvseView, IdToken, Reservation
+from evse.station.core.reservation_book import CancelStatus, EvseView, IdToken, Reservation, ReserveStatus
 from evse.station.shell.reservations import Reservations
 from evse.station.shell.station import ID_TAG_TYPE_16, Station
 
@@ -74,14 +73,14 @@ def register(router: Router, station: Station, reservations: Reservations) -> No
             return m16.ReserveNowResponse(status=m16.ReservationStatus.Rejected)
         outcome = reservations.reserve(reservation_from_16(request), evse_views_16(station))
         response = m16.ReserveNowResponse(status=m16.ReservationStatus(outcome.status.value))
-        if outcome.status is m.ReserveNowStatusEnumType.Accepted:
+        if outcome.status is ReserveStatus.Accepted:
             return Reply(response, then=changed)
         return response
 
     async def cancel_reservation(request: m16.CancelReservationRequest) -> m16.CancelReservationResponse | Reply:
         status = reservations.cancel(request.reservationId)
         response = m16.CancelReservationResponse(status=m16.CancelReservationStatus(status.value))
-        if status is m.CancelReservationStatusEnumType.Accepted:
+        if status is CancelStatus.Accepted:
             return Reply(response, then=changed)
         return response
 
