@@ -1,0 +1,214 @@
+"""The technician's page over HTTP (no browser): the auth rules, the API, check-config's errors and apply.
+
+The daemon runs in process against the dev CSMS on loopback; requests are real HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import stat
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evse.config import load_settings
+from evse.daemon import Daemon, Exit, build
+from evse.devcsms.server import DevCsms
+from tests.web_client import WEB_PASSWORD, Answer, WebClient, web_yaml, write_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Page:
+    daemon: Daemon
+    task: asyncio.Task[Exit]
+    config: Path
+    client: WebClient
+
+    async def call(self, method: str, path: str, body: Any = None, **kw: Any) -> Answer:
+        return await asyncio.to_thread(self.client.request, method, path, body, **kw)
+
+    async def login(self, password: str = WEB_PASSWORD) -> Answer:
+        return await asyncio.to_thread(self.client.login, password)
+
+
+PageFactory = Callable[..., Awaitable[Page]]
+
+
+@pytest.fixture
+async def open_page(tmp_path: Path, csms: DevCsms) -> AsyncIterator[PageFactory]:
+    tasks: list[asyncio.Task[Exit]] = []
+
+    async def factory(**web: Any) -> Page:
+        data = web_yaml(tmp_path, csms.port, **web)
+        config = write_yaml(tmp_path / "evse.yaml", data)
+        daemon = build(load_settings(config), config_path=config)
+        task = asyncio.create_task(daemon.run())
+        tasks.append(task)
+        ca = Path(data["state_dir"]) / "web-cert.pem" if data["web"]["tls"] else None
+        page = Page(daemon, task, config, WebClient(data["web"]["port"]))
+        for _ in range(100):  # the listening socket is up once a request is answered
+            with contextlib.suppress(OSError):
+                if ca is not None and ca.exists():
+                    page.client = WebClient(data["web"]["port"], tls_ca=ca)
+                await page.call("GET", "/login")
+                return page
+            await asyncio.sleep(0.05)
+        raise AssertionError("the web page never answered")
+
+    yield factory
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+PROTECTED = [
+    ("GET", "/"),
+    ("GET", "/index.html"),
+    ("GET", "/static/app.js"),
+    ("GET", "/static/index.html"),
+    ("GET", "/api/state"),
+    ("GET", "/api/device-model?q=Heartbeat"),
+    ("GET", "/api/config"),
+    ("POST", "/api/config/check"),
+    ("POST", "/api/config/apply"),
+    ("POST", "/api/sim"),
+    ("POST", "/api/logout"),
+]
+
+
+async def test_every_page_and_api_refused_without_a_session(open_page: PageFactory) -> None:
+    page = await open_page()
+    for method, path in PROTECTED:
+        answer = await page.call(method, path, {"text": "x", "cmd": "plug", "evse": 1} if method == "POST" else None)
+        if path.startswith("/api/"):
+            assert answer.status == 401, (method, path, answer.status)
+        else:
+            assert (answer.status, answer.headers["Location"]) == (303, "/login"), (method, path)
+        assert b"CS001" not in answer.body and b"basic_auth" not in answer.body
+    # A forged or expired cookie is no session either.
+    page.client.cookie = "evse_session=forged"
+    assert (await page.call("GET", "/api/state")).status == 401
+    # The login page and its files are all that is public.
+    for path in ("/login", "/static/login.js", "/static/style.css"):
+        assert (await page.call("GET", path)).status == 200, path
+
+
+async def test_wrong_password_refused_then_rate_limited(open_page: PageFactory) -> None:
+    page = await open_page()
+    for _ in range(5):
+        answer = await page.login("not-the-password")
+        assert answer.status == 401 and "Set-Cookie" not in answer.headers
+    # Locked out: even the right password is refused for a while.
+    answer = await page.login()
+    assert answer.status == 429 and "Set-Cookie" not in answer.headers
+    assert (await page.call("GET", "/api/state")).status == 401
+
+
+async def test_login_cookie_and_live_state(open_page: PageFactory, csms: DevCsms) -> None:
+    page = await open_page()
+    answer = await page.login()
+    assert answer.status == 200
+    cookie = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie  # plain HTTP here
+    await csms.wait_for("StatusNotification", timeout=10)
+    state = (await page.call("GET", "/api/state")).json()
+    assert state["station"] == {
+        "id": "CS001", "vendor": "TestVendor", "model": "TestModel", "serial": None,
+        "firmware_version": "1.0.0", "simulated": True,
+    }  # fmt: skip
+    assert state["csms"]["connected"] and state["csms"]["connected_since"].endswith("Z")
+    assert state["csms"]["security_profile"] == 1 and state["csms"]["ocpp_version"] == "2.0.1"
+    assert state["evses"][0]["status"] == "Available"
+    # The sim controls are the control socket's commands.
+    assert (await page.call("POST", "/api/sim", {"cmd": "plug", "evse": 1})).json()["ok"]
+    for _ in range(50):
+        state = (await page.call("GET", "/api/state")).json()
+        if state["evses"][0]["status"] == "Occupied":
+            break
+        await asyncio.sleep(0.1)
+    assert state["evses"][0]["pilot"] == "B" and state["evses"][0]["status"] == "Occupied"
+    refused = await page.call("POST", "/api/sim", {"cmd": "plug", "evse": 7})
+    assert refused.status == 400 and "unknown EVSE 7" in refused.json()["error"]
+    # No password in the log lines the page shows, nor in the device model.
+    assert WEB_PASSWORD not in str(state["log"]) and "test-password-0001" not in str(state["log"])
+    rows = (await page.call("GET", "/api/device-model?q=basicauthpassword")).json()["rows"]
+    assert rows and all(row["value"] is None for row in rows)
+    rows = (await page.call("GET", "/api/device-model?q=HeartbeatInterval")).json()["rows"]
+    assert [row["variable"] for row in rows] == ["HeartbeatInterval"]
+    # Logged out: the session is gone.
+    assert (await page.call("POST", "/api/logout", {})).status == 200
+    assert (await page.call("GET", "/api/state")).status == 401
+
+
+async def test_post_needs_a_json_body(open_page: PageFactory) -> None:
+    """A cross-site form can only send form encodings: refused before the session is even looked at."""
+    page = await open_page()
+    await page.login()
+    answer = await page.call("POST", "/api/sim", b"cmd=plug&evse=1", content_type="application/x-www-form-urlencoded")
+    assert answer.status == 415
+
+
+async def test_check_shows_the_same_errors_as_check_config(open_page: PageFactory, tmp_path: Path) -> None:
+    page = await open_page()
+    await page.login()
+    good = page.config.read_text()
+    for broken in (
+        good.replace("max_current_a", "max_current_amps") if "max_current_a" in good else good + "bogus: 1\n",
+        good.replace("security_profile: 1", "security_profile: 7"),
+        good.replace("station:", "station: [unclosed", 1),
+    ):
+        answer = (await page.call("POST", "/api/config/check", {"text": broken})).json()
+        other = tmp_path / "other.yaml"
+        other.write_text(broken)
+        cli = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "evse", "check-config", str(other)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        expected = [
+            line.removeprefix("error: ").replace(str(other), str(page.config)) for line in cli.stderr.splitlines()
+        ]
+        assert cli.returncode == 2 and not answer["ok"]
+        assert [error["message"] for error in answer["errors"]] == expected
+    # The error names the line it is about.
+    lines = good.replace("security_profile: 1", "security_profile: 7")
+    answer = (await page.call("POST", "/api/config/check", {"text": lines})).json()
+    (error,) = answer["errors"]
+    assert lines.splitlines()[error["line"] - 1].strip() == "security_profile: 7"
+    assert (await page.call("POST", "/api/config/check", {"text": good})).json() == {"ok": True, "errors": []}
+
+
+async def test_apply_only_valid_then_restart_with_backup(open_page: PageFactory) -> None:
+    page = await open_page()
+    await page.login()
+    before = page.config.read_text()
+    refused = await page.call("POST", "/api/config/apply", {"text": before.replace("security_profile: 1", "x: [")})
+    assert refused.status == 422 and not refused.json()["ok"]
+    assert page.config.read_text() == before and not page.task.done()
+    changed = before.replace("firmware_version: 1.0.0", "firmware_version: 2.0.0")
+    answer = await page.call("POST", "/api/config/apply", {"text": changed})
+    assert answer.status == 202
+    assert page.config.read_text() == changed
+    assert page.config.with_name("evse.yaml.bak").read_text() == before
+    assert await asyncio.wait_for(page.task, 15) is Exit.RESET  # `evse run` re-executes on this
+
+
+async def test_https_self_signed_certificate_made_on_first_start(open_page: PageFactory, tmp_path: Path) -> None:
+    page = await open_page(tls=True)
+    key = tmp_path / "state" / "web-key.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    answer = await page.login()
+    assert answer.status == 200 and "Secure" in answer.headers["Set-Cookie"]
+    assert answer.headers["Strict-Transport-Security"]
+    assert (await page.call("GET", "/api/state")).json()["station"]["id"] == "CS001"
