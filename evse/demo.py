@@ -60,6 +60,14 @@ def run_demo(config: Path, *, port: int) -> int:
 
     try:
         _wait_for(lambda: ask("status")["registration"] == "Accepted", 30, "the boot to be accepted")
+        web = settings.web
+        if web.enabled and web.password is not None:
+            scheme, host = ("https" if web.tls else "http"), f"[{web.host}]" if ":" in web.host else web.host
+            # The demo's own dev password (config/sim.yaml), printed so a newcomer can log in and play.
+            _say(
+                f"technician's web page: {scheme}://{host}:{web.port}/ password {web.password.get_secret_value()} "
+                "(plug, swipe and charge from the browser too)"
+            )
         _say(f"station booted and accepted (OCPP {settings.csms.ocpp_version}); plugging an EV into EVSE 1")
         ask("sim.plug", evse=1)
         time.sleep(1.5)

@@ -92,11 +92,11 @@ async function poll() {
     if (status === 200) {
       showState(data);
       $("live").textContent = "live";
-      $("live").className = "badge ok";
+      $("live").className = "badge live-ok";
     }
   } catch (e) {
     $("live").textContent = "charger not answering";
-    $("live").className = "badge bad";
+    $("live").className = "badge live-bad";
   }
   window.setTimeout(poll, 1000);
 }
