@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 1024 * 1024  # a configuration file is a few KiB
 REQUEST_TIMEOUT_S = 15.0
+#: Connections served at once; more are closed unanswered, so a flood cannot hold the daemon's memory.
+MAX_CONNECTIONS = 32
 
 
 @dataclass
@@ -123,10 +125,16 @@ def _encode(response: Response, secure: bool) -> bytes:
 
 async def serve(handler: Handler, host: str, port: int, context: ssl.SSLContext | None) -> None:
     """Serve `handler` until cancelled."""
+    open_connections = 0
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_connections
         peer = writer.get_extra_info("peername")
         client = str(peer[0]) if isinstance(peer, tuple) else "local"
+        if open_connections >= MAX_CONNECTIONS:
+            writer.close()
+            return
+        open_connections += 1
         try:
             try:
                 async with asyncio.timeout(REQUEST_TIMEOUT_S):
@@ -141,6 +149,7 @@ async def serve(handler: Handler, host: str, port: int, context: ssl.SSLContext 
         except Exception:
             log.exception("web request failed client=%s", client)
         finally:
+            open_connections -= 1
             writer.close()
 
     server = await asyncio.start_server(connection, host, port, ssl=context, limit=MAX_HEADER_BYTES)

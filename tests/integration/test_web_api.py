@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import stat
 import subprocess
 import sys
@@ -16,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ocpp.v201 import call
 
 from evse.config import load_settings
 from evse.daemon import Daemon, Exit, build
 from evse.devcsms.server import DevCsms
+from tests.cert_factory import make_certificate
+from tests.integration.conftest import STATION_ID
 from tests.web_client import WEB_PASSWORD, Answer, WebClient, web_yaml, write_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,3 +216,58 @@ async def test_https_self_signed_certificate_made_on_first_start(open_page: Page
     assert answer.status == 200 and "Secure" in answer.headers["Set-Cookie"]
     assert answer.headers["Strict-Transport-Security"]
     assert (await page.call("GET", "/api/state")).json()["station"]["id"] == "CS001"
+
+
+async def test_certificates_are_what_evse_certs_list_shows(open_page: PageFactory, csms: DevCsms) -> None:
+    page = await open_page()
+    await csms.wait_for("BootNotification", timeout=10)
+    root = make_certificate("Technician Page Root")
+    result = await csms.call(
+        STATION_ID, call.InstallCertificate(certificate_type="ManufacturerRootCertificate", certificate=root.pem)
+    )
+    assert result.status == "Accepted"
+    await page.login()
+    shown = (await page.call("GET", "/api/state")).json()["certificates"]
+    cli = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "evse", "certs", "list", "--json", "--config", str(page.config)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert shown == json.loads(cli.stdout)
+    assert [row["subject"] for row in shown] == ["CN=Technician Page Root"]
+
+
+async def test_apply_refused_while_a_transaction_runs(open_page: PageFactory, csms: DevCsms) -> None:
+    """The restart would end the driver's session: the file is left alone until the car has gone."""
+    page = await open_page()
+    await csms.wait_for("StatusNotification", timeout=10)
+    await page.login()
+    for command in ({"cmd": "plug", "evse": 1}, {"cmd": "swipe", "evse": 1, "id_token": "AABBCCDD"}):
+        assert (await page.call("POST", "/api/sim", command)).json()["ok"]
+    await csms.wait_for("TransactionEvent", timeout=10)
+    before = page.config.read_text()
+    answer = await page.call("POST", "/api/config/apply", {"text": before.replace("1.0.0", "3.0.0")})
+    assert answer.status == 409 and "transaction" in answer.json()["error"]
+    assert page.config.read_text() == before and not page.config.with_name("evse.yaml.bak").exists()
+    assert not page.task.done()
+
+
+async def test_oversized_requests_refused_unread(open_page: PageFactory) -> None:
+    page = await open_page()
+    port = page.client.port
+
+    async def raw(data: bytes) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(data)
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+        return answer
+
+    huge_body = b"POST /api/login HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n"
+    assert (await raw(huge_body)).startswith(b"HTTP/1.1 413 ")
+    huge_header = b"GET /login HTTP/1.1\r\nX-Filler: " + b"a" * 20000 + b"\r\n\r\n"
+    assert (await raw(huge_header)).startswith(b"HTTP/1.1 431 ")
+    assert (await raw(b"GET /login HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 200 ")
