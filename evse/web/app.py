@@ -53,6 +53,13 @@ def _static(name: str) -> bytes | None:
         return None
 
 
+def _count(text: str | None, default: int) -> int:
+    try:
+        return max(1, int(text)) if text is not None else default
+    except ValueError:
+        return default
+
+
 def _error(status: int, message: str) -> Response:
     return Response.of_json({"ok": False, "error": message}, status)
 
@@ -164,7 +171,7 @@ class WebApp:
                 "csms": views.connection_view(daemon),
                 "evses": views.evses_view(daemon),
                 "external_limits": views.external_limits_view(daemon),
-                "log": self._ring.lines()[-int(request.query.get("lines", "60")) :],
+                "log": self._ring.lines()[-_count(request.query.get("lines"), 60) :],
                 "certificates": await self._certificate_rows(),
                 "config_file": str(self._config.path) if self._config is not None else None,
             }
@@ -212,8 +219,10 @@ class WebApp:
             # The restart would end the session: the technician applies it once the car has gone.
             return Response.of_json({"ok": False, "error": "a transaction is running: apply after it ends"}, 409)
         who = f"web user={USER} client={request.client}"
+        # The next BootNotification says why the station rebooted: a technician's local restart.
+        station.journal.set_boot_reason("LocalReset")
         await asyncio.to_thread(config.replace, checked, who)
-        station.reset_reason = f"configuration applied by {who}"
+        station.reset_reason = f"configuration applied by {who}"  # the ResetOrReboot security log entry
         # The daemon's Reset path: it stops safely and `evse run` re-executes itself with the new file. Later,
         # so this answer reaches the browser first.
         asyncio.get_running_loop().call_later(self._restart_delay_s, station.reset_requested.set)

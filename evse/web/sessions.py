@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 COOKIE = "evse_session"
 USER = "technician"  # one account: the person holding the charger's page password
+MAX_CLIENTS = 1000  # addresses whose failures are remembered
 
 
 @dataclass
@@ -57,6 +58,8 @@ class Sessions:
             raise LoginRefused(locked=True)
         # Constant time: the answer's timing tells nothing about how much of the password was right.
         if not hmac.compare_digest(password.encode(), self._password):
+            if len(self._failures) > MAX_CLIENTS:  # many addresses guessing: forget those not locked out
+                self._failures = {k: v for k, v in self._failures.items() if v.locked_until > now or k == client}
             failures.count += 1
             if failures.count >= self._max_failures:
                 failures.count, failures.locked_until = 0, now + self._lockout_s
