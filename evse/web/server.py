@@ -45,18 +45,19 @@ class WebPage:
     async def run(self) -> None:
         settings = self._daemon.settings
         web = settings.web
-        context = None
-        if web.tls:
-            from evse.web.certificate import ensure_certificate, server_context
-
-            context = server_context(*ensure_certificate(settings.state_dir, settings.station.id, web.host))
         root = logging.getLogger()
         root.addHandler(self.ring)
         try:
+            context = None
+            if web.tls:
+                from evse.web.certificate import ensure_certificate, server_context
+
+                context = server_context(*ensure_certificate(settings.state_dir, settings.station.id, web.host))
             log.info("web page at %s", self.url)
             await serve(self.app.handle, web.host, web.port, context)
         except OSError as exc:
-            # A port taken or an address not on this device: the station charges on without its page.
+            # A port taken, an address not on this device, a read-only state_dir for the certificate: the
+            # station charges on without its page (ssl.SSLError, an unreadable certificate, is an OSError).
             log.error("web page unavailable at %s: %s", self.url, exc)
         finally:
             root.removeHandler(self.ring)

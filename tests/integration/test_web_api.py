@@ -272,3 +272,22 @@ async def test_oversized_requests_refused_unread(open_page: PageFactory) -> None
     huge_header = b"GET /login HTTP/1.1\r\nX-Filler: " + b"a" * 20000 + b"\r\n\r\n"
     assert (await raw(huge_header)).startswith(b"HTTP/1.1 431 ")
     assert (await raw(b"GET /login HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 200 ")
+
+
+async def test_page_port_taken_the_station_runs_on(open_page: PageFactory, tmp_path: Path, csms: DevCsms) -> None:
+    """The page is a technician's convenience: without it (port taken) the station still boots and charges."""
+    page = await open_page()
+    data = web_yaml(tmp_path / "second", csms.port, web_port=page.client.port)
+    config = write_yaml(tmp_path / "second.yaml", data)
+    daemon = build(load_settings(config), config_path=config)
+    task = asyncio.create_task(daemon.run())
+    try:
+        for _ in range(100):
+            if daemon.connection.is_connected:
+                break
+            await asyncio.sleep(0.05)
+        assert daemon.connection.is_connected and not task.done()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
