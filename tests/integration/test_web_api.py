@@ -207,6 +207,10 @@ async def test_apply_only_valid_then_restart_with_backup(open_page: PageFactory)
     assert page.config.with_name("evse.yaml.bak").read_text() == before
     assert await asyncio.wait_for(page.task, 15) is Exit.RESET  # `evse run` re-executes on this
     assert page.daemon.station.journal.take_boot_reason() == "LocalReset"  # the next BootNotification's reason
+    # Who did it, in the security log (the ResetOrReboot entry) as well as the daemon log.
+    who = "configuration applied by web user=technician client=127.0.0.1"
+    records = page.daemon.security.log.records()
+    assert any(r["type"] == "ResetOrReboot" and who in r["techInfo"] for r in records)
 
 
 async def test_https_self_signed_certificate_made_on_first_start(open_page: PageFactory, tmp_path: Path) -> None:
