@@ -84,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     _setup_logging(args.log_level or settings.log_level)
     logging.getLogger(__name__).info("starting station=%s config=%s", settings.station.id, args.config)
-    daemon = build(settings, override_origin=str(args.config))
+    daemon = build(settings, override_origin=str(args.config), config_path=args.config.resolve())
     result = asyncio.run(daemon.run(stop_requested=lambda: stop.requested))
     if result is Exit.RESET:
         logging.getLogger(__name__).info("re-executing for reset")
@@ -94,44 +94,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = load_settings(args.file)
-    _check_device_model(settings, args.file)
-    from datetime import UTC, datetime
+    from evse.config_check import check_config
 
-    from evse.security.tls_files import check_tls_files
-
-    # Every TLS problem, one line each: a technician fixing certificates wants the whole list at once.
-    problems = check_tls_files(settings.csms, settings.station.id, datetime.now(UTC), settings.state_dir)
-    for problem in problems:
-        print(f"error: {problem.line(str(args.file))}", file=sys.stderr)
-    from evse.firmware.check import firmware_problems
-
-    firmware = firmware_problems(settings)
-    for line in firmware:
-        print(f"error: {args.file}: {line}", file=sys.stderr)
-    if problems or firmware:
+    result = check_config(args.file)
+    if result.settings is None:  # the first problem ends the check (one line, like main's ConfigError)
+        raise ConfigError(result.errors[0])
+    for line in result.errors:
+        print(f"error: {line}", file=sys.stderr)
+    if result.errors:
         return 2
     print("ok")
     return 0
 
 
 def _check_device_model(settings: Settings, origin: Path) -> DeviceModel:
-    """Validate the device_model overrides against the definitions, and the preconfigured monitors against
-    the result, without touching state_dir; the model, for commands that read it."""
-    from evse.daemon import DEFINITIONS_DIR
-    from evse.devicemodel.model import DeviceModel
-    from evse.devicemodel.preconfigured_monitors import load_preconfigured, preconfigured_file
+    from evse.config_check import check_device_model
 
-    model = DeviceModel.open(
-        DEFINITIONS_DIR,
-        settings.layout,
-        None,
-        overrides=settings.device_model,
-        identity=settings,
-        override_origin=str(origin),
-    )
-    load_preconfigured(preconfigured_file(DEFINITIONS_DIR), model, [evse.id for evse in settings.evses])
-    return model
+    return check_device_model(settings, origin)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -184,6 +184,41 @@ class SiteSection(_Section):
     max_current_a: float = Field(ge=6)
 
 
+#: Addresses where the web page may be served without TLS: the password never leaves the device.
+LOOPBACK_HOSTS = ("127.0.0.1", "::1")
+
+
+class WebSection(_Section):
+    """The technician's web page (evse/web): off unless enabled; its own password, never the CSMS's.
+
+    HTTPS with a certificate the station makes itself on first start (kept in state_dir), or plain HTTP
+    (``tls: false``) only on a loopback address, where the password cannot cross a network."""
+
+    enabled: bool = False
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8443, ge=1, le=65535)
+    password: SecretStr | None = None
+    tls: bool = True
+
+    @field_validator("password")
+    @classmethod
+    def _password_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 128:
+            raise ValueError("must be 8 to 128 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _safe(self) -> WebSection:
+        if self.enabled and self.password is None:
+            raise ValueError("enabled needs password (the technician's login)")
+        if not self.tls and self.host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                f"tls: false (plain HTTP) only on 127.0.0.1 or ::1, not {self.host}: the password would cross "
+                "the network in clear"
+            )
+        return self
+
+
 class Settings(_Section):
     """The whole station configuration."""
 
@@ -202,6 +237,7 @@ class Settings(_Section):
     ems: EmsSection | None = None  # off unless configured: a Modbus server is a door into the station
     grid_limit: GridLimitSection = Field(default_factory=GridLimitSection)
     site: SiteSection | None = None  # no site section: no load balancing, each EVSE may use its maximum
+    web: WebSection = Field(default_factory=WebSection)  # after csms: its password is compared with the CSMS's
 
     @field_validator("board")
     @classmethod
@@ -230,6 +266,16 @@ class Settings(_Section):
                 f"max_current_a {value.max_current_a:g} A is more than the EVSEs together can draw "
                 f"({total:g} A per phase): it would never limit anything; lower it or remove site"
             )
+        return value
+
+    @field_validator("web")
+    @classmethod
+    def _own_password(cls, value: WebSection, info: ValidationInfo) -> WebSection:
+        # A page password that is also the CSMS's would let anyone who reads one log in as the other.
+        csms = info.data.get("csms")
+        theirs = csms.basic_auth_password if csms is not None else None
+        if value.password is not None and theirs is not None and value.password == theirs:
+            raise ValueError("password must not be the CSMS password (csms.basic_auth_password)")
         return value
 
     @model_validator(mode="after")
@@ -279,6 +325,12 @@ def load_settings(path: Path) -> Settings:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return settings_from_text(text, path)
+
+
+def settings_from_text(text: str, path: Path) -> Settings:
+    """Validate `text` as if it were the file at `path` (errors name it, relative paths are relative to it):
+    the web page checks an upload before it replaces the file."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -58,6 +58,14 @@ class ControlServer:
     async def _answer(self, line: bytes) -> dict[str, Any]:
         try:
             request = json.loads(line)
+        except ValueError as exc:
+            return {"ok": False, "error": str(exc)}
+        return await self.answer(request)
+
+    async def answer(self, request: Any) -> dict[str, Any]:
+        """The answer to one request, as the socket would send it: the web page's sim controls use the
+        same commands as `evse sim`, in process."""
+        try:
             if not isinstance(request, dict):
                 raise ValueError("request must be a JSON object")
             command = self._commands.get(str(request.get("cmd")))

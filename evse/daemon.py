@@ -95,6 +95,7 @@ if TYPE_CHECKING:
     from evse.ocpp.v16.security_upgrade import SecurityProfileUpgrade
     from evse.ocpp.v16.wiring import Adapter16
     from evse.security.station_certificate import StationCertificate
+    from evse.web.server import WebPage
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class Daemon:
     # Long-lived tasks of the optional blocks (variable monitoring ...), run like the station's own.
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     external: ExternalSources | None = None  # EMS over Modbus TCP, the grid operator's input (K11-K13)
+    web: WebPage | None = None  # the technician's page (web.enabled)
     _safe: bool = field(default=False, init=False)  # the EVSEs were made safe for this shutdown
 
     async def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Exit:
@@ -178,6 +180,8 @@ class Daemon:
                             tasks.append(self.logs.retrieval.run)
                         if self.external is not None:
                             tasks.append(self.external.run)
+                        if self.web is not None:
+                            tasks.append(self.web.run)
                         for make in tasks:
                             group.create_task(make())
                         for make in (
@@ -309,8 +313,11 @@ def build(
     definitions_dir: Path = DEFINITIONS_DIR,
     override_origin: str | None = None,
     pin_factory: Any = None,
+    config_path: Path | None = None,
 ) -> Daemon:
-    """Construct every part; raises ConfigError/StorageError before anything runs."""
+    """Construct every part; raises ConfigError/StorageError before anything runs.
+
+    `config_path` is the file the settings came from: the web page shows and replaces it."""
     clock = clock or SystemClock()
     settings = with_running_version(settings)  # BootNotification reports what the installed image wrote
     csms = settings.csms
@@ -620,7 +627,7 @@ def build(
         add_sim_commands(control, board)
     else:
         add_no_sim_commands(control)
-    return Daemon(
+    daemon = Daemon(
         settings,
         dm,
         station,
@@ -637,6 +644,11 @@ def build(
         background=[monitors.run, station.screen.run, v2g.start, *_switch(version_plan, station)],
         external=ExternalSources(settings, station, dm),
     )
+    if settings.web.enabled:
+        from evse.web.server import WebPage  # the page's modules only on a station that serves it
+
+        daemon.web = WebPage(daemon, config_path)
+    return daemon
 
 
 def _switch(

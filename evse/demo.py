@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evse import control
-from evse.config import load_settings
+from evse.config import Settings, load_settings
 from evse.errors import ControlError
 
 DEMO_TOKEN = "AABBCCDD"
@@ -41,6 +41,16 @@ def _screen(evse: dict[str, Any]) -> str:
     return " | ".join(line.rstrip() for line in evse.get("display") or [] if line.strip())
 
 
+def _web_page(settings: Settings) -> str | None:
+    """Where the technician's page is and how to log in, when the configuration enables it."""
+    web = settings.web
+    if not web.enabled or web.password is None:
+        return None
+    scheme, host = ("https" if web.tls else "http"), f"[{web.host}]" if ":" in web.host else web.host
+    # The demo's own dev password (config/sim.yaml), printed so a newcomer can log in and play.
+    return f"technician's web page: {scheme}://{host}:{web.port}/ password {web.password.get_secret_value()}"
+
+
 def run_demo(config: Path, *, port: int) -> int:
     settings = load_settings(config)
     sock = settings.socket_path
@@ -60,6 +70,9 @@ def run_demo(config: Path, *, port: int) -> int:
 
     try:
         _wait_for(lambda: ask("status")["registration"] == "Accepted", 30, "the boot to be accepted")
+        page = _web_page(settings)
+        if page:
+            _say(f"{page} (plug, swipe and charge from the browser too)")
         _say(f"station booted and accepted (OCPP {settings.csms.ocpp_version}); plugging an EV into EVSE 1")
         ask("sim.plug", evse=1)
         time.sleep(1.5)
@@ -85,6 +98,8 @@ def run_demo(config: Path, *, port: int) -> int:
             "session over; station and CSMS keep running. Try `evse status --config "
             f"{config}` or `evse sim plug 1 --config {config}`; Ctrl-C stops both"
         )
+        if page:
+            _say(page)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         return 1

@@ -22,6 +22,7 @@ import random
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -130,6 +131,8 @@ class CsmsConnection:
         self._socket: ClientConnection | None = None
         self._unanswered = asyncio.Event()  # set by a CALL that timed out on the current socket
         self.connected = asyncio.Event()
+        # When the current websocket came up (UTC), for the technician's page; None while offline.
+        self.connected_since: datetime | None = None
         self.attempts = 0
         # Failed attempts in a row: the backoff grows with it and the endpoint callable may read it to
         # fall back to another network profile (B10).
@@ -276,6 +279,7 @@ class CsmsConnection:
         self._session, self._socket = session, socket
         self._unanswered.clear()
         self.connected.set()
+        self.connected_since = datetime.now(UTC)
         try:
             async with asyncio.TaskGroup() as group:
                 helpers = [
@@ -297,6 +301,7 @@ class CsmsConnection:
         finally:
             self._session = self._socket = None
             self.connected.clear()
+            self.connected_since = None
             session.close()
             self._on_disconnected()
             await session.drain()
