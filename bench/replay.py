@@ -166,6 +166,24 @@ BARE_ANSWERS: dict[str, dict[str, Any]] = {
 }
 
 
+async def _serve_until(
+    handler: Any, ocpp_version: str, state: Path, done: asyncio.Event, result: ReplayResult, pids: list[int]
+) -> None:
+    """Serve `handler` to a station started on `state` until `done` (or REPLAY_LIMIT_S); its RSS into `result`."""
+    subprotocol = Subprotocol("ocpp1.6" if ocpp_version == "1.6" else "ocpp2.0.1")
+    async with serve(handler, "127.0.0.1", 0, subprotocols=[subprotocol]) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        proc = await start_station(config(state, port, ocpp_version))
+        pids.append(proc.pid)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), REPLAY_LIMIT_S)
+            result.peak_rss_kb = proc_status_kb(proc.pid, "VmHWM")
+            result.rss_kb = proc_status_kb(proc.pid, "VmRSS")
+        finally:
+            await stop_station(proc)
+
+
 async def replay_bare_csms(tmp: Path, run: int = 1) -> ReplayResult:
     """The same against a websocket server that answers each CALL at once with a minimal valid payload
     ({} for TransactionEvent, StatusNotification, NotifyEvent ...): the station's own throughput."""
@@ -199,17 +217,7 @@ async def replay_bare_csms(tmp: Path, run: int = 1) -> ReplayResult:
                         done.set()
                 await ws.send(json.dumps([3, frame[1], BARE_ANSWERS.get(action, {})]))
 
-    async with serve(handler, "127.0.0.1", 0, subprotocols=[Subprotocol("ocpp2.0.1")]) as server:
-        port = next(iter(server.sockets)).getsockname()[1]
-        proc = await start_station(config(state, port))
-        pids.append(proc.pid)
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), REPLAY_LIMIT_S)
-            result.peak_rss_kb = proc_status_kb(proc.pid, "VmHWM")
-            result.rss_kb = proc_status_kb(proc.pid, "VmRSS")
-        finally:
-            await stop_station(proc)
+    await _serve_until(handler, "2.0.1", state, done, result, pids)
     result.delivered = len(seq_nos)
     result.seconds = last_at[0] - boot_at[0] if boot_at and seq_nos else 0.0
     result.seq_in_order = seq_nos == list(range(len(seq_nos)))
@@ -253,17 +261,7 @@ async def replay_bare_csms16(tmp: Path) -> ReplayResult:
                         done.set()
                 await ws.send(json.dumps([3, frame[1], BARE_ANSWERS_16.get(action, {})]))
 
-    async with serve(handler, "127.0.0.1", 0, subprotocols=[Subprotocol("ocpp1.6")]) as server:
-        port = next(iter(server.sockets)).getsockname()[1]
-        proc = await start_station(config(state, port, "1.6"))
-        pids.append(proc.pid)
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), REPLAY_LIMIT_S)
-            result.peak_rss_kb = proc_status_kb(proc.pid, "VmHWM")
-            result.rss_kb = proc_status_kb(proc.pid, "VmRSS")
-        finally:
-            await stop_station(proc)
+    await _serve_until(handler, "1.6", state, done, result, pids)
     result.delivered = len(actions)
     result.seconds = last_at[0] - boot_at[0] if boot_at and actions else 0.0
     expected = ["StartTransaction", *["MeterValues"] * (EVENTS - 2), "StopTransaction"]
