@@ -18,6 +18,7 @@ from evse.ocpp.v16.profiles import profile_from_16
 from evse.ocpp.v16.tx_ids import TxIds
 from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
+from evse.station.core.reservation_book import IdToken
 from evse.station.shell.registration import Registration
 from evse.station.shell.station import ID_TAG_TYPE_16, Station
 
@@ -81,6 +82,9 @@ def register(
             if request.chargingProfile.chargingProfilePurpose is not m16.ChargingProfilePurposeType.TxProfile:
                 return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus.Rejected)
             profile = profile_from_16(request.chargingProfile)
+        if _reserved_for_another(station, request.connectorId, request.idTag):
+            # Accepted, it would wait for an authorization the reservation then refuses: nothing would start.
+            return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus.Rejected)
         # 1.6 has no remoteStartId; 0 stands for "started remotely" in the journal and is never sent.
         status, _running = station.remote.remote_start(request.connectorId, request.idTag, ID_TAG_TYPE_16, 0, profile)
         return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus(status))
@@ -128,6 +132,22 @@ def register(
     router.register(m16.ClearCacheRequest, clear_cache)
     router.register(m16.DataTransferRequest, data_transfer)
     router.register(m16.TriggerMessageRequest, trigger)
+
+
+def _reserved_for_another(station: Station, connector_id: int | None, id_tag: str) -> bool:
+    """Is `connector_id` held by a reservation `id_tag` cannot be shown to hold (OCPP 1.6 section 5.13)?
+
+    The idTag may be of the reservation's parentIdTag, which only an Authorize.conf tells before the start:
+    with AuthorizeRemoteTxRequests true and a reservation that names a parentIdTag the station lets the
+    authorization decide, as it does for a card presented locally.
+    """
+    reservations = station.reservations
+    if reservations is None or connector_id is None:
+        return False
+    if reservations.allowed(connector_id, IdToken(id_tag, ID_TAG_TYPE_16), None, station.evse_views()):
+        return False
+    by_group = any(r.group_id_token is not None and r.evse_id in (None, connector_id) for r in reservations.book)
+    return not (by_group and station.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart"))
 
 
 def _core_trigger(station: Station, what: str, connector: int | None) -> Job | None:
