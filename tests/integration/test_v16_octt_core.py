@@ -13,7 +13,7 @@ import asyncio
 from ocpp.v16 import call
 
 from evse.devcsms.server16 import DevCsms16
-from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest
+from tests.integration.conftest import PASSWORD, STATION_ID, Factory, StationUnderTest
 from tests.integration.test_v16_core import TAG, actions, configure, start_charging, status_is
 from tests.integration.test_v16_local_list import entry, send, version
 from tests.integration.test_v16_offline import come_back, go_offline
@@ -190,3 +190,35 @@ async def test_TC_073_CS_authorization_key_reconnects_with_the_new_password(
     answer = await csms16.call(STATION_ID, call.GetConfiguration(key=["AuthorizationKey"]))
     assert all(k.get("value") != new_password for k in answer.configuration_key)  # write-only: never read back
     csms16.assert_no_failures()
+
+
+#: A simulated board whose connector has no lock: a fixed (tethered) cable.
+FIXED_CABLE_BOARD = {
+    "meter": {"driver": "sim"},
+    "contactor": {"driver": "sim"},
+    "pilot": {"driver": "sim"},
+    "rfid": {"driver": "sim"},
+}
+
+
+async def test_TC_017_2_CS_unlock_connector_fixed_cable(make_station16: Factory, csms16: DevCsms16) -> None:
+    """A Charge Point with a fixed cable answers UnlockConnector with NotSupported."""
+    await make_station16(board=FIXED_CABLE_BOARD)
+    await csms16.wait_for("StatusNotification", predicate=status_is("Available"), timeout=10)
+    answer = await csms16.call(STATION_ID, call.UnlockConnector(connector_id=1))
+    assert answer.status == "NotSupported"
+
+
+async def test_TC_018_2_CS_unlock_connector_fixed_cable_with_charging_session(
+    make_station16: Factory, csms16: DevCsms16
+) -> None:
+    """With a fixed cable and a transaction running: NotSupported, and the transaction is not stopped
+    (UnlockConnector is not a way to stop one, 1.6 section 5.18)."""
+    sut = await make_station16(board=FIXED_CABLE_BOARD)
+    await csms16.wait_for("StatusNotification", predicate=status_is("Available"), timeout=10)
+    await start_charging(csms16, sut)
+    answer = await csms16.call(STATION_ID, call.UnlockConnector(connector_id=1))
+    assert answer.status == "NotSupported"
+    await asyncio.sleep(0.5)  # a wrongly stopped transaction would have sent its StopTransaction by now
+    assert "StopTransaction" not in actions(csms16)
+    assert sut.d.board.contactor(1).is_closed

@@ -67,6 +67,10 @@ def register(
         runtime = station.evses.get(request.connectorId)
         if runtime is None:
             return m16.UnlockConnectorResponse(status=m16.UnlockStatus.NotSupported)
+        if runtime.drivers.lock is None:
+            # A fixed cable (a board without a connector lock) has nothing to unlock; the transaction goes on,
+            # as UnlockConnector is not a way to stop one (1.6 section 5.18; OCTT TC_017_2, TC_018_2).
+            return m16.UnlockConnectorResponse(status=m16.UnlockStatus.NotSupported)
         if runtime.state.tx is not None:
             # 1.6: a transaction on the connector is stopped first (reason UnlockCommand), then it unlocks.
             station.apply(request.connectorId, fsm.StopRequested("RemoteStop", "UnlockCommand", force=True))
