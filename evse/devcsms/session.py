@@ -110,7 +110,12 @@ class StationSession(ChargePoint):  # type: ignore[misc]  # the ocpp package shi
                     # OCPP-J is text only; a binary frame is a station bug worth a failure.
                     self.journal.fail(self.id, f"sent a binary frame of {len(message)} bytes")
                     continue
-                await self._route(message)
+                try:
+                    await self._route(message)
+                except ConnectionClosed:
+                    # Our answer to this CALL could not leave: the station closed meanwhile. What it sent
+                    # before closing (an answer to one of our CALLs, say) is still to be read.
+                    continue
         except ConnectionClosed:
             pass
         finally:
