@@ -92,6 +92,7 @@ from evse.station.shell.variable_monitors import MonitorSink, VariableMonitors
 from evse.storage import StorageHealth, open_state, seal
 
 if TYPE_CHECKING:
+    from evse.ocpp.v16.security_upgrade import SecurityProfileUpgrade
     from evse.ocpp.v16.wiring import Adapter16
     from evse.security.station_certificate import StationCertificate
 
@@ -356,6 +357,11 @@ def build(
     profiles = NetworkProfiles(db)
     network_slots = NetworkSlots(profiles, dm, int(csms.security_profile))
     made: list[StationCertificate] = []
+    upgrade16: SecurityProfileUpgrade | None = None
+    if ocpp16:
+        from evse.ocpp.v16.security_upgrade import SecurityProfileUpgrade
+
+        upgrade16 = SecurityProfileUpgrade(dm)
 
     def own_certificate() -> StationCertificate:
         """The station's own certificate (A02), made on first use: it needs X.509 (cryptography)."""
@@ -379,9 +385,12 @@ def build(
             csms.basic_auth_password.get_secret_value() if csms.basic_auth_password else None
         )
         url, security_profile = csms.url, int(csms.security_profile)
-        _slot, stored = network_slots.choose(connection.failures)
+        slot, stored = network_slots.choose(connection.failures)
         if stored is not None:
             url, security_profile = stored.ocppCsmsUrl, stored.securityProfile
+        if upgrade16 is not None:  # 1.6 raises the profile of its one URL (whitepaper A05)
+            url, security_profile = upgrade16.endpoint(url, security_profile)
+            network_slots.attempting = (slot or YAML_SLOT, security_profile)
         client_cert, client_key = csms.client_cert, csms.client_key
         if security_profile == 3:  # A02: the certificate the CSMS signed, or the one to fall back to
             failure = connection.last_tls_failure
@@ -549,9 +558,28 @@ def build(
     )
     if adapter16 is not None:
         from evse.ocpp.v16 import wiring as wiring16
+        from evse.ocpp.v16.security_profile import security_profile_guard
 
+        dm.add_guard(
+            "SecurityCtrlr",
+            "SecurityProfile",
+            security_profile_guard(
+                password_set=lambda: bool(dm.basic_auth_password() or settings.csms.basic_auth_password),
+                csms_root=csms_root,
+                station_certificate=station_certificate,
+            ),
+        )
+        services16 = wiring16.Services16(
+            updater, station_logs.retrieval, security, own_certificate, signing.signed, sign_station_certificate
+        )
         wiring16.attach(
-            router, station, adapter16, vendors=data_transfer.VendorRegistry(), reconnect=connection.reconnect
+            router,
+            station,
+            adapter16,
+            vendors=data_transfer.VendorRegistry(),
+            reconnect=connection.reconnect,
+            services=services16,
+            security_upgrade=upgrade16,
         )
     else:
         logs.register(router, station_logs.retrieval)

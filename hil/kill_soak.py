@@ -73,6 +73,10 @@ def write_config(state: Path, port: int, ocpp_version: str = "2.0.1") -> Path:
                     "SampledDataCtrlr.TxUpdatedInterval": 1,
                     "TxCtrlr.TxStartPoint": ["EVConnected", "Authorized"],
                     "TxCtrlr.TxStopPoint": ["EVConnected", "Authorized"],
+                    # Cards are accepted offline too, so rounds with the CSMS down start transactions
+                    # (under 1.6 those are the offline starts whose StartTransaction waits for the link).
+                    "AuthCtrlr.OfflineTxForUnknownIdEnabled": True,
+                    "TxCtrlr.TxBeforeAcceptedEnabled": True,  # a round may end before the boot is accepted
                 },
             }
         )
@@ -85,13 +89,16 @@ async def _ask(sock: Path, **request: Any) -> None:
         await asyncio.to_thread(control.request, sock, request, 2.0)
 
 
-async def _drive(sock: Path, rng: random.Random) -> None:
-    """A plausible stream of driver actions on both EVSEs until cancelled by the kill."""
+async def _drive(sock: Path, rng: random.Random, card_with_plug: bool = False) -> None:
+    """A plausible stream of driver actions on both EVSEs until cancelled by the kill. `card_with_plug`: the
+    driver presents the card right after plugging in (1.6 starts a transaction only on both)."""
     while True:
         evse = rng.choice([1, 2])
         step = rng.choice(["plug", "swipe", "charge", "pause", "unplug", "wait"])
         if step == "plug":
             await _ask(sock, cmd="sim.plug", evse=evse)
+            if card_with_plug:
+                await _ask(sock, cmd="sim.swipe", evse=evse, id_token="AABBCCDD")
         elif step == "swipe":
             await _ask(sock, cmd="sim.swipe", evse=evse, id_token=rng.choice(["AABBCCDD", "04A2B3C4D5E6F7"]))
         elif step == "charge":
@@ -134,7 +141,7 @@ async def run_kill_soak(
                     await csms.start(port=port)
                 online = not online
             proc = await _start(config)
-            driver = asyncio.create_task(_drive(sock, rng))
+            driver = asyncio.create_task(_drive(sock, rng, card_with_plug=ocpp_version == "1.6"))
             await asyncio.sleep(rng.uniform(0.3, 3.0))
             if proc.returncode is not None:
                 result.problems.append(f"round {result.kills + 1}: the daemon exited by itself ({proc.returncode})")

@@ -113,8 +113,8 @@ class StationSession(ChargePoint):  # type: ignore[misc]  # the ocpp package shi
                 try:
                     await self._route(message)
                 except ConnectionClosed:
-                    # Our answer to this CALL could not leave: the station closed meanwhile. What it sent
-                    # before closing (an answer to one of our CALLs, say) is still to be read.
+                    # Our answer to this frame could not be sent: the station closed meanwhile. Frames it sent
+                    # before closing (an answer to our CALL, then a reconnect) are still queued: read them.
                     continue
         except ConnectionClosed:
             pass

@@ -18,6 +18,7 @@ from ocpp.v201 import call
 from evse.devcsms.frames import Direction, MessageType
 from evse.devcsms.server import DevCsms
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.tokens import verdict_from_info
 from tests.integration.conftest import STATION_ID, StationUnderTest
 
 VALID = "AABBCCDD"  # the dev CSMS accepts it by default
@@ -116,7 +117,7 @@ def authorize_answers(csms: DevCsms, answers: dict[str, Payload]) -> None:
 def cache(sut: StationUnderTest, value: str, status: str, group: str | None = None) -> None:
     """Memory state IdTokenCached: the entry an earlier answer of the CSMS would have left."""
     record = m.IdTokenInfoType.model_validate(info(status, group))
-    sut.d.station.authorizer.record(value, ISO, record)
+    sut.d.station.authorizer.record(value, ISO, verdict_from_info(record))
 
 
 async def local_list(csms: DevCsms, entries: dict[str, Payload], version: int = 1) -> None:

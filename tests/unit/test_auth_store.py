@@ -7,30 +7,35 @@ from pathlib import Path
 
 import pytest
 
-from evse.ocpp.v201 import messages as m
 from evse.station.core.tokens import CachePolicy, token_key
+from evse.station.core.tokens_neutral import (
+    ListUpdate,
+    LocalListEntry,
+    LocalListStatus,
+    Token,
+    TokenKind,
+    TokenStatus,
+    TokenVerdict,
+)
 from evse.station.shell.auth_store import AuthStore, judge_local_list_update
 from evse.storage import open_database
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-S = m.AuthorizationStatusEnumType
-FULL, DIFF = m.UpdateEnumType.Full, m.UpdateEnumType.Differential
-L = m.SendLocalListStatusEnumType
+S = TokenStatus
+FULL, DIFF = ListUpdate.Full, ListUpdate.Differential
+L = LocalListStatus
 
 
-def info(status: S = S.Accepted, expiry: datetime | None = None) -> m.IdTokenInfoType:
-    return m.IdTokenInfoType(status=status, cacheExpiryDateTime=expiry)
+def info(status: S = S.Accepted, expiry: datetime | None = None) -> TokenVerdict:
+    return TokenVerdict(status, expires=expiry)
 
 
 def key(n: int) -> tuple[str, str]:
     return token_key(f"TOKEN{n}", "ISO14443")
 
 
-def entry(token: str, status: S | None = S.Accepted, token_type: str = "ISO14443") -> m.AuthorizationData:
-    return m.AuthorizationData(
-        idToken=m.IdTokenType(idToken=token, type=m.IdTokenEnumType(token_type)),
-        idTokenInfo=info(status) if status is not None else None,
-    )
+def entry(token: str, status: S | None = S.Accepted, token_type: str = "ISO14443") -> LocalListEntry:
+    return LocalListEntry(Token(token, TokenKind(token_type)), info(status) if status is not None else None)
 
 
 @pytest.fixture
@@ -40,14 +45,10 @@ def store(tmp_path: Path) -> AuthStore:
 
 # ---- cache --------------------------------------------------------------------------------------------
 def test_C10_cache_entry_round_trips_and_keys_ignore_case(store: AuthStore) -> None:
-    stored = m.IdTokenInfoType(
-        status=S.Accepted,
-        cacheExpiryDateTime=NOW + timedelta(days=1),
-        groupIdToken=m.IdTokenType(idToken="G1", type=m.IdTokenEnumType.Central),
-    )
+    stored = TokenVerdict(S.Accepted, expires=NOW + timedelta(days=1), group=Token("G1", TokenKind.Central))
     store.cache_put(token_key("abCD", "ISO14443"), stored, NOW)
     found = store.cache_get(token_key("ABcd", "ISO14443"))
-    assert found is not None and found.info == stored and found.last_used == NOW
+    assert found is not None and found.verdict == stored and found.last_used == NOW
     assert store.cache_get(token_key("abcd", "KeyCode")) is None
 
 
@@ -156,9 +157,7 @@ def test_D01_differential_with_an_old_version_is_a_version_mismatch_and_changes_
         (2, FULL, [entry("A", None)], "MissingIdTokenInfo"),
     ],
 )
-def test_D01_invalid_updates_fail(
-    version: int, update: m.UpdateEnumType, entries: list[m.AuthorizationData], reason: str
-) -> None:
+def test_D01_invalid_updates_fail(version: int, update: ListUpdate, entries: list[LocalListEntry], reason: str) -> None:
     outcome = judge_local_list_update(1, version, update, entries)
     assert outcome is not None and outcome.status is L.Failed and outcome.reason == reason
 

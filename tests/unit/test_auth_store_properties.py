@@ -13,8 +13,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evse.ocpp.v201 import messages as m
 from evse.station.core.tokens import token_key
+from evse.station.core.tokens_neutral import (
+    ListUpdate,
+    LocalListEntry,
+    LocalListStatus,
+    Token,
+    TokenKind,
+    TokenStatus,
+    TokenVerdict,
+)
 from evse.station.shell.auth_store import AuthStore
 from evse.storage import open_database
 
@@ -22,7 +30,7 @@ CAPACITY = 6
 TOKENS = ["A", "a", "B", "C", "D", "E", "F", "G", "H"]  # "A"/"a" are the same idToken
 TYPES = ["ISO14443", "KeyCode"]
 STATUSES = ["Accepted", "Blocked", "Invalid", None]  # None: no idTokenInfo (a removal in a Differential)
-L = m.SendLocalListStatusEnumType
+L = LocalListStatus
 
 
 @dataclass
@@ -54,12 +62,9 @@ item = st.tuples(st.sampled_from(TOKENS), st.sampled_from(TYPES), st.sampled_fro
 update = st.tuples(st.integers(min_value=-1, max_value=12), st.booleans(), st.lists(item, max_size=8))
 
 
-def data(items: list[tuple[str, str, str | None]]) -> list[m.AuthorizationData]:
+def data(items: list[tuple[str, str, str | None]]) -> list[LocalListEntry]:
     return [
-        m.AuthorizationData(
-            idToken=m.IdTokenType(idToken=token, type=m.IdTokenEnumType(token_type)),
-            idTokenInfo=m.IdTokenInfoType(status=m.AuthorizationStatusEnumType(status)) if status else None,
-        )
+        LocalListEntry(Token(token, TokenKind(token_type)), TokenVerdict(TokenStatus(status)) if status else None)
         for token, token_type, status in items
     ]
 
@@ -78,7 +83,7 @@ def test_D01_random_full_and_differential_updates_match_a_dict_model(
         model = Model()
         for version, full, items in updates:
             before = store.list_version()
-            kind = m.UpdateEnumType.Full if full else m.UpdateEnumType.Differential
+            kind = ListUpdate.Full if full else ListUpdate.Differential
             outcome = store.apply_local_list(version, kind, data(items), max_entries=CAPACITY)
             assert outcome.status is model.apply(version, full, items)
             assert store.list_version() == model.version and stored(store) == model.entries

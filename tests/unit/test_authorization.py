@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evse.ocpp.v201 import messages as m
 from evse.station.core.authorization import (
     AcceptLocally,
     AcceptOfflineUnknown,
@@ -20,20 +19,21 @@ from evse.station.core.authorization import (
     cache_entry_usable,
     conclude,
     decide,
+    local_result,
     may_stop,
-    verdict,
 )
 from evse.station.core.tokens import CacheEntry
+from evse.station.core.tokens_neutral import Token, TokenKind, TokenStatus, TokenVerdict
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-S = m.AuthorizationStatusEnumType
-ISO = m.IdTokenEnumType.ISO14443.value
+S = TokenStatus
+ISO = TokenKind.ISO14443.value
 ONLINE_LOCAL = AuthSettings(local_pre_authorize=True)
 
 
-def info(status: S = S.Accepted, *, group: str | None = None, expiry: datetime | None = None) -> m.IdTokenInfoType:
-    group_token = m.IdTokenType(idToken=group, type=m.IdTokenEnumType.Central) if group else None
-    return m.IdTokenInfoType(status=status, groupIdToken=group_token, cacheExpiryDateTime=expiry)
+def info(status: S = S.Accepted, *, group: str | None = None, expiry: datetime | None = None) -> TokenVerdict:
+    group_token = Token(group, TokenKind.Central) if group else None
+    return TokenVerdict(status, expires=expiry, group=group_token)
 
 
 def cached(status: S = S.Accepted, *, last_used: datetime = NOW, expiry: datetime | None = None) -> CacheEntry:
@@ -44,7 +44,7 @@ def run(
     *,
     online: bool = True,
     settings: AuthSettings = ONLINE_LOCAL,
-    listed: m.IdTokenInfoType | None = None,
+    listed: TokenVerdict | None = None,
     cache: CacheEntry | None = None,
     token_type: str = ISO,
 ) -> object:
@@ -103,7 +103,7 @@ def test_C14_list_entry_past_its_expiry_counts_as_expired() -> None:
     expired = info(expiry=NOW - timedelta(seconds=1))
     assert run(listed=expired) == AskCsms()
     decision = run(online=False, listed=expired)
-    assert isinstance(decision, RejectLocally) and decision.info.status is S.Expired
+    assert isinstance(decision, RejectLocally) and decision.verdict.status is S.Expired
 
 
 def test_C14_disabled_list_and_cache_are_ignored() -> None:
@@ -174,7 +174,7 @@ def test_C16_master_pass_token_is_accepted_by_its_source_but_may_not_start() -> 
 
 
 def test_C01_evse_id_restriction_limits_where_a_token_may_charge() -> None:
-    restricted = m.IdTokenInfoType(status=S.Accepted, evseId=[2])
+    restricted = TokenVerdict(S.Accepted, evse_ids=(2,))
     assert not conclude(restricted, AuthorizationSource.CSMS, AuthSettings(), evse_id=1).accepted
     assert conclude(restricted, AuthorizationSource.CSMS, AuthSettings(), evse_id=2).accepted
     assert conclude(restricted, AuthorizationSource.CSMS, AuthSettings()).accepted  # EVSE not chosen yet
@@ -182,14 +182,16 @@ def test_C01_evse_id_restriction_limits_where_a_token_may_charge() -> None:
 
 def test_C15_offline_starts_need_a_check_after_reconnect_online_ones_do_not() -> None:
     settings = AuthSettings()
-    unknown = verdict(AcceptOfflineUnknown(), settings, online=False)
+    unknown = local_result(AcceptOfflineUnknown(), settings, online=False)
     assert unknown.accepted and unknown.needs_check_after_reconnect
     assert unknown.source is AuthorizationSource.OFFLINE_UNKNOWN
-    assert verdict(AcceptLocally(info(), AuthorizationSource.CACHE), settings, online=False).needs_check_after_reconnect
-    assert not verdict(
+    assert local_result(
+        AcceptLocally(info(), AuthorizationSource.CACHE), settings, online=False
+    ).needs_check_after_reconnect
+    assert not local_result(
         AcceptLocally(info(), AuthorizationSource.CACHE), settings, online=True
     ).needs_check_after_reconnect
-    refused = verdict(RejectLocally(info(S.Blocked), AuthorizationSource.LOCAL_LIST), settings, online=False)
+    refused = local_result(RejectLocally(info(S.Blocked), AuthorizationSource.LOCAL_LIST), settings, online=False)
     assert not refused.accepted and not refused.needs_check_after_reconnect
 
 

@@ -17,9 +17,9 @@ from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.handlers.authorization import register
 from evse.ocpp.rpc import NotConnected, Router, RpcSession
-from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
 from evse.station.core.authorization import AuthorizationResult, AuthorizationSource
+from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, Token, TokenKind, TokenStatus, TokenVerdict
 from evse.station.shell.auth_store import AuthStore
 from evse.station.shell.authorizer import Authorizer
 from evse.storage import open_database
@@ -27,7 +27,7 @@ from evse.storage import open_database
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "device_model"
 DEFINITIONS = load_definitions(CONFIG_DIR, [(1, [1])])
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-S = m.AuthorizationStatusEnumType
+S = TokenStatus
 ISO = "ISO14443"
 PRE: dict[str, object] = {"AuthCtrlr.LocalPreAuthorize": True}
 
@@ -47,14 +47,14 @@ class FakeClock:
 
 
 class Csms:
-    """Answers AuthorizeRequests (`ask_csms`) with a fixed idTokenInfo and counts them."""
+    """Answers AuthorizeRequests (`ask_csms`) with a fixed verdict (idTokenInfo) and counts them."""
 
-    def __init__(self, answer: m.IdTokenInfoType | None = None, *, down: bool = False) -> None:
-        self.answer = answer or m.IdTokenInfoType(status=S.Accepted)
+    def __init__(self, answer: TokenVerdict | None = None, *, down: bool = False) -> None:
+        self.answer = answer or TokenVerdict(S.Accepted)
         self.down = down
         self.calls = 0
 
-    async def __call__(self) -> m.IdTokenInfoType:
+    async def __call__(self) -> TokenVerdict:
         self.calls += 1
         if self.down:
             raise NotConnected("no connection to the CSMS")
@@ -81,12 +81,9 @@ class Station:
         self.authorizer.record(token, ISO, info(status, group))
 
     def listed(self, *items: tuple[str, S, str | None]) -> None:
-        entries = [
-            m.AuthorizationData(idToken=m.IdTokenType(idToken=t, type=m.IdTokenEnumType(ISO)), idTokenInfo=info(s, g))
-            for t, s, g in items
-        ]
+        entries = [LocalListEntry(Token(t, TokenKind(ISO)), info(s, g)) for t, s, g in items]
         version = self.store.list_version() + 1
-        assert self.authorizer.send_local_list(version, m.UpdateEnumType.Differential, entries).accepted
+        assert self.authorizer.send_local_list(version, ListUpdate.Differential, entries).accepted
 
     async def _send(self, text: str) -> None:
         self.frames.append(json.loads(text))
@@ -103,9 +100,8 @@ class Station:
         return answer
 
 
-def info(status: S = S.Accepted, group: str | None = None) -> m.IdTokenInfoType:
-    group_token = m.IdTokenType(idToken=group, type=m.IdTokenEnumType.Central) if group else None
-    return m.IdTokenInfoType(status=status, groupIdToken=group_token)
+def info(status: S = S.Accepted, group: str | None = None) -> TokenVerdict:
+    return TokenVerdict(status, group=Token(group, TokenKind.Central) if group else None)
 
 
 @pytest.fixture
@@ -202,7 +198,7 @@ async def test_TC_C_33_CS_authorize_response_updates_the_cache(station: Station)
     station.dm.set_station_value("AuthCtrlr", "LocalPreAuthorize", False)
     await station.present("CARD", Csms(info(S.Blocked)))  # asked: LocalPreAuthorize is off
     entry = station.store.cache_get(("card", ISO))
-    assert entry is not None and entry.info.status is S.Blocked
+    assert entry is not None and entry.verdict.status is S.Blocked
 
 
 async def test_TC_C_34_CS_transaction_event_response_updates_the_cache(station: Station) -> None:
@@ -341,7 +337,7 @@ async def test_TC_C_58_CS_list_disable_post_authorize_refuses_without_asking(tmp
 async def test_TC_C_04_CS_a_different_token_does_not_stop(station: Station) -> None:
     started = await station.present("AAA", Csms(info(S.Accepted)))
     other = await station.present("BBB", Csms(info(S.Accepted)))
-    assert not station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.info)
+    assert not station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.verdict)
     assert station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("aaa", ISO), None)
 
 
@@ -349,7 +345,7 @@ async def test_TC_C_39_CS_token_of_the_same_group_stops(tmp_path: Path) -> None:
     station = Station(tmp_path)
     started = await station.present("AAA", Csms(info(S.Accepted, "G1")))
     other = await station.present("BBB", Csms(info(S.Accepted, "G1")))
-    assert station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.info)
+    assert station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.verdict)
 
 
 async def test_TC_C_40_CS_group_known_from_the_local_list(station: Station) -> None:
@@ -357,7 +353,7 @@ async def test_TC_C_40_CS_group_known_from_the_local_list(station: Station) -> N
     csms = Csms()
     started, other = await station.present("AAA", csms), await station.present("BBB", csms)
     assert csms.calls == 0
-    assert station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.info)
+    assert station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.verdict)
 
 
 async def test_TC_C_41_CS_group_known_from_the_cache(station: Station) -> None:
@@ -366,14 +362,14 @@ async def test_TC_C_41_CS_group_known_from_the_cache(station: Station) -> None:
     csms = Csms()
     started, other = await station.present("AAA", csms), await station.present("BBB", csms)
     assert csms.calls == 0 and other.source is AuthorizationSource.CACHE
-    assert station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.info)
+    assert station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.verdict)
 
 
 async def test_TC_C_42_CS_invalid_token_of_the_same_group_does_not_stop(tmp_path: Path) -> None:
     station = Station(tmp_path)
     started = await station.present("AAA", Csms(info(S.Accepted, "G1")))
     other = await station.present("BBB", Csms(info(S.Invalid, "G1")))
-    assert not station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.info)
+    assert not station.authorizer.may_stop(("AAA", ISO), started.group_id_token, ("BBB", ISO), other.verdict)
 
 
 async def test_TC_C_45_CS_master_pass_token_cannot_start_a_transaction(tmp_path: Path) -> None:
@@ -385,8 +381,8 @@ async def test_TC_C_45_CS_master_pass_token_cannot_start_a_transaction(tmp_path:
 async def test_C16_master_pass_token_may_stop_any_transaction(tmp_path: Path) -> None:
     station = Station(tmp_path, {"AuthCtrlr.MasterPassGroupId": "MASTER"})
     boss = await station.present("BOSS", Csms(info(S.Accepted, "MASTER")))
-    assert station.authorizer.may_stop(("AAA", ISO), None, ("BOSS", ISO), boss.info)
-    assert station.authorizer.may_stop(("AAA", ISO), "G1", ("BOSS", ISO), boss.info)
+    assert station.authorizer.may_stop(("AAA", ISO), None, ("BOSS", ISO), boss.verdict)
+    assert station.authorizer.may_stop(("AAA", ISO), "G1", ("BOSS", ISO), boss.verdict)
 
 
 # ---- C11: ClearCache ----------------------------------------------------------------------------------

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 import pytest
 
 from evse.ocpp.v16 import messages as m16
-from evse.ocpp.v16.handlers.local_list import authorization_data
+from evse.ocpp.v16.handlers.local_list import list_entry
 from evse.ocpp.v16.handlers.reservation import reservation_from_16
 from evse.ocpp.v16.handlers.smart_charging import tenths_down, with_start
 from evse.ocpp.v16.profiles import profile_from_16
 from evse.ocpp.v201 import messages as m
 from evse.station.core.reservation_book import IdToken
 from evse.station.core.tokens import token_key
+from evse.station.core.tokens_neutral import TokenStatus
 from evse.station.shell.station import ID_TAG_TYPE_16
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -25,16 +26,16 @@ def test_local_list_entry_is_the_token_a_1_6_card_presents() -> None:
     entry = m16.AuthorizationData.model_validate(
         {"idTag": "AABBCCDD", "idTagInfo": {"status": "Blocked", "parentIdTag": "FLEET", "expiryDate": NOW.isoformat()}}
     )
-    data = authorization_data(entry)
-    assert token_key(data.idToken.idToken, data.idToken.type) == token_key("aabbccdd", ID_TAG_TYPE_16)
-    assert data.idTokenInfo is not None
-    assert data.idTokenInfo.status is m.AuthorizationStatusEnumType.Blocked
-    assert data.idTokenInfo.cacheExpiryDateTime == NOW
-    assert data.idTokenInfo.groupIdToken is not None and data.idTokenInfo.groupIdToken.idToken == "FLEET"
+    data = list_entry(entry)
+    assert token_key(data.token.value, data.token.kind) == token_key("aabbccdd", ID_TAG_TYPE_16)
+    assert data.verdict is not None
+    assert data.verdict.status is TokenStatus.Blocked
+    assert data.verdict.expires == NOW
+    assert data.verdict.group is not None and data.verdict.group.value == "FLEET"
 
 
 def test_local_list_entry_without_info_removes() -> None:
-    assert authorization_data(m16.AuthorizationData(idTag="AABBCCDD")).idTokenInfo is None
+    assert list_entry(m16.AuthorizationData(idTag="AABBCCDD")).verdict is None
 
 
 def test_reservation_of_connector_zero_is_not_evse_specific() -> None:

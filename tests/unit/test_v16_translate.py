@@ -126,7 +126,7 @@ def test_boot_notification_fits_the_1_6_field_lengths() -> None:
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [("Downloading", "Downloading"), ("InstallRebooting", "Installing"), ("InvalidSignature", "InstallationFailed"),
+    [("Downloading", "Downloading"), ("InstallRebooting", None), ("InvalidSignature", "InstallationFailed"),
      ("DownloadScheduled", None)],
 )  # fmt: skip
 def test_firmware_status_mapping(status: str, expected: str | None) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from evse.ocpp.rpc import CallError, Router
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.tokens import list_entry_from_authorization_data
+from evse.station.core.tokens_neutral import ListUpdate
 from evse.station.shell.authorizer import Authorizer
 
 _INFO_MAX = 512  # StatusInfoType.additionalInfo maxLength
@@ -34,12 +36,16 @@ def register(router: Router, authorizer: Authorizer) -> None:
             size = len(request.model_dump_json(exclude_none=True).encode())
             if size > limits.bytes:
                 raise CallError("FormatViolation", f"{size} bytes exceed LocalAuthListCtrlr.BytesPerMessage")
-        outcome = authorizer.send_local_list(request.versionNumber, request.updateType, entries)
+        outcome = authorizer.send_local_list(
+            request.versionNumber,
+            ListUpdate(request.updateType.value),
+            [list_entry_from_authorization_data(item) for item in entries],
+        )
         info = None
         if outcome.reason is not None:
             detail = outcome.detail[:_INFO_MAX] if outcome.detail else None
             info = m.StatusInfoType(reasonCode=outcome.reason, additionalInfo=detail)
-        return m.SendLocalListResponse(status=outcome.status, statusInfo=info)
+        return m.SendLocalListResponse(status=m.SendLocalListStatusEnumType(outcome.status.value), statusInfo=info)
 
     async def get_local_list_version(request: m.GetLocalListVersionRequest) -> m.GetLocalListVersionResponse:
         return m.GetLocalListVersionResponse(versionNumber=authorizer.local_list_version())

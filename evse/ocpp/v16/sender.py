@@ -168,7 +168,7 @@ class V16Sender:
 
     # ---- security, firmware, logs ----------------------------------------------------------------
     async def _security_event(self, payload: Payload) -> Payload | None:
-        body = {"type": payload["type"][:50], "timestamp": payload["timestamp"]}
+        body = {"type": translate.security_event_type(payload["type"])[:50], "timestamp": payload["timestamp"]}
         if "techInfo" in payload:
             body["techInfo"] = payload["techInfo"][:255]
         await self._send(m16.SecurityEventNotificationRequest.model_validate(body))

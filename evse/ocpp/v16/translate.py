@@ -67,7 +67,7 @@ FIRMWARE_STATUS = {
     "InstallationFailed": "InstallationFailed",
     "Installing": "Installing",
     "Installed": "Installed",
-    "InstallRebooting": "Installing",
+    "InstallRebooting": None,  # Installing was said already; Installed follows the reboot
     "InstallScheduled": None,
     "InstallVerificationFailed": "InstallationFailed",
     "InvalidSignature": "InstallationFailed",
@@ -83,6 +83,13 @@ DIAGNOSTICS_STATUS = {
     "NotSupportedOperation": "UploadFailed",
     "PermissionDenied": "UploadFailed",
     "AcceptedCanceled": None,
+}
+# The 2.0.1 security event types whose 1.6 whitepaper name differs (edition 3, appendix 1); the rest are the same.
+SECURITY_EVENTS_16 = {
+    "InvalidChargingStationCertificate": "InvalidChargePointCertificate",
+    "InvalidCsmsCertificate": "InvalidCentralSystemCertificate",
+    "FailedToAuthenticateAtCsms": "FailedToAuthenticateAtCentralSystem",
+    "CsmsFailedToAuthenticate": "CentralSystemFailedToAuthenticate",
 }
 # 1.6 security whitepaper UploadLogStatus: the 2.0.1 set without AcceptedCanceled.
 LOG_STATUS_16 = frozenset(
@@ -251,6 +258,10 @@ def firmware_status(status: str) -> str | None:
 
 def diagnostics_status(status: str) -> str | None:
     return DIAGNOSTICS_STATUS.get(status)
+
+
+def security_event_type(event_type: str) -> str:
+    return SECURITY_EVENTS_16.get(event_type, event_type)
 
 
 def log_status(status: str) -> str | None:

@@ -5,7 +5,8 @@ decisions are plain functions of data - the presented token, whether the CSMS is
 Local Authorization List and the Authorization Cache hold for it, the settings and the time:
 
 - `decide` -> AcceptLocally / RejectLocally / AskCsms / AcceptOfflineUnknown
-- `conclude` turns an idTokenInfo into the verdict (MasterPassGroupId, evseId restrictions)
+- `conclude` turns a source's TokenVerdict (2.0.1: its idTokenInfo) into the result (MasterPassGroupId,
+  evseId restrictions)
 - `after_csms_answer` says whether an answer goes into the cache (C10)
 - `may_stop` says who may end a running transaction (C01, C09, C16)
 
@@ -20,15 +21,15 @@ LocalAuthorizeOffline (C12, C13), and a token nobody knows starts only with Offl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from evse.ocpp.v201 import messages as m
 from evse.station.core.tokens import CacheEntry, CachePolicy
+from evse.station.core.tokens_neutral import TokenKind, TokenStatus, TokenVerdict
 
-_ACCEPTED = m.AuthorizationStatusEnumType.Accepted
-_TRUSTED_TYPES = frozenset({m.IdTokenEnumType.Central.value, m.IdTokenEnumType.NoAuthorization.value})
+_ACCEPTED = TokenStatus.Accepted
+_TRUSTED_TYPES = frozenset({TokenKind.Central.value, TokenKind.NoAuthorization.value})
 """Not sent in an AuthorizeRequest: Central tokens come from the CSMS itself, NoAuthorization is a start
 button or key switch with nothing to check (C02, C05)."""
 
@@ -71,7 +72,7 @@ class AuthSettings:
 class AcceptLocally:
     """Start without asking the CSMS (it hears of the token in the TransactionEventRequest)."""
 
-    info: m.IdTokenInfoType
+    verdict: TokenVerdict
     source: AuthorizationSource
 
 
@@ -79,7 +80,7 @@ class AcceptLocally:
 class RejectLocally:
     """Refuse without asking the CSMS."""
 
-    info: m.IdTokenInfoType
+    verdict: TokenVerdict
     source: AuthorizationSource
 
 
@@ -98,59 +99,59 @@ Decision = AcceptLocally | RejectLocally | AskCsms | AcceptOfflineUnknown
 
 @dataclass(frozen=True)
 class StoreInCache:
-    """Put `info` into the Authorization Cache for the token it answered."""
+    """Put `verdict` into the Authorization Cache for the token it answered."""
 
-    info: m.IdTokenInfoType
+    verdict: TokenVerdict
 
 
 @dataclass(frozen=True)
 class AuthorizationResult:
     """The verdict the station acts on.
 
-    `accepted` means "may start charging"; `info` is what the source said (a master pass card is
+    `accepted` means "may start charging"; `verdict` is what the source said (a master pass card is
     Accepted there, yet not `accepted`: it may stop transactions, never start one, C16).
     `needs_check_after_reconnect`: the station let the token start while offline without the CSMS having
-    confirmed it; the idTokenInfo of the TransactionEventResponse after reconnecting is the real verdict
+    confirmed it; the CSMS's verdict on the transaction's token after reconnecting is the real one
     (C15: StopTxOnInvalidId / MaxEnergyOnInvalidId apply to it).
     """
 
     accepted: bool
-    info: m.IdTokenInfoType
+    verdict: TokenVerdict
     source: AuthorizationSource
     needs_check_after_reconnect: bool = False
     master_pass: bool = False
 
     @property
-    def status(self) -> m.AuthorizationStatusEnumType:
-        return self.info.status
+    def status(self) -> TokenStatus:
+        return self.verdict.status
 
     @property
     def group_id_token(self) -> str | None:
-        return self.info.groupIdToken.idToken if self.info.groupIdToken is not None else None
+        return self.verdict.group_value
 
 
-def _info(status: m.AuthorizationStatusEnumType) -> m.IdTokenInfoType:
-    return m.IdTokenInfoType(status=status)
+def _verdict(status: TokenStatus) -> TokenVerdict:
+    return TokenVerdict(status)
 
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _past_expiry(info: m.IdTokenInfoType, now: datetime) -> bool:
-    return info.cacheExpiryDateTime is not None and _utc(info.cacheExpiryDateTime) <= now
+def _past_expiry(verdict: TokenVerdict, now: datetime) -> bool:
+    return verdict.expires is not None and _utc(verdict.expires) <= now
 
 
-def effective_info(info: m.IdTokenInfoType, now: datetime) -> m.IdTokenInfoType:
-    """A list entry as it stands now: past its cacheExpiryDateTime an Accepted token counts as Expired."""
-    if info.status is _ACCEPTED and _past_expiry(info, now):
-        return info.model_copy(update={"status": m.AuthorizationStatusEnumType.Expired})
-    return info
+def effective_verdict(verdict: TokenVerdict, now: datetime) -> TokenVerdict:
+    """A list entry as it stands now: past its expiry (cacheExpiryDateTime) an Accepted token counts as Expired."""
+    if verdict.status is _ACCEPTED and _past_expiry(verdict, now):
+        return replace(verdict, status=TokenStatus.Expired)
+    return verdict
 
 
 def cache_entry_usable(entry: CacheEntry, *, lifetime_s: int | None, now: datetime) -> bool:
     """False once past cacheExpiryDateTime or unused for AuthCacheCtrlr.LifeTime seconds (C10.FR.08)."""
-    if _past_expiry(entry.info, now):
+    if _past_expiry(entry.verdict, now):
         return False
     return lifetime_s is None or _utc(entry.last_used) + timedelta(seconds=lifetime_s) > now
 
@@ -160,51 +161,47 @@ def decide(
     *,
     online: bool,
     settings: AuthSettings,
-    listed: m.IdTokenInfoType | None,
+    listed: TokenVerdict | None,
     cached: CacheEntry | None,
     now: datetime,
 ) -> Decision:
     """What to do with a presented token, given what the list and the cache hold for it (None: nothing)."""
     if not settings.enabled:
-        return AcceptLocally(_info(_ACCEPTED), AuthorizationSource.FREE_VEND)
+        return AcceptLocally(_verdict(_ACCEPTED), AuthorizationSource.FREE_VEND)
     if str(token_type) in _TRUSTED_TYPES:
-        return AcceptLocally(_info(_ACCEPTED), AuthorizationSource.TOKEN_TYPE)
-    in_list = effective_info(listed, now) if listed is not None and settings.local_list_enabled else None
+        return AcceptLocally(_verdict(_ACCEPTED), AuthorizationSource.TOKEN_TYPE)
+    in_list = effective_verdict(listed, now) if listed is not None and settings.local_list_enabled else None
     usable = (
         cached is not None
         and settings.cache_enabled
         and cache_entry_usable(cached, lifetime_s=settings.cache_lifetime_s, now=now)
     )
-    in_cache = cached.info if usable and cached is not None else None
+    in_cache = cached.verdict if usable and cached is not None else None
     if online:
         return _decide_online(in_list, in_cache, settings)
     return _decide_offline(in_list, in_cache, settings)
 
 
-def _decide_online(
-    in_list: m.IdTokenInfoType | None, in_cache: m.IdTokenInfoType | None, settings: AuthSettings
-) -> Decision:
+def _decide_online(in_list: TokenVerdict | None, in_cache: TokenVerdict | None, settings: AuthSettings) -> Decision:
     # DisableRemoteAuthorization leaves list and cache as the only sources, so they are used even
     # without LocalPreAuthorize (the variable's definition: "only use cache and list").
     no_remote = settings.disable_remote_authorization
     if settings.local_pre_authorize or no_remote:
-        for info, source, no_post in (
+        for known, source, no_post in (
             (in_list, AuthorizationSource.LOCAL_LIST, settings.local_list_disable_post_authorize),
             (in_cache, AuthorizationSource.CACHE, settings.cache_disable_post_authorize),
         ):
-            if info is None:
+            if known is None:
                 continue
-            if info.status is _ACCEPTED:
-                return AcceptLocally(info, source)
-            return RejectLocally(info, source) if no_post or no_remote else AskCsms()
+            if known.status is _ACCEPTED:
+                return AcceptLocally(known, source)
+            return RejectLocally(known, source) if no_post or no_remote else AskCsms()
     if no_remote:
-        return RejectLocally(_info(m.AuthorizationStatusEnumType.Unknown), AuthorizationSource.NOT_FOUND)
+        return RejectLocally(_verdict(TokenStatus.Unknown), AuthorizationSource.NOT_FOUND)
     return AskCsms()
 
 
-def _decide_offline(
-    in_list: m.IdTokenInfoType | None, in_cache: m.IdTokenInfoType | None, settings: AuthSettings
-) -> Decision:
+def _decide_offline(in_list: TokenVerdict | None, in_cache: TokenVerdict | None, settings: AuthSettings) -> Decision:
     known, source = (
         (in_list, AuthorizationSource.LOCAL_LIST) if in_list is not None else (in_cache, AuthorizationSource.CACHE)
     )
@@ -217,40 +214,40 @@ def _decide_offline(
         # gets what an unknown one would get.
     if settings.offline_tx_for_unknown_id:
         return AcceptOfflineUnknown()
-    return RejectLocally(_info(m.AuthorizationStatusEnumType.Unknown), AuthorizationSource.NOT_FOUND)
+    return RejectLocally(_verdict(TokenStatus.Unknown), AuthorizationSource.NOT_FOUND)
 
 
-def is_master_pass(info: m.IdTokenInfoType, master_pass_group: str | None) -> bool:
+def is_master_pass(verdict: TokenVerdict, master_pass_group: str | None) -> bool:
     """The token belongs to AuthCtrlr.MasterPassGroupId (compared case-insensitively, like idTokens)."""
-    group = info.groupIdToken
-    return bool(master_pass_group) and group is not None and group.idToken.lower() == str(master_pass_group).lower()
+    group = verdict.group
+    return bool(master_pass_group) and group is not None and group.value.lower() == str(master_pass_group).lower()
 
 
-def allowed_on_evse(info: m.IdTokenInfoType, evse_id: int | None) -> bool:
-    """idTokenInfo.evseId limits a token to some EVSEs; unknown EVSE (None) is checked by the caller later."""
-    return evse_id is None or not info.evseId or evse_id in info.evseId
+def allowed_on_evse(verdict: TokenVerdict, evse_id: int | None) -> bool:
+    """evse_ids (idTokenInfo.evseId) limit a token to some EVSEs; unknown EVSE (None) is checked by the caller later."""
+    return evse_id is None or not verdict.evse_ids or evse_id in verdict.evse_ids
 
 
 def conclude(
-    info: m.IdTokenInfoType,
+    verdict: TokenVerdict,
     source: AuthorizationSource,
     settings: AuthSettings,
     *,
     evse_id: int | None = None,
     online: bool = True,
 ) -> AuthorizationResult:
-    """The verdict on an idTokenInfo: Accepted, not a master pass (C16.FR.03) and allowed on `evse_id`."""
-    master = is_master_pass(info, settings.master_pass_group_id)
-    accepted = info.status is _ACCEPTED and not master and allowed_on_evse(info, evse_id)
+    """The result of a source's verdict: Accepted, not a master pass (C16.FR.03) and allowed on `evse_id`."""
+    master = is_master_pass(verdict, settings.master_pass_group_id)
+    accepted = verdict.status is _ACCEPTED and not master and allowed_on_evse(verdict, evse_id)
     unconfirmed = source in (
         AuthorizationSource.CACHE,
         AuthorizationSource.LOCAL_LIST,
         AuthorizationSource.OFFLINE_UNKNOWN,
     )
-    return AuthorizationResult(accepted, info, source, accepted and unconfirmed and not online, master)
+    return AuthorizationResult(accepted, verdict, source, accepted and unconfirmed and not online, master)
 
 
-def verdict(
+def local_result(
     decision: AcceptLocally | RejectLocally | AcceptOfflineUnknown,
     settings: AuthSettings,
     *,
@@ -259,14 +256,16 @@ def verdict(
 ) -> AuthorizationResult:
     """The result of a decision taken without the CSMS."""
     if isinstance(decision, AcceptOfflineUnknown):
-        return conclude(_info(_ACCEPTED), AuthorizationSource.OFFLINE_UNKNOWN, settings, evse_id=evse_id, online=online)
-    return conclude(decision.info, decision.source, settings, evse_id=evse_id, online=online)
+        return conclude(
+            _verdict(_ACCEPTED), AuthorizationSource.OFFLINE_UNKNOWN, settings, evse_id=evse_id, online=online
+        )
+    return conclude(decision.verdict, decision.source, settings, evse_id=evse_id, online=online)
 
 
 def after_csms_answer(
-    token_type: str, info: m.IdTokenInfoType, settings: AuthSettings, *, in_local_list: bool
+    token_type: str, verdict: TokenVerdict, settings: AuthSettings, *, in_local_list: bool
 ) -> StoreInCache | None:
-    """Whether an idTokenInfo from an AuthorizeResponse or TransactionEventResponse goes into the cache.
+    """Whether the CSMS's verdict (AuthorizeResponse, TransactionEventResponse) goes into the cache.
 
     Every answer does (C10.FR.01/04/05, whatever its status), except: nothing while the cache is
     disabled; not for tokens that are never authorized (Central, NoAuthorization); and not for tokens on
@@ -276,7 +275,7 @@ def after_csms_answer(
         return None
     if in_local_list and settings.local_list_enabled:
         return None
-    return StoreInCache(info)
+    return StoreInCache(verdict)
 
 
 def same_token(a: TokenRef, b: TokenRef) -> bool:
@@ -288,19 +287,19 @@ def may_stop(
     tx_token: TokenRef,
     tx_group: str | None,
     presented_token: TokenRef,
-    presented_info: m.IdTokenInfoType | None,
+    presented_verdict: TokenVerdict | None,
     master_pass_group: str | None,
 ) -> bool:
     """Whether presenting `presented_token` ends a transaction started with `tx_token` (group `tx_group`).
 
-    The same token always may. Another one needs an Accepted idTokenInfo (`presented_info`, from list,
-    cache or an AuthorizeRequest) whose groupIdToken is the transaction's (C09; an Invalid token of the same
+    The same token always may. Another one needs an Accepted verdict (`presented_verdict`, from list,
+    cache or an AuthorizeRequest) whose group (groupIdToken) is the transaction's (C09; an Invalid token of the same
     group does not stop it, TC_C_42) or MasterPassGroupId (C16: stops any transaction).
     """
     if same_token(tx_token, presented_token):
         return True
-    if presented_info is None or presented_info.status is not _ACCEPTED or presented_info.groupIdToken is None:
+    if presented_verdict is None or presented_verdict.status is not _ACCEPTED or presented_verdict.group is None:
         return False
-    if is_master_pass(presented_info, master_pass_group):
+    if is_master_pass(presented_verdict, master_pass_group):
         return True
-    return tx_group is not None and presented_info.groupIdToken.idToken.lower() == tx_group.lower()
+    return tx_group is not None and presented_verdict.group.value.lower() == tx_group.lower()

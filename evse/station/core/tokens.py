@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from evse.ocpp.v201 import messages as m
+from evse.station.core.tokens_neutral import TokenVerdict
 
 TokenKey = tuple[str, str]
-"""(idToken lower-cased, IdTokenEnumType value): the identity of a token in both tables."""
+"""(idToken lower-cased, TokenKind value): the identity of a token in both tables."""
 
 
 def token_key(id_token: str, token_type: str) -> TokenKey:
@@ -28,9 +28,9 @@ class CachePolicy(StrEnum):
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """One Authorization Cache record: the last idTokenInfo the CSMS gave for a token, and its use."""
+    """One Authorization Cache record: the last verdict the CSMS gave for a token, and its use."""
 
-    info: m.IdTokenInfoType
+    verdict: TokenVerdict
     stored_at: datetime
     last_used: datetime
     use_count: int

@@ -5,6 +5,10 @@ TC_D_07). Tokens are keyed by (idToken lower-cased, type): OCPP idTokens are cas
 string with another type is another token. A list update is applied in one SQLite transaction and rolled
 back as a whole when it does not fit, so the list is never half-updated.
 
+The store takes and gives the station's TokenVerdict and keeps it as the 2.0.1 idTokenInfo JSON it always
+wrote (evse/ocpp/v201/tokens.py converts without loss), so databases written before keep their meaning,
+and an entry's size, which counts against Storage, is that of what the CSMS sent.
+
 Deciding what a lookup means is not done here: see evse.station.core.authorization.
 """
 
@@ -16,7 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.tokens import info_from_verdict, verdict_from_info
 from evse.station.core.tokens import CacheEntry, CachePolicy, TokenKey, token_key
+from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, LocalListStatus, TokenVerdict
 from evse.storage import Migration, migrate, transaction
 
 MIGRATIONS = [
@@ -56,13 +62,13 @@ class Usage:
 class LocalListOutcome:
     """The answer to a SendLocalList, with a reason code for statusInfo when it was not Accepted."""
 
-    status: m.SendLocalListStatusEnumType
+    status: LocalListStatus
     reason: str | None = None
     detail: str | None = None
 
     @property
     def accepted(self) -> bool:
-        return self.status is m.SendLocalListStatusEnumType.Accepted
+        return self.status is LocalListStatus.Accepted
 
 
 class _DoesNotFit(Exception):
@@ -70,30 +76,31 @@ class _DoesNotFit(Exception):
 
 
 def _failed(reason: str, detail: str) -> LocalListOutcome:
-    return LocalListOutcome(m.SendLocalListStatusEnumType.Failed, reason, detail)
+    return LocalListOutcome(LocalListStatus.Failed, reason, detail)
 
 
 def judge_local_list_update(
-    current_version: int, version: int, update_type: m.UpdateEnumType, entries: Sequence[m.AuthorizationData]
+    current_version: int, version: int, update_type: ListUpdate, entries: Sequence[LocalListEntry]
 ) -> LocalListOutcome | None:
     """Why a SendLocalList must be refused before touching the list, or None if it may be applied.
 
     versionNumber 0 means "no list" in GetLocalListVersion, so it is never a valid new version (D01.FR.18);
     a Differential update must raise the version (VersionMismatch, D01.FR.19); idTokens must be unique
-    (D01.FR.06); a Full list cannot hold a token without its idTokenInfo (only a Differential removes).
+    (D01.FR.06); a Full list cannot hold a token without its verdict (idTokenInfo; only a Differential
+    removes).
     """
     if version <= 0:
         return _failed("InvalidVersion", f"versionNumber {version} must be greater than 0")
-    if update_type is m.UpdateEnumType.Differential and version <= current_version:
+    if update_type is ListUpdate.Differential and version <= current_version:
         return LocalListOutcome(
-            m.SendLocalListStatusEnumType.VersionMismatch,
+            LocalListStatus.VersionMismatch,
             "VersionMismatch",
             f"versionNumber {version} is not greater than the current {current_version}",
         )
-    keys = [token_key(item.idToken.idToken, item.idToken.type) for item in entries]
+    keys = [token_key(item.token.value, item.token.kind) for item in entries]
     if len(set(keys)) != len(keys):
         return _failed("DuplicateIdToken", "an idToken occurs more than once")
-    if update_type is m.UpdateEnumType.Full and any(item.idTokenInfo is None for item in entries):
+    if update_type is ListUpdate.Full and any(item.verdict is None for item in entries):
         return _failed("MissingIdTokenInfo", "a Full update needs idTokenInfo for every idToken")
     return None
 
@@ -106,8 +113,12 @@ def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _encode(info: m.IdTokenInfoType) -> str:
-    return info.model_dump_json(exclude_none=True)
+def _encode(verdict: TokenVerdict) -> str:
+    return info_from_verdict(verdict).model_dump_json(exclude_none=True)
+
+
+def _decode(text: str) -> TokenVerdict:
+    return verdict_from_info(m.IdTokenInfoType.model_validate_json(text))
 
 
 def _size(key: TokenKey, info_json: str) -> int:
@@ -132,12 +143,12 @@ class AuthStore:
         ).fetchone()
         if row is None:
             return None
-        return CacheEntry(m.IdTokenInfoType.model_validate_json(row[0]), _moment(row[1]), _moment(row[2]), row[3])
+        return CacheEntry(_decode(row[0]), _moment(row[1]), _moment(row[2]), row[3])
 
     def cache_put(
         self,
         key: TokenKey,
-        info: m.IdTokenInfoType,
+        verdict: TokenVerdict,
         now: datetime,
         *,
         policy: CachePolicy = CachePolicy.LRU,
@@ -147,9 +158,9 @@ class AuthStore:
     ) -> None:
         """Store (or replace) the entry of `key`, then make room: expired entries first, then by `policy`
         (never the entry just stored). An entry alone larger than `max_bytes` is not kept."""
-        text = _encode(info)
+        text = _encode(verdict)
         size = _size(key, text)
-        expires = _epoch(info.cacheExpiryDateTime) if info.cacheExpiryDateTime is not None else None
+        expires = _epoch(verdict.expires) if verdict.expires is not None else None
         with transaction(self._conn):
             if max_bytes is not None and size > max_bytes:
                 self.cache_remove(key)  # the older answer for this token is outdated either way
@@ -159,7 +170,7 @@ class AuthStore:
                 " VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id_token, token_type) DO UPDATE SET info = excluded.info,"
                 " status = excluded.status, expires_at = excluded.expires_at, last_used = excluded.last_used,"
                 " size = excluded.size",
-                (*key, text, info.status.value, expires, _epoch(now), _epoch(now), size),
+                (*key, text, verdict.status.value, expires, _epoch(now), _epoch(now), size),
             )
             self._delete_expired(now, lifetime_s)
             self._evict(key, policy, max_entries, max_bytes)
@@ -208,9 +219,9 @@ class AuthStore:
         return self._usage("auth_cache")
 
     # ---- Local Authorization List -----------------------------------------------------------------
-    def list_get(self, key: TokenKey) -> m.IdTokenInfoType | None:
+    def list_get(self, key: TokenKey) -> TokenVerdict | None:
         row = self._conn.execute("SELECT info FROM auth_list WHERE id_token = ? AND token_type = ?", key).fetchone()
-        return m.IdTokenInfoType.model_validate_json(row[0]) if row is not None else None
+        return _decode(row[0]) if row is not None else None
 
     def list_version(self) -> int:
         """The version the CSMS gave with the last accepted update; 0 when no list was ever installed."""
@@ -225,23 +236,23 @@ class AuthStore:
         cursor = self._conn.execute("DELETE FROM auth_list WHERE id_token = ? AND token_type = ?", key)
         return cursor.rowcount > 0
 
-    def list_entries(self) -> dict[TokenKey, m.IdTokenInfoType]:
+    def list_entries(self) -> dict[TokenKey, TokenVerdict]:
         """The whole list (for tests and diagnostics; the station looks tokens up one by one)."""
         rows = self._conn.execute("SELECT id_token, token_type, info FROM auth_list").fetchall()
-        return {(row[0], row[1]): m.IdTokenInfoType.model_validate_json(row[2]) for row in rows}
+        return {(row[0], row[1]): _decode(row[2]) for row in rows}
 
     def apply_local_list(
         self,
         version: int,
-        update_type: m.UpdateEnumType,
-        entries: Sequence[m.AuthorizationData],
+        update_type: ListUpdate,
+        entries: Sequence[LocalListEntry],
         *,
         max_entries: int | None = None,
         max_bytes: int | None = None,
     ) -> LocalListOutcome:
         """Apply a SendLocalList in one transaction: all of it, or (Failed/VersionMismatch) none of it.
 
-        Full replaces the list; Differential adds or replaces the entries that carry idTokenInfo and
+        Full replaces the list; Differential adds or replaces the entries that carry a verdict and
         removes those that do not (D01.FR.16/17); an empty Differential only sets the version. A result
         over `max_entries` or `max_bytes` is rolled back and answered Failed.
         """
@@ -263,17 +274,17 @@ class AuthStore:
                 )
         except _DoesNotFit as exc:
             return _failed("OutOfStorage", str(exc))
-        return LocalListOutcome(m.SendLocalListStatusEnumType.Accepted)
+        return LocalListOutcome(LocalListStatus.Accepted)
 
-    def _write_list(self, update_type: m.UpdateEnumType, entries: Sequence[m.AuthorizationData]) -> None:
-        if update_type is m.UpdateEnumType.Full:
+    def _write_list(self, update_type: ListUpdate, entries: Sequence[LocalListEntry]) -> None:
+        if update_type is ListUpdate.Full:
             self._conn.execute("DELETE FROM auth_list")
         for item in entries:
-            key = token_key(item.idToken.idToken, item.idToken.type)
-            if item.idTokenInfo is None:
+            key = token_key(item.token.value, item.token.kind)
+            if item.verdict is None:
                 self._conn.execute("DELETE FROM auth_list WHERE id_token = ? AND token_type = ?", key)
                 continue
-            text = _encode(item.idTokenInfo)
+            text = _encode(item.verdict)
             self._conn.execute(
                 "INSERT INTO auth_list(id_token, token_type, info, size) VALUES(?, ?, ?, ?)"
                 " ON CONFLICT(id_token, token_type) DO UPDATE SET info = excluded.info, size = excluded.size",

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from evse.ocpp.rpc import NotConnected
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.tokens import verdict_from_info
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.authorization import AuthorizationResult
 from evse.station.core.reservation_book import IdToken
+from evse.station.core.tokens_neutral import TokenStatus, TokenVerdict
 from evse.station.shell.registration import Registration
 
 if TYPE_CHECKING:
@@ -23,10 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def group_of(info: m.IdTokenInfoType) -> IdToken | None:
-    """The groupIdToken of an idTokenInfo, as reservations compare tokens."""
-    group = info.groupIdToken
-    return IdToken(group.idToken, group.type.value) if group is not None else None
+def group_of(verdict: TokenVerdict) -> IdToken | None:
+    """The group of a token's verdict (groupIdToken), as reservations compare tokens."""
+    group = verdict.group
+    return IdToken(group.value, group.kind.value) if group is not None else None
 
 
 class AuthorizationFlow:
@@ -39,12 +41,12 @@ class AuthorizationFlow:
         """Cache, local list, CSMS or offline rules (C01-C16) decide; see evse/station/shell/authorizer.py."""
         station = self._station
 
-        async def ask_csms() -> m.IdTokenInfoType:
+        async def ask_csms() -> TokenVerdict:
             if station.registrar.state is not Registration.Accepted:
                 raise NotConnected("boot not accepted")
             token = m.IdTokenType(idToken=id_token, type=m.IdTokenEnumType(token_type))
             answer = await station.call_direct(m.AuthorizeRequest(idToken=token), m.AuthorizeResponse)
-            return answer.idTokenInfo
+            return verdict_from_info(answer.idTokenInfo)
 
         online = station.is_online()
         return await station.authorizer.authorize(
@@ -71,7 +73,7 @@ class AuthorizationFlow:
         log.info("authorize evse=%s status=%s source=%s", evse_id, result.status.value, result.source.value)
         if screen is not None:
             # I01/I04: the tariff (personalMessage) or its fallback, on the screen of this EVSE.
-            screen.authorized(evse_id, result.info, result.accepted)
+            screen.authorized(evse_id, result.verdict, result.accepted)
         lock = runtime.drivers.lock
         if runtime.state.tx is None and not runtime.state.ev_connected and lock is not None and lock.is_locked:
             # A cable left locked in the socket (UnlockOnEVSideDisconnect false): a valid card releases it.
@@ -89,13 +91,13 @@ class AuthorizationFlow:
         tx = runtime.state.tx
         if tx is not None and tx.id_token is not None:
             # Another card at a running session: the same group may stop it (C09).
-            if station.authorizer.may_stop(tx.id_token, runtime.group_id, token, result.info):
+            if station.authorizer.may_stop(tx.id_token, runtime.group_id, token, result.verdict):
                 await station.stop_with_fresh_reading(runtime, fsm.StopRequested("StopAuthorized", "Local", token))
             return
         if result.accepted:
             runtime.group_id = result.group_id_token
             runtime.check_after_reconnect = result.needs_check_after_reconnect
-            self.authorized(evse_id, id_token, token_type, None, "Authorized", group_of(result.info))
+            self.authorized(evse_id, id_token, token_type, None, "Authorized", group_of(result.verdict))
 
     def authorized(
         self,
@@ -143,12 +145,12 @@ class AuthorizationFlow:
     def on_transaction_answer(self, payload: dict[str, Any], answer: m.TransactionEventResponse) -> None:
         """C10/C15: the CSMS's verdict on the token of a transaction; a refused token may end it."""
         station = self._station
-        info = answer.idTokenInfo
         token = payload.get("idToken")
-        if info is None or token is None:
+        if answer.idTokenInfo is None or token is None:
             return
-        station.authorizer.record(token["idToken"], token["type"], info)
-        if info.status is m.AuthorizationStatusEnumType.Accepted:
+        verdict = verdict_from_info(answer.idTokenInfo)
+        station.authorizer.record(token["idToken"], token["type"], verdict)
+        if verdict.status is TokenStatus.Accepted:
             return
         tx_id = payload["transactionInfo"]["transactionId"]
         for evse_id, runtime in station.evses.items():
@@ -156,11 +158,11 @@ class AuthorizationFlow:
             if tx is None or tx.transaction_id != tx_id:
                 continue
             if station.dm.get_bool("TxCtrlr", "StopTxOnInvalidId"):
-                log.info("tx=%s token refused by the CSMS (%s): stopping", tx_id, info.status.value)
+                log.info("tx=%s token refused by the CSMS (%s): stopping", tx_id, verdict.status.value)
                 station.apply(evse_id, fsm.StopRequested("Deauthorized", "DeAuthorized"))
             else:
                 # C15/E05.FR.03: charging goes on, up to MaxEnergyOnInvalidId Wh for the whole transaction if
                 # that is set; then energy is suspended (SuspendedEVSE) until a stop point ends it.
                 cap = station.dm.get_value("TxCtrlr", "MaxEnergyOnInvalidId")
                 runtime.energy_cap_wh = float(cap) if cap not in (None, "") else None
-                log.warning("tx=%s token refused by the CSMS (%s): energy cap %s Wh", tx_id, info.status.value, cap)
+                log.warning("tx=%s token refused by the CSMS (%s): energy cap %s Wh", tx_id, verdict.status.value, cap)

@@ -1,11 +1,11 @@
 """The shell around evse.station.authorization: reads settings from the device model, looks tokens up in
 the AuthStore, asks the CSMS when the decision says so, and writes answers back into the cache.
 
-The station core holds one `Authorizer` and calls `authorize` when a token is presented, `record` when a
-TransactionEventResponse carries an idTokenInfo, and `may_stop` to decide whether a token ends a
-transaction. The OCPP handlers (evse.ocpp.handlers.authorization) use `clear_cache`, `send_local_list`
-and `local_list_version`. SQLite calls are small and run on the event loop, like the rest of the
-station database.
+The station core holds one `Authorizer` and calls `authorize` when a token is presented, `record` when the
+CSMS gives a verdict on a transaction's token (TransactionEventResponse.idTokenInfo), and `may_stop` to
+decide whether a token ends a transaction. The OCPP handlers (evse.ocpp.handlers.authorization) use
+`clear_cache`, `send_local_list` and `local_list_version`. SQLite calls are small and run on the event
+loop, like the rest of the station database.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
 from evse.devicemodel.model import DeviceModel
 from evse.devicemodel.operations import MessageLimits
 from evse.errors import DeviceModelError, EvseError, StorageError
-from evse.ocpp.v201 import messages as m
 from evse.station.core.authorization import (
     AskCsms,
     AuthorizationResult,
@@ -30,10 +29,11 @@ from evse.station.core.authorization import (
     cache_entry_usable,
     conclude,
     decide,
+    local_result,
     may_stop,
-    verdict,
 )
 from evse.station.core.tokens import CachePolicy, TokenKey, token_key
+from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, LocalListStatus, TokenVerdict
 from evse.station.shell.auth_store import AuthStore, LocalListOutcome
 
 log = logging.getLogger(__name__)
@@ -108,10 +108,10 @@ class Authorizer:
         token_type: str,
         *,
         online: bool,
-        ask_csms: Callable[[], Awaitable[m.IdTokenInfoType]],
+        ask_csms: Callable[[], Awaitable[TokenVerdict]],
         evse_id: int | None = None,
     ) -> AuthorizationResult:
-        """Authorize a presented token; `ask_csms` sends the AuthorizeRequest and returns its idTokenInfo.
+        """Authorize a presented token; `ask_csms` sends the AuthorizeRequest and returns its verdict.
 
         `ask_csms` is awaited only when the rules say the CSMS must decide; if it fails (not connected,
         timeout, CALLERROR) the token is judged as if the station were offline.
@@ -128,42 +128,42 @@ class Authorizer:
         decision = decide(token_type, online=online, settings=settings, listed=listed, cached=cached, now=now)
         if isinstance(decision, AskCsms):
             try:
-                info = await ask_csms()
+                answer = await ask_csms()
             except _UNREACHABLE as exc:
                 log.warning("authorize: no answer from the CSMS, judging offline type=%s: %s", token_type, exc)
                 online = False
                 decision = decide(token_type, online=False, settings=settings, listed=listed, cached=cached, now=now)
             else:
-                self._record(key, token_type, info, settings, in_local_list=listed is not None)
-                return self._logged(conclude(info, AuthorizationSource.CSMS, settings, evse_id=evse_id), token_type)
+                self._record(key, token_type, answer, settings, in_local_list=listed is not None)
+                return self._logged(conclude(answer, AuthorizationSource.CSMS, settings, evse_id=evse_id), token_type)
         assert not isinstance(decision, AskCsms), "offline decisions never ask the CSMS"
-        result = verdict(decision, settings, evse_id=evse_id, online=online)
+        result = local_result(decision, settings, evse_id=evse_id, online=online)
         if result.source is AuthorizationSource.CACHE and result.accepted:
             self._store.cache_touch(key, now)
         return self._logged(result, token_type)
 
-    def record(self, id_token: str, token_type: str, info: m.IdTokenInfoType) -> None:
-        """An idTokenInfo arrived outside `authorize` (TransactionEventResponse): update the cache (C10.FR.05)."""
+    def record(self, id_token: str, token_type: str, verdict: TokenVerdict) -> None:
+        """A verdict arrived outside `authorize` (TransactionEventResponse): update the cache (C10.FR.05)."""
         key = token_key(id_token, token_type)
-        self._record(key, token_type, info, self.settings(), in_local_list=self._store.list_get(key) is not None)
+        self._record(key, token_type, verdict, self.settings(), in_local_list=self._store.list_get(key) is not None)
 
     def _record(
-        self, key: TokenKey, token_type: str, info: m.IdTokenInfoType, settings: AuthSettings, *, in_local_list: bool
+        self, key: TokenKey, token_type: str, verdict: TokenVerdict, settings: AuthSettings, *, in_local_list: bool
     ) -> None:
-        update = after_csms_answer(token_type, info, settings, in_local_list=in_local_list)
+        update = after_csms_answer(token_type, verdict, settings, in_local_list=in_local_list)
         if update is None:
             return
         try:
-            self._cache_put(key, update.info, settings)
+            self._cache_put(key, update.verdict, settings)
         except StorageError as exc:
             # The cache is an optimisation: a disk that refuses the write must not cost the driver the
             # authorization the CSMS just gave (the storage fault is raised elsewhere).
             log.warning("authorization cache not updated: %s", exc)
 
-    def _cache_put(self, key: TokenKey, info: m.IdTokenInfoType, settings: AuthSettings) -> None:
+    def _cache_put(self, key: TokenKey, verdict: TokenVerdict, settings: AuthSettings) -> None:
         self._store.cache_put(
             key,
-            info,
+            verdict,
             self._clock.now(),
             policy=settings.cache_policy,
             max_entries=self._cache_max_entries,
@@ -173,10 +173,10 @@ class Authorizer:
         self._publish_usage()
 
     def may_stop(
-        self, tx_token: TokenRef, tx_group: str | None, presented: TokenRef, presented_info: m.IdTokenInfoType | None
+        self, tx_token: TokenRef, tx_group: str | None, presented: TokenRef, presented_verdict: TokenVerdict | None
     ) -> bool:
-        """evse.station.authorization.may_stop with this station's MasterPassGroupId."""
-        return may_stop(tx_token, tx_group, presented, presented_info, self.settings().master_pass_group_id)
+        """evse.station.core.authorization.may_stop with this station's MasterPassGroupId."""
+        return may_stop(tx_token, tx_group, presented, presented_verdict, self.settings().master_pass_group_id)
 
     def clear_cache(self) -> bool:
         """ClearCache (C11): False (Rejected) when the cache is disabled (C11.FR.04) or cannot be cleared."""
@@ -214,12 +214,12 @@ class Authorizer:
         )
 
     def send_local_list(
-        self, version: int, update_type: m.UpdateEnumType, entries: Sequence[m.AuthorizationData]
+        self, version: int, update_type: ListUpdate, entries: Sequence[LocalListEntry]
     ) -> LocalListOutcome:
         """SendLocalList (D01); Failed while LocalAuthListCtrlr is disabled, or when the list would not fit
         LocalAuthListCtrlr.Entries / Storage maxLimit."""
         if not self.settings().local_list_enabled:
-            return LocalListOutcome(m.SendLocalListStatusEnumType.Failed, "NotEnabled", "LocalAuthListCtrlr disabled")
+            return LocalListOutcome(LocalListStatus.Failed, "NotEnabled", "LocalAuthListCtrlr disabled")
         outcome = self._store.apply_local_list(
             version,
             update_type,

@@ -43,13 +43,13 @@ class CustomerData:
         cached = self._auth.cache_get(key)
         if cached is not None:
             lines.append(
-                f"AuthorizationCache: idToken {id_token} ({token_type}) status {cached.info.status.value},"
+                f"AuthorizationCache: idToken {id_token} ({token_type}) status {cached.verdict.status.value},"
                 f" stored {cached.stored_at.isoformat()}, last used {cached.last_used.isoformat()},"
                 f" used {cached.use_count} times"
             )
         listed = self._auth.list_get(key)
         if listed is not None:
-            group = f", group {listed.groupIdToken.idToken}" if listed.groupIdToken is not None else ""
+            group = f", group {listed.group.value}" if listed.group is not None else ""
             lines.append(
                 f"LocalAuthorizationList: idToken {id_token} ({token_type}) status {listed.status.value}{group}"
             )

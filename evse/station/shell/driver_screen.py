@@ -21,6 +21,7 @@ from evse.ocpp.v201 import messages as m
 from evse.station.core import display_rules
 from evse.station.core.display_rules import Capabilities, MessageState
 from evse.station.core.screen import Phase, Screen, Situation, compose
+from evse.station.core.tokens_neutral import TokenVerdict
 from evse.station.shell.display_messages import DisplayMessageStore
 from evse.station.shell.runtime import EvseRuntime
 
@@ -84,13 +85,13 @@ class DriverScreen:
         (self._authorizing.add if busy else self._authorizing.discard)(evse_id)
         self.refresh()
 
-    def authorized(self, evse_id: int, info: m.IdTokenInfoType, accepted: bool) -> None:
-        """I01: the personalMessage of idTokenInfo (the tariff) is shown; I04: an accepted token without one
-        gets TariffFallbackMessage (the CSMS was not asked, or told nothing)."""
+    def authorized(self, evse_id: int, verdict: TokenVerdict, accepted: bool) -> None:
+        """I01: the verdict's personal message (idTokenInfo.personalMessage, the tariff) is shown; I04: an
+        accepted token without one gets TariffFallbackMessage (the CSMS was not asked, or told nothing)."""
         session = self._sessions[evse_id]
         if self._station.evses[evse_id].state.tx is None:
             self._sessions[evse_id] = session = _Session()  # a new driver: the last one's summary goes
-        message = info.personalMessage
+        message = verdict.personal_message
         if message is not None:
             session.personal, session.personal_language = message.content, message.language
         elif accepted and self._enabled("Tariff"):

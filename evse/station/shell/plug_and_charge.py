@@ -25,6 +25,7 @@ from evse.devicemodel.model import DeviceModel
 from evse.errors import DeviceModelError
 from evse.ocpp.rpc import NotConnected
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.tokens import verdict_from_info
 from evse.station.core.authorization import AuthorizationSource
 from evse.station.core.contract_auth import (
     ContractSettings,
@@ -36,6 +37,7 @@ from evse.station.core.contract_auth import (
     send_certificate,
 )
 from evse.station.core.reservation_book import IdToken
+from evse.station.core.tokens_neutral import TokenVerdict
 from evse.station.shell.authorization_flow import group_of
 from evse.station.shell.ocsp_cache import OcspCache, request_data
 from evse.station.shell.registration import Registration
@@ -148,7 +150,7 @@ class PlugAndCharge:
         certificate_status: m.AuthorizeCertificateStatusEnumType | None = None
         asked_failed = False
 
-        async def ask_csms() -> m.IdTokenInfoType:
+        async def ask_csms() -> TokenVerdict:
             nonlocal certificate_status, asked_failed
             if station.registrar.state is not Registration.Accepted:
                 asked_failed = True
@@ -173,7 +175,7 @@ class PlugAndCharge:
                 # The cache must never hold an Accepted eMAID whose certificate the CSMS refused: offline, that
                 # entry alone would let the contract charge.
                 info = info.model_copy(update={"status": m.AuthorizationStatusEnumType.Invalid})
-            return info
+            return verdict_from_info(info)
 
         result = await station.authorizer.authorize(emaid, EMAID, online=online, ask_csms=ask_csms, evse_id=evse_id)
         judged_offline = result.source is not AuthorizationSource.CSMS and (not online or asked_failed)
@@ -187,7 +189,7 @@ class PlugAndCharge:
             runtime = station.evses[evse_id]
             runtime.group_id = result.group_id_token
             runtime.check_after_reconnect = result.needs_check_after_reconnect
-        return verdict, group_of(result.info)
+        return verdict, group_of(result.verdict)
 
     async def _tell_module(self, evse_id: int, accepted: bool) -> None:
         bridge = self._station.evses[evse_id].drivers.iso15118

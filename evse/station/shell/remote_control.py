@@ -65,7 +65,7 @@ class RemoteControl:
                 log.info("remote start evse=%s refused: %s", evse_id, result.status.value)
                 station.evses[evse_id].pending_profile = None
                 return
-            group = group_of(result.info) or group
+            group = group_of(result.verdict) or group
         station.tokens.authorized(evse_id, id_token, token_type, remote_start_id, "RemoteStart", group)
 
     def remote_stop(self, transaction_id: str) -> str:

@@ -23,6 +23,8 @@ from evse.ocpp.rpc import CallError, Router
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.translate import id_token_info
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.tokens import verdict_from_info
+from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, LocalListStatus, Token, TokenKind
 from evse.station.shell.authorizer import Authorizer
 from evse.station.shell.station import ID_TAG_TYPE_16
 
@@ -32,23 +34,23 @@ log = logging.getLogger(__name__)
 NOT_SUPPORTED_VERSION = -1
 
 _STATUS = {
-    m.SendLocalListStatusEnumType.Accepted: m16.UpdateStatus.Accepted,
-    m.SendLocalListStatusEnumType.Failed: m16.UpdateStatus.Failed,
-    m.SendLocalListStatusEnumType.VersionMismatch: m16.UpdateStatus.VersionMismatch,
+    LocalListStatus.Accepted: m16.UpdateStatus.Accepted,
+    LocalListStatus.Failed: m16.UpdateStatus.Failed,
+    LocalListStatus.VersionMismatch: m16.UpdateStatus.VersionMismatch,
 }
 
 
-def authorization_data(entry: m16.AuthorizationData) -> m.AuthorizationData:
-    """A 1.6 list entry as the station stores it; without idTagInfo it removes the idTag (Differential)."""
+def list_entry(entry: m16.AuthorizationData) -> LocalListEntry:
+    """A 1.6 list entry as the station keeps it; without idTagInfo it removes the idTag (Differential)."""
     info = entry.idTagInfo
-    return m.AuthorizationData(
-        idToken=m.IdTokenType(idToken=entry.idTag, type=m.IdTokenEnumType(ID_TAG_TYPE_16)),
-        idTokenInfo=(
+    verdict = (
+        verdict_from_info(
             m.IdTokenInfoType.model_validate(id_token_info(info.model_dump(mode="json", exclude_none=True)))
-            if info is not None
-            else None
-        ),
+        )
+        if info is not None
+        else None
     )
+    return LocalListEntry(Token(entry.idTag, TokenKind(ID_TAG_TYPE_16)), verdict)
 
 
 def register(router: Router, authorizer: Authorizer) -> None:
@@ -63,8 +65,8 @@ def register(router: Router, authorizer: Authorizer) -> None:
             raise CallError(
                 "OccurrenceConstraintViolation", f"{len(entries)} entries exceed SendLocalListMaxLength = {items}"
             )
-        update = m.UpdateEnumType(request.updateType.value)
-        outcome = authorizer.send_local_list(request.listVersion, update, [authorization_data(e) for e in entries])
+        update = ListUpdate(request.updateType.value)
+        outcome = authorizer.send_local_list(request.listVersion, update, [list_entry(e) for e in entries])
         if not outcome.accepted:
             log.info("SendLocalList version=%s refused: %s %s", request.listVersion, outcome.reason, outcome.detail)
         return m16.SendLocalListResponse(status=_STATUS.get(outcome.status, m16.UpdateStatus.Failed))
