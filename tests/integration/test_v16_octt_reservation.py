@@ -12,6 +12,7 @@ from ocpp.v16 import call
 from evse.devcsms.server16 import DevCsms16
 from tests.integration.conftest import STATION_ID, Factory, StationUnderTest
 from tests.integration.test_v16_core import actions, configure
+from tests.integration.test_v16_local_list import entry, send
 from tests.integration.test_v16_reservation import ID_TAG, OTHER_TAG, reserve, status_is
 
 ANY_CONNECTOR = {"ReservationCtrlr.NonEvseSpecific": True}  # ReserveConnectorZeroSupported true
@@ -125,3 +126,23 @@ async def test_remote_start_for_another_id_tag_on_a_reserved_connector_rejected(
     start = await csms16.wait_for("StartTransaction", timeout=5)
     assert (start["idTag"], start["reservationId"]) == (ID_TAG, 59)
     assert actions(csms16).count("StartTransaction") == 1
+
+
+async def test_remote_start_with_a_parent_id_tag_known_from_the_local_list(
+    csms16: DevCsms16, station16: StationUnderTest
+) -> None:
+    """AuthorizeRemoteTxRequests false: no Authorize.req comes before the start, so the parentIdTag the
+    Local Authorization List gives the idTag is what lets it use a reservation made for that parentIdTag."""
+    assert await configure(csms16, "AuthorizeRemoteTxRequests", "false") == "Accepted"
+    assert await send(csms16, 1, "Full", [entry(OTHER_TAG, parentIdTag=PARENT)]) == "Accepted"
+    assert await reserve(csms16, 60, parent_id_tag=PARENT) == "Accepted"
+    await csms16.wait_for("StatusNotification", predicate=status_is("Reserved"), timeout=5)
+    answer = await csms16.call(STATION_ID, call.RemoteStartTransaction(id_tag="0BADF00D", connector_id=1))
+    assert answer.status == "Rejected"  # unknown here: nothing ties it to the reservation
+    answer = await csms16.call(STATION_ID, call.RemoteStartTransaction(id_tag=OTHER_TAG, connector_id=1))
+    assert answer.status == "Accepted"
+    station16.d.board.plug(1)
+    station16.d.board.set_ev_state(1, "C")
+    start = await csms16.wait_for("StartTransaction", timeout=5)
+    assert (start["idTag"], start["reservationId"]) == (OTHER_TAG, 60)
+    assert "Authorize" not in actions(csms16)
