@@ -178,6 +178,22 @@ class Authorizer:
         """evse.station.core.authorization.may_stop with this station's MasterPassGroupId."""
         return may_stop(tx_token, tx_group, presented, presented_verdict, self.settings().master_pass_group_id)
 
+    def known_verdict(self, id_token: str, token_type: str) -> TokenVerdict | None:
+        """What the Local Authorization List, or else a usable cache entry, says of a token, without asking
+        the CSMS: for a decision that must be answered at once (a 1.6 remote start on a reserved connector
+        needs the idTag's parentIdTag before any Authorize). None when neither knows it."""
+        settings = self.settings()
+        key = token_key(id_token, token_type)
+        listed = self._store.list_get(key) if settings.local_list_enabled else None
+        if listed is not None:
+            return listed
+        cached = self._store.cache_get(key) if settings.cache_enabled else None
+        if cached is None or not cache_entry_usable(
+            cached, lifetime_s=settings.cache_lifetime_s, now=self._clock.now()
+        ):
+            return None
+        return cached.verdict
+
     def clear_cache(self) -> bool:
         """ClearCache (C11): False (Rejected) when the cache is disabled (C11.FR.04) or cannot be cleared."""
         if not self.settings().cache_enabled:

@@ -18,6 +18,8 @@ from evse.ocpp.v16.profiles import profile_from_16
 from evse.ocpp.v16.tx_ids import TxIds
 from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
+from evse.station.core.reservation_book import IdToken
+from evse.station.shell.authorization_flow import group_of
 from evse.station.shell.registration import Registration
 from evse.station.shell.station import ID_TAG_TYPE_16, Station
 
@@ -66,6 +68,10 @@ def register(
         runtime = station.evses.get(request.connectorId)
         if runtime is None:
             return m16.UnlockConnectorResponse(status=m16.UnlockStatus.NotSupported)
+        if runtime.drivers.lock is None:
+            # A fixed cable (a board without a connector lock) has nothing to unlock; the transaction goes on,
+            # as UnlockConnector is not a way to stop one (1.6 section 5.18; OCTT TC_017_2, TC_018_2).
+            return m16.UnlockConnectorResponse(status=m16.UnlockStatus.NotSupported)
         if runtime.state.tx is not None:
             # 1.6: a transaction on the connector is stopped first (reason UnlockCommand), then it unlocks.
             station.apply(request.connectorId, fsm.StopRequested("RemoteStop", "UnlockCommand", force=True))
@@ -81,8 +87,16 @@ def register(
             if request.chargingProfile.chargingProfilePurpose is not m16.ChargingProfilePurposeType.TxProfile:
                 return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus.Rejected)
             profile = profile_from_16(request.chargingProfile)
+        if _reserved_for_another(station, request.connectorId, request.idTag):
+            # Accepted, it would wait for an authorization the reservation then refuses: nothing would start.
+            return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus.Rejected)
         # 1.6 has no remoteStartId; 0 stands for "started remotely" in the journal and is never sent.
-        status, _running = station.remote.remote_start(request.connectorId, request.idTag, ID_TAG_TYPE_16, 0, profile)
+        # Without an Authorize first (AuthorizeRemoteTxRequests false), the parentIdTag known locally is what
+        # lets the idTag use a reservation made for its group.
+        group = _known_group(station, request.idTag)
+        status, _running = station.remote.remote_start(
+            request.connectorId, request.idTag, ID_TAG_TYPE_16, 0, profile, group
+        )
         return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus(status))
 
     async def remote_stop(request: m16.RemoteStopTransactionRequest) -> m16.RemoteStopTransactionResponse:
@@ -128,6 +142,30 @@ def register(
     router.register(m16.ClearCacheRequest, clear_cache)
     router.register(m16.DataTransferRequest, data_transfer)
     router.register(m16.TriggerMessageRequest, trigger)
+
+
+def _reserved_for_another(station: Station, connector_id: int | None, id_tag: str) -> bool:
+    """Is `connector_id` held by a reservation `id_tag` cannot be shown to hold (OCPP 1.6 section 5.13)?
+
+    The idTag may be of the reservation's parentIdTag. The Local Authorization List or the cache may know
+    its parentIdTag at once; otherwise only an Authorize.conf tells, before the start, when
+    AuthorizeRemoteTxRequests is true: then, for a reservation that names a parentIdTag, the station lets
+    that authorization decide, as it does for a card presented locally.
+    """
+    reservations = station.reservations
+    if reservations is None or connector_id is None:
+        return False
+    views = station.evse_views()
+    if reservations.allowed(connector_id, IdToken(id_tag, ID_TAG_TYPE_16), _known_group(station, id_tag), views):
+        return False
+    by_group = any(r.group_id_token is not None and r.evse_id in (None, connector_id) for r in reservations.book)
+    return not (by_group and station.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart"))
+
+
+def _known_group(station: Station, id_tag: str) -> IdToken | None:
+    """The parentIdTag the local list or the cache gives `id_tag`, as reservations compare tokens."""
+    verdict = station.authorizer.known_verdict(id_tag, ID_TAG_TYPE_16)
+    return group_of(verdict) if verdict is not None else None
 
 
 def _core_trigger(station: Station, what: str, connector: int | None) -> Job | None:
