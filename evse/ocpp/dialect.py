@@ -52,3 +52,15 @@ V16 = Dialect(
     validate_response=v16_schemas.validate_response,
     error_code=v16_schemas.from_v201_code,
 )
+
+
+def message_models(version: str) -> Any:
+    """The generated message module of an OCPP version (REQUESTS/RESPONSES by action), loaded on first use:
+    what an outbox entry written in that version is revived with."""
+    if version == "1.6":
+        from evse.ocpp.v16 import messages as m16
+
+        return m16
+    from evse.ocpp.v201 import messages as m201
+
+    return m201

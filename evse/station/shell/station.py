@@ -38,6 +38,7 @@ from drivers.interfaces import (
 from evse.clock import Clock
 from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
+from evse.ocpp.dialect import message_models
 from evse.ocpp.outbox import Outbox, OutboxEntry
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, OcppMessage, Resp
 from evse.ocpp.v201 import messages as m
@@ -445,7 +446,7 @@ class Station:
                 log.warning("outbox entry %s (%s) is OCPP %s: not sent", entry.id, entry.action, entry.protocol)
                 self.outbox.remove(entry.id)
                 continue
-            models = self._models(entry.protocol)
+            models = message_models(entry.protocol)
             try:
                 request = models.REQUESTS[entry.action].model_validate(entry.payload)
             except (KeyError, ValidationError) as exc:
@@ -484,15 +485,6 @@ class Station:
                     self.screen.on_transaction_answer(entry.payload, answer)
             elif isinstance(answer, m.NotifyEVChargingNeedsResponse):
                 self.ev_needs.on_answer(entry.payload, answer)
-
-    @staticmethod
-    def _models(protocol: str) -> Any:
-        """The message models an outbox entry is revived with (its payload's OCPP version)."""
-        if protocol == "1.6":
-            from evse.ocpp.v16 import messages as m16
-
-            return m16
-        return m
 
     async def _retry_other(self, entry: OutboxEntry, exc: CallTimeout | CallError) -> None:
         """Messages other than TransactionEvent are not under E12's MessageAttempts. A timeout is retried
