@@ -7,19 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 from ocpp.v16 import call
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request
 from websockets.typing import Subprotocol
 
 from evse.devcsms.server16 import DevCsms16
+from tests.csr_signing import pem, sign_csr
 from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest, station_settings
-from tests.tls_certs import CertificateAuthority, TestPki
+from tests.tls_certs import CertificateAuthority, KeyType, TestPki, server_context
 
 #: A 20-byte password that is not text on purpose, and its hex spelling, the AuthorizationKey a Central
 #: System sends.
@@ -99,3 +104,107 @@ async def test_TC_085_CS_hex_authorization_key_set_by_the_central_system(
     await csms16.wait_connected(STATION_ID, timeout=5)
     assert csms16.auth_attempts[-1].accepted
     csms16.assert_no_failures()
+
+
+# ---- TC_086_CS / TC_087_CS -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[list[DevCsms16]]:
+    """Every Central System a test starts, stopped at its end."""
+    started: list[DevCsms16] = []
+    yield started
+    for server in started:
+        await server.stop()
+
+
+async def serve16(servers: list[DevCsms16], context: ssl.SSLContext | None, port: int = 0, **kwargs: Any) -> DevCsms16:
+    server = DevCsms16(boot_interval=300, **kwargs)
+    await server.start("127.0.0.1", port, ssl=context)
+    servers.append(server)
+    return server
+
+
+def tls12_only(
+    ca: CertificateAuthority, suite: str, key_type: KeyType, client_ca: CertificateAuthority | None = None
+) -> ssl.SSLContext:
+    """A Central System's context that speaks TLS 1.2 and nothing else, with the one suite `suite`: the
+    handshake succeeds only if the Charge Point offers TLS 1.2 and that suite."""
+    return server_context(
+        ca.issue_server(key_type=key_type),
+        client_ca=client_ca,
+        minimum_version=ssl.TLSVersion.TLSv1_2,
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers=suite,
+    )
+
+
+#: The whitepaper's suites (A00): both ECDSA ones, or both RSA ones; this station offers all four.
+SUITES = [
+    ("ECDHE-ECDSA-AES128-GCM-SHA256", "ec"),
+    ("ECDHE-ECDSA-AES256-GCM-SHA384", "ec"),
+    ("AES128-GCM-SHA256", "rsa"),
+    ("AES256-GCM-SHA384", "rsa"),
+]
+
+
+@pytest.mark.parametrize(("suite", "key_type"), SUITES, ids=[suite for suite, _ in SUITES])
+async def test_TC_086_CS_tls_server_side_certificate_valid(
+    tmp_path: Path,
+    ca: CertificateAuthority,
+    servers: list[DevCsms16],
+    stations: list[StationUnderTest],
+    suite: str,
+    key_type: KeyType,
+) -> None:
+    """Whitepaper A00 (1.6, profile 2): against a Central System that serves TLS 1.2 with only `suite` and a
+    certificate issued under the configured root, the Charge Point completes the handshake, then sends the
+    upgrade request with Basic credentials ChargePointId:AuthorizationKey (checked by the Central System),
+    and boots."""
+    csms = await serve16(servers, tls12_only(ca, suite, key_type), basic_auth={STATION_ID: PASSWORD})
+    url = f"wss://127.0.0.1:{csms.port}/ocpp"
+    await start_station(
+        stations, tmp_path, csms.port, url=url, security_profile=2, ca_file=str(ca.path), basic_auth_password=PASSWORD
+    )
+    await csms.wait_for("BootNotification", timeout=15)
+    assert [(a.username, a.accepted) for a in csms.auth_attempts] == [(STATION_ID, True)]
+    assert csms.connections[-1].peer_certificate is None  # profile 2: no client certificate
+
+
+async def test_TC_087_CS_tls_client_side_certificate_valid(
+    tmp_path: Path, ca: CertificateAuthority, servers: list[DevCsms16], stations: list[StationUnderTest]
+) -> None:
+    """Whitepaper A00 (1.6, profile 3): the Charge Point's own certificate (its key made by the station, the
+    CSR signed by the Central System's CA through ExtendedTriggerMessage / CertificateSigned) is presented
+    to a Central System that requires one and speaks TLS 1.2 only: an X.509 certificate with a serial
+    number, its subject's commonName the Charge Point's identity, an EC key of at least 224 bits or an RSA
+    key of at least 2048 bits; no password is sent."""
+    plain = await serve16(servers, None, basic_auth={STATION_ID: PASSWORD})
+    port = plain.port
+    await start_station(stations, tmp_path, port, basic_auth_password=PASSWORD)
+    await plain.wait_for("BootNotification", timeout=15)
+    install = call.InstallCertificate(certificate_type="CentralSystemRootCertificate", certificate=pem(ca.cert))
+    assert (await plain.call(STATION_ID, install)).status == "Accepted"
+    trigger = call.ExtendedTriggerMessage(requested_message="SignChargePointCertificate")
+    assert (await plain.call(STATION_ID, trigger)).status == "Accepted"
+    csr = x509.load_pem_x509_csr((await plain.wait_for("SignCertificate", timeout=15))["csr"].encode())
+    signed = sign_csr(ca, csr)
+    assert (await plain.call(STATION_ID, call.CertificateSigned(certificate_chain=pem(signed)))).status == "Accepted"
+    raise_to_3 = call.ChangeConfiguration(key="SecurityProfile", value="3")
+    assert (await plain.call(STATION_ID, raise_to_3)).status == "Accepted"
+    await plain.stop()
+    secure = await serve16(servers, tls12_only(ca, "ECDHE-ECDSA-AES128-GCM-SHA256", "ec", client_ca=ca), port)
+    await secure.wait_connected(STATION_ID, timeout=20)
+    record = secure.connections[-1]
+    assert record.username is None  # profile 3: the certificate is the credential
+    assert record.peer_certificate is not None
+    presented = x509.load_der_x509_certificate(record.peer_certificate)
+    assert presented == signed
+    assert presented.serial_number > 0
+    [common_name] = presented.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    assert common_name.value == record.station == STATION_ID
+    key = presented.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        assert key.curve.key_size >= 224
+    else:
+        assert isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048
