@@ -68,6 +68,7 @@ from evse.ocpp.network_slots import NetworkSlots
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import CallSender, Router
 from evse.ocpp.signing_requests import SigningRequests
+from evse.ocpp.v16 import authorization_key
 from evse.security.client_certificate import ClientCertificateChoice
 from evse.security.clock_adjustment import ReportingClock
 from evse.security.events import InvalidMessages, SecurityEvents
@@ -388,9 +389,12 @@ def build(
 
     def endpoint() -> Endpoint:
         csms = settings.csms
-        password = dm.basic_auth_password() or (
+        text = dm.basic_auth_password() or (
             csms.basic_auth_password.get_secret_value() if csms.basic_auth_password else None
         )
+        password: str | bytes | None = text
+        if ocpp16 and text is not None:  # a hex AuthorizationKey stands for its bytes (whitepaper A01)
+            password = authorization_key.basic_auth_password(text)
         url, security_profile = csms.url, int(csms.security_profile)
         slot, stored = network_slots.choose(connection.failures)
         if stored is not None:

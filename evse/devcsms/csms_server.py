@@ -349,7 +349,8 @@ class CsmsServer(ABC, Generic[Behaviour]):
             credentials is not None
             and expected is not None
             and credentials[0] == station
-            and hmac.compare_digest(expected.encode(), credentials[1].encode())
+            # parse_authorization_basic keeps bytes that are not UTF-8 as surrogates: a 1.6 password may be binary.
+            and hmac.compare_digest(self._password_bytes(expected), credentials[1].encode(errors="surrogateescape"))
         )
         self.auth_attempts.append(AuthAttempt(station, credentials[0] if credentials else None, accepted))
         if accepted:
@@ -358,6 +359,10 @@ class CsmsServer(ABC, Generic[Behaviour]):
         response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Invalid credentials\n")
         response.headers["WWW-Authenticate"] = build_www_authenticate_basic("evse dev-csms")
         return response
+
+    def _password_bytes(self, configured: str) -> bytes:
+        """The password a station must send, for the value `basic_auth` holds for it: the text itself."""
+        return configured.encode()
 
     async def _serve_station(self, websocket: ServerConnection) -> None:
         request = websocket.request

@@ -7,6 +7,7 @@ and the record of the transactionIds this Central System hands out.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Collection
 
 from websockets.asyncio.server import ServerConnection
@@ -30,6 +31,13 @@ class DevCsms16(CsmsServer[CsmsBehaviour16]):
     """
 
     SUBPROTOCOL = OCPP16
+
+    def _password_bytes(self, configured: str) -> bytes:
+        """`basic_auth` holds what this Central System sent as AuthorizationKey: 32-40 hex digits are the
+        spelling of a 16-20 byte password (1.6 security whitepaper), anything else a text password."""
+        if len(configured) in range(32, 41, 2) and all(c in string.hexdigits for c in configured):
+            return bytes.fromhex(configured)
+        return configured.encode()
 
     def _create_behaviour(
         self, clock: Clock, tokens: Collection[str] | None, boot_status: RegistrationStatus, boot_interval: int

@@ -50,7 +50,8 @@ class Endpoint:
     url: str
     identity: str
     security_profile: int
-    password: str | None = field(default=None, repr=False)  # never in a log line
+    # Text (2.0.1 BasicAuthPassword) or bytes (a 1.6 AuthorizationKey may be binary); never in a log line.
+    password: str | bytes | None = field(default=None, repr=False)
     ca_file: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
@@ -64,7 +65,8 @@ class Endpoint:
 
     def headers(self) -> dict[str, str]:
         if self.security_profile in (1, 2) and self.password is not None:
-            token = base64.b64encode(f"{self.identity}:{self.password}".encode()).decode()
+            secret = self.password if isinstance(self.password, bytes) else self.password.encode()
+            token = base64.b64encode(f"{self.identity}:".encode() + secret).decode()
             return {"Authorization": f"Basic {token}"}
         return {}
 

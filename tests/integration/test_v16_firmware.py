@@ -198,3 +198,27 @@ async def test_firmware_management_is_announced_with_its_transfer_protocols(
     assert "FirmwareManagement" in values["SupportedFeatureProfiles"]["value"].split(",")
     assert values["SupportedFileTransferProtocols"]["value"] == "HTTPS,HTTP"
     assert values["SupportedFileTransferProtocols"]["readonly"] is True
+
+
+async def test_TC_044_3_CS_firmware_update_installation_failed(
+    csms16: DevCsms16, make_station16: Any, tmp_path: Path, http: LoopbackHttpServer
+) -> None:
+    """1.6 5.19 / 4.5: an image the installer refuses (not a firmware for this board, the OCTT's invalid
+    firmware): Downloading, Downloaded, Installing, then InstallationFailed (2.0.1's InstallVerificationFailed
+    said in 1.6); no reboot, the old firmware keeps running, the connector is back in service, and a
+    triggered FirmwareStatusNotification says Idle afterwards."""
+    sut = await firmware_station(csms16, make_station16, tmp_path)
+    http.files["/invalid.bin"] = b"not a firmware image for this board" * 100
+    await csms16.call(STATION_ID, update_firmware(http.url("/invalid.bin")))
+    await firmware_reached(csms16, "InstallationFailed")
+    assert firmware_statuses(csms16) == ["Downloading", "Downloaded", "Installing", "InstallationFailed"]
+    assert not (tmp_path / "running-version").exists()
+    assert sut.d.station.reset_reason != "FirmwareUpdate"
+    assert sut.task is not None and not sut.task.done()
+    await csms16.wait_for(
+        "StatusNotification", predicate=lambda p: p["connectorId"] == 1 and p["status"] == "Available", timeout=10
+    )
+    csms16.skip("FirmwareStatusNotification")
+    trigger = call.TriggerMessage(requested_message="FirmwareStatusNotification")
+    assert (await csms16.call(STATION_ID, trigger)).status == "Accepted"
+    await firmware_reached(csms16, "Idle")

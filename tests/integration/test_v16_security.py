@@ -83,17 +83,21 @@ async def test_TC_075_1_CS_install_manufacturer_root_certificate(
     assert (await installed(csms16, "CentralSystemRootCertificate")).status == "NotFound"
 
 
-async def test_install_central_system_root_certificate(
+async def test_TC_075_2_CS_install_central_system_root_certificate(
     csms16: DevCsms16, station16: StationUnderTest, tmp_path: Path
 ) -> None:
-    """CentralSystemRootCertificate lands where the station's TLS reads the CSMS roots (the 2.0.1
-    CSMSRootCertificate of the certificate store)."""
+    """Whitepaper M05 (1.6): InstallCertificate(CentralSystemRootCertificate) Accepted, then
+    GetInstalledCertificateIds(CentralSystemRootCertificate) Accepted and listing it (hash data computed by
+    the test). It lands where the station's TLS reads the CSMS roots (the 2.0.1 CSMSRootCertificate of the
+    certificate store), and is not listed as a ManufacturerRootCertificate."""
     root = TestPki(tmp_path / "pki").ca("Test Central System Root")
     assert await install(csms16, "CentralSystemRootCertificate", root.cert) == "Accepted"
     roots = installed_csms_roots(station16.settings.state_dir)
     assert [f for f in roots.iterdir() if root.cert.public_bytes(Encoding.PEM) in f.read_bytes()]
     answer = await installed(csms16, "CentralSystemRootCertificate")
+    assert answer.status == "Accepted"
     assert [e for e in answer.certificate_hash_data if same_certificate(e, hash_data_of(root.cert))]
+    assert (await installed(csms16, "ManufacturerRootCertificate")).status == "NotFound"
 
 
 async def test_TC_076_CS_delete_a_specific_certificate(
@@ -144,11 +148,14 @@ async def test_TC_074_CS_update_charge_point_certificate_by_request_of_central_s
     assert (await csms16.call(STATION_ID, signed)).status == "Accepted"
 
 
-async def test_certificate_signed_that_does_not_chain_is_rejected_with_a_security_event(
+async def test_TC_077_CS_invalid_charge_point_certificate_security_event(
     csms16: DevCsms16, station16: StationUnderTest, tmp_path: Path
 ) -> None:
-    """Whitepaper A02: a certificate not issued under an installed CentralSystemRootCertificate is Rejected
-    and reported as InvalidChargePointCertificate (the whitepaper's name for it) by SecurityEventNotification."""
+    """Whitepaper A02 (1.6): ExtendedTriggerMessage(SignChargePointCertificate) Accepted, a SignCertificate.req,
+    and a CertificateSigned whose certificate is not issued under an installed CentralSystemRootCertificate
+    is Rejected and reported as InvalidChargePointCertificate (the whitepaper's name for it) by
+    SecurityEventNotification. The certificate is not kept: profile 3 (which needs a valid Charge Point
+    certificate) is still refused. The OCTT runs it at profile 3; the check does not depend on the profile."""
     pki = TestPki(tmp_path / "pki")
     root, stranger = pki.ca("Test Central System Root"), pki.ca("Somebody Else")
     assert await install(csms16, "CentralSystemRootCertificate", root.cert) == "Accepted"
@@ -162,6 +169,8 @@ async def test_certificate_signed_that_does_not_chain_is_rejected_with_a_securit
         "SecurityEventNotification", predicate=lambda p: p["type"] == "InvalidChargePointCertificate", timeout=10
     )
     assert event["timestamp"]
+    refused = await csms16.call(STATION_ID, call.ChangeConfiguration(key="SecurityProfile", value="3"))
+    assert refused.status == "Rejected"
 
 
 # ---- signed firmware ------------------------------------------------------------------------------------

@@ -191,3 +191,33 @@ async def test_TC_083_CS_upgrade_security_profile_1_to_3_with_the_signed_charge_
         assert await security_profile(secure) == "3"
     finally:
         await sut.stop()
+
+
+@pytest.mark.parametrize("profile", [2, 3])
+async def test_TC_084_CS_downgrade_security_profile_rejected(
+    tmp_path: Path, ca: CertificateAuthority, servers: list[DevCsms16], profile: int
+) -> None:
+    """Whitepaper A05.FR.01 (1.6): connected with SecurityProfile 2 or 3, a ChangeConfiguration(SecurityProfile)
+    one level lower is Rejected; the station keeps the connection it has (no new attempt) and SecurityProfile
+    still reads the profile in use."""
+    secure = DevCsms16(basic_auth={STATION_ID: PASSWORD} if profile == 2 else None, boot_interval=300)
+    await secure.start("127.0.0.1", 0, ssl=server_context(ca.issue_server(), client_ca=ca if profile == 3 else None))
+    servers.append(secure)
+    section: dict[str, Any] = {"url": f"wss://127.0.0.1:{secure.port}/ocpp", "security_profile": profile}
+    section["ca_file"] = str(ca.path)
+    if profile == 3:
+        client = ca.issue_client(STATION_ID)
+        section |= {"client_cert": str(client.cert_path), "client_key": str(client.key_path)}
+    sut = station(tmp_path, secure.port, **section)
+    await sut.start()
+    try:
+        await secure.wait_for("BootNotification", timeout=15)
+        assert await security_profile(secure) == str(profile)
+        connections = len(secure.connections)
+        lower = call.ChangeConfiguration(key="SecurityProfile", value=str(profile - 1))
+        assert (await secure.call(STATION_ID, lower)).status == "Rejected"
+        await asyncio.sleep(0.5)
+        assert len(secure.connections) == connections and secure.connected(STATION_ID)
+        assert await security_profile(secure) == str(profile)
+    finally:
+        await sut.stop()
