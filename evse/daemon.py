@@ -332,9 +332,6 @@ def build(
     journal = Journal(db)
     tx_journal = TxJournal(db)
     outbox = Outbox(db, max_messages=settings.outbox_max_messages)
-    # A changed csms.ocpp_version or url waits until the old CSMS has every message of its transactions.
-    version_plan = version_switch.plan(settings, journal, outbox, tx_journal)
-    settings = version_plan.settings
     dm = DeviceModel.open(
         definitions_dir,
         settings.layout,
@@ -343,6 +340,16 @@ def build(
         identity=settings,
         override_origin=override_origin,
     )
+    profiles = NetworkProfiles(db)
+    # The version and CSMS of this run: the first slot of NetworkConfigurationPriority (a CSMS-set profile
+    # may name OCPP 1.6), else the YAML's; a change waits until the old CSMS has all of its transactions.
+    preferred = version_switch.preferred_endpoint(
+        dm.get_list("OCPPCommCtrlr", "NetworkConfigurationPriority"), profiles
+    )
+    if preferred is not None and preferred[0] == settings.csms.ocpp_version:
+        preferred = None  # within one version the slots choose the CSMS at each connection (B10), not the run
+    version_plan = version_switch.plan(settings, journal, outbox, tx_journal, preferred)
+    settings = version_plan.settings
     dm.register_live_value("ClockCtrlr", "DateTime", lambda: ocpp_timestamp(clock.now()))
     board: SimBoard | None = None
     extra: list[Driver] = []
@@ -362,8 +369,7 @@ def build(
     holder: dict[str, Station] = {}
     ocpp16 = settings.csms.ocpp_version == "1.6"
 
-    profiles = NetworkProfiles(db)
-    network_slots = NetworkSlots(profiles, dm, int(csms.security_profile))
+    network_slots = NetworkSlots(profiles, dm, int(csms.security_profile), settings.csms.ocpp_version)
     made: list[StationCertificate] = []
     upgrade16: SecurityProfileUpgrade | None = None
     if ocpp16:

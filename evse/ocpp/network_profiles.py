@@ -52,10 +52,11 @@ def check_profile(
     if str(slot) not in offered_slots:
         return Rejection("InvalidConfSlot", f"slot {slot} is not one of {', '.join(sorted(offered_slots))}")
     if (
-        profile.ocppVersion is not m.OCPPVersionEnumType.OCPP20
+        profile.ocppVersion not in (m.OCPPVersionEnumType.OCPP20, m.OCPPVersionEnumType.OCPP16)
         or profile.ocppTransport is not m.OCPPTransportEnumType.JSON
     ):
-        return Rejection("UnsupportedProtocol", "this station speaks OCPP 2.0.1 over JSON (OCPP20, JSON) only")
+        # A slot may move the station to OCPP 1.6J (issue 13): it restarts into it when the slot comes first.
+        return Rejection("UnsupportedProtocol", "this station speaks OCPP 2.0.1 or 1.6 over JSON only")
     if profile.securityProfile < security_profile_in_use:
         return Rejection(
             "NoSecurityDowngrade",

@@ -22,10 +22,15 @@ log = logging.getLogger(__name__)
 class NetworkSlots:
     """The slots of one station: its stored profiles, the YAML's csms section as slot 1, the device model."""
 
-    def __init__(self, profiles: NetworkProfiles, dm: DeviceModel, yaml_security_profile: int) -> None:
+    def __init__(
+        self, profiles: NetworkProfiles, dm: DeviceModel, yaml_security_profile: int, ocpp_version: str = "2.0.1"
+    ) -> None:
         self.profiles = profiles
         self.dm = dm
         self.yaml_security_profile = yaml_security_profile
+        #: The OCPP version this run speaks: slots of another version are not tried (the station restarts
+        #: into a version, evse.ocpp.version_switch; it does not fall back across versions).
+        self.ocpp_version = ocpp_version
         #: (slot, securityProfile) of the connection attempt under way, once `choose` has run.
         self.attempting: tuple[str, int] | None = None
 
@@ -44,7 +49,11 @@ class NetworkSlots:
         """(slot, the profile the CSMS stored there or None for the YAML's) for the next attempt after
         `failures` failed ones in a row: NetworkConfigurationPriority order, the next slot after
         NetworkProfileConnectionAttempts (B10), never one below the security profile in use (A05)."""
-        usable = slots_at_or_above(self.profiles.filled(), self.security_of, self.in_use)
+        usable = {
+            slot
+            for slot in slots_at_or_above(self.profiles.filled(), self.security_of, self.in_use)
+            if self._speaks(slot)
+        }
         slot = slot_to_try(
             self.dm.get_list("OCPPCommCtrlr", "NetworkConfigurationPriority"),
             usable,
@@ -58,6 +67,11 @@ class NetworkSlots:
         stored = self.profiles.get(slot)
         self.attempting = (slot, stored.securityProfile if stored is not None else self.yaml_security_profile)
         return slot, stored
+
+    def _speaks(self, slot: str) -> bool:
+        stored = self.profiles.get(slot)
+        wanted = "OCPP16" if self.ocpp_version == "1.6" else "OCPP20"
+        return stored is None or stored.ocppVersion.value == wanted
 
     def connected(self) -> bool:
         """The connection attempted last came up: OCPPCommCtrlr.ActiveNetworkProfile names its slot (B10);

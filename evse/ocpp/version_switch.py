@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from evse.config import Settings
+from evse.ocpp.network_profiles import NetworkProfiles
 from evse.ocpp.outbox import Outbox
 from evse.station.shell.journal import Journal
 from evse.station.shell.tx_journal import TxJournal
@@ -28,21 +29,44 @@ class VersionPlan:
     switch_to: tuple[str, str] | None  # (version, url) to move to once drained; None: already there
 
 
-def plan(settings: Settings, journal: Journal, outbox: Outbox, tx_journal: TxJournal) -> VersionPlan:
-    configured = (settings.csms.ocpp_version, settings.csms.url)
+#: NetworkConnectionProfileType.ocppVersion -> csms.ocpp_version.
+SLOT_VERSIONS = {"OCPP16": "1.6", "OCPP20": "2.0.1"}
+
+
+def preferred_endpoint(priority: Sequence[str], profiles: NetworkProfiles) -> tuple[str, str] | None:
+    """(version, url) of the first slot of NetworkConfigurationPriority when the CSMS stored a profile there
+    (SetNetworkProfile, B09); None when that slot is the YAML's (or nothing is stored)."""
+    stored = profiles.get(priority[0]) if priority else None
+    return (SLOT_VERSIONS[stored.ocppVersion.value], stored.ocppCsmsUrl) if stored is not None else None
+
+
+def plan(
+    settings: Settings,
+    journal: Journal,
+    outbox: Outbox,
+    tx_journal: TxJournal,
+    preferred: tuple[str, str] | None = None,
+) -> VersionPlan:
+    """This run's version and CSMS: `preferred` (a network profile slot's) or the YAML's, unless the one the
+    last run used still has messages queued or a transaction open."""
+    configured = preferred or (settings.csms.ocpp_version, settings.csms.url)
     previous = journal.ocpp_endpoint()
     if previous is None or previous == configured or (len(outbox) == 0 and not tx_journal.open_transactions()):
         journal.set_ocpp_endpoint(*configured)
-        return VersionPlan(settings, None)
-    version, url = previous
+        return VersionPlan(_speaking(settings, *configured), None)
     log.warning(
         "csms changes from OCPP %s at %s to OCPP %s at %s: finishing the old one's transactions and messages first",
-        version,
-        url,
+        *previous,
         *configured,
     )
+    return VersionPlan(_speaking(settings, *previous), configured)
+
+
+def _speaking(settings: Settings, version: str, url: str) -> Settings:
+    if (settings.csms.ocpp_version, settings.csms.url) == (version, url):
+        return settings
     csms = settings.csms.model_copy(update={"ocpp_version": version, "url": url})
-    return VersionPlan(settings.model_copy(update={"csms": csms}), configured)
+    return settings.model_copy(update={"csms": csms})
 
 
 async def switch_when_drained(has_work: Callable[[], bool], restart: asyncio.Event, target: tuple[str, str]) -> None:

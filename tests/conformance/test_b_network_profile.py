@@ -70,7 +70,8 @@ def unused_port() -> int:
 
 async def test_TC_B_43_CS_set_network_profile_rejected(csms: DevCsms, station: StationUnderTest) -> None:
     """B09: a profile is validated before it is stored: a slot the station does not offer, a security
-    profile below the one in use, a URL that does not fit the security profile and another OCPP version are
+    profile below the one in use, a URL that does not fit the security profile and an OCPP version it does
+    not speak (1.5; 1.6 is a slot it can move to, test_v16_version_switch.py) are
     Rejected with a reason; none is stored, so putting slot 2 first leaves the station on its CSMS."""
     bad = {
         9: profile(csms.url),
@@ -81,7 +82,7 @@ async def test_TC_B_43_CS_set_network_profile_rejected(csms: DevCsms, station: S
         result = await set_profile(csms, slot, data)
         assert result.status == "Rejected"
         reasons.append(result.status_info["reason_code"])
-    for data in (profile(csms.url.replace("ws://", "wss://")), {**profile(csms.url), "ocpp_version": "OCPP16"}):
+    for data in (profile(csms.url.replace("ws://", "wss://")), {**profile(csms.url), "ocpp_version": "OCPP15"}):
         result = await set_profile(csms, 2, data)
         assert result.status == "Rejected"
         reasons.append(result.status_info["reason_code"])

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ocpp.v16 import call as call16
+
 from evse.daemon import Exit
 from evse.devcsms.server import DevCsms
 from evse.devcsms.server16 import DevCsms16
@@ -64,3 +66,34 @@ async def test_nothing_pending_switches_at_once(tmp_path: Any, csms: DevCsms, cs
         assert boot["chargePointVendor"] == "TestVendor"
     finally:
         await new.stop()
+
+
+async def test_a_network_profile_slot_of_ocpp_16_moves_the_station_to_16_after_the_reset(
+    tmp_path: Any, csms: DevCsms, csms16: DevCsms16
+) -> None:
+    """Issue 13 (per network-profile slot): SetNetworkProfile may store an OCPP16 connection (B09); listed
+    first in NetworkConfigurationPriority (RebootRequired), the station boots into OCPP 1.6J with that CSMS."""
+    from ocpp.v201 import call
+
+    from tests.conformance.test_a_security_profile import set_variable
+    from tests.conformance.test_b_network_profile import profile, set_profile
+
+    sut = StationUnderTest(station_settings(tmp_path, csms.port))
+    await sut.start()
+    try:
+        await csms.wait_for("StatusNotification", timeout=10)
+        stored = await set_profile(csms, 2, {**profile(csms16.url), "ocpp_version": "OCPP16"})
+        assert stored.status == "Accepted"
+        result = await csms.call("CS001", set_variable("OCPPCommCtrlr", "NetworkConfigurationPriority", "2,1"))
+        assert result.set_variable_result[0]["attribute_status"] == "RebootRequired"
+        assert not csms16.connected("CS001")  # nothing changes before the reboot
+        assert (await csms.call("CS001", call.Reset(type="Immediate"))).status == "Accepted"
+        assert await sut.wait_exit() is Exit.RESET
+        await sut.start()
+        boot = await csms16.wait_for("BootNotification", timeout=15)
+        assert boot["chargePointModel"] == "TestModel"
+        await csms16.wait_for("StatusNotification", timeout=10)
+        answer = await csms16.call("CS001", call16.GetConfiguration(key=["HeartbeatInterval"]))
+        assert answer.configuration_key[0]["key"] == "HeartbeatInterval"
+    finally:
+        await sut.stop()
