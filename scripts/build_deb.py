@@ -42,6 +42,9 @@ class Target:
     deb_arch: str
     machine: str
     manylinux: tuple[str, ...]
+    # Debian packages of the shared libraries that natively built (``linux_*``) wheels link against;
+    # manylinux wheels carry their own copies.
+    native_depends: tuple[str, ...] = ()
 
     def pip_platforms(self) -> list[str]:
         tags = [f"manylinux_{v}_{self.machine}" for v in self.manylinux]
@@ -58,7 +61,7 @@ _GLIBC = tuple(f"2_{minor}" for minor in range(36, 4, -1))
 TARGETS = {
     "amd64": Target("amd64", "x86_64", _GLIBC),
     "arm64": Target("arm64", "aarch64", _GLIBC),
-    "armhf": Target("armhf", "armv7l", _GLIBC),
+    "armhf": Target("armhf", "armv7l", _GLIBC, native_depends=("libffi8", "libyaml-0-2")),
 }
 
 
@@ -172,7 +175,15 @@ def install_files(root: Path) -> None:
         shutil.copy(example, doc / "examples" / example.name)
 
 
-def write_control(root: Path, target: Target, version: str, glibc: str) -> None:
+def depends(target: Target, wheels: list[Path]) -> str:
+    """The interpreter, the C library every compiled wheel accepts, and the libraries native wheels need."""
+    items = [f"python{PYTHON_VERSION}", f"libc6 (>= {glibc_floor(wheels)})", "adduser"]
+    if any(wheel.stem.split("-")[-1].startswith("linux_") for wheel in wheels):
+        items += target.native_depends
+    return ", ".join(items)
+
+
+def write_control(root: Path, target: Target, version: str, depends: str) -> None:
     debian = root / "DEBIAN"
     debian.mkdir()
     size_kib = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()) // 1024
@@ -181,8 +192,7 @@ def write_control(root: Path, target: Target, version: str, glibc: str) -> None:
         "version": version,
         "arch": target.deb_arch,
         "installed_size": str(size_kib),
-        "python": f"python{PYTHON_VERSION}",
-        "glibc": glibc,
+        "depends": depends,
     }
     for key, value in fields.items():
         control = control.replace("{" + key + "}", value)
@@ -209,7 +219,7 @@ def build(arch: str, version: str, out: Path, work: Path, find_links: list[Path]
     root.mkdir(parents=True)
     install_venv(root, target, work / arch / "wheels", project_wheel)
     install_files(root)
-    write_control(root, target, version, glibc_floor(wheels))
+    write_control(root, target, version, depends(target, wheels))
     out.mkdir(parents=True, exist_ok=True)
     deb = out / f"evse_{version}_{arch}.deb"
     # --root-owner-group: every file root:root whoever builds; the evse user's files are made by postinst.

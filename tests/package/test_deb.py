@@ -1,0 +1,182 @@
+"""The Debian package in a clean Debian 12 root: install, check-config, systemd's verification, a read-only
+root running against the dev CSMS, upgrade, remove and purge (issue 14, section 1).
+
+Needs root (chroot, mount namespaces), dpkg-deb and mmdebstrap; the clean root is built once per machine
+(tests/package/debian_root.py). The packages are built here by scripts/build_deb.py, twice: the second with a
+bumped version, for the upgrade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from evse.devcsms.server import DevCsms
+from tests.integration.conftest import PASSWORD, STATION_ID
+from tests.package.debian_root import REPO, ids, in_root, root_command, unpack_root
+
+ARCH = "amd64"
+TOOLS = ("dpkg-deb", "mmdebstrap", "unshare", "chroot")
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or any(shutil.which(tool) is None for tool in TOOLS),
+    reason=f"needs root and {', '.join(TOOLS)} (.ci/run installs them)",
+)
+
+
+def project_version() -> str:
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import build_deb
+
+        return build_deb.project_version()
+    finally:
+        sys.path.pop(0)
+
+
+@pytest.fixture(scope="module")
+def debs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two builds of the amd64 package: the project's version, then a bumped one."""
+    out = tmp_path_factory.mktemp("dist")
+    work = tmp_path_factory.mktemp("work")
+    first = project_version()
+    built: dict[str, Path] = {}
+    for version in (first, f"{first}+upgrade1"):
+        build = [sys.executable, str(REPO / "scripts/build_deb.py"), "--arch", ARCH, "--version", version]
+        subprocess.run([*build, "--out", str(out), "--work", str(work)], check=True, capture_output=True)
+        built[version] = out / f"evse_{version}_{ARCH}.deb"
+        assert built[version].is_file()
+    return built
+
+
+@pytest.fixture
+def root(tmp_path: Path, debs: dict[str, Path]) -> Path:
+    """A clean Debian root with the first build installed by dpkg (no network: the dependencies are there)."""
+    path = unpack_root(ARCH, tmp_path / "root")
+    first = next(iter(debs.values()))
+    shutil.copy(first, path / "tmp" / first.name)
+    in_root(path, f"dpkg -i /tmp/{first.name}")
+    return path
+
+
+def dpkg_status(root: Path) -> str:
+    result = in_root(root, "dpkg-query -W -f='${Status} ${Version}' evse", check=False)
+    return result.stdout if result.returncode == 0 else "not installed"
+
+
+def test_install_lays_out_user_state_conffile_and_enabled_unit(root: Path) -> None:
+    """What an image gets from `apt install ./evse_*.deb`: command on PATH, user, state dir, conffile, unit."""
+    assert dpkg_status(root).startswith("install ok installed")
+    assert os.readlink(root / "usr/bin/evse") == "/opt/evse/venv/bin/evse"
+    uid, gid = ids(root, "evse")
+    state = root / "var/lib/evse"
+    assert (state.stat().st_uid, state.stat().st_gid) == (uid, gid)
+    assert state.stat().st_mode & 0o777 == 0o750
+    config = root / "etc/evse/evse.yaml"
+    assert (config.stat().st_gid, config.stat().st_mode & 0o777) == (gid, 0o640)  # it holds the CSMS password
+    conffiles = in_root(root, "dpkg-query -W -f='${Conffiles}' evse").stdout
+    assert "/etc/evse/evse.yaml" in conffiles
+    # Enabled (started at the next boot), but nothing was started: there is no systemd running in the root.
+    wants = root / "etc/systemd/system/multi-user.target.wants/evse.service"
+    assert os.readlink(wants) == "/lib/systemd/system/evse.service"
+    members = in_root(root, "getent group gpio i2c dialout").stdout
+    assert {line.split(":")[0] for line in members.splitlines()} == {"gpio", "i2c", "dialout"}
+
+
+def test_check_config_accepts_the_default_and_systemd_verifies_the_unit(root: Path) -> None:
+    """`evse check-config` from the installed venv, as the daemon's user; `systemd-analyze verify` on the unit."""
+    result = in_root(root, "evse check-config /etc/evse/evse.yaml", user="evse")
+    assert result.stdout.strip() == "ok"
+    verify = in_root(root, "systemd-analyze verify /lib/systemd/system/evse.service", check=False)
+    assert verify.returncode == 0, verify.stderr
+    assert "evse.service" not in verify.stderr  # no warning about our unit (ExecStart, User, directives)
+    # A broken configuration is refused with the one-line error, from the packaged code as well.
+    (root / "etc/evse/broken.yaml").write_text("station: {id: X}\nboard: nonsense\n")
+    broken = in_root(root, "evse check-config /etc/evse/broken.yaml", check=False)
+    assert broken.returncode == 2
+    assert "broken.yaml" in broken.stdout + broken.stderr
+
+
+@pytest.fixture
+async def csms() -> AsyncIterator[DevCsms]:
+    server = DevCsms(basic_auth={STATION_ID: PASSWORD}, boot_interval=300)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_read_only_root_with_writable_state_dir_runs_against_dev_csms(
+    root: Path, tmp_path: Path, csms: DevCsms
+) -> None:
+    """The root file system mounted read-only, /var/lib/evse a writable partition: check-config and a short
+    `evse run` (boot, status, clean stop on SIGTERM) against the dev CSMS on loopback."""
+    (root / "etc/evse/evse.yaml").write_text(
+        f"station: {{id: {STATION_ID}, vendor: TestVendor, model: TestModel, serial: S1}}\n"
+        f"csms: {{url: 'ws://127.0.0.1:{csms.port}/ocpp', security_profile: 1, basic_auth_password: {PASSWORD}}}\n"
+        "board: sim\n"
+        "evses: [{id: 1, connectors: [{id: 1, type: cType2}]}]\n"
+        "state_dir: /var/lib/evse\n"
+    )
+    partition = tmp_path / "data"
+    partition.mkdir(mode=0o750)
+    os.chown(partition, *ids(root, "evse"))
+    mounts = {"/var/lib/evse": partition}
+
+    refused = in_root(root, "touch /etc/evse/probe", read_only=True, writable=mounts, check=False)
+    assert refused.returncode != 0 and "Read-only file system" in refused.stderr  # the root really is read-only
+    checked = in_root(root, "evse check-config /etc/evse/evse.yaml", user="evse", read_only=True, writable=mounts)
+    assert checked.stdout.strip() == "ok"
+
+    argv = root_command(
+        root, "exec evse run --config /etc/evse/evse.yaml", user="evse", read_only=True, writable=mounts
+    )
+    daemon = await asyncio.create_subprocess_exec(*argv, stderr=asyncio.subprocess.PIPE)
+    try:
+        await csms.wait_for("BootNotification", timeout=60)
+        await csms.wait_for("StatusNotification", timeout=30)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(daemon.communicate(), timeout=60)
+    assert daemon.returncode == 0, stderr.decode()[-2000:]
+    assert (partition / "evse.sqlite3").is_file()  # the state went to the writable partition
+    assert not (root / "etc/evse/probe").exists()
+
+
+def test_upgrade_keeps_config_and_state_remove_keeps_them_purge_removes_them(root: Path, debs: dict[str, Path]) -> None:
+    """dpkg -i of the bumped build over an edited configuration and a used state dir, then -r, then -P."""
+    config = root / "etc/evse/evse.yaml"
+    edited = config.read_text().replace("CHANGE-ME-0001", "ACME-000777")
+    config.write_text(edited)
+    in_root(root, "echo transactions > /var/lib/evse/evse.sqlite3", user="evse")
+
+    second = list(debs.values())[1]
+    shutil.copy(second, root / "tmp" / second.name)
+    in_root(root, f"dpkg -i /tmp/{second.name}")
+    assert dpkg_status(root) == f"install ok installed {list(debs)[1]}"
+    assert config.read_text() == edited
+    assert not list((root / "etc/evse").glob("evse.yaml.dpkg-*"))  # no conffile prompt, no stray copy
+    assert (root / "var/lib/evse/evse.sqlite3").read_text() == "transactions\n"
+    assert in_root(root, "evse check-config /etc/evse/evse.yaml", user="evse").stdout.strip() == "ok"
+    assert (root / "etc/systemd/system/multi-user.target.wants/evse.service").is_symlink()
+
+    in_root(root, "dpkg -r evse")
+    assert dpkg_status(root).startswith("deinstall ok config-files")
+    assert config.read_text() == edited
+    assert (root / "var/lib/evse/evse.sqlite3").is_file()
+    for gone in ("opt/evse", "usr/bin/evse", "lib/systemd/system/evse.service"):
+        assert not os.path.lexists(root / gone), gone
+
+    in_root(root, "dpkg -P evse")
+    assert dpkg_status(root) == "not installed"
+    for gone in ("etc/evse", "var/lib/evse", "etc/systemd/system/multi-user.target.wants/evse.service"):
+        assert not os.path.lexists(root / gone), gone
+    # The user stays, as Debian policy asks: files outside our directories may still carry its uid.
+    assert in_root(root, "getent passwd evse").returncode == 0
