@@ -21,7 +21,7 @@ import pytest
 
 from evse.devcsms.server import DevCsms
 from tests.integration.conftest import PASSWORD, STATION_ID
-from tests.package.debian_root import REPO, ids, in_root, root_command, unpack_root
+from tests.package.debian_root import CACHE, REPO, ids, in_root, root_command, unpack_root
 
 ARCH = "amd64"
 TOOLS = ("dpkg-deb", "mmdebstrap", "unshare", "chroot")
@@ -105,6 +105,32 @@ def test_check_config_accepts_the_default_and_systemd_verifies_the_unit(root: Pa
     assert "broken.yaml" in broken.stdout + broken.stderr
 
 
+RUN = "exec evse run --config /etc/evse/evse.yaml"
+
+
+def write_station_config(root: Path, port: int) -> None:
+    """The technician's configuration: the test station of tests/integration against the dev CSMS on ``port``."""
+    (root / "etc/evse/evse.yaml").write_text(
+        f"station: {{id: {STATION_ID}, vendor: TestVendor, model: TestModel, serial: S1}}\n"
+        f"csms: {{url: 'ws://127.0.0.1:{port}/ocpp', security_profile: 1, basic_auth_password: {PASSWORD}}}\n"
+        "board: sim\n"
+        "evses: [{id: 1, connectors: [{id: 1, type: cType2}]}]\n"
+        "state_dir: /var/lib/evse\n"
+    )
+
+
+async def boots_and_stops_cleanly(argv: list[str], csms: DevCsms) -> None:
+    """Start the daemon, see it boot and report its connector to the CSMS, stop it with SIGTERM: exit 0."""
+    daemon = await asyncio.create_subprocess_exec(*argv, stderr=asyncio.subprocess.PIPE)
+    try:
+        await csms.wait_for("BootNotification", timeout=120)  # generous: under qemu-user Python is slow
+        await csms.wait_for("StatusNotification", timeout=60)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(daemon.communicate(), timeout=60)
+    assert daemon.returncode == 0, stderr.decode()[-2000:]
+
+
 @pytest.fixture
 async def csms() -> AsyncIterator[DevCsms]:
     server = DevCsms(basic_auth={STATION_ID: PASSWORD}, boot_interval=300)
@@ -118,13 +144,7 @@ async def test_read_only_root_with_writable_state_dir_runs_against_dev_csms(
 ) -> None:
     """The root file system mounted read-only, /var/lib/evse a writable partition: check-config and a short
     `evse run` (boot, status, clean stop on SIGTERM) against the dev CSMS on loopback."""
-    (root / "etc/evse/evse.yaml").write_text(
-        f"station: {{id: {STATION_ID}, vendor: TestVendor, model: TestModel, serial: S1}}\n"
-        f"csms: {{url: 'ws://127.0.0.1:{csms.port}/ocpp', security_profile: 1, basic_auth_password: {PASSWORD}}}\n"
-        "board: sim\n"
-        "evses: [{id: 1, connectors: [{id: 1, type: cType2}]}]\n"
-        "state_dir: /var/lib/evse\n"
-    )
+    write_station_config(root, csms.port)
     partition = tmp_path / "data"
     partition.mkdir(mode=0o750)
     os.chown(partition, *ids(root, "evse"))
@@ -135,17 +155,8 @@ async def test_read_only_root_with_writable_state_dir_runs_against_dev_csms(
     checked = in_root(root, "evse check-config /etc/evse/evse.yaml", user="evse", read_only=True, writable=mounts)
     assert checked.stdout.strip() == "ok"
 
-    argv = root_command(
-        root, "exec evse run --config /etc/evse/evse.yaml", user="evse", read_only=True, writable=mounts
-    )
-    daemon = await asyncio.create_subprocess_exec(*argv, stderr=asyncio.subprocess.PIPE)
-    try:
-        await csms.wait_for("BootNotification", timeout=60)
-        await csms.wait_for("StatusNotification", timeout=30)
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(daemon.communicate(), timeout=60)
-    assert daemon.returncode == 0, stderr.decode()[-2000:]
+    argv = root_command(root, RUN, user="evse", read_only=True, writable=mounts)
+    await boots_and_stops_cleanly(argv, csms)
     assert (partition / "evse.sqlite3").is_file()  # the state went to the writable partition
     assert not (root / "etc/evse/probe").exists()
 
@@ -180,3 +191,62 @@ def test_upgrade_keeps_config_and_state_remove_keeps_them_purge_removes_them(roo
         assert not os.path.lexists(root / gone), gone
     # The user stays, as Debian policy asks: files outside our directories may still carry its uid.
     assert in_root(root, "getent passwd evse").returncode == 0
+
+
+# Foreign architectures run under qemu-user-static through binfmt_misc (.ci/run registers it).
+QEMU = {"arm64": "qemu-aarch64", "armhf": "qemu-arm"}
+ARMHF_WHEELS = CACHE / "wheels-armhf"
+
+
+@pytest.fixture(scope="module")
+def foreign_debs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Packages of foreign architectures, built on first use and shared by the tests of this module."""
+    return {}
+
+
+def foreign_deb(arch: str, out: Path) -> Path:
+    """This architecture's package; armhf first gets its natively built cffi and PyYAML (once per machine)."""
+    links: list[str] = []
+    if arch == "armhf":
+        if not (ARMHF_WHEELS / ".built").exists():
+            subprocess.run(["sh", str(REPO / "scripts/build_armhf_wheels.sh"), str(ARMHF_WHEELS)], check=True)
+            (ARMHF_WHEELS / ".built").touch()
+        links = ["--find-links", str(ARMHF_WHEELS)]
+    version = project_version()
+    build = [sys.executable, str(REPO / "scripts/build_deb.py"), "--arch", arch, "--version", version, *links]
+    subprocess.run([*build, "--out", str(out), "--work", str(out / "work")], check=True, capture_output=True)
+    return out / f"evse_{version}_{arch}.deb"
+
+
+@pytest.fixture(params=sorted(QEMU))
+def foreign_root(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, foreign_debs: dict[str, Path]
+) -> Path:
+    """A clean Debian root of a foreign architecture with that architecture's package installed."""
+    arch: str = request.param
+    if not Path("/proc/sys/fs/binfmt_misc", QEMU[arch]).exists():
+        pytest.skip(f"{QEMU[arch]} is not registered in binfmt_misc (qemu-user-static, update-binfmts --enable)")
+    if arch not in foreign_debs:
+        foreign_debs[arch] = foreign_deb(arch, tmp_path_factory.mktemp(f"dist-{arch}"))
+    deb = foreign_debs[arch]
+    root = unpack_root(arch, tmp_path / "root")
+    shutil.copy(deb, root / "tmp" / deb.name)
+    in_root(root, f"dpkg -i /tmp/{deb.name}")
+    machine = in_root(root, "python3.11 -c 'import platform; print(platform.machine())'").stdout.strip()
+    assert machine == {"arm64": "aarch64", "armhf": "armv7l"}[arch]  # really the foreign interpreter
+    return root
+
+
+def test_foreign_package_loads_its_compiled_wheels_and_accepts_its_default(foreign_root: Path) -> None:
+    """arm64 / armhf: cryptography, pydantic-core, rpds, websockets and PyYAML load in the target's Python."""
+    probe = "import cryptography.hazmat.bindings._rust, pydantic_core, rpds, websockets, yaml; print('loaded')"
+    loaded = in_root(foreign_root, f'/opt/evse/venv/bin/python3 -c "{probe}"', user="evse")
+    assert loaded.stdout.strip() == "loaded"
+    assert in_root(foreign_root, "evse check-config /etc/evse/evse.yaml", user="evse").stdout.strip() == "ok"
+
+
+async def test_foreign_package_boots_against_dev_csms(foreign_root: Path, csms: DevCsms) -> None:
+    """arm64 / armhf under qemu-user: the daemon boots, reports its connector and stops cleanly on SIGTERM."""
+    write_station_config(foreign_root, csms.port)
+    await boots_and_stops_cleanly(root_command(foreign_root, RUN, user="evse"), csms)
+    assert (foreign_root / "var/lib/evse/evse.sqlite3").is_file()
