@@ -220,7 +220,10 @@ def foreign_deb(arch: str, out: Path) -> Path:
 
 @pytest.fixture(params=sorted(QEMU))
 def foreign_root(
-    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, foreign_debs: dict[str, Path]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    foreign_debs: dict[str, Path],
 ) -> Path:
     """A clean Debian root of a foreign architecture with that architecture's package installed."""
     arch: str = request.param
