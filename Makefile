@@ -55,8 +55,8 @@ DEB_CACHE ?= /var/tmp/evse-deb
 ARMHF_WHEELS = $(DEB_CACHE)/wheels-armhf
 DEB_NEEDS_ARMHF = $(filter armhf all,$(ARCH))
 
-$(ARMHF_WHEELS)/.built:  # cffi and PyYAML have no armv7l wheel on PyPI: built natively once, under qemu
-	sh scripts/build_armhf_wheels.sh $(ARMHF_WHEELS)
+$(ARMHF_WHEELS)/.built: | $(STAMP)  # cffi and PyYAML have no armv7l wheel on PyPI: built natively once, under qemu
+	PYTHON=$(BIN)/python sh scripts/build_armhf_wheels.sh $(ARMHF_WHEELS)
 	touch $@
 
 deb: $(STAMP) $(if $(DEB_NEEDS_ARMHF),$(ARMHF_WHEELS)/.built)  ## dist/evse_<version>_<arch>.deb

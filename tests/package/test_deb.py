@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,13 +58,14 @@ def debs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def root(tmp_path: Path, debs: dict[str, Path]) -> Path:
+def root(tmp_path: Path, debs: dict[str, Path]) -> Iterator[Path]:
     """A clean Debian root with the first build installed by dpkg (no network: the dependencies are there)."""
     path = unpack_root(ARCH, tmp_path / "root")
     first = next(iter(debs.values()))
     shutil.copy(first, path / "tmp" / first.name)
     in_root(path, f"dpkg -i /tmp/{first.name}")
-    return path
+    yield path
+    shutil.rmtree(path)  # a root is 600 MB and pytest keeps three runs of tmp_path
 
 
 def dpkg_status(root: Path) -> str:
@@ -209,7 +210,8 @@ def foreign_deb(arch: str, out: Path) -> Path:
     links: list[str] = []
     if arch == "armhf":
         if not (ARMHF_WHEELS / ".built").exists():
-            subprocess.run(["sh", str(REPO / "scripts/build_armhf_wheels.sh"), str(ARMHF_WHEELS)], check=True)
+            script = ["sh", str(REPO / "scripts/build_armhf_wheels.sh"), str(ARMHF_WHEELS)]
+            subprocess.run(script, check=True, env={**os.environ, "PYTHON": sys.executable})
             (ARMHF_WHEELS / ".built").touch()
         links = ["--find-links", str(ARMHF_WHEELS)]
     version = project_version()
@@ -224,7 +226,7 @@ def foreign_root(
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
     foreign_debs: dict[str, Path],
-) -> Path:
+) -> Iterator[Path]:
     """A clean Debian root of a foreign architecture with that architecture's package installed."""
     arch: str = request.param
     if not Path("/proc/sys/fs/binfmt_misc", QEMU[arch]).exists():
@@ -237,7 +239,8 @@ def foreign_root(
     in_root(root, f"dpkg -i /tmp/{deb.name}")
     machine = in_root(root, "python3.11 -c 'import platform; print(platform.machine())'").stdout.strip()
     assert machine == {"arm64": "aarch64", "armhf": "armv7l"}[arch]  # really the foreign interpreter
-    return root
+    yield root
+    shutil.rmtree(root)
 
 
 def test_foreign_package_loads_its_compiled_wheels_and_accepts_its_default(foreign_root: Path) -> None:
