@@ -1,9 +1,10 @@
 """Clean Debian roots for the package tests: made once per machine by mmdebstrap, unpacked fresh per test.
 
-A root is Debian 12 ``minbase`` plus what the package depends on (python3, adduser) and systemd (for
-``systemd-analyze verify``), so installing the .deb needs no network. The tarball is cached under
-``$EVSE_DEB_CACHE`` (default /var/tmp/evse-deb); building it takes about half a minute for amd64, minutes
-for a foreign architecture (qemu-user-static runs its maintainer scripts).
+A root is Debian 12 ``minbase`` plus what the package depends on (python3, adduser; libyaml-0-2 for armhf's
+natively built PyYAML) and systemd (for ``systemd-analyze verify``), so installing the .deb with dpkg needs
+no network. The tarball is cached under ``$EVSE_DEB_CACHE`` (default /var/tmp/evse-deb), named after its
+package list; building it takes about half a minute for amd64, minutes for a foreign architecture
+(qemu-user-static runs its maintainer scripts).
 
 Commands run in the root inside a private mount namespace (``unshare -m``): the /proc mount and the
 read-only bind mounts vanish with the command, whatever happens to the test.
@@ -11,6 +12,7 @@ read-only bind mounts vanish with the command, whatever happens to the test.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import subprocess
@@ -18,13 +20,14 @@ from pathlib import Path
 
 CACHE = Path(os.environ.get("EVSE_DEB_CACHE", "/var/tmp/evse-deb"))
 SUITE = "bookworm"
-PACKAGES = "python3,adduser,systemd"
+PACKAGES = "python3,adduser,libyaml-0-2,systemd"
 REPO = Path(__file__).resolve().parents[2]
 
 
 def root_tarball(arch: str) -> Path:
     """The cached clean root for ``arch``; built on first use (needs Debian's package registry)."""
-    tarball = CACHE / f"{SUITE}-{arch}.tar"
+    packages = hashlib.sha256(PACKAGES.encode()).hexdigest()[:8]
+    tarball = CACHE / f"{SUITE}-{arch}-{packages}.tar"
     if not tarball.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = tarball.with_suffix(".partial.tar")
@@ -58,7 +61,10 @@ def in_root(
     read/write partition of a read-only system.
     """
     argv = root_command(root, command, user=user, read_only=read_only, writable=writable)
-    return subprocess.run(argv, check=check, capture_output=True, text=True)
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{command!r} exited {result.returncode}:\n{result.stdout[-1000:]}{result.stderr[-2000:]}")
+    return result
 
 
 def root_command(
