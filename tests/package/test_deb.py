@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tomllib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -33,13 +34,10 @@ pytestmark = pytest.mark.skipif(
 
 
 def project_version() -> str:
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import build_deb
-
-        return build_deb.project_version()
-    finally:
-        sys.path.pop(0)
+    """The package's default version: pyproject.toml's, as scripts/build_deb.py takes it."""
+    with (REPO / "pyproject.toml").open("rb") as f:
+        version: str = tomllib.load(f)["project"]["version"]
+    return version
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +191,68 @@ def test_upgrade_keeps_config_and_state_remove_keeps_them_purge_removes_them(roo
         assert not os.path.lexists(root / gone), gone
     # The user stays, as Debian policy asks: files outside our directories may still carry its uid.
     assert in_root(root, "getent passwd evse").returncode == 0
+
+
+PROBE_UNIT = """[Unit]
+Description=test probe: what systemd says of evse.service once it is up
+After=evse.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/probe
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+@pytest.fixture
+def booted_probe(root: Path) -> Path:
+    """The probe unit installed in the root; its report is written to the returned file at boot."""
+    (root / "etc/systemd/system/probe.service").write_text(PROBE_UNIT)
+    script = root / "usr/local/sbin/probe"
+    script.write_text(
+        "#!/bin/sh\nfor p in UnitFileState ActiveState SubState StatusText NRestarts; do\n"
+        "    systemctl show --property=$p --value evse.service\ndone > /probe.tmp\nmv /probe.tmp /probe.txt\n"
+    )
+    script.chmod(0o755)
+    in_root(root, "systemctl enable probe.service")
+    return root / "probe.txt"
+
+
+async def file_appears(path: Path, polls: int = 600) -> None:
+    """Poll for a file written inside the container (no event crosses that boundary); up to 2 minutes."""
+    for _ in range(polls):
+        if await asyncio.to_thread(path.exists):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{path} never appeared")
+
+
+@pytest.mark.skipif(shutil.which("systemd-nspawn") is None, reason="needs systemd-nspawn (systemd-container)")
+async def test_daemon_runs_under_systemd_from_the_package(root: Path, booted_probe: Path, csms: DevCsms) -> None:
+    """The installed root booted with systemd as PID 1 (systemd-nspawn, host network: loopback only): the
+    unit the package enabled starts with its sandboxing, User=evse and Type=notify, reaches "running", and
+    the daemon boots against the dev CSMS. Powered off when the CSMS has seen it."""
+    write_station_config(root, csms.port)
+    container = await asyncio.create_subprocess_exec(
+        *("systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit", "--directory", str(root)),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await csms.wait_for("BootNotification", timeout=120)
+        await csms.wait_for("StatusNotification", timeout=60)
+        await file_appears(booted_probe)  # the probe runs once evse.service is up; its file appears whole
+    finally:
+        container.send_signal(signal.SIGTERM)  # nspawn turns it into a clean poweroff of the container
+        _, stderr = await asyncio.wait_for(container.communicate(), timeout=120)
+    report = (await asyncio.to_thread(booted_probe.read_text)).splitlines()
+    assert report[:3] == ["enabled", "active", "running"], stderr.decode()[-2000:]
+    assert report[3] == f"station {STATION_ID} running"  # the daemon's own READY/STATUS via sd_notify
+    assert report[4] == "0"  # not restarted: it did not crash on the way up
 
 
 # Foreign architectures run under qemu-user-static through binfmt_misc (.ci/run registers it).
