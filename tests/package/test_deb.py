@@ -15,8 +15,9 @@ import signal
 import subprocess
 import sys
 import tomllib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,7 +214,7 @@ def booted_probe(root: Path) -> Path:
     (root / "etc/systemd/system/probe.service").write_text(PROBE_UNIT)
     script = root / "usr/local/sbin/probe"
     script.write_text(
-        "#!/bin/sh\nfor p in UnitFileState ActiveState SubState StatusText NRestarts; do\n"
+        "#!/bin/sh\nfor p in UnitFileState ActiveState SubState StatusText NRestarts ConditionResult; do\n"
         "    systemctl show --property=$p --value evse.service\ndone > /probe.tmp\nmv /probe.tmp /probe.txt\n"
     )
     script.chmod(0o755)
@@ -236,6 +237,30 @@ async def test_daemon_runs_under_systemd_from_the_package(root: Path, booted_pro
     unit the package enabled starts with its sandboxing, User=evse and Type=notify, reaches "running", and
     the daemon boots against the dev CSMS. Powered off when the CSMS has seen it."""
     write_station_config(root, csms.port)
+
+    async def daemon_booted() -> None:
+        await csms.wait_for("BootNotification", timeout=120)
+        await csms.wait_for("StatusNotification", timeout=60)
+
+    report, stderr = await boot_container(root, booted_probe, daemon_booted())
+    assert report[:3] == ["enabled", "active", "running"], stderr
+    assert report[3] == f"station {STATION_ID} running"  # the daemon's own READY/STATUS via sd_notify
+    assert report[4:] == ["0", "yes"]  # not restarted (no crash on the way up); its condition held
+
+
+@pytest.mark.skipif(shutil.which("systemd-nspawn") is None, reason="needs systemd-nspawn (systemd-container)")
+async def test_unit_is_skipped_while_there_is_no_configuration(root: Path, booted_probe: Path) -> None:
+    """Enabled but no /etc/evse/evse.yaml (an image that removed the default): the unit is skipped at boot by
+    its ConditionPathExists, neither started nor failed, and nothing restarts it."""
+    await asyncio.to_thread((root / "etc/evse/evse.yaml").unlink)
+    report, stderr = await boot_container(root, booted_probe, asyncio.sleep(0))
+    assert report[:3] == ["enabled", "inactive", "dead"], stderr
+    assert report[4:] == ["0", "no"]
+
+
+async def boot_container(root: Path, probe: Path, booted: Coroutine[Any, Any, None]) -> tuple[list[str], str]:
+    """Boot ``root`` with systemd-nspawn, await ``booted`` and the probe's report, power off; the report and
+    nspawn's stderr."""
     container = await asyncio.create_subprocess_exec(
         *("systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit", "--directory", str(root)),
         stdin=asyncio.subprocess.DEVNULL,
@@ -243,16 +268,13 @@ async def test_daemon_runs_under_systemd_from_the_package(root: Path, booted_pro
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        await csms.wait_for("BootNotification", timeout=120)
-        await csms.wait_for("StatusNotification", timeout=60)
-        await file_appears(booted_probe)  # the probe runs once evse.service is up; its file appears whole
+        await booted
+        await file_appears(probe)  # the probe runs once evse.service is settled; its file appears whole
     finally:
         container.send_signal(signal.SIGTERM)  # nspawn turns it into a clean poweroff of the container
         _, stderr = await asyncio.wait_for(container.communicate(), timeout=120)
-    report = (await asyncio.to_thread(booted_probe.read_text)).splitlines()
-    assert report[:3] == ["enabled", "active", "running"], stderr.decode()[-2000:]
-    assert report[3] == f"station {STATION_ID} running"  # the daemon's own READY/STATUS via sd_notify
-    assert report[4] == "0"  # not restarted: it did not crash on the way up
+    report = (await asyncio.to_thread(probe.read_text)).splitlines()
+    return report, stderr.decode()[-2000:]
 
 
 # Foreign architectures run under qemu-user-static through binfmt_misc (.ci/run registers it).
