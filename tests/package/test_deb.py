@@ -208,18 +208,28 @@ WantedBy=multi-user.target
 """
 
 
-@pytest.fixture
-def booted_probe(root: Path) -> Path:
-    """The probe unit installed in the root; its report is written to the returned file at boot."""
+PROBE = """#!/bin/sh
+for p in UnitFileState ActiveState SubState StatusText NRestarts ConditionResult; do
+    systemctl show --property=$p --value evse.service
+done > /probe.tmp
+mv /probe.tmp /probe.txt
+"""
+
+
+def install_probe(root: Path, script: str) -> Path:
+    """The probe unit and its script in the root; the report file it writes at boot is returned."""
     (root / "etc/systemd/system/probe.service").write_text(PROBE_UNIT)
-    script = root / "usr/local/sbin/probe"
-    script.write_text(
-        "#!/bin/sh\nfor p in UnitFileState ActiveState SubState StatusText NRestarts ConditionResult; do\n"
-        "    systemctl show --property=$p --value evse.service\ndone > /probe.tmp\nmv /probe.tmp /probe.txt\n"
-    )
-    script.chmod(0o755)
+    path = root / "usr/local/sbin/probe"
+    path.write_text(script)
+    path.chmod(0o755)
     in_root(root, "systemctl enable probe.service")
     return root / "probe.txt"
+
+
+@pytest.fixture
+def booted_probe(root: Path) -> Path:
+    """The probe reporting evse.service's state once it has settled after boot."""
+    return install_probe(root, PROBE)
 
 
 async def file_appears(path: Path, polls: int = 600) -> None:
@@ -256,6 +266,36 @@ async def test_unit_is_skipped_while_there_is_no_configuration(root: Path, boote
     report, stderr = await boot_container(root, booted_probe, asyncio.sleep(0))
     assert report[:3] == ["enabled", "inactive", "dead"], stderr
     assert report[4:] == ["0", "no"]
+
+
+UPGRADE_PROBE = """#!/bin/sh
+before=$(systemctl show --property=MainPID --value evse.service)
+dpkg -i /var/tmp/{deb} > /upgrade.log 2>&1
+after=$(systemctl show --property=MainPID --value evse.service)
+{{ dpkg-query -W -f='${{Version}}\\n' evse
+  systemctl show --property=ActiveState --value evse.service
+  [ "$before" != 0 ] && [ "$after" != 0 ] && [ "$before" != "$after" ] && echo restarted
+}} > /probe.tmp
+mv /probe.tmp /probe.txt
+"""
+
+
+@pytest.mark.skipif(shutil.which("systemd-nspawn") is None, reason="needs systemd-nspawn (systemd-container)")
+async def test_upgrade_under_systemd_restarts_the_running_daemon(
+    root: Path, debs: dict[str, Path], csms: DevCsms
+) -> None:
+    """dpkg -i of the bumped build on a booted system while the daemon runs: prerm stops it, postinst starts it
+    again (a new process, on the new code), active once dpkg returns."""
+    write_station_config(root, csms.port)
+    second = list(debs)[1]
+    await asyncio.to_thread(shutil.copy, debs[second], root / "var/tmp" / debs[second].name)  # /tmp: a tmpfs at boot
+    probe = install_probe(root, UPGRADE_PROBE.format(deb=debs[second].name))
+
+    async def daemon_booted() -> None:
+        await csms.wait_for("BootNotification", timeout=120)
+
+    report, _ = await boot_container(root, probe, daemon_booted())
+    assert report == [second, "active", "restarted"], await asyncio.to_thread((root / "upgrade.log").read_text)
 
 
 async def boot_container(root: Path, probe: Path, booted: Coroutine[Any, Any, None]) -> tuple[list[str], str]:
