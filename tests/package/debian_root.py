@@ -30,7 +30,7 @@ def root_tarball(arch: str) -> Path:
     tarball = CACHE / f"{SUITE}-{arch}-{packages}.tar"
     if not tarball.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        partial = tarball.with_suffix(".partial.tar")
+        partial = tarball.with_suffix(f".{os.getpid()}.partial.tar")  # test runs in parallel build apart
         subprocess.run(
             ["mmdebstrap", f"--arch={arch}", "--variant=minbase", f"--include={PACKAGES}", SUITE, str(partial)],
             check=True,
