@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run run-16 test lint bench fuzz soak hil fw-demo models conformance clean
+.PHONY: run run-16 test lint bench fuzz soak hil fw-demo models conformance deb deb-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,5 +49,21 @@ models: $(STAMP)       ## regenerate evse/ocpp/v201/ and v16/ messages.py and .p
 conformance: $(STAMP)  ## regenerate docs/conformance.md from the test names
 	$(BIN)/python scripts/conformance.py
 
+# The Debian package (README "Installing the Debian package"). ARCH=amd64|arm64|armhf|all.
+ARCH      ?= all
+DEB_CACHE ?= /var/tmp/evse-deb
+ARMHF_WHEELS = $(DEB_CACHE)/wheels-armhf
+DEB_NEEDS_ARMHF = $(filter armhf all,$(ARCH))
+
+$(ARMHF_WHEELS)/.built: | $(STAMP)  # cffi and PyYAML have no armv7l wheel on PyPI: built natively once, under qemu
+	PYTHON=$(BIN)/python sh scripts/build_armhf_wheels.sh $(ARMHF_WHEELS)
+	touch $@
+
+deb: $(STAMP) $(if $(DEB_NEEDS_ARMHF),$(ARMHF_WHEELS)/.built)  ## dist/evse_<version>_<arch>.deb
+	$(BIN)/python scripts/build_deb.py --arch $(ARCH) $(if $(DEB_NEEDS_ARMHF),--find-links $(ARMHF_WHEELS))
+
+deb-test: $(STAMP)     ## the package tests, arm64/armhf under qemu-user too (root, mmdebstrap, qemu-user-static)
+	EVSE_DEB_FOREIGN=1 $(BIN)/pytest -q tests/package
+
 clean:
-	rm -rf $(VENV) state .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) state build dist .pytest_cache .mypy_cache .ruff_cache
