@@ -139,10 +139,12 @@ class DriverScreen:
         tx_id = payload["transactionInfo"]["transactionId"]
         ended = payload["eventType"] == "Ended"
         session = self._session_of(tx_id)
+        changed = ended
         if session is not None:
             if answer.totalCost is not None:
                 session.cost, session.cost_final = answer.totalCost, ended
                 session.cost_note = None
+                changed = True
             elif ended and not session.cost_final and self._enabled("Cost"):
                 # I05: the CSMS told no total cost.
                 session.cost_note = self._station.dm.get_str("TariffCostCtrlr", "TotalCostFallbackMessage")
@@ -152,7 +154,9 @@ class DriverScreen:
                 updated = info.personalMessage  # the tariff of a token the CSMS only heard of now (offline start)
             if updated is not None:
                 session.personal, session.personal_language = updated.content, updated.language
-        self.refresh()
+                changed = True
+        if changed:  # an answer that tells the driver nothing new waits for the once-a-second redraw
+            self.refresh()
 
     def refresh(self) -> None:
         """Redraw soon (something changed); the loop also redraws once a second. DisplayMessages' Actual
