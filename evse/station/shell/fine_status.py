@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from evse.station.core.evse_status import EvseStatus, error_code, evse_status
+from evse.station.core.faults import FAULTS
 
 if TYPE_CHECKING:
     from evse.station.shell.station import Station
@@ -58,5 +59,5 @@ class FineStatus:
         self._report(connector_id, *now)
 
 
-#: Faults that concern the whole station rather than one EVSE (evse/station/core/faults.py scope "station").
-STATION_FAULTS = frozenset({"emergency_stop", "storage_failure"})
+#: Faults that concern the whole station rather than one EVSE.
+STATION_FAULTS = frozenset(name for name, where in FAULTS.items() if where.scope == "station")
