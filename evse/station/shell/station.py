@@ -74,6 +74,15 @@ log = logging.getLogger(__name__)
 ID_TAG_TYPE_16 = "ISO14443"
 
 
+def _points16(stop_on_disconnect: bool) -> tuple[frozenset[fsm.TxPoint], frozenset[fsm.TxPoint]]:
+    """(start, stop) points under OCPP 1.6, which has one meaning of a transaction: it starts when the EV is
+    plugged in and authorized (either order) and ends when either goes. Without
+    StopTransactionOnEVSideDisconnect the EV's leaving suspends it (1.6 section 3.6.2): only a stop point
+    the EV's presence does not hold can end it then. TxCtrlr's start and stop points are 2.0.1's, not read."""
+    stop = {fsm.TxPoint.Authorized} | ({fsm.TxPoint.EVConnected} if stop_on_disconnect else set())
+    return frozenset({fsm.TxPoint.PowerPathClosed}), frozenset(stop)
+
+
 class Station:
     """The station core's shell; one per daemon."""
 
@@ -161,35 +170,20 @@ class Station:
 
     # ---- configuration read through the device model ---------------------------------------------
     def _tx_config(self, evse_id: int) -> fsm.TxConfig:
+        max_a = next(e.max_current_a for e in self.settings.evses if e.id == evse_id)
+        stop_on_disconnect = self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect")
+        may_start = self.registrar.state is Registration.Accepted or self.dm.get_bool(
+            "TxCtrlr", "TxBeforeAcceptedEnabled"
+        )
         if self.settings.csms.ocpp_version == "1.6":
-            return self._tx_config16(evse_id)
+            start, stop = _points16(stop_on_disconnect)
+        else:
+            start, stop = self._points("TxStartPoint"), self._points("TxStopPoint")
+        return fsm.TxConfig(start, stop, max_a, stop_on_disconnect, may_start)
 
-        def points(variable: str) -> frozenset[fsm.TxPoint]:
-            values = self.dm.get_list("TxCtrlr", variable)
-            return frozenset(fsm.TxPoint(v) for v in values if v in fsm.TxPoint.__members__)
-
-        max_a = next(e.max_current_a for e in self.settings.evses if e.id == evse_id)
-        stop_on_disconnect = self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect")
-        may_start = self.registrar.state is Registration.Accepted or self.dm.get_bool(
-            "TxCtrlr", "TxBeforeAcceptedEnabled"
-        )
-        return fsm.TxConfig(points("TxStartPoint"), points("TxStopPoint"), max_a, stop_on_disconnect, may_start)
-
-    def _tx_config16(self, evse_id: int) -> fsm.TxConfig:
-        """OCPP 1.6 has one meaning of a transaction: it starts when the EV is plugged in and authorized
-        (either order) and ends when either goes, the EV's leaving only if StopTransactionOnEVSideDisconnect
-        (else the transaction is suspended). TxCtrlr's start and stop points are 2.0.1's and not read."""
-        max_a = next(e.max_current_a for e in self.settings.evses if e.id == evse_id)
-        may_start = self.registrar.state is Registration.Accepted or self.dm.get_bool(
-            "TxCtrlr", "TxBeforeAcceptedEnabled"
-        )
-        stop_on_disconnect = self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect")
-        # Without StopTransactionOnEVSideDisconnect the EV's leaving suspends the transaction (1.6 section
-        # 3.6.2): only a stop point the EV's presence does not hold can end it then.
-        stop_points = {fsm.TxPoint.Authorized} | ({fsm.TxPoint.EVConnected} if stop_on_disconnect else set())
-        return fsm.TxConfig(
-            frozenset({fsm.TxPoint.PowerPathClosed}), frozenset(stop_points), max_a, stop_on_disconnect, may_start
-        )
+    def _points(self, variable: str) -> frozenset[fsm.TxPoint]:
+        values = self.dm.get_list("TxCtrlr", variable)
+        return frozenset(fsm.TxPoint(v) for v in values if v in fsm.TxPoint.__members__)
 
     def _context(self, evse_id: int) -> fsm.Context:
         return fsm.Context(self._tx_config(evse_id), lambda: str(uuid.uuid4()))
