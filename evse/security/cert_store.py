@@ -73,13 +73,19 @@ class InstalledCertificate:
     certificate: x509.Certificate
 
 
+def parse_pem_certificates(pem: str, what: str) -> list[x509.Certificate]:
+    """The certificates in `pem`, in order; CertificateRejected (InvalidCertificate) naming `what` when it
+    is not PEM."""
+    try:
+        return x509.load_pem_x509_certificates(pem.encode())
+    except ValueError as exc:
+        raise CertificateRejected("InvalidCertificate", f"not a {what}: {exc}") from None
+
+
 def parse_ca_certificate(pem: str, now: datetime) -> x509.Certificate:
     """The single CA certificate in `pem`, valid at `now`; CertificateRejected (reason InvalidCertificate)
     for anything else: not PEM, several certificates, not a CA, expired or not yet valid (M05.FR.07)."""
-    try:
-        certificates = x509.load_pem_x509_certificates(pem.encode())
-    except ValueError as exc:
-        raise CertificateRejected("InvalidCertificate", f"not a PEM X.509 certificate: {exc}") from None
+    certificates = parse_pem_certificates(pem, "PEM X.509 certificate")
     if len(certificates) != 1:
         raise CertificateRejected("InvalidCertificate", f"{len(certificates)} certificates, expected one")
     certificate = certificates[0]

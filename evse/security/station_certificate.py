@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from evse.security.atomic_file import write_atomically
-from evse.security.cert_store import CertificateRejected, CertificateStoreError
+from evse.security.cert_store import CertificateRejected, CertificateStoreError, parse_pem_certificates
 from evse.security.chain import TLS_CLIENT, ChainInvalid, spki, verify_path
 from evse.security.keys import PENDING, PREVIOUS, STATION, KeyStore, KeyStoreError
 from evse.security.paths import station_chain_path
@@ -49,10 +49,7 @@ class StationCertificate:
 
     def check(self, chain_pem: str, roots: Sequence[x509.Certificate], now: datetime) -> list[x509.Certificate]:
         """The parsed chain (leaf first) if it may become the station certificate, else CertificateRejected."""
-        try:
-            chain = x509.load_pem_x509_certificates(chain_pem.encode())
-        except ValueError as exc:
-            raise CertificateRejected("InvalidCertificate", f"not a PEM certificate chain: {exc}") from None
+        chain = parse_pem_certificates(chain_pem, "PEM certificate chain")
         leaf = chain[0]
         subject = leaf.subject.rfc4514_string()
         pending = self.keys.public_key(PENDING)

@@ -22,7 +22,7 @@ from pathlib import Path
 from cryptography import x509
 
 from evse.security.atomic_file import write_atomically
-from evse.security.cert_store import CertificateRejected, CertificateStoreError
+from evse.security.cert_store import CertificateRejected, CertificateStoreError, parse_pem_certificates
 from evse.security.chain import ChainInvalid, spki, verify_path
 
 _FILE = re.compile(r"evse(\d+)\.pem")
@@ -42,10 +42,7 @@ def check_v2g_chain(
 ) -> CheckedChain:
     """The chain and the EVSE whose pending CSR it answers; CertificateRejected (InvalidCertificate) when
     it is not PEM, answers no pending CSR, or has no valid path to an installed V2G root now."""
-    try:
-        chain = x509.load_pem_x509_certificates(chain_pem.encode())
-    except ValueError as exc:
-        raise CertificateRejected("InvalidCertificate", f"not a PEM certificate chain: {exc}") from None
+    chain = parse_pem_certificates(chain_pem, "PEM certificate chain")
     leaf = chain[0]
     subject = leaf.subject.rfc4514_string()
     evse_id = next(
