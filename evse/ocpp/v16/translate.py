@@ -167,18 +167,6 @@ def id_token_info(id_tag_info: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-def id_tag_info(info: dict[str, Any]) -> dict[str, Any]:
-    """2.0.1 IdTokenInfoType as 1.6 IdTagInfo (SendLocalList entries arrive the other way round)."""
-    status = info["status"]
-    known = {"Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"}
-    out: dict[str, Any] = {"status": status if status in known else "Invalid"}  # NoCredit ... are 2.0.1 only
-    if "cacheExpiryDateTime" in info:
-        out["expiryDate"] = info["cacheExpiryDateTime"]
-    if "groupIdToken" in info:
-        out["parentIdTag"] = str(info["groupIdToken"]["idToken"])[:20]
-    return out
-
-
 def boot_notification(payload: dict[str, Any], meter: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
     station = payload["chargingStation"]
     out: dict[str, Any] = {
