@@ -16,7 +16,7 @@ from ocpp.exceptions import InternalError
 from evse.devcsms.frames import Direction, MessageType
 from evse.devcsms.server16 import DevCsms16
 from hil.kill_soak import run_kill_soak
-from tests.integration.conftest import STATION_ID, StationUnderTest
+from tests.integration.conftest import StationUnderTest
 
 FAST = {"SampledDataCtrlr.TxUpdatedInterval": 1}
 
@@ -152,8 +152,7 @@ async def test_start_transaction_given_up_after_transaction_message_attempts_dro
 async def test_kill_soak_16_every_transaction_started_and_stopped_exactly_once() -> None:
     """SIGKILLs at random moments of sessions, the 1.6 CSMS on and off: each transaction the CSMS gave an
     id to has one StartTransaction and one StopTransaction, meterStop >= meterStart (`make soak` runs 200)."""
-    result = await run_kill_soak(6, seed=3, ocpp_version="1.6")
-    assert result.kills == 6
+    result = await run_kill_soak(8, seed=3, ocpp_version="1.6")  # 8 rounds: more chances for a session to start
+    assert result.kills == 8
     assert result.problems == []
     assert result.transactions >= 1
-    assert STATION_ID  # the soak uses its own station id; the fixtures' is unused here
