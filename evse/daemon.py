@@ -69,6 +69,7 @@ from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import CallSender, Router
 from evse.ocpp.signing_requests import SigningRequests
 from evse.ocpp.v16 import authorization_key
+from evse.ocpp.v201.wire import Wire201
 from evse.security.client_certificate import ClientCertificateChoice
 from evse.security.clock_adjustment import ReportingClock
 from evse.security.events import InvalidMessages, SecurityEvents
@@ -481,6 +482,7 @@ def build(
         send=lambda request: holder["station"].messages.enqueue(request),
     )
     invalid_messages = InvalidMessages(security, clock.monotonic)
+    wire = Wire201(sender)  # the station's words in 2.0.1; under 1.6 the sender says them in 1.6
     registrar = Registrar(
         settings,
         sender,
@@ -504,6 +506,7 @@ def build(
         authorizer=Authorizer(AuthStore(db), dm, clock),
         reservations=Reservations(db, dm, clock),
         profiles=ProfileStore(db),
+        wire=wire,
     )
     holder["station"] = station
     station.pnc.ocsp.attach(db)  # M06: OCSP answers survive a restart (before a degraded boot seals the stand-in)

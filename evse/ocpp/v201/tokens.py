@@ -50,7 +50,7 @@ def id_token_from_token(token: Token) -> m.IdTokenType:
     )
 
 
-def _message(content: m.MessageContentType) -> PersonalMessage:
+def personal_message(content: m.MessageContentType) -> PersonalMessage:
     return PersonalMessage(
         content.content, MessageFormat(content.format.value), content.language, _vendor_data(content.customData)
     )
@@ -72,7 +72,7 @@ def verdict_from_info(info: m.IdTokenInfoType) -> TokenVerdict:
         expires=info.cacheExpiryDateTime,
         group=token_from_id_token(info.groupIdToken) if info.groupIdToken is not None else None,
         evse_ids=tuple(info.evseId or ()),
-        personal_message=_message(info.personalMessage) if info.personalMessage is not None else None,
+        personal_message=personal_message(info.personalMessage) if info.personalMessage is not None else None,
         language=info.language1,
         second_language=info.language2,
         charging_priority=info.chargingPriority,

@@ -66,6 +66,7 @@ from evse.station.shell.smart_charging import SmartCharging
 from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.tx_messages import TransactionMessages
+from evse.station.shell.wire import Wire
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,10 @@ class Station:
         authorizer: Authorizer,
         reservations: Reservations | None = None,
         profiles: ProfileStore,
+        wire: Wire,
     ) -> None:
         self.settings = settings
+        self.wire = wire  # what the station says to the CSMS, in the adapter's protocol
         self.dm = dm
         self._sender = sender
         self.registrar = registrar
