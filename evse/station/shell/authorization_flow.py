@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from evse.ocpp.rpc import NotConnected
 from evse.ocpp.v201 import messages as m
@@ -18,6 +18,7 @@ from evse.station.core.authorization import AuthorizationResult
 from evse.station.core.reservation_book import IdToken
 from evse.station.core.tokens_neutral import TokenStatus, TokenVerdict
 from evse.station.shell.registration import Registration
+from evse.station.shell.wire_tx import TxAnswer
 
 if TYPE_CHECKING:
     from evse.station.shell.station import Station
@@ -142,17 +143,16 @@ class AuthorizationFlow:
         log.info("evse=%s no EV connected within EVConnectionTimeOut: authorization dropped", evse_id)
         station.apply(evse_id, fsm.StopRequested("EVConnectTimeout", "Timeout", force=True))
 
-    def on_transaction_answer(self, payload: dict[str, Any], answer: m.TransactionEventResponse) -> None:
+    def on_transaction_answer(self, answer: TxAnswer) -> None:
         """C10/C15: the CSMS's verdict on the token of a transaction; a refused token may end it."""
         station = self._station
-        token = payload.get("idToken")
-        if answer.idTokenInfo is None or token is None:
+        token, verdict = answer.token, answer.verdict
+        if verdict is None or token is None:
             return
-        verdict = verdict_from_info(answer.idTokenInfo)
-        station.authorizer.record(token["idToken"], token["type"], verdict)
+        station.authorizer.record(token[0], token[1], verdict)
         if verdict.status is TokenStatus.Accepted:
             return
-        tx_id = payload["transactionInfo"]["transactionId"]
+        tx_id = answer.transaction_id
         for evse_id, runtime in station.evses.items():
             tx = runtime.state.tx
             if tx is None or tx.transaction_id != tx_id:

@@ -13,17 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from drivers.errors import DriverError
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
-from evse.ocpp.v201 import messages as m
 from evse.station.core import display_rules
 from evse.station.core.display_rules import Capabilities, MessageState
 from evse.station.core.screen import Phase, Screen, Situation, compose
 from evse.station.core.tokens_neutral import TokenVerdict
 from evse.station.shell.display_messages import DisplayMessageStore
 from evse.station.shell.runtime import EvseRuntime
+from evse.station.shell.wire_tx import TxAnswer
 
 if TYPE_CHECKING:
     from evse.station.shell.station import Station
@@ -133,25 +133,24 @@ class DriverScreen:
         self._sessions[evse_id] = session
         return session
 
-    def on_transaction_answer(self, payload: dict[str, Any], answer: m.TransactionEventResponse) -> None:
+    def on_transaction_answer(self, answer: TxAnswer) -> None:
         """I02 (TC_I_07) running cost in the answer to Started/Updated; I03 total cost at Ended;
         updatedPersonalMessage (I03, I06: a tariff change during the transaction) replaces the personal one."""
-        tx_id = payload["transactionInfo"]["transactionId"]
-        ended = payload["eventType"] == "Ended"
-        session = self._session_of(tx_id)
+        ended = answer.ended
+        session = self._session_of(answer.transaction_id)
         changed = ended
         if session is not None:
-            if answer.totalCost is not None:
-                session.cost, session.cost_final = answer.totalCost, ended
+            if answer.total_cost is not None:
+                session.cost, session.cost_final = answer.total_cost, ended
                 session.cost_note = None
                 changed = True
             elif ended and not session.cost_final and self._enabled("Cost"):
                 # I05: the CSMS told no total cost.
                 session.cost_note = self._station.dm.get_str("TariffCostCtrlr", "TotalCostFallbackMessage")
-            updated = answer.updatedPersonalMessage
-            info = answer.idTokenInfo
-            if updated is None and info is not None and info.personalMessage is not None:
-                updated = info.personalMessage  # the tariff of a token the CSMS only heard of now (offline start)
+            updated = answer.updated_message
+            verdict = answer.verdict
+            if updated is None and verdict is not None and verdict.personal_message is not None:
+                updated = verdict.personal_message  # the tariff of a token the CSMS only heard of now (offline start)
             if updated is not None:
                 session.personal, session.personal_language = updated.content, updated.language
                 changed = True

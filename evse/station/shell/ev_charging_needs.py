@@ -24,20 +24,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from drivers.interfaces import Iso15118ChargingNeeds, Iso15118SessionStarted, Iso15118SessionStopped
 from evse.ocpp.v201 import messages as m
 from evse.smartcharging.ev_needs import accepted_schedule, horizon_s, needs_request, same_needs
 from evse.station.core import evse_fsm as fsm
+from evse.station.shell.wire_tx import NeedsAnswer
 
 if TYPE_CHECKING:
     from evse.station.shell.runtime import EvseRuntime
     from evse.station.shell.station import Station
 
 log = logging.getLogger(__name__)
-
-Answer = m.NotifyEVChargingNeedsStatusEnumType
 
 
 @dataclass
@@ -46,7 +45,7 @@ class _HlcSession:
 
     needs: Iso15118ChargingNeeds | None = None
     sent: Iso15118ChargingNeeds | None = None  # the needs the CSMS last heard of (this transaction)
-    answer: Answer | None = None  # the CSMS's answer to them; None while unanswered
+    answer: str | None = None  # the CSMS's answer (Accepted, Rejected, Processing) to them; None while unanswered
     schedules: int = 0  # NotifyEVChargingSchedule sent in this session
 
 
@@ -60,7 +59,7 @@ class EvChargingNeeds:
     def answer(self, evse_id: int) -> str | None:
         """The CSMS's answer to the EVSE's last NotifyEVChargingNeeds (None: not sent or not yet answered)."""
         session = self._sessions.get(evse_id)
-        return session.answer.value if session is not None and session.answer is not None else None
+        return session.answer if session is not None else None
 
     # ---- from the bridge ---------------------------------------------------------------------------
     def on_session_started(self, event: Iso15118SessionStarted) -> None:
@@ -86,15 +85,15 @@ class EvChargingNeeds:
         elif action.event_type == "Ended":
             session.sent, session.answer = None, None
 
-    def on_answer(self, payload: dict[str, Any], answer: m.NotifyEVChargingNeedsResponse) -> None:
+    def on_answer(self, answer: NeedsAnswer) -> None:
         """The CSMS's answer to NotifyEVChargingNeeds (from the sender, once delivered)."""
-        session = self._sessions.get(int(payload.get("evseId", 0)))
-        log.info("NotifyEVChargingNeeds evse=%s -> %s", payload.get("evseId"), answer.status.value)
+        session = self._sessions.get(answer.evse_id)
+        log.info("NotifyEVChargingNeeds evse=%s -> %s", answer.evse_id, answer.status)
         if session is None or session.sent is None:
             return  # the session or transaction ended meanwhile
         session.answer = answer.status
-        if answer.status is Answer.Rejected:
-            log.info("CSMS sends no schedule evse=%s: the EV charges with the station's limits", payload.get("evseId"))
+        if answer.status == "Rejected":
+            log.info("CSMS sends no schedule evse=%s: the EV charges with the station's limits", answer.evse_id)
 
     def on_profile_installed(self, evse_id: int, profile: m.ChargingProfileType) -> None:
         """A TxProfile of the running transaction is installed (K15 reply, K16 renegotiation): the module

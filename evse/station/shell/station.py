@@ -16,8 +16,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
-from pydantic import ValidationError
-
 from drivers.errors import DriverError
 from drivers.interfaces import (
     CableCapacityChanged,
@@ -38,7 +36,6 @@ from drivers.interfaces import (
 from evse.clock import Clock
 from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.dialect import message_models
 from evse.ocpp.outbox import Outbox, OutboxEntry
 from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, OcppMessage, Resp
 from evse.ocpp.v201 import messages as m
@@ -67,6 +64,7 @@ from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.tx_messages import TransactionMessages
 from evse.station.shell.wire import Wire
+from evse.station.shell.wire_tx import NeedsAnswer, TxAnswer, Undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -443,22 +441,19 @@ class Station:
                 log.warning("outbox entry %s (%s) is OCPP %s: not sent", entry.id, entry.action, entry.protocol)
                 self.outbox.remove(entry.id)
                 continue
-            models = message_models(entry.protocol)
             try:
-                request = models.REQUESTS[entry.action].model_validate(entry.payload)
-            except (KeyError, ValidationError) as exc:
+                answer = await self.wire.deliver(entry.protocol, entry.action, entry.payload)
+            except Undeliverable as exc:
                 # Never sendable (a queue written by another version?): kept, it would block the queue, and
                 # crashing on it would only restart into the same message.
                 log.error("outbox entry %s (%s) is not a valid message, dropped: %s", entry.id, entry.action, exc)
                 self.outbox.remove(entry.id)
                 continue
-            try:
-                answer = await self._sender.call(request, models.RESPONSES[entry.action])
             except NotConnected:
                 await asyncio.sleep(0.2)  # the link went down mid-send: on_connected wakes us sooner or later
                 continue
             except (CallTimeout, CallError) as exc:
-                if entry.action != m.TransactionEventRequest.ACTION:
+                if entry.action != "TransactionEvent":
                     await self._retry_other(entry, exc)
                     continue
                 # E12: retried with backoff; a message the CSMS rejects forever would block the queue, so
@@ -476,12 +471,12 @@ class Station:
                 await asyncio.sleep(interval * (entry.attempts + 1))
                 continue
             self.outbox.remove(entry.id)
-            if isinstance(answer, m.TransactionEventResponse):
-                self.tokens.on_transaction_answer(entry.payload, answer)
+            if isinstance(answer, TxAnswer):
+                self.tokens.on_transaction_answer(answer)
                 if self.screen is not None:
-                    self.screen.on_transaction_answer(entry.payload, answer)
-            elif isinstance(answer, m.NotifyEVChargingNeedsResponse):
-                self.ev_needs.on_answer(entry.payload, answer)
+                    self.screen.on_transaction_answer(answer)
+            elif isinstance(answer, NeedsAnswer):
+                self.ev_needs.on_answer(answer)
 
     async def _retry_other(self, entry: OutboxEntry, exc: CallTimeout | CallError) -> None:
         """Messages other than TransactionEvent are not under E12's MessageAttempts. A timeout is retried
