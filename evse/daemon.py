@@ -156,7 +156,7 @@ class Daemon:
         if self.logs is not None:
             log_file.enter_context(self.logs.diagnostics_file)
         # A04: queued now, sent once the boot is Accepted (the outbox waits for it).
-        reason = self.station.registrar.boot_request().reason.value
+        reason = self.station.registrar.boot_reason
         self.security.report("StartupOfTheDevice", f"boot reason {reason}")
         try:
             # The drivers' group outlives the station's: whatever ends the station (stop, reset, a crashed
@@ -485,7 +485,7 @@ def build(
     wire = Wire201(sender)  # the station's words in 2.0.1; under 1.6 the sender says them in 1.6
     registrar = Registrar(
         settings,
-        sender,
+        wire,
         # The CSMS time arrives through the registrar: a jump past the threshold is SettingSystemTime.
         ReportingClock(clock, lambda: dm.get_int("ClockCtrlr", "TimeAdjustmentReportingThreshold"), security.report),
         boot_reason=journal.take_boot_reason(),

@@ -15,7 +15,9 @@ from pathlib import Path
 from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.outbox import Outbox
+from evse.ocpp.rpc import OcppMessage, Resp
 from evse.ocpp.v201.schemas import validate_request
+from evse.ocpp.v201.wire import Wire201
 from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.tx_messages import TransactionMessages
 from evse.storage import open_database
@@ -39,6 +41,13 @@ class StoppedClock:
         raise AssertionError("recovery does not set the clock")
 
 
+class NoLink:
+    """Recovery only renders into the outbox: nothing is sent."""
+
+    async def call(self, request: OcppMessage, response_type: type[Resp]) -> Resp:
+        raise AssertionError(f"recovery sent {request.ACTION}")
+
+
 def test_power_loss_end_from_a_journal_written_before_neutral_samples_sends_the_same_payload(tmp_path: Path) -> None:
     conn = open_database(tmp_path / "state")
     outbox, journal = Outbox(conn), TxJournal(conn)
@@ -53,6 +62,7 @@ def test_power_loss_end_from_a_journal_written_before_neutral_samples_sends_the_
         outbox,
         journal,
         StoppedClock(),
+        Wire201(NoLink()),
         is_connected=lambda: False,
         wake=lambda: None,
     )

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.station.core import evse_fsm as fsm
 from evse.station.shell.registration import Registration
 from evse.station.shell.station import Station
@@ -103,7 +104,7 @@ def _triggered(
     if what is T.BootNotification:
 
         async def boot() -> None:
-            await station.registrar.send_boot(m.BootReasonEnumType.Triggered)
+            await station.registrar.send_boot("Triggered")
 
         return boot
     if what is T.Heartbeat:
@@ -126,9 +127,10 @@ def _triggered(
 
         async def meter_values() -> None:
             for i in evse_ids:
-                values = station.metering.triggered_meter_values(i)
-                if values:
-                    await call(m.MeterValuesRequest(evseId=i, meterValue=values), m.MeterValuesResponse)
+                samples = station.metering.triggered_meter_values(i)
+                if samples:
+                    request = m.MeterValuesRequest(evseId=i, meterValue=meter_values_from_samples(samples))
+                    await call(request, m.MeterValuesResponse)
 
         return meter_values
     if what is T.TransactionEvent:

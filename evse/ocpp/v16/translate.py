@@ -231,7 +231,7 @@ def stop_transaction(
     if stopper is not None:
         out["idTag"] = stopper
     custom = payload.get("customData") or {}
-    reason = custom.get("stoppedReason") or stop_reason(info.get("stoppedReason"))  # SoftReset: see tx_messages
+    reason = custom.get("stoppedReason") or stop_reason(info.get("stoppedReason"))  # SoftReset: REASON_VENDOR
     if reason is not None:
         out["reason"] = reason
     data = meter_values(payload.get("meterValue", []), STOP_UNITS)

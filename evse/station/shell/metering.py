@@ -13,11 +13,10 @@ from collections.abc import Callable
 from drivers.errors import DriverError
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.aligned import AlignedRoute, aligned_due, aligned_slot, clock_aligned_route
 from evse.station.core.meter_values import SamplingConfig, clock_aligned_values, triggered_values, updated_values
+from evse.station.core.samples import MeterSample
 from evse.station.shell.runtime import EvseRuntime
 from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.tx_messages import TransactionMessages
@@ -51,28 +50,27 @@ class Metering:
         """TriggerMessage(TransactionEvent): an Updated with triggerReason Trigger, if a transaction runs."""
         runtime = self._evses[evse_id]
         if runtime.reading is None:
-            self.messages.update(runtime, m.TriggerReasonEnumType.Trigger, [])
+            self.messages.update(runtime, "Trigger", [])
             return
         config, now = SamplingConfig.from_device_model(self.dm), self.clock.now()
         values = triggered_values(
             runtime.reading, config, now, phases=self.messages.phases(runtime), in_transaction=True
         )
-        self.messages.update(runtime, m.TriggerReasonEnumType.Trigger, values)
+        self.messages.update(runtime, "Trigger", values)
 
-    def triggered_meter_values(self, evse_id: int) -> list[m.MeterValueType]:
+    def triggered_meter_values(self, evse_id: int) -> list[MeterSample]:
         """TriggerMessage(MeterValues) outside a transaction: AlignedDataCtrlr.Measurands, context Trigger."""
         runtime = self._evses[evse_id]
         if runtime.reading is None:
             return []
         config, now = SamplingConfig.from_device_model(self.dm), self.clock.now()
-        samples = triggered_values(
+        return triggered_values(
             runtime.reading,
             config,
             now,
             phases=self.messages.phases(runtime),
             in_transaction=runtime.state.tx is not None,
         )
-        return meter_values_from_samples(samples)
 
     async def run_metering(self) -> None:
         """Read every meter each second; periodic TransactionEvent Updated at TxUpdatedInterval."""
@@ -109,7 +107,7 @@ class Metering:
         runtime.last_periodic = now
         config = SamplingConfig.from_device_model(self.dm)
         values = updated_values(runtime.reading, config, self.clock.now(), phases=self.messages.phases(runtime))
-        self.messages.update(runtime, m.TriggerReasonEnumType.MeterValuePeriodic, values)
+        self.messages.update(runtime, "MeterValuePeriodic", values)
 
     def _clock_aligned(self, runtime: EvseRuntime) -> None:
         """J01: clock-aligned samples, in MeterValues outside a transaction, in TransactionEvent inside."""
@@ -132,7 +130,6 @@ class Metering:
         )
         values = clock_aligned_values(runtime.reading, config, slot, phases=self.messages.phases(runtime))
         if route is AlignedRoute.METER_VALUES and values:
-            request = m.MeterValuesRequest(evseId=runtime.state.evse_id, meterValue=meter_values_from_samples(values))
-            self.messages.enqueue(request)
+            self.messages.enqueue(self.messages.wire.meter_values(runtime.state.evse_id, values))
         elif route is AlignedRoute.TRANSACTION_EVENT:
-            self.messages.update(runtime, m.TriggerReasonEnumType.MeterValueClock, values)
+            self.messages.update(runtime, "MeterValueClock", values)

@@ -14,16 +14,8 @@ from enum import StrEnum
 
 from evse.clock import Clock
 from evse.config import Settings
-from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected
-from evse.ocpp.v201.messages import (
-    BootNotificationRequest,
-    BootNotificationResponse,
-    BootReasonEnumType,
-    ChargingStationType,
-    HeartbeatRequest,
-    HeartbeatResponse,
-    RegistrationStatusEnumType,
-)
+from evse.ocpp.rpc import CallError, CallTimeout, NotConnected
+from evse.station.shell.wire_tx import TxWire
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +33,7 @@ class Registrar:
     def __init__(
         self,
         settings: Settings,
-        sender: CallSender,
+        wire: TxWire,
         clock: Clock,
         *,
         boot_reason: str,
@@ -49,9 +41,9 @@ class Registrar:
         set_heartbeat_interval: Callable[[int], None],
     ) -> None:
         self._settings = settings
-        self._sender = sender
+        self._wire = wire
         self._clock = clock
-        self._boot_reason = BootReasonEnumType(boot_reason)
+        self.boot_reason = boot_reason  # BootReason: PowerUp, RemoteReset, FirmwareUpdate ...
         self._heartbeat_interval = heartbeat_interval
         self._set_heartbeat_interval = set_heartbeat_interval
         self.state = Registration.Unknown
@@ -59,15 +51,6 @@ class Registrar:
         self.retry_interval = 0
         self._boot_lock = asyncio.Lock()
         self._interval_changed = asyncio.Event()
-
-    def boot_request(self, reason: BootReasonEnumType | None = None) -> BootNotificationRequest:
-        s = self._settings.station
-        return BootNotificationRequest(
-            chargingStation=ChargingStationType(
-                vendorName=s.vendor, model=s.model, serialNumber=s.serial, firmwareVersion=s.firmware_version
-            ),
-            reason=reason or self._boot_reason,
-        )
 
     async def register(self) -> None:
         """Boot until Accepted on this connection (returns at once if already Accepted)."""
@@ -84,30 +67,30 @@ class Registrar:
             except TimeoutError:
                 continue
 
-    async def send_boot(self, reason: BootReasonEnumType | None = None) -> None:
+    async def send_boot(self, reason: str | None = None) -> None:
+        """One BootNotification, for this start's reason or the one given (Triggered)."""
         async with self._boot_lock:
             try:
-                answer = await self._sender.call(self.boot_request(reason), BootNotificationResponse)
+                answer = await self._wire.boot(self._settings.station, reason or self.boot_reason)
             except (CallTimeout, CallError) as exc:
                 log.warning("BootNotification failed: %s", exc)
                 self.retry_interval = 30
                 return
-            self._clock.set_now(answer.currentTime)
+            self._clock.set_now(answer.current_time)
             self.retry_interval = answer.interval
             status = answer.status
-            if status is RegistrationStatusEnumType.Accepted:
+            if status == Registration.Accepted:
                 self.state = Registration.Accepted
                 if answer.interval > 0:
                     self._set_heartbeat_interval(answer.interval)
                 self.accepted.set()
                 log.info("boot accepted heartbeat_interval=%s", answer.interval)
             else:
-                self.state = Registration(status.value)
+                self.state = Registration(status)
 
     async def heartbeat(self) -> None:
         """Send one Heartbeat and take the CSMS time."""
-        answer = await self._sender.call(HeartbeatRequest(), HeartbeatResponse)
-        self._clock.set_now(answer.currentTime)
+        self._clock.set_now(await self._wire.heartbeat())
 
     def interval_changed(self) -> None:
         """HeartbeatInterval was changed (SetVariables): restart the wait with the new value."""

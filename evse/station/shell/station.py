@@ -117,7 +117,7 @@ class Station:
         self._is_connected = is_connected
         self._wake = asyncio.Event()
         self.messages = TransactionMessages(
-            settings, dm, outbox, tx_journal, clock, is_connected=is_connected, wake=self._wake.set
+            settings, dm, outbox, tx_journal, clock, wire, is_connected=is_connected, wake=self._wake.set
         )
         self.reset_requested: asyncio.Event = asyncio.Event()
         self.reset_reason = "RemoteReset"
@@ -393,13 +393,7 @@ class Station:
             # Offline without QueueAllMessages: only the latest status matters; it is reported on reconnect.
             self._status_changed_offline.add(evse_id)
             return
-        payload = m.StatusNotificationRequest(
-            timestamp=self.clock.now(),
-            connectorStatus=m.ConnectorStatusEnumType(status.value),
-            evseId=evse_id,
-            connectorId=connector_id,
-        )
-        self.messages.enqueue(payload)
+        self.messages.enqueue(self.wire.status(self.clock.now(), evse_id, connector_id, status.value))
 
     def _record_availability(self, evse_id: int, connector_id: int, status: fsm.ConnectorStatus) -> None:
         # AvailabilityState of Connector, EVSE and the station, as GetVariables / SummaryInventory report.

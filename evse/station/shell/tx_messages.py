@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any
 
 from evse.clock import Clock
 from evse.config import Settings
@@ -26,14 +24,13 @@ from evse.devicemodel.model import DeviceModel
 from evse.errors import StorageError
 from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import OcppMessage
-from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.meter_values import ENERGY_IMPORT, SamplingConfig, ended_values, started_values
 from evse.station.core.samples import Measurand, MeterSample, Reading, ReadingContext, Unit
 from evse.station.core.tx_ended import TxEndedSampler
 from evse.station.shell.runtime import EvseRuntime
 from evse.station.shell.tx_journal import TxJournal, TxRecord
+from evse.station.shell.wire_tx import TxEvent, TxWire
 
 log = logging.getLogger(__name__)
 
@@ -41,23 +38,6 @@ log = logging.getLogger(__name__)
 # Updated events are dropped (a visible seqNo gap never appears: they were never numbered), Started and
 # Ended are always kept.
 MAX_BACKLOG = 10_000
-
-
-#: customData's vendorId for a stop reason 2.0.1 has no value for (1.6's SoftReset ...): the 2.0.1 event says
-#: Other, and the 1.6 adapter reads the reason from here.
-REASON_VENDOR = "org.openevse.StoppedReason"
-
-
-def _reason(reason: str | None) -> m.ReasonEnumType | None:
-    if reason is None:
-        return None
-    return m.ReasonEnumType(reason) if reason in m.ReasonEnumType.__members__ else m.ReasonEnumType.Other
-
-
-def _other_reason(reason: str | None) -> m.CustomDataType | None:
-    if reason is None or reason in m.ReasonEnumType.__members__:
-        return None
-    return m.CustomDataType(vendorId=REASON_VENDOR, stoppedReason=reason)  # type: ignore[call-arg]
 
 
 class TransactionMessages:
@@ -70,6 +50,7 @@ class TransactionMessages:
         outbox: Outbox,
         tx_journal: TxJournal,
         clock: Clock,
+        wire: TxWire,
         *,
         is_connected: Callable[[], bool],
         wake: Callable[[], None],
@@ -79,6 +60,7 @@ class TransactionMessages:
         self.outbox = outbox
         self.tx_journal = tx_journal
         self.clock = clock
+        self.wire = wire
         self._is_connected = is_connected
         self._wake = wake
         self._backlog: deque[Callable[[], None]] = deque()
@@ -139,7 +121,6 @@ class TransactionMessages:
             values = ended_values(collected, reading, config, now, phases=phases)
             runtime.sampler = None
             runtime.tx_started_at = None
-        meter = meter_values_from_samples(values) or None
         # The token goes with the event that brings it: Started, the Updated of a late authorization, or the
         # event of a stop by another token than the one that started the transaction (group, master pass).
         token = action.stopped_by or (
@@ -147,34 +128,23 @@ class TransactionMessages:
             if action.event_type == "Started" or action.trigger_reason in ("Authorized", "RemoteStart")
             else None
         )
-        id_token = m.IdTokenType(idToken=token[0], type=m.IdTokenEnumType(token[1])) if token is not None else None
-        offline = not self._is_connected()
-
-        def build(seq_no: int) -> m.TransactionEventRequest:
-            return m.TransactionEventRequest(
-                eventType=m.TransactionEventEnumType(action.event_type),
-                timestamp=now,
-                triggerReason=m.TriggerReasonEnumType(action.trigger_reason),
-                seqNo=seq_no,
-                transactionInfo=m.TransactionType(
-                    transactionId=action.transaction_id,
-                    chargingState=m.ChargingStateEnumType(action.charging_state),
-                    stoppedReason=_reason(action.stopped_reason),
-                    remoteStartId=action.remote_start_id,
-                ),
-                offline=offline,
-                idToken=id_token,
-                reservationId=action.reservation_id,
-                numberOfPhasesUsed=phases if action.event_type == "Started" else None,
-                cableMaxCurrent=int(runtime.cable_max_a)
-                if action.event_type == "Started" and runtime.cable_max_a is not None
-                else None,
-                evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
-                if action.event_type == "Started"
-                else None,
-                meterValue=meter,
-                customData=_other_reason(action.stopped_reason),
-            )
+        started = action.event_type == "Started"
+        event = TxEvent(
+            event_type=action.event_type,
+            at=now,
+            trigger=action.trigger_reason,
+            transaction_id=action.transaction_id,
+            charging_state=action.charging_state,
+            offline=not self._is_connected(),
+            samples=tuple(values),
+            stopped_reason=action.stopped_reason,
+            remote_start_id=action.remote_start_id,
+            token=token,
+            reservation_id=action.reservation_id,
+            phases=phases if started else None,
+            cable_max_a=int(runtime.cable_max_a) if started and runtime.cable_max_a is not None else None,
+            outlet=(runtime.state.evse_id, runtime.connector_id) if started else None,
+        )
 
         log.info(
             "transaction evse=%s tx=%s %s trigger=%s",
@@ -199,58 +169,46 @@ class TransactionMessages:
                     )
                 elif action.trigger_reason == "Authorized" and action.id_token is not None:
                     self.tx_journal.record_token(action.transaction_id, action.id_token)
-                self._write(action.transaction_id, build)
+                self._write(event)
                 if action.event_type == "Ended":
                     self.tx_journal.close(action.transaction_id)
 
         if self._durably(write, essential=action.event_type != "Updated"):
             self._wake()
 
-    def _write(
-        self,
-        transaction_id: str,
-        build: Callable[[int], m.TransactionEventRequest],
-    ) -> None:
+    def _write(self, event: TxEvent) -> None:
         """Inside `tx_journal.atomic()`: number the event, put it in the outbox, remember the energy."""
-        request = build(self.tx_journal.take_seq_no(transaction_id))
+        request = self.wire.transaction_event(event, self.tx_journal.take_seq_no(event.transaction_id))
         self.outbox.put(
-            request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=transaction_id
+            request.ACTION, request.model_dump(mode="json", exclude_none=True), transaction_id=event.transaction_id
         )
-        # Remember the energy exactly as reported (rounding included): a PowerLoss end repeats it.
-        for meter_value in request.meterValue or []:
-            for sample in meter_value.sampledValue:
-                if sample.measurand in (None, m.MeasurandEnumType.Energy_Active_Import_Register):
-                    self.tx_journal.record_energy(transaction_id, sample.value)
+        # Remember the energy exactly as reported: a PowerLoss end repeats it.
+        for sample in event.samples:
+            for reading in sample.values:
+                if reading.measurand == ENERGY_IMPORT:
+                    self.tx_journal.record_energy(event.transaction_id, reading.value)
 
-    def update(self, runtime: EvseRuntime, trigger: m.TriggerReasonEnumType, samples: Sequence[MeterSample]) -> None:
-        """A TransactionEvent Updated carrying meter values (periodic, clock-aligned or triggered)."""
+    def update(self, runtime: EvseRuntime, trigger: str, samples: Sequence[MeterSample]) -> None:
+        """A TransactionEvent Updated carrying meter values (periodic, clock-aligned or triggered); `trigger` is
+        the core's trigger reason (MeterValuePeriodic, MeterValueClock, Trigger, ChargingRateChanged ...)."""
         tx = runtime.state.tx
         if tx is None:
             return
-        values = meter_values_from_samples(samples)
-        now = self.clock.now()
-        offline = not self._is_connected()
-
-        def build(seq_no: int) -> m.TransactionEventRequest:
-            return m.TransactionEventRequest(
-                eventType=m.TransactionEventEnumType.Updated,
-                timestamp=now,
-                triggerReason=trigger,
-                seqNo=seq_no,
-                transactionInfo=m.TransactionType(
-                    transactionId=tx.transaction_id, chargingState=m.ChargingStateEnumType(tx.charging_state)
-                ),
-                offline=offline,
-                meterValue=values or None,
-                # A trigger for every EVSE gets one Updated per EVSE: F06.FR.11 wants each to say which.
-                evse=m.EVSEType(id=runtime.state.evse_id, connectorId=runtime.connector_id)
-                if trigger is m.TriggerReasonEnumType.Trigger
-                else None,
-            )
+        event = TxEvent(
+            event_type="Updated",
+            at=self.clock.now(),
+            trigger=trigger,
+            transaction_id=tx.transaction_id,
+            charging_state=tx.charging_state,
+            offline=not self._is_connected(),
+            samples=tuple(samples),
+            # A trigger for every EVSE gets one Updated per EVSE: F06.FR.11 wants each to say which.
+            outlet=(runtime.state.evse_id, runtime.connector_id) if trigger == "Trigger" else None,
+        )
 
         def write() -> None:
             with self.tx_journal.atomic():
-                self._write(tx.transaction_id, build)
+                self._write(event)
 
         if self._durably(write, essential=False):
             self._wake()
@@ -269,29 +227,21 @@ class TransactionMessages:
                     Measurand.ENERGY_ACTIVE_IMPORT_REGISTER, end_energy, ReadingContext.TRANSACTION_END, Unit.WH
                 )
                 collected.append(MeterSample(at=now, values=(final,)))
-            meter = meter_values_from_samples(collected) or None
+            event = TxEvent(
+                event_type="Ended",
+                at=now,
+                trigger="AbnormalCondition",
+                transaction_id=record.transaction_id,
+                charging_state="Idle",
+                offline=True,  # it happened while the station was down
+                samples=tuple(collected),
+                stopped_reason="PowerLoss",
+                remote_start_id=record.remote_start_id,
+            )
 
-            def build(
-                seq_no: int, record: TxRecord = record, meter: Any = meter, now: datetime = now
-            ) -> m.TransactionEventRequest:
-                return m.TransactionEventRequest(
-                    eventType=m.TransactionEventEnumType.Ended,
-                    timestamp=now,
-                    triggerReason=m.TriggerReasonEnumType.AbnormalCondition,
-                    seqNo=seq_no,
-                    transactionInfo=m.TransactionType(
-                        transactionId=record.transaction_id,
-                        chargingState=m.ChargingStateEnumType.Idle,
-                        stoppedReason=m.ReasonEnumType.PowerLoss,
-                        remoteStartId=record.remote_start_id,
-                    ),
-                    offline=True,  # it happened while the station was down
-                    meterValue=meter,
-                )
-
-            def write(record: TxRecord = record, build: Callable[[int], m.TransactionEventRequest] = build) -> None:
+            def write(record: TxRecord = record, event: TxEvent = event) -> None:
                 with self.tx_journal.atomic():
-                    self._write(record.transaction_id, build)
+                    self._write(event)
                     self.tx_journal.close(record.transaction_id)
 
             log.warning("transaction tx=%s was interrupted (power loss or crash): ending it", record.transaction_id)

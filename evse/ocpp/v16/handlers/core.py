@@ -17,6 +17,7 @@ from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.profiles import profile_from_16
 from evse.ocpp.v16.tx_ids import TxIds
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.reservation_book import IdToken
 from evse.station.shell.authorization_flow import group_of
@@ -175,7 +176,7 @@ def _core_trigger(station: Station, what: str, connector: int | None) -> Job | N
     if what == "BootNotification":
 
         async def boot() -> None:
-            await station.registrar.send_boot(m.BootReasonEnumType.Triggered)
+            await station.registrar.send_boot("Triggered")
 
         return boot
     if what == "Heartbeat":
@@ -196,9 +197,9 @@ def _core_trigger(station: Station, what: str, connector: int | None) -> Job | N
 
         async def meter_values() -> None:
             for evse_id in evse_ids:
-                values = station.metering.triggered_meter_values(evse_id)
-                if values:
-                    request = m.MeterValuesRequest(evseId=evse_id, meterValue=values)
+                samples = station.metering.triggered_meter_values(evse_id)
+                if samples:
+                    request = m.MeterValuesRequest(evseId=evse_id, meterValue=meter_values_from_samples(samples))
                     await station.call_direct(request, m.MeterValuesResponse)
 
         return meter_values
