@@ -25,15 +25,29 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Self, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 
-from evse.errors import EvseError
+from evse.ocpp.calls import CallError, CallSender, CallTimeout, NotConnected, OcppMessage, Req, Resp
 from evse.ocpp.dialect import V201, Dialect
 from evse.ocpp.v201 import schemas
 
 log = logging.getLogger(__name__)
+
+# Defined with the calls, re-exported for the callers that have always imported them from here.
+__all__ = [
+    "CallError",
+    "CallSender",
+    "CallTimeout",
+    "NotConnected",
+    "OcppMessage",
+    "Reply",
+    "Req",
+    "Resp",
+    "Router",
+    "RpcSession",
+]
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 #: "1": check every outgoing payload against its schema too (tests set it; see the module docstring).
@@ -45,41 +59,6 @@ VALIDATE_OUTGOING_ENV = "EVSE_VALIDATE_OUTGOING"
 MAX_PAYLOAD_DEPTH = 32
 
 
-class OcppMessage(Protocol):
-    """A generated request or response model of either version (evse/ocpp/v201 or v16 messages)."""
-
-    ACTION: ClassVar[str]
-
-    @classmethod
-    def model_validate(cls, obj: Any) -> Self: ...
-
-    def model_dump_json(self, *, exclude_none: bool = ...) -> str: ...
-
-    def model_dump(self, *, mode: str = ..., exclude_none: bool = ...) -> dict[str, Any]: ...
-
-
-Req = TypeVar("Req", bound=OcppMessage)
-Resp = TypeVar("Resp", bound=OcppMessage)
-
-
-class CallError(EvseError):
-    """A CALLERROR: raised by a handler to answer with one, or by `call` when the peer answered one."""
-
-    def __init__(self, code: str, description: str = "", details: dict[str, Any] | None = None) -> None:
-        super().__init__(f"{code}: {description}" if description else code)
-        self.code = code
-        self.description = description
-        self.details = details or {}
-
-
-class CallTimeout(EvseError):
-    """The peer did not answer a CALL within MessageTimeout."""
-
-
-class NotConnected(EvseError):
-    """No websocket is up, or it went down while a CALL was outstanding."""
-
-
 @dataclass(frozen=True)
 class Reply:
     """A handler's answer plus work that must happen only after the CALLRESULT left (e.g. NotifyReport)."""
@@ -89,12 +68,6 @@ class Reply:
 
 
 Handler = Callable[[Any], Awaitable[OcppMessage | Reply]]
-
-
-class CallSender(Protocol):
-    """Whatever can send a CALL to the CSMS and return its typed answer."""
-
-    async def call(self, request: OcppMessage, response_type: type[Resp]) -> Resp: ...
 
 
 class Router:

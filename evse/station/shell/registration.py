@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from evse.clock import Clock
 from evse.config import Settings
-from evse.ocpp.rpc import CallError, CallTimeout, NotConnected
+from evse.ocpp.calls import CallError, CallTimeout, NotConnected
 from evse.station.shell.wire_tx import TxWire
 
 log = logging.getLogger(__name__)

@@ -36,8 +36,8 @@ from drivers.interfaces import (
 from evse.clock import Clock
 from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
+from evse.ocpp.calls import CallError, CallSender, CallTimeout, NotConnected, OcppMessage, Resp
 from evse.ocpp.outbox import Outbox, OutboxEntry
-from evse.ocpp.rpc import CallError, CallSender, CallTimeout, NotConnected, OcppMessage, Resp
 from evse.ocpp.v201 import messages as m
 from evse.smartcharging.external_limits import ExternalLimits
 from evse.smartcharging.load_balancer import LoadBalancer

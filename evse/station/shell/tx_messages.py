@@ -22,8 +22,8 @@ from evse.clock import Clock
 from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
 from evse.errors import StorageError
+from evse.ocpp.calls import OcppMessage
 from evse.ocpp.outbox import Outbox
-from evse.ocpp.rpc import OcppMessage
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.meter_values import ENERGY_IMPORT, SamplingConfig, ended_values, started_values
 from evse.station.core.samples import Measurand, MeterSample, Reading, ReadingContext, Unit

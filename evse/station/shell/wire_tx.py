@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from evse.config import StationSection
-from evse.ocpp.rpc import OcppMessage
+from evse.ocpp.calls import OcppMessage
 from evse.station.core.samples import MeterSample
 from evse.station.core.tokens_neutral import PersonalMessage, TokenVerdict
 
