@@ -6,8 +6,8 @@ string with another type is another token. A list update is applied in one SQLit
 back as a whole when it does not fit, so the list is never half-updated.
 
 The store takes and gives the station's TokenVerdict and keeps it as text in the format of the codec the
-daemon gives it: the 2.0.1 idTokenInfo JSON it always wrote (evse/ocpp/v201/tokens.py IdTokenInfoJson, which
-converts without loss, under either OCPP version), so databases written before keep their meaning, and an
+daemon gives it: the 2.0.1 idTokenInfo JSON it always wrote (the 2.0.1 adapter's IdTokenInfoJson, which
+converts without loss; under either OCPP version), so databases written before keep their meaning, and an
 entry's size, which counts against Storage, is that of what the CSMS sent.
 
 Deciding what a lookup means is not done here: see evse.station.core.authorization.
