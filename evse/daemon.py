@@ -69,6 +69,7 @@ from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import CallSender, Router
 from evse.ocpp.signing_requests import SigningRequests
 from evse.ocpp.v16 import authorization_key
+from evse.ocpp.v201.tokens import IdTokenInfoJson
 from evse.ocpp.v201.wire import Wire201
 from evse.security.client_certificate import ClientCertificateChoice
 from evse.security.clock_adjustment import ReportingClock
@@ -503,7 +504,7 @@ def build(
         tx_journal,
         clock,
         is_connected=lambda: connection.is_connected,
-        authorizer=Authorizer(AuthStore(db), dm, clock),
+        authorizer=Authorizer(AuthStore(db, IdTokenInfoJson()), dm, clock),
         reservations=Reservations(db, dm, clock),
         profiles=ProfileStore(db),
         wire=wire,
@@ -525,7 +526,7 @@ def build(
         preconfigured=load_preconfigured(preconfigured_file(definitions_dir), dm, evse_ids),
     )
     station.hard_wired_monitor = monitors.hard_wired_id
-    customer_data = CustomerData(AuthStore(db), station.tx_journal)  # N09/N10
+    customer_data = CustomerData(AuthStore(db, IdTokenInfoJson()), station.tx_journal)  # N09/N10
     station.screen = DriverScreen(station, DisplayMessageStore(db))  # O01-O06, I01-I06
     station.storage_fault = StorageFault(health, station, db)
     if health.degraded_boot:
@@ -550,7 +551,7 @@ def build(
         station_id=settings.station.id,
         dm=dm,
         evses=station.evses,
-        call=station.call_direct,
+        wire=station.wire,
         spawn=station.spawn,
         state_dir=settings.state_dir,
         clock=clock,

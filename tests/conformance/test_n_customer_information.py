@@ -8,6 +8,7 @@ from typing import Any
 from ocpp.v201 import call
 
 from evse.devcsms.server import DevCsms
+from evse.ocpp.v201.tokens import IdTokenInfoJson
 from evse.station.core.tokens import CacheEntry, token_key
 from evse.station.shell.auth_store import AuthStore
 from evse.storage import open_database
@@ -43,7 +44,7 @@ def text(parts: list[Payload]) -> str:
 
 def auth_store(sut: StationUnderTest) -> AuthStore:
     """The station's authorization tables, read through a connection of the test's own."""
-    return AuthStore(open_database(sut.settings.state_dir))
+    return AuthStore(open_database(sut.settings.state_dir), IdTokenInfoJson())
 
 
 def cached(sut: StationUnderTest) -> CacheEntry | None:

@@ -10,9 +10,10 @@ from pathlib import Path
 from drivers.interfaces import HashAlgorithm, OcspRequestData
 from evse.clock import SystemClock
 from evse.devcsms.pnc import PlugAndChargeCsms
-from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.wire.tokens import request_data
 from evse.station.core.contract_auth import OcspStatus
 from evse.station.shell.ocsp_cache import OcspCache
+from evse.station.shell.wire_tokens import OcspAnswer
 from evse.storage import open_database
 
 
@@ -32,11 +33,11 @@ async def test_answers_survive_a_restart_until_their_next_update(tmp_path: Path)
     csms.revoked_serials.add("bad")
     asked: list[str] = []
 
-    async def ask(request: m.GetCertificateStatusRequest) -> m.GetCertificateStatusResponse:
-        asked.append(request.ocspRequestData.serialNumber)
-        payload = {"ocspRequestData": request.ocspRequestData.model_dump(exclude_none=True)}
+    async def ask(asked_entry: OcspRequestData) -> OcspAnswer:
+        asked.append(asked_entry.serial_number)
+        payload = {"ocspRequestData": request_data(asked_entry).model_dump(exclude_none=True)}
         answer = csms.certificate_status(payload)
-        return m.GetCertificateStatusResponse(status=answer.status, ocspResult=answer.ocsp_result)
+        return OcspAnswer(answer.status, answer.ocsp_result)
 
     db = open_database(tmp_path)
     first = OcspCache(clock)

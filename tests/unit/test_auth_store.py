@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evse.ocpp.v201.tokens import IdTokenInfoJson
 from evse.station.core.tokens import CachePolicy, token_key
 from evse.station.core.tokens_neutral import (
     ListUpdate,
@@ -40,7 +41,7 @@ def entry(token: str, status: S | None = S.Accepted, token_type: str = "ISO14443
 
 @pytest.fixture
 def store(tmp_path: Path) -> AuthStore:
-    return AuthStore(open_database(tmp_path))
+    return AuthStore(open_database(tmp_path), IdTokenInfoJson())
 
 
 # ---- cache --------------------------------------------------------------------------------------------
@@ -53,8 +54,8 @@ def test_C10_cache_entry_round_trips_and_keys_ignore_case(store: AuthStore) -> N
 
 
 def test_C10_cache_persists_over_a_reopen(tmp_path: Path) -> None:
-    AuthStore(open_database(tmp_path)).cache_put(key(1), info(), NOW)
-    assert AuthStore(open_database(tmp_path)).cache_get(key(1)) is not None
+    AuthStore(open_database(tmp_path), IdTokenInfoJson()).cache_put(key(1), info(), NOW)
+    assert AuthStore(open_database(tmp_path), IdTokenInfoJson()).cache_get(key(1)) is not None
 
 
 def test_C10_touch_updates_last_used_and_use_count(store: AuthStore) -> None:

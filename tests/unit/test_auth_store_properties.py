@@ -13,6 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evse.ocpp.v201.tokens import IdTokenInfoJson
 from evse.station.core.tokens import token_key
 from evse.station.core.tokens_neutral import (
     ListUpdate,
@@ -79,7 +80,7 @@ def test_D01_random_full_and_differential_updates_match_a_dict_model(
     updates: list[tuple[int, bool, list[tuple[str, str, str | None]]]],
 ) -> None:
     with tempfile.TemporaryDirectory() as state_dir:
-        store = AuthStore(open_database(Path(state_dir)))
+        store = AuthStore(open_database(Path(state_dir)), IdTokenInfoJson())
         model = Model()
         for version, full, items in updates:
             before = store.list_version()
@@ -92,7 +93,7 @@ def test_D01_random_full_and_differential_updates_match_a_dict_model(
             if not outcome.accepted:
                 assert store.list_version() == before
             assert store.list_usage().entries == len(model.entries)
-        reopened = AuthStore(open_database(Path(state_dir)))
+        reopened = AuthStore(open_database(Path(state_dir)), IdTokenInfoJson())
         assert reopened.list_version() == model.version and stored(reopened) == model.entries
         for (token, token_type), status in model.entries.items():
             info = reopened.list_get(token_key(token.upper(), token_type))

@@ -18,6 +18,7 @@ from evse.devicemodel.model import DeviceModel
 from evse.ocpp.handlers.authorization import register
 from evse.ocpp.rpc import NotConnected, Router, RpcSession
 from evse.ocpp.v201 import schemas
+from evse.ocpp.v201.tokens import IdTokenInfoJson
 from evse.station.core.authorization import AuthorizationResult, AuthorizationSource
 from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, Token, TokenKind, TokenStatus, TokenVerdict
 from evse.station.shell.auth_store import AuthStore
@@ -65,7 +66,7 @@ class Station:
     def __init__(self, state_dir: Path, overrides: Mapping[str, object] | None = None) -> None:
         self.dm = DeviceModel(DEFINITIONS, overrides=overrides)
         self.clock = FakeClock()
-        self.store = AuthStore(open_database(state_dir))
+        self.store = AuthStore(open_database(state_dir), IdTokenInfoJson())
         self.authorizer = Authorizer(self.store, self.dm, self.clock)
         self.frames: list[list[Any]] = []
         router = Router()

@@ -11,9 +11,10 @@ import pytest
 from drivers.interfaces import HashAlgorithm, OcspRequestData
 from evse.clock import SystemClock
 from evse.devcsms.pnc import PlugAndChargeCsms
-from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.wire.tokens import request_data
 from evse.station.core.contract_auth import OcspStatus
-from evse.station.shell.ocsp_cache import OcspCache, parse_ocsp_result, request_data
+from evse.station.shell.ocsp_cache import OcspCache, parse_ocsp_result
+from evse.station.shell.wire_tokens import OcspAnswer
 
 ENTRY = OcspRequestData(
     HashAlgorithm.SHA256,
@@ -56,10 +57,10 @@ async def test_the_cache_asks_once_per_certificate_while_valid() -> None:
     csms = PlugAndChargeCsms(clock)
     asked: list[str] = []
 
-    async def ask(request: m.GetCertificateStatusRequest) -> m.GetCertificateStatusResponse:
-        asked.append(request.ocspRequestData.serialNumber)
-        answer = csms.certificate_status({"ocspRequestData": request.ocspRequestData.model_dump(exclude_none=True)})
-        return m.GetCertificateStatusResponse(status=answer.status, ocspResult=answer.ocsp_result)
+    async def ask(entry: OcspRequestData) -> OcspAnswer:
+        asked.append(entry.serial_number)
+        answer = csms.certificate_status(payload(entry))
+        return OcspAnswer(answer.status, answer.ocsp_result)
 
     cache = OcspCache(clock)
     first = await cache.refresh((ENTRY,), ask)

@@ -10,6 +10,7 @@ import pytest
 
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.tokens import (
+    IdTokenInfoJson,
     id_token_from_token,
     info_from_verdict,
     list_entry_from_authorization_data,
@@ -111,7 +112,7 @@ def test_id_token_round_trips(kind: TokenKind) -> None:
 def test_auth_store_writes_the_idtokeninfo_json_the_csms_sent(tmp_path: Path) -> None:
     """Storage counts the bytes of what the CSMS sent: the stored text is that idTokenInfo, byte for byte."""
     conn = open_database(tmp_path)
-    store = AuthStore(conn)
+    store = AuthStore(conn, IdTokenInfoJson())
     info = m.IdTokenInfoType.model_validate(EVERY_FIELD)
     key = token_key("CARD", "ISO14443")
     store.cache_put(key, verdict_from_info(info), NOW)
@@ -122,7 +123,7 @@ def test_auth_store_writes_the_idtokeninfo_json_the_csms_sent(tmp_path: Path) ->
 def test_auth_store_reads_entries_written_before_the_neutral_verdict(tmp_path: Path) -> None:
     """A cache and list row as the store wrote them when it held m.IdTokenInfoType (no migration needed)."""
     conn = open_database(tmp_path)
-    store = AuthStore(conn)
+    store = AuthStore(conn, IdTokenInfoJson())
     old = (
         '{"status":"Accepted","cacheExpiryDateTime":"2024-06-01T00:00:00Z",'
         '"groupIdToken":{"idToken":"G1","type":"Central"}}'
@@ -150,3 +151,12 @@ def test_send_local_list_entries_become_neutral_entries() -> None:
     )
     removal = list_entry_from_authorization_data(m.AuthorizationData(idToken=token))
     assert removal.verdict is None and removal.token.value == "CARD"
+
+
+def test_the_store_codec_writes_the_idtokeninfo_without_absent_fields_and_reads_it_back() -> None:
+    codec = IdTokenInfoJson()
+    assert codec.encode(TokenVerdict(TokenStatus.Blocked)) == '{"status":"Blocked"}'
+    verdict = verdict_from_info(m.IdTokenInfoType.model_validate(EVERY_FIELD))
+    text = codec.encode(verdict)
+    assert text == m.IdTokenInfoType.model_validate(EVERY_FIELD).model_dump_json(exclude_none=True)
+    assert codec.decode(text) == verdict

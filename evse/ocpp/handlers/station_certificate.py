@@ -22,11 +22,22 @@ from evse.security.cert_store import CertificateRejected, CertificateStoreError
 from evse.security.csr import new_station_csr
 from evse.security.keys import KeyStoreError
 from evse.security.station_certificate import StationCertificate
+from evse.station.shell.v2g_certificates import ChainOutcome
 
 log = logging.getLogger(__name__)
 
 Call = Callable[[m.OcppRequest, type[Resp]], Awaitable[Resp]]
 CsmsRoots = Callable[[], list[x509.Certificate]]
+_INFO_MAX = 512  # StatusInfoType.additionalInfo maxLength
+
+
+def signed_response(outcome: ChainOutcome) -> m.CertificateSignedResponse:
+    """The answer to a CertificateSigned of what the station made of the chain (a V2G chain: V2gCertificates)."""
+    if outcome.accepted:
+        return m.CertificateSignedResponse(status=m.CertificateSignedStatusEnumType.Accepted)
+    detail = outcome.detail[:_INFO_MAX] if outcome.detail is not None else None
+    info = m.StatusInfoType(reasonCode=outcome.reason, additionalInfo=detail) if outcome.reason is not None else None
+    return m.CertificateSignedResponse(status=m.CertificateSignedStatusEnumType.Rejected, statusInfo=info)
 
 
 async def send_sign_request(
@@ -64,7 +75,7 @@ def register(
     clock: Clock,
     call: Call[m.SecurityEventNotificationResponse],
     on_accepted: Callable[[], None] = lambda: None,
-    v2g_signed: Callable[[str], Awaitable[m.CertificateSignedResponse]] | None = None,
+    v2g_signed: Callable[[str], Awaitable[ChainOutcome]] | None = None,
 ) -> None:
     """Attach CertificateSigned. `csms_roots` gives the CSMS root certificates the chain must lead to;
     `on_accepted` hears of each certificate accepted (it ends the request series, A02)."""
@@ -72,7 +83,7 @@ def register(
     async def certificate_signed(request: m.CertificateSignedRequest) -> m.CertificateSignedResponse | Reply:
         kind = request.certificateType or m.CertificateSigningUseEnumType.ChargingStationCertificate
         if kind is m.CertificateSigningUseEnumType.V2GCertificate and v2g_signed is not None:
-            return await v2g_signed(request.certificateChain)  # for an ISO 15118 module: V2gCertificates
+            return signed_response(await v2g_signed(request.certificateChain))  # for an ISO 15118 module
         if kind is not m.CertificateSigningUseEnumType.ChargingStationCertificate:
             # No ISO 15118 certificate is requested by this station yet, so none can be pending.
             return m.CertificateSignedResponse(

@@ -98,3 +98,17 @@ def list_entry_from_authorization_data(item: m.AuthorizationData) -> LocalListEn
     """One entry of a SendLocalListRequest; without idTokenInfo it removes the token (Differential)."""
     verdict = verdict_from_info(item.idTokenInfo) if item.idTokenInfo is not None else None
     return LocalListEntry(token_from_id_token(item.idToken), verdict)
+
+
+class IdTokenInfoJson:
+    """The auth store's text of a verdict (evse/station/shell/auth_store.py VerdictCodec): the idTokenInfo
+    JSON the store has always written, without its absent fields, so rows written by earlier releases read
+    back and an entry's size is that of what the CSMS sent."""
+
+    @staticmethod
+    def encode(verdict: TokenVerdict) -> str:
+        return info_from_verdict(verdict).model_dump_json(exclude_none=True)
+
+    @staticmethod
+    def decode(text: str) -> TokenVerdict:
+        return verdict_from_info(m.IdTokenInfoType.model_validate_json(text))

@@ -5,9 +5,10 @@ TC_D_07). Tokens are keyed by (idToken lower-cased, type): OCPP idTokens are cas
 string with another type is another token. A list update is applied in one SQLite transaction and rolled
 back as a whole when it does not fit, so the list is never half-updated.
 
-The store takes and gives the station's TokenVerdict and keeps it as the 2.0.1 idTokenInfo JSON it always
-wrote (evse/ocpp/v201/tokens.py converts without loss), so databases written before keep their meaning,
-and an entry's size, which counts against Storage, is that of what the CSMS sent.
+The store takes and gives the station's TokenVerdict and keeps it as text in the format of the codec the
+daemon gives it: the 2.0.1 idTokenInfo JSON it always wrote (the 2.0.1 adapter's IdTokenInfoJson, which
+converts without loss; under either OCPP version), so databases written before keep their meaning, and an
+entry's size, which counts against Storage, is that of what the CSMS sent.
 
 Deciding what a lookup means is not done here: see evse.station.core.authorization.
 """
@@ -18,9 +19,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
-from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.tokens import info_from_verdict, verdict_from_info
 from evse.station.core.tokens import CacheEntry, CachePolicy, TokenKey, token_key
 from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, LocalListStatus, TokenVerdict
 from evse.storage import Migration, migrate, transaction
@@ -48,6 +48,14 @@ _EVICTION_ORDER = {
     CachePolicy.FIFO: "status = 'Accepted', stored_at, last_used",
     CachePolicy.CUSTOM: "status = 'Accepted', last_used, stored_at",
 }
+
+
+class VerdictCodec(Protocol):
+    """How the store keeps a verdict as text; a protocol adapter provides it (the format is its own)."""
+
+    def encode(self, verdict: TokenVerdict) -> str: ...
+
+    def decode(self, text: str) -> TokenVerdict: ...
 
 
 @dataclass(frozen=True)
@@ -113,14 +121,6 @@ def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _encode(verdict: TokenVerdict) -> str:
-    return info_from_verdict(verdict).model_dump_json(exclude_none=True)
-
-
-def _decode(text: str) -> TokenVerdict:
-    return verdict_from_info(m.IdTokenInfoType.model_validate_json(text))
-
-
 def _size(key: TokenKey, info_json: str) -> int:
     return len(key[0].encode()) + len(key[1].encode()) + len(info_json.encode())
 
@@ -128,8 +128,9 @@ def _size(key: TokenKey, info_json: str) -> int:
 class AuthStore:
     """Persistence of the Authorization Cache and the Local Authorization List (blocking SQLite calls)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, codec: VerdictCodec) -> None:
         self._conn = conn
+        self._codec = codec
         migrate(conn, MIGRATIONS)
 
     def _usage(self, table: str) -> Usage:
@@ -143,7 +144,7 @@ class AuthStore:
         ).fetchone()
         if row is None:
             return None
-        return CacheEntry(_decode(row[0]), _moment(row[1]), _moment(row[2]), row[3])
+        return CacheEntry(self._codec.decode(row[0]), _moment(row[1]), _moment(row[2]), row[3])
 
     def cache_put(
         self,
@@ -158,7 +159,7 @@ class AuthStore:
     ) -> None:
         """Store (or replace) the entry of `key`, then make room: expired entries first, then by `policy`
         (never the entry just stored). An entry alone larger than `max_bytes` is not kept."""
-        text = _encode(verdict)
+        text = self._codec.encode(verdict)
         size = _size(key, text)
         expires = _epoch(verdict.expires) if verdict.expires is not None else None
         with transaction(self._conn):
@@ -221,7 +222,7 @@ class AuthStore:
     # ---- Local Authorization List -----------------------------------------------------------------
     def list_get(self, key: TokenKey) -> TokenVerdict | None:
         row = self._conn.execute("SELECT info FROM auth_list WHERE id_token = ? AND token_type = ?", key).fetchone()
-        return _decode(row[0]) if row is not None else None
+        return self._codec.decode(row[0]) if row is not None else None
 
     def list_version(self) -> int:
         """The version the CSMS gave with the last accepted update; 0 when no list was ever installed."""
@@ -239,7 +240,7 @@ class AuthStore:
     def list_entries(self) -> dict[TokenKey, TokenVerdict]:
         """The whole list (for tests and diagnostics; the station looks tokens up one by one)."""
         rows = self._conn.execute("SELECT id_token, token_type, info FROM auth_list").fetchall()
-        return {(row[0], row[1]): _decode(row[2]) for row in rows}
+        return {(row[0], row[1]): self._codec.decode(row[2]) for row in rows}
 
     def apply_local_list(
         self,
@@ -284,7 +285,7 @@ class AuthStore:
             if item.verdict is None:
                 self._conn.execute("DELETE FROM auth_list WHERE id_token = ? AND token_type = ?", key)
                 continue
-            text = _encode(item.verdict)
+            text = self._codec.encode(item.verdict)
             self._conn.execute(
                 "INSERT INTO auth_list(id_token, token_type, info, size) VALUES(?, ?, ?, ?)"
                 " ON CONFLICT(id_token, token_type) DO UPDATE SET info = excluded.info, size = excluded.size",

@@ -11,8 +11,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from evse.ocpp.rpc import NotConnected
-from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.tokens import verdict_from_info
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.authorization import AuthorizationResult
 from evse.station.core.reservation_book import IdToken
@@ -45,9 +43,7 @@ class AuthorizationFlow:
         async def ask_csms() -> TokenVerdict:
             if station.registrar.state is not Registration.Accepted:
                 raise NotConnected("boot not accepted")
-            token = m.IdTokenType(idToken=id_token, type=m.IdTokenEnumType(token_type))
-            answer = await station.call_direct(m.AuthorizeRequest(idToken=token), m.AuthorizeResponse)
-            return verdict_from_info(answer.idTokenInfo)
+            return await station.wire.authorize(id_token, token_type)
 
         online = station.is_online()
         return await station.authorizer.authorize(

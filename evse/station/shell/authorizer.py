@@ -2,7 +2,7 @@
 the AuthStore, asks the CSMS when the decision says so, and writes answers back into the cache.
 
 The station core holds one `Authorizer` and calls `authorize` when a token is presented, `record` when the
-CSMS gives a verdict on a transaction's token (TransactionEventResponse.idTokenInfo), and `may_stop` to
+CSMS gives a verdict on a transaction's token (in its answer to a transaction event), and `may_stop` to
 decide whether a token ends a transaction. The OCPP handlers (evse.ocpp.handlers.authorization) use
 `clear_cache`, `send_local_list` and `local_list_version`. SQLite calls are small and run on the event
 loop, like the rest of the station database.
@@ -111,7 +111,7 @@ class Authorizer:
         ask_csms: Callable[[], Awaitable[TokenVerdict]],
         evse_id: int | None = None,
     ) -> AuthorizationResult:
-        """Authorize a presented token; `ask_csms` sends the AuthorizeRequest and returns its verdict.
+        """Authorize a presented token; `ask_csms` asks the CSMS (Authorize) and returns its verdict.
 
         `ask_csms` is awaited only when the rules say the CSMS must decide; if it fails (not connected,
         timeout, CALLERROR) the token is judged as if the station were offline.
@@ -143,7 +143,7 @@ class Authorizer:
         return self._logged(result, token_type)
 
     def record(self, id_token: str, token_type: str, verdict: TokenVerdict) -> None:
-        """A verdict arrived outside `authorize` (TransactionEventResponse): update the cache (C10.FR.05)."""
+        """A verdict arrived outside `authorize` (a transaction event's answer): update the cache (C10.FR.05)."""
         key = token_key(id_token, token_type)
         self._record(key, token_type, verdict, self.settings(), in_local_list=self._store.list_get(key) is not None)
 
@@ -222,7 +222,7 @@ class Authorizer:
         return self._store.list_usage().entries
 
     def local_list_message_limits(self) -> MessageLimits:
-        """LocalAuthListCtrlr.ItemsPerMessage / BytesPerMessage, the bounds of one SendLocalListRequest."""
+        """LocalAuthListCtrlr.ItemsPerMessage / BytesPerMessage, the bounds of one SendLocalList."""
         items = _read("LocalAuthListCtrlr", "ItemsPerMessage", self._dm.get_int)
         size = _read("LocalAuthListCtrlr", "BytesPerMessage", self._dm.get_int)
         return MessageLimits(

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from drivers.interfaces import OcspRequestData
 from evse.clock import Clock
 from evse.errors import EvseError, StorageError
-from evse.ocpp.v201 import messages as m
 from evse.station.core.contract_auth import OcspEntry, OcspStatus
+from evse.station.shell.wire_tokens import OcspAnswer
 from evse.storage import Migration, migrate, transaction
 
 log = logging.getLogger(__name__)
@@ -56,17 +56,6 @@ def key_of(entry: OcspRequestData) -> Key:
     )
 
 
-def request_data(entry: OcspRequestData) -> m.OCSPRequestDataType:
-    """The OCPP OCSPRequestDataType of a hash entry from the bridge."""
-    return m.OCSPRequestDataType(
-        hashAlgorithm=m.HashAlgorithmEnumType(entry.hash_algorithm.value),
-        issuerNameHash=entry.issuer_name_hash,
-        issuerKeyHash=entry.issuer_key_hash,
-        serialNumber=entry.serial_number,
-        responderURL=entry.responder_url,
-    )
-
-
 def parse_ocsp_result(result_b64: str, now: datetime) -> OcspEntry:
     """Read a base64 DER OCSPResponse; raises ValueError for anything but a successful response."""
     # Imported here: a station without Plug & Charge never loads `cryptography` (~11 MiB) for it.
@@ -85,7 +74,8 @@ def parse_ocsp_result(result_b64: str, now: datetime) -> OcspEntry:
     return OcspEntry(status, valid_until.astimezone(UTC), result_b64)
 
 
-AskStatus = Callable[[m.GetCertificateStatusRequest], Awaitable[m.GetCertificateStatusResponse]]
+#: Asks the CSMS for one certificate's OCSP status (the station's wire: TokenWire.certificate_status).
+AskStatus = Callable[[OcspRequestData], Awaitable[OcspAnswer]]
 
 
 class OcspCache:
@@ -148,15 +138,15 @@ class OcspCache:
     async def _ask(self, entry: OcspRequestData, ask: AskStatus) -> OcspEntry | None:
         now = self._clock.now()
         try:
-            answer = await ask(m.GetCertificateStatusRequest(ocspRequestData=request_data(entry)))
+            answer = await ask(entry)
         except (EvseError, TimeoutError, ConnectionError) as exc:
             log.warning("GetCertificateStatus: no answer (%s)", exc)
             return None
-        if answer.status is not m.GetCertificateStatusEnumType.Accepted or not answer.ocspResult:
-            log.info("GetCertificateStatus serial=%s: %s", entry.serial_number, answer.status.value)
+        if not answer.accepted or not answer.ocsp_result:
+            log.info("GetCertificateStatus serial=%s: %s", entry.serial_number, answer.status)
             return None
         try:
-            parsed = parse_ocsp_result(answer.ocspResult, now)
+            parsed = parse_ocsp_result(answer.ocsp_result, now)
         except ValueError as exc:
             log.warning("GetCertificateStatus serial=%s: unreadable OCSP response: %s", entry.serial_number, exc)
             return None

@@ -2,7 +2,7 @@
 reports becomes an authorization, and the authorization goes back to the module.
 
 - A CONTRACT: the chain's OCSP status (cache, else GetCertificateStatus through the CSMS), then the eMAID
-  through the station's authorization rules with an AuthorizeRequest carrying iso15118CertificateHashData;
+  through the station's authorization rules with an Authorize carrying the chain's hash data;
   the verdict (evse/station/core/contract_auth.py) is sent to the module as AUTHORIZATION, and an accepted
   eMAID authorizes the EVSE like any token (type eMAID), so the transaction carries it.
 - EIM: a card or an app (remote start) accepted at an EVSE whose module has an EV session tells the module
@@ -12,7 +12,7 @@ reports becomes an authorization, and the authorization goes back to the module.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from drivers.errors import DriverError
@@ -24,8 +24,6 @@ from drivers.interfaces import (
 from evse.devicemodel.model import DeviceModel
 from evse.errors import DeviceModelError
 from evse.ocpp.rpc import NotConnected
-from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.tokens import verdict_from_info
 from evse.station.core.authorization import AuthorizationSource
 from evse.station.core.contract_auth import (
     CertificateStatus,
@@ -38,9 +36,9 @@ from evse.station.core.contract_auth import (
     send_certificate,
 )
 from evse.station.core.reservation_book import IdToken
-from evse.station.core.tokens_neutral import TokenVerdict
+from evse.station.core.tokens_neutral import TokenStatus, TokenVerdict
 from evse.station.shell.authorization_flow import group_of
-from evse.station.shell.ocsp_cache import OcspCache, request_data
+from evse.station.shell.ocsp_cache import OcspCache
 from evse.station.shell.registration import Registration
 
 if TYPE_CHECKING:
@@ -134,11 +132,8 @@ class PlugAndCharge:
         online = station.is_online()
         hashes = event.certificate_hash_data
 
-        async def ask_status(request: m.GetCertificateStatusRequest) -> m.GetCertificateStatusResponse:
-            return await station.call_direct(request, m.GetCertificateStatusResponse)
-
         if online:
-            statuses = await self.ocsp.refresh(hashes, ask_status)
+            statuses = await self.ocsp.refresh(hashes, station.wire.certificate_status)
         else:
             statuses = [self.ocsp.lookup(entry) for entry in hashes]
         early = before_authorizing(settings, chain_check(statuses, station.clock.now()))
@@ -146,7 +141,7 @@ class PlugAndCharge:
             return early, None
         emaid = event.emaid
         if emaid is None:
-            # OCPP's AuthorizeRequest needs an idToken; a contract with hash data only has none to give.
+            # OCPP's Authorize needs an idToken; a contract with hash data only has none to give.
             return ContractVerdict(False, "no eMAID in the contract: nothing to authorize in OCPP"), None
         certificate_status: CertificateStatus | None = None
         asked_failed = False
@@ -159,26 +154,20 @@ class PlugAndCharge:
             with_certificate = send_certificate(
                 settings, has_hash_data=bool(hashes), has_certificate=event.certificate_pem is not None
             )
-            request = m.AuthorizeRequest(
-                idToken=m.IdTokenType(idToken=emaid, type=m.IdTokenEnumType(EMAID)),
-                iso15118CertificateHashData=[request_data(e) for e in hashes] or None,
-                certificate=event.certificate_pem if with_certificate else None,
-            )
+            certificate = event.certificate_pem if with_certificate else None
             try:
-                answer = await station.call_direct(request, m.AuthorizeResponse)
+                answer = await station.wire.authorize_contract(emaid, hashes, certificate)
             except BaseException:
                 asked_failed = True
                 raise
-            certificate_status = (
-                CertificateStatus(answer.certificateStatus.value) if answer.certificateStatus is not None else None
-            )
-            info = answer.idTokenInfo
+            certificate_status = answer.certificate_status
+            verdict = answer.verdict
             good = CertificateStatus.Accepted
-            if certificate_status not in (None, good) and info.status is m.AuthorizationStatusEnumType.Accepted:
+            if certificate_status not in (None, good) and verdict.status is TokenStatus.Accepted:
                 # The cache must never hold an Accepted eMAID whose certificate the CSMS refused: offline, that
                 # entry alone would let the contract charge.
-                info = info.model_copy(update={"status": m.AuthorizationStatusEnumType.Invalid})
-            return verdict_from_info(info)
+                verdict = replace(verdict, status=TokenStatus.Invalid)
+            return verdict
 
         result = await station.authorizer.authorize(emaid, EMAID, online=online, ask_csms=ask_csms, evse_id=evse_id)
         judged_offline = result.source is not AuthorizationSource.CSMS and (not online or asked_failed)

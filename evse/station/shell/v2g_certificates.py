@@ -21,7 +21,8 @@ import asyncio
 import base64
 import binascii
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,23 @@ from drivers.errors import DriverError
 from drivers.interfaces import Iso15118CertificateBridge, Iso15118CertificateRequested, Iso15118V2gCsrPresented
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, Resp
-from evse.ocpp.v201 import messages as m
+from evse.ocpp.rpc import CallError, CallTimeout, NotConnected
 from evse.station.shell.runtime import EvseRuntime
+from evse.station.shell.wire_tokens import TokenWire
 
 log = logging.getLogger(__name__)
 
-Call = Callable[[m.OcppRequest, type[Resp]], Awaitable[Resp]]
 _CTRLR = "ISO15118Ctrlr"
+
+
+@dataclass(frozen=True)
+class ChainOutcome:
+    """The station's word on a V2G certificate chain the CSMS signed: accepted, or rejected with a reason
+    code (and its detail) for the answer's status information."""
+
+    accepted: bool
+    reason: str | None = None
+    detail: str | None = None
 
 
 class V2gCertificates:
@@ -48,7 +58,7 @@ class V2gCertificates:
         station_id: str,
         dm: DeviceModel,
         evses: Mapping[int, EvseRuntime],
-        call: Call[Any],
+        wire: TokenWire,
         spawn: Callable[[Coroutine[Any, Any, None]], None],
         state_dir: Path,
         clock: Clock,
@@ -56,7 +66,7 @@ class V2gCertificates:
         self._station_id = station_id
         self._dm = dm
         self._evses = evses
-        self._call = call
+        self._wire = wire
         self._spawn = spawn
         self._state_dir = state_dir
         self._clock = clock
@@ -102,21 +112,17 @@ class V2gCertificates:
         if not self._enabled("ContractCertificateInstallationEnabled", event.evse_id):
             log.info("evse=%s ev certificate %s refused: installation disabled", event.evse_id, event.action)
             return None
-        request = m.Get15118EVCertificateRequest(
-            iso15118SchemaVersion=event.schema_version,
-            action=m.CertificateActionEnumType(event.action),
-            exiRequest=base64.b64encode(event.exi_request).decode(),
-        )
+        exi_request = base64.b64encode(event.exi_request).decode()
         try:
-            response = await self._call(request, m.Get15118EVCertificateResponse)
+            response = await self._wire.ev_certificate(event.schema_version, event.action, exi_request)
         except (NotConnected, CallTimeout, CallError) as exc:
             log.warning("evse=%s Get15118EVCertificate not answered: %s", event.evse_id, exc)
             return None
-        log.info("evse=%s Get15118EVCertificate %s: %s", event.evse_id, event.action, response.status.value)
-        if response.status is not m.Iso15118EVCertificateStatusEnumType.Accepted:
+        log.info("evse=%s Get15118EVCertificate %s: %s", event.evse_id, event.action, response.status)
+        if not response.accepted:
             return None
         try:
-            exi = base64.b64decode(response.exiResponse, validate=True)
+            exi = base64.b64decode(response.exi_response, validate=True)
         except (binascii.Error, ValueError):
             log.warning("evse=%s Get15118EVCertificate: exiResponse is not base64", event.evse_id)
             return None
@@ -145,16 +151,15 @@ class V2gCertificates:
             log.info("evse=%s V2G CSR not sent: V2GCertificateInstallationEnabled is false", evse_id)
             return False
         self.pending_csrs[evse_id] = csr_pem
-        request = m.SignCertificateRequest(csr=csr_pem, certificateType=m.CertificateSigningUseEnumType.V2GCertificate)
         try:
-            response = await self._call(request, m.SignCertificateResponse)
+            accepted = await self._wire.sign_v2g_certificate(csr_pem)
         except (NotConnected, CallTimeout, CallError) as exc:
             log.warning("evse=%s SignCertificate(V2GCertificate) not answered: %s", evse_id, exc)
             return None
-        log.info("evse=%s SignCertificate(V2GCertificate): %s", evse_id, response.status.value)
-        return response.status is m.GenericStatusEnumType.Accepted
+        log.info("evse=%s SignCertificate(V2GCertificate): %s", evse_id, "Accepted" if accepted else "Rejected")
+        return accepted
 
-    async def certificate_signed(self, chain_pem: str) -> m.CertificateSignedResponse:
+    async def certificate_signed(self, chain_pem: str) -> ChainOutcome:
         """CertificateSigned(V2GCertificate): checked, stored, handed to the module whose CSR it answers."""
         from evse.security.cert_store import (
             CertificateRejected,
@@ -171,20 +176,15 @@ class V2gCertificates:
             await asyncio.to_thread(V2gChainStore(self._state_dir).save, checked.evse_id, chain_pem)
         except CertificateRejected as exc:
             log.warning("CertificateSigned(V2GCertificate) rejected: %s", exc.detail)
-            return m.CertificateSignedResponse(
-                status=m.CertificateSignedStatusEnumType.Rejected,
-                statusInfo=m.StatusInfoType(reasonCode=exc.reason, additionalInfo=exc.detail[:512]),
-            )
+            return ChainOutcome(False, exc.reason, exc.detail)
         except CertificateStoreError as exc:
             log.error("V2G chain not stored: %s", exc)
-            return m.CertificateSignedResponse(
-                status=m.CertificateSignedStatusEnumType.Rejected, statusInfo=m.StatusInfoType(reasonCode="WriteError")
-            )
+            return ChainOutcome(False, "WriteError")
         del self.pending_csrs[checked.evse_id]
         bridge = self.bridges().get(checked.evse_id)
         if bridge is not None:
             self._spawn(bridge.set_v2g_certificate_chain(chain_pem))  # state: repeated at every handshake
-        return m.CertificateSignedResponse(status=m.CertificateSignedStatusEnumType.Accepted)
+        return ChainOutcome(True)
 
     # --- roots and stored chains -----------------------------------------------------------------------
 
