@@ -517,6 +517,7 @@ def build(
         MonitorStore(db),
         clock,
         MonitorSink(
+            render=wire.notify_event,
             send=station.messages.enqueue,
             is_online=station.is_online,
             next_event_id=station.next_event_id,
