@@ -69,6 +69,7 @@ from evse.ocpp.outbox import Outbox
 from evse.ocpp.rpc import CallSender, Router
 from evse.ocpp.signing_requests import SigningRequests
 from evse.ocpp.v16 import authorization_key
+from evse.ocpp.v201.display import DisplayRecords201
 from evse.ocpp.v201.tokens import IdTokenInfoJson
 from evse.ocpp.v201.wire import Wire201
 from evse.security.client_certificate import ClientCertificateChoice
@@ -518,6 +519,7 @@ def build(
         MonitorStore(db),
         clock,
         MonitorSink(
+            render=wire.notify_event,
             send=station.messages.enqueue,
             is_online=station.is_online,
             next_event_id=station.next_event_id,
@@ -527,7 +529,7 @@ def build(
     )
     station.hard_wired_monitor = monitors.hard_wired_id
     customer_data = CustomerData(AuthStore(db, IdTokenInfoJson()), station.tx_journal)  # N09/N10
-    station.screen = DriverScreen(station, DisplayMessageStore(db))  # O01-O06, I01-I06
+    station.screen = DriverScreen(station, DisplayMessageStore(db, DisplayRecords201()))  # O01-O06, I01-I06
     station.storage_fault = StorageFault(health, station, db)
     if health.degraded_boot:
         # From here on the stand-in refuses writes: a transaction a power loss left open is ended (once,

@@ -11,8 +11,8 @@ import pytest
 from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
 from evse.errors import StorageError
-from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
+from evse.ocpp.v201.wire import Wire201
 from evse.station.core.reservation_book import CancelStatus, EvseView, IdToken, Reservation, ReserveStatus
 from evse.station.shell.reservations import Reservations
 from evse.storage import open_database
@@ -50,9 +50,12 @@ def open_reservations(state_dir: Path, clock: Clock, dm: DeviceModel | None = No
     return Reservations(open_database(state_dir), dm or device_model(), clock)
 
 
-def payloads(updates: list[m.ReservationStatusUpdateRequest]) -> list[dict[str, object]]:
+def payloads(reservation_ids: list[int], status: str) -> list[dict[str, object]]:
+    """The ReservationStatusUpdate payloads the station's 2.0.1 wire renders for the ids a method returned."""
+    wire = Wire201(sender=None)  # type: ignore[arg-type]  # renders only, never calls
     out = []
-    for update in updates:
+    for reservation_id in reservation_ids:
+        update = wire.reservation_update(reservation_id, status)
         payload = update.model_dump(mode="json", exclude_none=True)
         schemas.validate_request(update.ACTION, payload)
         out.append(payload)
@@ -108,7 +111,7 @@ def test_TC_H_07_CS_expiry_is_reported_and_persisted(tmp_path: Path) -> None:
     assert store.next_expiry() == START + timedelta(minutes=10)
     assert store.expire() == []
     clock.moment += timedelta(minutes=10)
-    assert payloads(store.expire()) == [{"reservationId": 8, "reservationUpdateStatus": "Expired"}]
+    assert payloads(store.expire(), "Expired") == [{"reservationId": 8, "reservationUpdateStatus": "Expired"}]
     assert store.next_expiry() is None
     assert len(open_reservations(tmp_path, clock).book) == 0
 
@@ -117,7 +120,7 @@ def test_H04_reservation_expired_while_switched_off_is_reported_at_start(tmp_pat
     clock = Clock()
     open_reservations(tmp_path, clock).reserve(Reservation(8, START + timedelta(minutes=1), ALICE, evse_id=1), EVSES)
     clock.moment += timedelta(hours=1)
-    assert payloads(open_reservations(tmp_path, clock).expire()) == [
+    assert payloads(open_reservations(tmp_path, clock).expire(), "Expired") == [
         {"reservationId": 8, "reservationUpdateStatus": "Expired"}
     ]
 
@@ -127,7 +130,7 @@ def test_TC_H_21_CS_out_of_service_evse_reports_removed(tmp_path: Path) -> None:
     store = open_reservations(tmp_path, clock)
     store.reserve(Reservation(4, START + timedelta(minutes=10), ALICE, evse_id=1), EVSES)
     unavailable = {**EVSES, 1: EvseView("Unavailable", ("cType2",))}
-    assert payloads(store.on_evse_status(1, unavailable)) == [
+    assert payloads(store.on_evse_status(1, unavailable), "Removed") == [
         {"reservationId": 4, "reservationUpdateStatus": "Removed"}
     ]
     assert store.on_evse_status(1, unavailable) == []

@@ -11,6 +11,7 @@ import logging
 
 from evse.ocpp.rpc import CallSender, Reply, Router
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.display import info_from_message, message_from_info
 from evse.station.core import display_rules
 from evse.station.core.display_rules import MessageState, Priority
 from evse.station.shell.display_messages import as_rule
@@ -31,21 +32,22 @@ def register(router: Router, screen: DriverScreen, sender: CallSender, evse_ids:
         return dm.get_bool("DisplayMessageCtrlr", "Available") and dm.get_bool("DisplayMessageCtrlr", "Enabled")
 
     async def set_display_message(request: m.SetDisplayMessageRequest) -> m.SetDisplayMessageResponse:
-        info = request.message
+        message = message_from_info(request.message)
         if not enabled():
             return _set_answer("Rejected", "Disabled")
-        display = info.display
-        if display is not None and display.evse is not None and display.evse.id not in evse_ids:
+        display = message.display
+        if display is not None and display.evse_id is not None and display.evse_id not in evse_ids:
             return _set_answer("Rejected", "UnknownEvse")
         stored = screen.store.rules()
-        status = display_rules.check(as_rule(info, 0.0), stored, screen.capabilities(), screen.running_transactions())
+        rule = as_rule(message, 0.0)
+        status = display_rules.check(rule, stored, screen.capabilities(), screen.running_transactions())
         if status != "Accepted":
-            log.info("SetDisplayMessage id=%s: %s", info.id, status)
+            log.info("SetDisplayMessage id=%s: %s", message.id, status)
             return _set_answer(status, None)
-        screen.store.put(info)  # O06.FR.01: the same id replaces the stored message
-        replaced = screen.store.remove(display_rules.superseded(as_rule(info, 0.0), stored))
+        screen.store.put(message)  # O06.FR.01: the same id replaces the stored message
+        replaced = screen.store.remove(display_rules.superseded(rule, stored))
         if replaced:
-            log.info("AlwaysFront message %s replaces %s", info.id, replaced)
+            log.info("AlwaysFront message %s replaces %s", message.id, replaced)
         screen.refresh()
         return m.SetDisplayMessageResponse(status=m.DisplayMessageStatusEnumType.Accepted)
 
@@ -59,7 +61,7 @@ def register(router: Router, screen: DriverScreen, sender: CallSender, evse_ids:
         if not chosen:
             # O03.FR.04 / TC_O_03, TC_O_11: nothing matches: Unknown, and no NotifyDisplayMessages.
             return m.GetDisplayMessagesResponse(status=m.GetDisplayMessagesStatusEnumType.Unknown)
-        infos = [screen.store.info(message.id) for message in chosen]
+        infos = [info_from_message(screen.store.message(message.id)) for message in chosen]
         parts = [infos[i : i + ITEMS_PER_NOTIFY] for i in range(0, len(infos), ITEMS_PER_NOTIFY)]
 
         async def notify() -> None:

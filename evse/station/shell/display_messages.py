@@ -1,18 +1,21 @@
 """The CSMS's display messages (O01-O06), kept in the station's SQLite database so they survive a reboot
-(TC_O_20). Each is stored as the MessageInfoType the CSMS sent, so GetDisplayMessages reports it as set;
-the rules of evse/station/core/display_rules.py work on the :class:`DisplayMessage` view of it.
+(TC_O_20). Each is kept whole, as the CSMS set it (:class:`CsmsDisplayMessage`), so GetDisplayMessages reports
+it as set; the rules of evse/station/core/display_rules.py work on the :class:`DisplayMessage` view of it.
+
+How a message is written in the database is the protocol adapter's (:class:`DisplayRecords`): the 2.0.1
+adapter writes the MessageInfoType JSON the CSMS sent, as every earlier release did, so stored messages
+read back across an upgrade (and a downgrade).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
-from pydantic import ValidationError
-
-from evse.ocpp.v201 import messages as m
 from evse.station.core.display_rules import DisplayMessage, MessageState, Priority
 from evse.storage import Migration, migrate, transaction
 
@@ -27,20 +30,66 @@ MIGRATIONS = [
 ]
 
 
-def as_rule(info: m.MessageInfoType, set_at: float) -> DisplayMessage:
-    """The view of a MessageInfoType the display rules work on."""
-    display = info.display
+@dataclass(frozen=True)
+class DisplayTarget:
+    """The display a message is for: a component of the device model, of one EVSE (and connector) or not.
+
+    ``vendor_data`` / ``evse_vendor_data``: the CSMS's vendor extensions on the component and on its EVSE,
+    as the JSON text received, so they are reported back unchanged."""
+
+    component: str
+    instance: str | None = None
+    evse_id: int | None = None  # None: the station's display
+    connector_id: int | None = None
+    vendor_data: str | None = None
+    evse_vendor_data: str | None = None
+
+
+@dataclass(frozen=True)
+class CsmsDisplayMessage:
+    """A display message as the CSMS set it: what the display rules need and what GetDisplayMessages reports.
+
+    ``vendor_data`` / ``content_vendor_data``: the CSMS's vendor extensions on the message and on its
+    content, as the JSON text received."""
+
+    id: int
+    priority: Priority
+    content: str
+    format: str = "UTF8"
+    language: str | None = None
+    state: MessageState | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    transaction_id: str | None = None
+    display: DisplayTarget | None = None
+    vendor_data: str | None = None
+    content_vendor_data: str | None = None
+
+
+class DisplayRecords(Protocol):
+    """How the protocol adapter writes a display message in the station database, and reads it back."""
+
+    def dumps(self, message: CsmsDisplayMessage) -> str: ...
+
+    def loads(self, text: str) -> CsmsDisplayMessage:
+        """Raises ValueError for a text that is no display message (written by another version)."""
+        ...
+
+
+def as_rule(message: CsmsDisplayMessage, set_at: float) -> DisplayMessage:
+    """The view of a display message the display rules work on."""
+    display = message.display
     return DisplayMessage(
-        id=info.id,
-        priority=Priority(info.priority.value),
-        content=info.message.content,
-        format=info.message.format.value,
-        language=info.message.language,
-        state=MessageState(info.state.value) if info.state is not None else None,
-        start=info.startDateTime,
-        end=info.endDateTime,
-        transaction_id=info.transactionId,
-        evse_id=display.evse.id if display is not None and display.evse is not None else None,
+        id=message.id,
+        priority=message.priority,
+        content=message.content,
+        format=message.format,
+        language=message.language,
+        state=message.state,
+        start=message.start,
+        end=message.end,
+        transaction_id=message.transaction_id,
+        evse_id=display.evse_id if display is not None else None,
         set_at=set_at,
     )
 
@@ -48,47 +97,48 @@ def as_rule(info: m.MessageInfoType, set_at: float) -> DisplayMessage:
 class DisplayMessageStore:
     """Display messages by id, in memory and on disk; a message with a stored id replaces it (O06)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, records: DisplayRecords) -> None:
         self._conn = conn
+        self._records = records
         migrate(conn, MIGRATIONS)
-        self._infos: dict[int, tuple[m.MessageInfoType, float]] = {}
+        self._messages: dict[int, tuple[CsmsDisplayMessage, float]] = {}
         for message_id, text, set_at in conn.execute("SELECT id, info, set_at FROM display_messages"):
             try:
-                info = m.MessageInfoType.model_validate(json.loads(text))
-            except (ValueError, ValidationError) as exc:
+                message = records.loads(text)
+            except ValueError as exc:
                 # Written by another version and no longer valid: dropped rather than shown wrongly.
                 log.error("display message %s unreadable, dropped: %s", message_id, exc)
                 conn.execute("DELETE FROM display_messages WHERE id = ?", (message_id,))
                 continue
-            self._infos[message_id] = (info, set_at)
-        self._next_order = max((order for _, order in self._infos.values()), default=0.0) + 1
+            self._messages[message_id] = (message, set_at)
+        self._next_order = max((order for _, order in self._messages.values()), default=0.0) + 1
 
     def __len__(self) -> int:
-        return len(self._infos)
+        return len(self._messages)
 
     def rules(self) -> list[DisplayMessage]:
-        return [as_rule(info, order) for info, order in self._infos.values()]
+        return [as_rule(message, order) for message, order in self._messages.values()]
 
-    def info(self, message_id: int) -> m.MessageInfoType:
-        return self._infos[message_id][0]
+    def message(self, message_id: int) -> CsmsDisplayMessage:
+        return self._messages[message_id][0]
 
-    def put(self, info: m.MessageInfoType) -> None:
+    def put(self, message: CsmsDisplayMessage) -> None:
         # The arrival order survives a reboot too: it decides which of two AlwaysFront is in front.
         order, self._next_order = self._next_order, self._next_order + 1
         with transaction(self._conn):
             self._conn.execute(
                 "INSERT INTO display_messages(id, info, set_at) VALUES(?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET info = excluded.info, set_at = excluded.set_at",
-                (info.id, info.model_dump_json(exclude_none=True), order),
+                (message.id, self._records.dumps(message), order),
             )
-        self._infos[info.id] = (info, order)
+        self._messages[message.id] = (message, order)
 
     def remove(self, message_ids: Iterable[int]) -> list[int]:
         """Remove these messages; returns the ids that were stored."""
-        gone = sorted(i for i in set(message_ids) if i in self._infos)
+        gone = sorted(i for i in set(message_ids) if i in self._messages)
         if gone:
             with transaction(self._conn):
                 self._conn.executemany("DELETE FROM display_messages WHERE id = ?", [(i,) for i in gone])
             for message_id in gone:
-                del self._infos[message_id]
+                del self._messages[message_id]
         return gone

@@ -1,6 +1,7 @@
 """Reservations' shell: reads the ReservationCtrlr variables and the clock, persists the pure
 `ReservationBook` (evse.station.core.reservation_book) in one SQLite transaction before it becomes current
-(a reservation survives a reboot, TC_B_24), and tells the station which ReservationStatusUpdate to queue."""
+(a reservation survives a reboot, TC_B_24), and tells the station which reservations ended unused, for the
+ReservationStatusUpdate the station's wire renders."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from datetime import UTC, datetime
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
 from evse.errors import DeviceModelError, StorageError
-from evse.ocpp.v201 import messages as m
 from evse.station.core.reservation_book import (
     CancelStatus,
     EvseView,
@@ -78,16 +78,12 @@ def _from_row(row: _Row) -> Reservation:
     )
 
 
-def _update(reservation: Reservation, status: m.ReservationUpdateStatusEnumType) -> m.ReservationStatusUpdateRequest:
-    return m.ReservationStatusUpdateRequest(reservationId=reservation.id, reservationUpdateStatus=status)
-
-
 class Reservations:
     """The station's reservations: the current book, persisted in its own table of the station database.
 
     Each change is written (one transaction, the whole book: it holds a handful of rows) before it becomes
     current, so a failed write raises StorageError and leaves the previous book in force. Methods that end
-    reservations return the ReservationStatusUpdate requests the station core must queue in its outbox;
+    reservations return the ids of those ended, which the station tells the CSMS (ReservationStatusUpdate);
     after any change the core recomputes which connectors show Reserved (`reserved_evses`).
     The object belongs to the event loop; its blocking writes are single small transactions.
     """
@@ -156,21 +152,23 @@ class Reservations:
         log.info("cancel reservation=%s -> %s", reservation_id, status.value)
         return status
 
-    def expire(self) -> list[m.ReservationStatusUpdateRequest]:
-        """End what has expired (H04); call at `next_expiry()` and at start-up."""
+    def expire(self) -> list[int]:
+        """End what has expired (H04); call at `next_expiry()` and at start-up. The ids of the reservations
+        ended, each to be told to the CSMS as Expired."""
         ended, book = self._book.expire(self._clock.now())
         if ended:
             self._commit(book)
             log.info("expired reservations=%s", ",".join(str(r.id) for r in ended))
-        return [_update(r, m.ReservationUpdateStatusEnumType.Expired) for r in ended]
+        return [r.id for r in ended]
 
-    def on_evse_status(self, evse_id: int, evses: Mapping[int, EvseView]) -> list[m.ReservationStatusUpdateRequest]:
-        """An EVSE's status changed (`evses` is the new state): remove what it invalidated (H01.FR.16/17)."""
+    def on_evse_status(self, evse_id: int, evses: Mapping[int, EvseView]) -> list[int]:
+        """An EVSE's status changed (`evses` is the new state): remove what it invalidated (H01.FR.16/17).
+        The ids of the reservations removed, each to be told to the CSMS as Removed."""
         removed, book = self._book.on_evse_status(evse_id, evses)
         if removed:
             self._commit(book)
             log.info("removed reservations=%s evse=%s", ",".join(str(r.id) for r in removed), evse_id)
-        return [_update(r, m.ReservationUpdateStatusEnumType.Removed) for r in removed]
+        return [r.id for r in removed]
 
     def allowed(
         self, evse_id: int, id_token: IdToken, group_id_token: IdToken | None, evses: Mapping[int, EvseView]

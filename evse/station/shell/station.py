@@ -38,7 +38,6 @@ from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.calls import CallError, CallSender, CallTimeout, NotConnected, OcppMessage, Resp
 from evse.ocpp.outbox import Outbox, OutboxEntry
-from evse.ocpp.v201 import messages as m
 from evse.smartcharging.external_limits import ExternalLimits
 from evse.smartcharging.load_balancer import LoadBalancer
 from evse.smartcharging.profile_store import ProfileStore
@@ -64,6 +63,7 @@ from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.tx_messages import TransactionMessages
 from evse.station.shell.wire import Wire
+from evse.station.shell.wire_events import EventReport
 from evse.station.shell.wire_tx import NeedsAnswer, TxAnswer, Undeliverable
 
 log = logging.getLogger(__name__)
@@ -263,31 +263,27 @@ class Station:
         *,
         evse_id: int | None = None,
         connector_id: int | None = None,
-    ) -> m.NotifyEventRequest:
+    ) -> OcppMessage:
         """The NotifyEvent (Delta) of a fault raised or cleared, from the hard-wired monitor of its variable
         (HardWiredNotification where none watches it); eventIds from one sequence per boot, whoever reports."""
         where = fault_variable(name)
         now = self.clock.now()
         monitor_id = self.hard_wired_monitor(where.component, where.variable, evse_id, connector_id)
-        component = m.ComponentType(
-            name=where.component,
-            evse=m.EVSEType(id=evse_id, connectorId=connector_id) if evse_id is not None else None,
-        )
-        event = m.EventDataType(
-            eventId=self.next_event_id(),
-            timestamp=now,
-            trigger=m.EventTriggerEnumType.Delta,
-            actualValue="true" if active else "false",
-            techInfo=(f"{name}: {detail}" if detail else name)[:500],
+        event = EventReport(
+            event_id=self.next_event_id(),
+            at=now,
+            trigger="Delta",
+            actual_value="true" if active else "false",
+            component=where.component,
+            variable=where.variable,
+            notification="HardWiredNotification" if monitor_id is None else "HardWiredMonitor",
+            evse_id=evse_id,
+            connector_id=connector_id,
             cleared=None if active else True,
-            eventNotificationType=m.EventNotificationEnumType.HardWiredNotification
-            if monitor_id is None
-            else m.EventNotificationEnumType.HardWiredMonitor,
-            variableMonitoringId=monitor_id,
-            component=component,
-            variable=m.VariableType(name=where.variable),
+            monitor_id=monitor_id,
+            tech_info=(f"{name}: {detail}" if detail else name)[:500],
         )
-        return m.NotifyEventRequest(generatedAt=now, seqNo=0, eventData=[event])
+        return self.wire.notify_event(now, [event])
 
     # ---- deliberate stops ------------------------------------------------------------------------
     async def stop_with_fresh_reading(self, runtime: EvseRuntime, stop: fsm.StopRequested) -> None:
@@ -320,15 +316,15 @@ class Station:
     def expire_reservations(self) -> None:
         if self.reservations is None:
             return
-        for update in self.reservations.expire():
-            self.messages.enqueue(update)
+        for reservation_id in self.reservations.expire():
+            self.messages.enqueue(self.wire.reservation_update(reservation_id, "Expired"))
         self.refresh_reservations()
 
     def _status_changed(self, evse_id: int) -> None:
         if self.reservations is None:
             return
-        for update in self.reservations.on_evse_status(evse_id, self.evse_views()):
-            self.messages.enqueue(update)
+        for reservation_id in self.reservations.on_evse_status(evse_id, self.evse_views()):
+            self.messages.enqueue(self.wire.reservation_update(reservation_id, "Removed"))
         self.refresh_reservations()
 
     def apply(self, evse_id: int, event: fsm.Event) -> None:

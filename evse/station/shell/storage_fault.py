@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from evse.errors import StorageError
 from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, OcppMessage
-from evse.ocpp.v201 import messages as m
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.faults import fault_variable
 from evse.storage import StorageHealth, probe_state_dir, probe_write
@@ -58,7 +57,7 @@ class StorageFault:
         self._station = station
         self.db = db
         self._reported = False
-        self._raised: m.NotifyEventRequest | None = None
+        self._raised: OcppMessage | None = None
         self._direct_tasks: set[asyncio.Task[None]] = set()
         station.messages.direct = self._send_direct
 
@@ -93,7 +92,7 @@ class StorageFault:
         where = fault_variable(NAME)
         self._station.dm.set_station_value(where.component, where.variable, any_fault)
 
-    def _notify(self, *, active: bool) -> m.NotifyEventRequest:
+    def _notify(self, *, active: bool) -> OcppMessage:
         return self._station.fault_event(NAME, active, self.health.failure if active else None)
 
     # ---- the task ---------------------------------------------------------------------------------
@@ -118,7 +117,7 @@ class StorageFault:
             return  # tried again every tick: reported once the CSMS has accepted the boot
         assert self._raised is not None
         try:
-            await self._station.call_direct(self._raised, m.NotifyEventResponse)
+            await self._station.wire.send(self._raised)
         except (NotConnected, CallTimeout, CallError) as exc:
             log.warning("storage_failure not reported yet: %s", exc)
             return
@@ -135,7 +134,7 @@ class StorageFault:
 
     async def _call(self, request: OcppMessage) -> None:
         try:
-            await self._station.call_direct(request, m.RESPONSES[request.ACTION])
+            await self._station.wire.send(request)
         except (NotConnected, CallTimeout, CallError) as exc:
             log.warning("%s sent directly was not answered: %s", request.ACTION, exc)
 

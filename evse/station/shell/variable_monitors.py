@@ -47,8 +47,9 @@ from evse.devicemodel.monitoring import (
 )
 from evse.devicemodel.operations import ComponentVariableSelector
 from evse.errors import StorageError
-from evse.ocpp.v201 import messages as m
+from evse.ocpp.rpc import OcppMessage
 from evse.station.core.faults import FAULTS
+from evse.station.shell.wire_events import EventReport
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,11 @@ def hard_wired_monitors(model: DeviceModel) -> list[Monitor]:
 
 @dataclass(frozen=True)
 class MonitorSink:
-    """Where fired monitors go: the station's outbox, its link state and its eventId sequence."""
+    """Where fired monitors go: the station's wire and outbox, its link state and its eventId sequence."""
 
-    send: Callable[[m.NotifyEventRequest], None]
+    # The station wire's renderer (EventWire.notify_event) and the outbox it queues the report in.
+    render: Callable[[datetime, Sequence[EventReport]], OcppMessage]
+    send: Callable[[OcppMessage], None]
     is_online: Callable[[], bool]
     next_event_id: Callable[[], int]
     # The transaction running on an EVSE (None: on any EVSE), or None.
@@ -294,12 +297,11 @@ class VariableMonitors:
         # a complete report of its own, so none grows past what a CSMS accepts in one frame.
         for start in range(0, len(events), _EVENTS_PER_MESSAGE):
             batch = events[start : start + _EVENTS_PER_MESSAGE]
-            self._sink.send(m.NotifyEventRequest(generatedAt=now, seqNo=0, eventData=batch))
+            self._sink.send(self._sink.render(now, batch))
 
-    def _event_data(self, trigger: Trigger, now: datetime) -> m.EventDataType:
+    def _event_data(self, trigger: Trigger, now: datetime) -> EventReport:
         monitor = trigger.monitor
         component = monitor.component
-        evse = m.EVSEType(id=component.evse_id, connectorId=component.connector_id) if component.evse_id else None
         value = trigger.actual_value if self._readable(monitor) else ""
         bound = "" if monitor.type is MonitorType.DELTA else f" (monitor value {monitor.value:g})"
         log.info(
@@ -310,19 +312,24 @@ class VariableMonitors:
             trigger.trigger,
             value,
         )
-        return m.EventDataType(
-            eventId=self._sink.next_event_id(),
-            timestamp=now,
-            trigger=m.EventTriggerEnumType(trigger.trigger),
-            actualValue=value[:_VALUE_MAX],
-            component=m.ComponentType(name=component.name, instance=component.instance, evse=evse),
-            variable=m.VariableType(name=monitor.variable.name, instance=monitor.variable.instance),
-            eventNotificationType=m.EventNotificationEnumType(monitor.kind.value),
-            variableMonitoringId=monitor.id,
+        return EventReport(
+            event_id=self._sink.next_event_id(),
+            at=now,
+            trigger=trigger.trigger,
+            actual_value=value[:_VALUE_MAX],
+            component=component.name,
+            component_instance=component.instance,
+            # A component of EVSE 0 (none is numbered so) counts as the station's, as it always did.
+            evse_id=component.evse_id or None,
+            connector_id=component.connector_id,
+            variable=monitor.variable.name,
+            variable_instance=monitor.variable.instance,
+            notification=monitor.kind.value,
+            monitor_id=monitor.id,
             cleared=trigger.cleared,
-            techCode=monitor.type.value,
-            techInfo=f"{monitor.type.value} severity {monitor.severity}{bound}"[:_TECH_INFO_MAX],
-            transactionId=self._sink.transaction_on(component.evse_id) if monitor.transaction else None,
+            tech_code=monitor.type.value,
+            tech_info=f"{monitor.type.value} severity {monitor.severity}{bound}"[:_TECH_INFO_MAX],
+            transaction_id=self._sink.transaction_on(component.evse_id) if monitor.transaction else None,
         )
 
     def _readable(self, monitor: Monitor) -> bool:
