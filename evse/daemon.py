@@ -45,6 +45,7 @@ from evse.firmware.updater import FirmwareUpdater
 from evse.firmware.version import with_running_version
 from evse.logs.station_logs import StationLogs, build_station_logs
 from evse.ocpp import version_switch
+from evse.ocpp.calls import CallSender
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.dialect import V16, V201
 from evse.ocpp.handlers import (
@@ -66,7 +67,7 @@ from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles
 from evse.ocpp.network_slots import NetworkSlots
 from evse.ocpp.outbox import Outbox
-from evse.ocpp.rpc import CallSender, Router
+from evse.ocpp.rpc import Router
 from evse.ocpp.signing_requests import SigningRequests
 from evse.ocpp.v16 import authorization_key
 from evse.ocpp.v201.display import DisplayRecords201

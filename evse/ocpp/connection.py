@@ -32,8 +32,9 @@ from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
 from evse.errors import ConfigError, EvseError
+from evse.ocpp.calls import CallTimeout, NotConnected, OcppMessage, Resp
 from evse.ocpp.dialect import V201, Dialect
-from evse.ocpp.rpc import CallTimeout, NotConnected, OcppMessage, Resp, Router, RpcSession
+from evse.ocpp.rpc import Router, RpcSession
 from evse.security import tls
 
 log = logging.getLogger(__name__)

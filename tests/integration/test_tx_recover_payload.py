@@ -14,8 +14,8 @@ from pathlib import Path
 
 from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
+from evse.ocpp.calls import OcppMessage, Resp
 from evse.ocpp.outbox import Outbox
-from evse.ocpp.rpc import OcppMessage, Resp
 from evse.ocpp.v201.schemas import validate_request
 from evse.ocpp.v201.wire import Wire201
 from evse.station.shell.tx_journal import TxJournal

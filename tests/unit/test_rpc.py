@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from evse.ocpp.rpc import VALIDATE_OUTGOING_ENV, CallError, CallTimeout, NotConnected, Reply, Router, RpcSession
+from evse.ocpp.calls import CallError, CallTimeout, NotConnected
+from evse.ocpp.rpc import VALIDATE_OUTGOING_ENV, Reply, Router, RpcSession
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
 

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from evse.ocpp.rpc import CallTimeout, Router, RpcSession
+from evse.ocpp.calls import CallTimeout
+from evse.ocpp.rpc import Router, RpcSession
 from evse.ocpp.v201 import messages as m
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from evse.ocpp.rpc import CallError, OcppMessage, Resp
+from evse.ocpp.calls import CallError, OcppMessage, Resp
 from evse.ocpp.v16.sender import V16Sender
 from evse.ocpp.v16.tx_ids import TxIds
 from evse.ocpp.v201 import messages as m

@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from evse.ocpp.rpc import OcppMessage
+from evse.ocpp.calls import OcppMessage
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
 from evse.ocpp.v201.wire import Wire201

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from drivers.interfaces import HashAlgorithm, OcspRequestData
+from evse.ocpp.calls import OcppMessage, Resp
 from evse.ocpp.handlers.station_certificate import signed_response
-from evse.ocpp.rpc import OcppMessage, Resp
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.wire.tokens import Tokens201
 from evse.station.core.contract_auth import CertificateStatus

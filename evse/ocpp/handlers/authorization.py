@@ -9,7 +9,8 @@ for DeviceDataCtrlr's limits.
 
 from __future__ import annotations
 
-from evse.ocpp.rpc import CallError, Router
+from evse.ocpp.calls import CallError
+from evse.ocpp.rpc import Router
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.tokens import list_entry_from_authorization_data
 from evse.station.core.tokens_neutral import ListUpdate

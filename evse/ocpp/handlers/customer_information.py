@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 
 from evse.clock import Clock
-from evse.ocpp.rpc import CallSender, Reply, Router
+from evse.ocpp.calls import CallSender
+from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 from evse.station.shell.customer_data import CustomerData
 

@@ -28,7 +28,8 @@ from evse.devicemodel.operations import (
     SetVariableResult,
 )
 from evse.devicemodel.reports import base_report, custom_report, notify_report_batches, unsupported_criteria
-from evse.ocpp.rpc import CallError, CallSender, Reply, Router
+from evse.ocpp.calls import CallError, CallSender
+from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.keys import component_key, component_type, variable_type
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from evse.ocpp.rpc import CallSender, Reply, Router
+from evse.ocpp.calls import CallSender
+from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.display import info_from_message, message_from_info
 from evse.station.core import display_rules

@@ -31,7 +31,8 @@ from evse.devicemodel.monitoring import (
 )
 from evse.devicemodel.operations import ComponentVariableSelector
 from evse.errors import DeviceModelError
-from evse.ocpp.rpc import CallError, CallSender, Reply, Router
+from evse.ocpp.calls import CallError, CallSender
+from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.keys import component_key, component_type, variable_type
 from evse.station.shell.variable_monitors import VariableMonitors

@@ -16,7 +16,8 @@ from cryptography import x509
 
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, Reply, Resp, Router
+from evse.ocpp.calls import CallError, CallTimeout, NotConnected, Resp
+from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 from evse.security.cert_store import CertificateRejected, CertificateStoreError
 from evse.security.csr import new_station_csr

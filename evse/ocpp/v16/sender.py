@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from evse.ocpp.rpc import CallError, CallSender, OcppMessage
+from evse.ocpp.calls import CallError, CallSender, OcppMessage
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16 import translate
 from evse.ocpp.v16.tx_ids import TxIds

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from evse.firmware.updater import FirmwareUpdater
 from evse.logs.retrieval import LogRetrieval
+from evse.ocpp.calls import CallSender
 from evse.ocpp.handlers.data_transfer import VendorRegistry
-from evse.ocpp.rpc import CallSender, Router
+from evse.ocpp.rpc import Router
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.configuration_view import ConfigurationChange
 from evse.ocpp.v16.handlers import configuration, core, local_list, reservation, smart_charging

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from evse.ocpp.rpc import NotConnected
+from evse.ocpp.calls import NotConnected
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.authorization import AuthorizationResult
 from evse.station.core.reservation_book import IdToken

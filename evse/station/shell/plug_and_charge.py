@@ -23,7 +23,7 @@ from drivers.interfaces import (
 )
 from evse.devicemodel.model import DeviceModel
 from evse.errors import DeviceModelError
-from evse.ocpp.rpc import NotConnected
+from evse.ocpp.calls import NotConnected
 from evse.station.core.authorization import AuthorizationSource
 from evse.station.core.contract_auth import (
     CertificateStatus,

@@ -23,7 +23,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from evse.errors import StorageError
-from evse.ocpp.rpc import CallError, CallTimeout, NotConnected, OcppMessage
+from evse.ocpp.calls import CallError, CallTimeout, NotConnected, OcppMessage
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.faults import fault_variable
 from evse.storage import StorageHealth, probe_state_dir, probe_write

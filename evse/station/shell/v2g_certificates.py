@@ -30,7 +30,7 @@ from drivers.errors import DriverError
 from drivers.interfaces import Iso15118CertificateBridge, Iso15118CertificateRequested, Iso15118V2gCsrPresented
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.rpc import CallError, CallTimeout, NotConnected
+from evse.ocpp.calls import CallError, CallTimeout, NotConnected
 from evse.station.shell.runtime import EvseRuntime
 from evse.station.shell.wire_tokens import TokenWire
 

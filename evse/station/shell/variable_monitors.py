@@ -47,7 +47,7 @@ from evse.devicemodel.monitoring import (
 )
 from evse.devicemodel.operations import ComponentVariableSelector
 from evse.errors import StorageError
-from evse.ocpp.rpc import OcppMessage
+from evse.ocpp.calls import OcppMessage
 from evse.station.core.faults import FAULTS
 from evse.station.shell.wire_events import EventReport
 

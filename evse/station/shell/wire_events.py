@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from evse.ocpp.rpc import OcppMessage
+from evse.ocpp.calls import OcppMessage
 
 
 @dataclass(frozen=True)

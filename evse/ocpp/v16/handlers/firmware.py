@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from evse.firmware.updater import FirmwareUpdater
 from evse.logs.retrieval import LogRetrieval
-from evse.ocpp.rpc import OcppMessage, Reply, Router
+from evse.ocpp.calls import OcppMessage
+from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16 import translate
 from evse.ocpp.v16.handlers.services import ServiceHandlers, reply

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 
-from evse.ocpp.rpc import CallError, Router
+from evse.ocpp.calls import CallError
+from evse.ocpp.rpc import Router
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.translate import id_token_info
 from evse.ocpp.v201 import messages as m

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from evse.ocpp.rpc import OcppMessage, Reply, Router
+from evse.ocpp.calls import OcppMessage
+from evse.ocpp.rpc import Reply, Router
 
 Answer = TypeVar("Answer", bound=OcppMessage)
 Then = Callable[[], Awaitable[None]] | None

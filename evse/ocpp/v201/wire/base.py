@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evse.ocpp.rpc import CallSender
+from evse.ocpp.calls import CallSender
 
 
 class WireBase:

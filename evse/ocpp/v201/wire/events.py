@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from evse.ocpp.rpc import OcppMessage
+from evse.ocpp.calls import OcppMessage
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.wire.base import WireBase
 from evse.station.shell.wire_events import EventReport

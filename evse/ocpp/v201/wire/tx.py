@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from evse.config import StationSection
+from evse.ocpp.calls import OcppMessage
 from evse.ocpp.dialect import message_models
-from evse.ocpp.rpc import OcppMessage
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.ocpp.v201.tokens import personal_message, verdict_from_info
