@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from evse.smartcharging.composite import InstalledProfile
+from evse.smartcharging.model import InstalledProfile
 from evse.smartcharging.profile_store import ProfileStore
 from evse.storage import StorageHealth, open_database
 from tests.charging_profiles import profile
@@ -20,9 +20,7 @@ def test_profiles_survive_a_reopen_and_are_replaced_by_id(tmp_path: Path) -> Non
     store.put(InstalledProfile(1, profile(2, "TxDefaultProfile", [(0, 10.0)], start=T0)))
     store.put(InstalledProfile(2, profile(2, "TxDefaultProfile", [(0, 12.0)], start=T0)))  # same id: moved, replaced
     again = ProfileStore(open_database(tmp_path, StorageHealth(tmp_path)))
-    assert [
-        (p.evse_id, p.profile.id, p.profile.chargingSchedule[0].chargingSchedulePeriod[0].limit) for p in again.all()
-    ] == [
+    assert [(p.evse_id, p.profile.id, p.profile.schedules[0].periods[0].limit) for p in again.all()] == [
         (0, 1, 20.0),
         (2, 2, 12.0),
     ]
