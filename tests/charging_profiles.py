@@ -9,7 +9,7 @@ from typing import Any
 from evse.clock import ocpp_timestamp
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.profiles import profile_from_201
-from evse.smartcharging.model import ChargingProfile
+from evse.smartcharging.model import Profile
 
 Period = tuple[int, float] | tuple[int, float, int]  # (startPeriod, limit[, numberPhases])
 
@@ -66,7 +66,7 @@ def profile_201(profile_id: int, purpose: str, periods: Sequence[Period], **opti
     return m.ChargingProfileType.model_validate(wire_profile(profile_id, purpose, periods, **options))
 
 
-def profile(profile_id: int, purpose: str, periods: Sequence[Period], **options: Any) -> ChargingProfile:
+def profile(profile_id: int, purpose: str, periods: Sequence[Period], **options: Any) -> Profile:
     """The same profile as the smart-charging engine's model (read as the 2.0.1 adapter reads it)."""
     return profile_from_201(profile_201(profile_id, purpose, periods, **options))
 

@@ -71,7 +71,7 @@ class Schedule:
 
 
 @dataclass(frozen=True)
-class ChargingProfile:
+class Profile:
     """A charging profile as the CSMS set it. More than one schedule comes only with ISO 15118 SASchedules,
     which the rules refuse; they are kept so the rules can say so."""
 
@@ -91,7 +91,7 @@ class InstalledProfile:
     """A charging profile as installed: on the station (evse_id 0) or one EVSE."""
 
     evse_id: int
-    profile: ChargingProfile
+    profile: Profile
 
 
 @dataclass(frozen=True)

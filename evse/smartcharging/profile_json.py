@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from evse.smartcharging.model import ChargingProfile, Kind, Purpose, RateUnit, Recurrency, Schedule, SchedulePeriod
+from evse.smartcharging.model import Kind, Profile, Purpose, RateUnit, Recurrency, Schedule, SchedulePeriod
 
 
 class ProfileJsonError(ValueError):
@@ -28,7 +28,7 @@ def _drop_none(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def profile_to_json(profile: ChargingProfile) -> dict[str, Any]:
+def profile_to_json(profile: Profile) -> dict[str, Any]:
     """The profile as JSON-ready data (None fields left out)."""
     return _drop_none(
         {
@@ -68,7 +68,7 @@ def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
     )
 
 
-def profile_from_json(data: Any) -> ChargingProfile:
+def profile_from_json(data: Any) -> Profile:
     """The profile `profile_to_json` (or an earlier release) wrote; ProfileJsonError if it is none."""
     try:
         schedules = tuple(_schedule(s) for s in data["chargingSchedule"])
@@ -76,7 +76,7 @@ def profile_from_json(data: Any) -> ChargingProfile:
             raise ProfileJsonError("a profile has at least one schedule")
         recurrency = data.get("recurrencyKind")
         transaction_id = data.get("transactionId")
-        return ChargingProfile(
+        return Profile(
             id=_int(data["id"]),
             stack_level=_int(data["stackLevel"]),
             purpose=Purpose(data["chargingProfilePurpose"]),

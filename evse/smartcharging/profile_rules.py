@@ -13,10 +13,10 @@ from datetime import datetime
 
 from evse.smartcharging.model import (
     CSO,
-    ChargingProfile,
     ClearCriteria,
     InstalledProfile,
     Kind,
+    Profile,
     Purpose,
     ReportCriteria,
 )
@@ -52,7 +52,7 @@ def _no(reason: str, detail: str) -> Verdict:
 
 
 def check_set_profile(
-    evse_id: int, profile: ChargingProfile, installed: Sequence[InstalledProfile], view: StationView
+    evse_id: int, profile: Profile, installed: Sequence[InstalledProfile], view: StationView
 ) -> Verdict:
     """SetChargingProfile: Accepted (replacing the profile of the same id, K01.FR.05) or Rejected."""
     purpose = profile.purpose
@@ -84,7 +84,7 @@ def check_set_profile(
     return Verdict(True, replaces=replaced)
 
 
-def _check_tx_profile(evse_id: int, profile: ChargingProfile, view: StationView) -> Verdict | None:
+def _check_tx_profile(evse_id: int, profile: Profile, view: StationView) -> Verdict | None:
     if evse_id == 0:
         return _no("InvalidProfile", "a TxProfile goes on the EVSE of its transaction, not EVSE 0 (K01.FR.16)")
     running = view.transactions.get(evse_id)
@@ -97,7 +97,7 @@ def _check_tx_profile(evse_id: int, profile: ChargingProfile, view: StationView)
     return None
 
 
-def check_schedule(profile: ChargingProfile, view: StationView, evse_id: int = 0) -> Verdict | None:
+def check_schedule(profile: Profile, view: StationView, evse_id: int = 0) -> Verdict | None:
     """The schedule's own rules (kind, start, periods, unit, phases); None when it may be installed."""
     kind = profile.kind
     if len(profile.schedules) != 1:
@@ -113,7 +113,7 @@ def check_schedule(profile: ChargingProfile, view: StationView, evse_id: int = 0
     return check_periods(profile, view, evse_id)
 
 
-def check_periods(profile: ChargingProfile, view: StationView, evse_id: int = 0) -> Verdict | None:
+def check_periods(profile: Profile, view: StationView, evse_id: int = 0) -> Verdict | None:
     schedule = profile.schedules[0]
     if schedule.rate_unit.value not in view.rate_units:
         return _no("UnsupportedRateUnit", f"chargingRateUnit {schedule.rate_unit.value} is not supported (K01.FR.26)")
@@ -154,7 +154,7 @@ def check_periods(profile: ChargingProfile, view: StationView, evse_id: int = 0)
     return None
 
 
-def _clash(evse_id: int, profile: ChargingProfile, others: Sequence[InstalledProfile]) -> Verdict | None:
+def _clash(evse_id: int, profile: Profile, others: Sequence[InstalledProfile]) -> Verdict | None:
     """K01.FR.06/39/52/53: two profiles of the same purpose and stack level may not be valid at once on the
     same EVSE (for TxProfiles: the same transaction); a TxDefaultProfile on EVSE 0 and one on an EVSE clash too."""
     purpose = profile.purpose
@@ -177,7 +177,7 @@ def _clash(evse_id: int, profile: ChargingProfile, others: Sequence[InstalledPro
     return None
 
 
-def _overlap(a: ChargingProfile, b: ChargingProfile) -> bool:
+def _overlap(a: Profile, b: Profile) -> bool:
     start_a, start_b = _bound(a.valid_from), _bound(b.valid_from)
     end_a, end_b = _bound(a.valid_to), _bound(b.valid_to)
     return (end_b is None or start_a is None or start_a < end_b) and (
@@ -229,7 +229,7 @@ def cleared(installed: Sequence[InstalledProfile], criteria: ClearCriteria) -> l
     ]
 
 
-def check_remote_start_profile(evse_id: int, profile: ChargingProfile, view: StationView) -> Verdict:
+def check_remote_start_profile(evse_id: int, profile: Profile, view: StationView) -> Verdict:
     """The chargingProfile of a RequestStartTransaction (F01/K05): a TxProfile, for a transaction that has
     no id yet, so none is named; its schedule follows the same rules, but an Absolute one may leave its
     start to the transaction."""

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from evse.smartcharging.model import ChargingProfile, Kind, RateUnit, Recurrency, SchedulePeriod
+from evse.smartcharging.model import Kind, Profile, RateUnit, Recurrency, SchedulePeriod
 
 DAY_S = 86_400
 WEEK_S = 7 * DAY_S
@@ -36,18 +36,18 @@ def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def valid_at(profile: ChargingProfile, at: datetime) -> bool:
+def valid_at(profile: Profile, at: datetime) -> bool:
     """Inside [validFrom, validTo)."""
     if profile.valid_from is not None and at < utc(profile.valid_from):
         return False
     return profile.valid_to is None or at < utc(profile.valid_to)
 
 
-def recurrence_s(profile: ChargingProfile) -> int:
+def recurrence_s(profile: Profile) -> int:
     return WEEK_S if profile.recurrency is Recurrency.Weekly else DAY_S
 
 
-def schedule_origin(profile: ChargingProfile, at: datetime, session_start: datetime) -> datetime:
+def schedule_origin(profile: Profile, at: datetime, session_start: datetime) -> datetime:
     """Where the schedule's startPeriod 0 lies for the instant `at` (for Recurring: the cycle covering it)."""
     schedule = profile.schedules[0]
     if profile.kind is Kind.Relative or schedule.start is None:
@@ -61,7 +61,7 @@ def schedule_origin(profile: ChargingProfile, at: datetime, session_start: datet
     return start
 
 
-def period_at(profile: ChargingProfile, at: datetime, session_start: datetime) -> PeriodInForce | None:
+def period_at(profile: Profile, at: datetime, session_start: datetime) -> PeriodInForce | None:
     """The period `profile` has in force at `at`, or None (not valid then, before its start, after its
     duration)."""
     if not valid_at(profile, at):
@@ -81,7 +81,7 @@ def period_at(profile: ChargingProfile, at: datetime, session_start: datetime) -
     )
 
 
-def changes(profile: ChargingProfile, start: datetime, end: datetime, session_start: datetime) -> list[datetime]:
+def changes(profile: Profile, start: datetime, end: datetime, session_start: datetime) -> list[datetime]:
     """Every instant in (start, end) at which `period_at` may give another answer; sorted."""
     found: set[datetime] = set()
     if profile.valid_from is not None:

@@ -14,7 +14,7 @@ from evse.smartcharging.composite import (
     next_change,
 )
 from evse.smartcharging.external_limits import ExternalLimit
-from evse.smartcharging.model import ChargingProfile, CompositePeriod, InstalledProfile, RateUnit
+from evse.smartcharging.model import CompositePeriod, InstalledProfile, Profile, RateUnit
 from tests.charging_profiles import profile
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -22,7 +22,7 @@ A = RateUnit.A
 W = RateUnit.W
 
 
-def sources(*installed: tuple[int, ChargingProfile], external: tuple[ExternalLimit, ...] = (), **facts: Any) -> Sources:
+def sources(*installed: tuple[int, Profile], external: tuple[ExternalLimit, ...] = (), **facts: Any) -> Sources:
     evse = EvseFacts(evse_id=1, max_current_a=facts.pop("max_a", 32.0), **facts)
     return Sources([InstalledProfile(e, p) for e, p in installed], list(external), {1: evse})
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from evse.smartcharging.model import (
-    ChargingProfile,
     ClearCriteria,
     InstalledProfile,
+    Profile,
     Purpose,
     ReportCriteria,
     SchedulePeriod,
@@ -30,13 +30,13 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 VIEW = StationView(evse_ids=frozenset({1, 2}), transactions={1: "tx-1"})
 
 
-def default(profile_id: int = 1, **options: Any) -> ChargingProfile:
+def default(profile_id: int = 1, **options: Any) -> Profile:
     options.setdefault("start", T0)
     return profile(profile_id, "TxDefaultProfile", options.pop("periods", [(0, 16.0)]), **options)
 
 
 def verdict(
-    evse_id: int, p: ChargingProfile, installed: list[InstalledProfile] | None = None, view: StationView = VIEW
+    evse_id: int, p: Profile, installed: list[InstalledProfile] | None = None, view: StationView = VIEW
 ) -> tuple[bool, str | None]:
     result = check_set_profile(evse_id, p, installed or [], view)
     return result.accepted, result.reason

@@ -12,7 +12,7 @@ from evse.ocpp.v16.handlers.local_list import list_entry
 from evse.ocpp.v16.handlers.reservation import reservation_from_16
 from evse.ocpp.v16.handlers.smart_charging import tenths_down, with_start
 from evse.ocpp.v16.profiles import profile_from_16
-from evse.smartcharging.model import ChargingProfile, Kind
+from evse.smartcharging.model import Kind, Profile
 from evse.station.core.reservation_book import IdToken
 from evse.station.core.tokens import token_key
 from evse.station.core.tokens_neutral import TokenStatus
@@ -57,7 +57,7 @@ def test_limits_round_down_to_one_decimal(value: float, expected: float) -> None
     assert tenths_down(value) == expected
 
 
-def _profile(purpose: str, kind: str = "Absolute", start: datetime | None = None) -> ChargingProfile:
+def _profile(purpose: str, kind: str = "Absolute", start: datetime | None = None) -> Profile:
     schedule: dict[str, object] = {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10}]}
     if start is not None:
         schedule["startSchedule"] = start.isoformat()

@@ -12,9 +12,9 @@ from typing import Any
 
 from evse.ocpp.v16 import messages as m16
 from evse.smartcharging.model import (
-    ChargingProfile,
     CompositeSchedule,
     Kind,
+    Profile,
     Purpose,
     RateUnit,
     Recurrency,
@@ -29,11 +29,11 @@ PURPOSE_FROM_16 = {
 }
 
 
-def profile_from_16(profile: m16.ChargingProfile, local_tx_id: str | None = None) -> ChargingProfile:
+def profile_from_16(profile: m16.ChargingProfile, local_tx_id: str | None = None) -> Profile:
     """The engine's profile; `local_tx_id` is the station's id of the transaction a TxProfile is for."""
     schedule = profile.chargingSchedule
     recurrency = profile.recurrencyKind
-    return ChargingProfile(
+    return Profile(
         id=profile.chargingProfileId,
         stack_level=profile.stackLevel,
         purpose=PURPOSE_FROM_16[profile.chargingProfilePurpose.value],

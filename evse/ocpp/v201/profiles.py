@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from evse.ocpp.v201 import messages as m
 from evse.smartcharging.model import (
-    ChargingProfile,
     ClearCriteria,
     CompositeSchedule,
     Kind,
+    Profile,
     Purpose,
     RateUnit,
     Recurrency,
@@ -22,8 +22,8 @@ from evse.smartcharging.model import (
 )
 
 
-def profile_from_201(profile: m.ChargingProfileType) -> ChargingProfile:
-    return ChargingProfile(
+def profile_from_201(profile: m.ChargingProfileType) -> Profile:
+    return Profile(
         id=profile.id,
         stack_level=profile.stackLevel,
         purpose=Purpose(profile.chargingProfilePurpose.value),
@@ -50,7 +50,7 @@ def schedule_from_201(schedule: m.ChargingScheduleType) -> Schedule:
     )
 
 
-def profile_to_201(profile: ChargingProfile) -> m.ChargingProfileType:
+def profile_to_201(profile: Profile) -> m.ChargingProfileType:
     return m.ChargingProfileType(
         id=profile.id,
         stackLevel=profile.stack_level,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from drivers.interfaces import Iso15118ChargingNeeds, Iso15118SessionStarted, Iso15118SessionStopped
 from evse.smartcharging.ev_needs import accepted_schedule, horizon_s, same_needs
-from evse.smartcharging.model import ChargingProfile, Purpose, RateUnit
+from evse.smartcharging.model import Profile, Purpose, RateUnit
 from evse.station.core import evse_fsm as fsm
 from evse.station.shell.wire_tx import NeedsAnswer
 
@@ -95,7 +95,7 @@ class EvChargingNeeds:
         if answer.status == "Rejected":
             log.info("CSMS sends no schedule evse=%s: the EV charges with the station's limits", answer.evse_id)
 
-    def on_profile_installed(self, evse_id: int, profile: ChargingProfile) -> None:
+    def on_profile_installed(self, evse_id: int, profile: Profile) -> None:
         """A TxProfile of the running transaction is installed (K15 reply, K16 renegotiation): the module
         gets the limit in force from the power path; the CSMS hears which schedule the EV accepted."""
         runtime = self._station.evses.get(evse_id)

@@ -23,10 +23,10 @@ from evse.smartcharging.composite import EvseFacts, Limit, Sources, composite_sc
 from evse.smartcharging.external_limits import ExternalLimit
 from evse.smartcharging.model import (
     CSO,
-    ChargingProfile,
     ClearCriteria,
     CompositeSchedule,
     InstalledProfile,
+    Profile,
     Purpose,
     RateUnit,
     ReportCriteria,
@@ -60,7 +60,7 @@ class ProfileReport:
 
     evse_id: int
     source: str  # a charging limit source: CSO for every profile the CSMS installed
-    profiles: list[ChargingProfile]
+    profiles: list[Profile]
 
 
 class SmartCharging:
@@ -72,7 +72,7 @@ class SmartCharging:
         self._wake = asyncio.Event()
         self._pending_check = False
         #: Told of every profile SetChargingProfile installed (evse id, profile), e.g. ISO 15118 schedules.
-        self.installed: list[Callable[[int, ChargingProfile], None]] = []
+        self.installed: list[Callable[[int, Profile], None]] = []
         station.external_limits.subscribe(self._external_changed)
         self._record_entries()
 
@@ -113,7 +113,7 @@ class SmartCharging:
         return self._station.clock.now()
 
     # ---- K01 / K05 / K09 / K10 -------------------------------------------------------------------
-    def set_profile(self, evse_id: int, profile: ChargingProfile) -> Verdict:
+    def set_profile(self, evse_id: int, profile: Profile) -> Verdict:
         verdict = check_set_profile(evse_id, profile, self._store.all(), self.view())
         log.info(
             "SetChargingProfile evse=%s id=%s purpose=%s stack=%s -> %s %s",
@@ -131,7 +131,7 @@ class SmartCharging:
                 listener(evse_id, profile)
         return verdict
 
-    def check_remote_start(self, evse_id: int | None, profile: ChargingProfile) -> Verdict:
+    def check_remote_start(self, evse_id: int | None, profile: Profile) -> Verdict:
         """RequestStartTransaction's chargingProfile (F01, K05): may it be used? It is installed as a
         TxProfile once the transaction has an id (`on_transaction_event`)."""
         return check_remote_start_profile(evse_id or 0, profile, self.view())

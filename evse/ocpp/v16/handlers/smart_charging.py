@@ -28,7 +28,7 @@ from evse.ocpp.rpc import CallError, Router
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.profiles import PURPOSE_FROM_16, profile_from_16, schedule_to_16
 from evse.ocpp.v16.tx_ids import TxIds
-from evse.smartcharging.model import ChargingProfile, ClearCriteria, Kind, Purpose, RateUnit
+from evse.smartcharging.model import ClearCriteria, Kind, Profile, Purpose, RateUnit
 from evse.station.shell.station import Station
 
 _Purpose16 = m16.ChargingProfilePurposeType
@@ -107,7 +107,7 @@ def register(router: Router, station: Station, tx_ids: TxIds) -> None:
     router.register(m16.GetCompositeScheduleRequest, composite)
 
 
-def with_start(profile: ChargingProfile, now: datetime) -> ChargingProfile:
+def with_start(profile: Profile, now: datetime) -> Profile:
     """1.6's reading of a schedule without startSchedule (see the module docstring); `now` is its arrival."""
     schedule = profile.schedules[0]
     if profile.kind is not Kind.Absolute or schedule.start is not None:
