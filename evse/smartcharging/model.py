@@ -8,9 +8,11 @@ A or W), so each adapter maps its messages onto them at its edge: OCPP 2.0.1 in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Purpose(StrEnum):
@@ -44,6 +46,10 @@ class Recurrency(StrEnum):
     Weekly = "Weekly"
 
 
+#: What the CSMS attached that the station does not read (a vendor's custom data, an ISO 15118 sales tariff),
+#: as JSON: kept only so a profile is reported back as it was set.
+Opaque = Mapping[str, Any]
+
 #: The source of every profile the CSMS installs (a charging limit source, as GetChargingProfiles names it).
 CSO = "CSO"
 
@@ -56,6 +62,7 @@ class SchedulePeriod:
     limit: float
     number_phases: int | None = None
     phase_to_use: int | None = None
+    vendor_data: Opaque | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class Schedule:
     start: datetime | None = None
     duration: int | None = None
     min_charging_rate: float | None = None
+    sales_tariff: Opaque | None = field(default=None, hash=False)
+    vendor_data: Opaque | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class Profile:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     transaction_id: str | None = None
+    vendor_data: Opaque | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def profile_to_json(profile: Profile) -> dict[str, Any]:
             "chargingProfilePurpose": profile.purpose.value,
             "chargingProfileKind": profile.kind.value,
             "chargingSchedule": [schedule_to_json(s) for s in profile.schedules],
+            "customData": profile.vendor_data,
             "recurrencyKind": profile.recurrency.value if profile.recurrency is not None else None,
             "validFrom": _timestamp(profile.valid_from) if profile.valid_from is not None else None,
             "validTo": _timestamp(profile.valid_to) if profile.valid_to is not None else None,
@@ -55,15 +56,18 @@ def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
                     {
                         "startPeriod": p.start_period,
                         "limit": p.limit,
+                        "customData": p.vendor_data,
                         "numberPhases": p.number_phases,
                         "phaseToUse": p.phase_to_use,
                     }
                 )
                 for p in schedule.periods
             ],
+            "customData": schedule.vendor_data,
             "startSchedule": _timestamp(schedule.start) if schedule.start is not None else None,
             "duration": schedule.duration,
             "minChargingRate": schedule.min_charging_rate,
+            "salesTariff": schedule.sales_tariff,
         }
     )
 
@@ -86,6 +90,7 @@ def profile_from_json(data: Any) -> Profile:
             valid_from=_optional_time(data.get("validFrom")),
             valid_to=_optional_time(data.get("validTo")),
             transaction_id=str(transaction_id) if transaction_id is not None else None,
+            vendor_data=_optional_object(data.get("customData")),
         )
     except ProfileJsonError:
         raise
@@ -100,6 +105,7 @@ def _schedule(data: Any) -> Schedule:
             limit=_number(p["limit"]),
             number_phases=_optional_int(p.get("numberPhases")),
             phase_to_use=_optional_int(p.get("phaseToUse")),
+            vendor_data=_optional_object(p.get("customData")),
         )
         for p in data["chargingSchedulePeriod"]
     )
@@ -113,6 +119,8 @@ def _schedule(data: Any) -> Schedule:
         start=_optional_time(data.get("startSchedule")),
         duration=_optional_int(data.get("duration")),
         min_charging_rate=_number(rate) if rate is not None else None,
+        sales_tariff=_optional_object(data.get("salesTariff")),
+        vendor_data=_optional_object(data.get("customData")),
     )
 
 
@@ -130,6 +138,12 @@ def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProfileJsonError(f"{value!r} is no number")
     return float(value)
+
+
+def _optional_object(value: Any) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise ProfileJsonError(f"{value!r} is no JSON object")
+    return value
 
 
 def _optional_time(value: Any) -> datetime | None:

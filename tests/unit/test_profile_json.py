@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.profiles import profile_from_201
+from evse.ocpp.v201.profiles import profile_from_201, profile_to_201
 from evse.smartcharging.model import Kind, Purpose, Recurrency
 from evse.smartcharging.profile_json import ProfileJsonError, profile_from_json, profile_to_json
 from tests.charging_profiles import wire_profile
@@ -84,3 +84,28 @@ def test_an_offset_other_than_utc_is_kept() -> None:
 def test_what_is_no_profile_raises_profile_json_error(broken: Any) -> None:
     with pytest.raises(ProfileJsonError):
         profile_from_json(broken)
+
+
+def _with_extras() -> dict[str, Any]:
+    """A profile with what the station does not read: customData everywhere and an ISO 15118 salesTariff."""
+    body = wire_profile(8, "TxDefaultProfile", [(0, 16.0), (600, 8.0)], start=T0)
+    body["customData"] = {"vendorId": "org.example", "fleet": "north"}
+    schedule = body["chargingSchedule"][0]
+    schedule["customData"] = {"vendorId": "org.example", "tier": 2}
+    schedule["chargingSchedulePeriod"][1]["customData"] = {"vendorId": "org.example", "note": "night"}
+    schedule["salesTariff"] = {
+        "id": 1,
+        "salesTariffEntry": [{"relativeTimeInterval": {"start": 0, "duration": 600}, "ePriceLevel": 1}],
+        "numEPriceLevels": 2,
+    }
+    return body
+
+
+def test_what_the_station_does_not_read_is_kept_so_it_is_reported_back_as_set() -> None:
+    given = m.ChargingProfileType.model_validate(_with_extras())
+    engine = profile_from_201(given)
+    assert engine.schedules[0].sales_tariff is not None
+    assert profile_to_201(engine) == given
+    stored = given.model_dump_json(exclude_none=True)
+    assert profile_from_json(json.loads(stored)) == engine
+    assert json.dumps(profile_to_json(engine), separators=(",", ":")) == stored

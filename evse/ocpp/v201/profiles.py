@@ -1,11 +1,15 @@
 """OCPP 2.0.1 charging profiles, schedules and criteria <-> the smart-charging engine's own
 (evse/smartcharging/model.py). The names are the same on both sides; only the classes differ.
 
-What the engine does not keep: customData and an ISO 15118 salesTariff (the station has no use for either),
-so a profile reported back (ReportChargingProfiles) comes without them.
+customData and an ISO 15118 salesTariff, which the station does not read, ride along as JSON (vendor_data,
+sales_tariff), so a profile is reported back (ReportChargingProfiles) as the CSMS set it.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
 
 from evse.ocpp.v201 import messages as m
 from evse.smartcharging.model import (
@@ -33,7 +37,16 @@ def profile_from_201(profile: m.ChargingProfileType) -> Profile:
         valid_from=profile.validFrom,
         valid_to=profile.validTo,
         transaction_id=profile.transactionId,
+        vendor_data=_json(profile.customData),
     )
+
+
+def _json(model: BaseModel | None) -> dict[str, Any] | None:
+    return model.model_dump(mode="json", exclude_none=True) if model is not None else None
+
+
+def _custom(data: Any) -> m.CustomDataType | None:
+    return m.CustomDataType.model_validate(data) if data is not None else None
 
 
 def schedule_from_201(schedule: m.ChargingScheduleType) -> Schedule:
@@ -41,12 +54,14 @@ def schedule_from_201(schedule: m.ChargingScheduleType) -> Schedule:
         id=schedule.id,
         rate_unit=RateUnit(schedule.chargingRateUnit.value),
         periods=tuple(
-            SchedulePeriod(p.startPeriod, p.limit, p.numberPhases, p.phaseToUse)
+            SchedulePeriod(p.startPeriod, p.limit, p.numberPhases, p.phaseToUse, _json(p.customData))
             for p in schedule.chargingSchedulePeriod
         ),
         start=schedule.startSchedule,
         duration=schedule.duration,
         min_charging_rate=schedule.minChargingRate,
+        sales_tariff=_json(schedule.salesTariff),
+        vendor_data=_json(schedule.customData),
     )
 
 
@@ -61,6 +76,7 @@ def profile_to_201(profile: Profile) -> m.ChargingProfileType:
         validFrom=profile.valid_from,
         validTo=profile.valid_to,
         transactionId=profile.transaction_id,
+        customData=_custom(profile.vendor_data),
     )
 
 
@@ -70,13 +86,21 @@ def schedule_to_201(schedule: Schedule) -> m.ChargingScheduleType:
         chargingRateUnit=m.ChargingRateUnitEnumType(schedule.rate_unit.value),
         chargingSchedulePeriod=[
             m.ChargingSchedulePeriodType(
-                startPeriod=p.start_period, limit=p.limit, numberPhases=p.number_phases, phaseToUse=p.phase_to_use
+                startPeriod=p.start_period,
+                limit=p.limit,
+                numberPhases=p.number_phases,
+                phaseToUse=p.phase_to_use,
+                customData=_custom(p.vendor_data),
             )
             for p in schedule.periods
         ],
         startSchedule=schedule.start,
         duration=schedule.duration,
         minChargingRate=schedule.min_charging_rate,
+        salesTariff=m.SalesTariffType.model_validate(schedule.sales_tariff)
+        if schedule.sales_tariff is not None
+        else None,
+        customData=_custom(schedule.vendor_data),
     )
 
 
