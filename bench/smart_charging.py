@@ -26,7 +26,9 @@ from ocpp.v201 import call
 from evse import control
 from evse.devcsms.server import DevCsms
 from evse.ocpp.v201 import messages as m
-from evse.smartcharging.composite import EvseFacts, InstalledProfile, Sources, composite_schedule
+from evse.ocpp.v201.profiles import profile_from_201
+from evse.smartcharging.composite import EvseFacts, Sources, composite_schedule
+from evse.smartcharging.model import InstalledProfile, RateUnit
 from tests.charging_profiles import snake, wire_profile
 
 PROFILES = 30
@@ -85,7 +87,9 @@ def stacked_profiles(now: datetime) -> list[tuple[int, dict[str, Any]]]:
 
 
 def pure_composites(now: datetime) -> tuple[dict[int, list[float]], dict[int, int]]:
-    installed = [InstalledProfile(e, m.ChargingProfileType.model_validate(p)) for e, p in stacked_profiles(now)]
+    installed = [
+        InstalledProfile(e, profile_from_201(m.ChargingProfileType.model_validate(p))) for e, p in stacked_profiles(now)
+    ]
     evses = {1: EvseFacts(1, 32.0), 2: EvseFacts(2, 32.0, phases=1)}
     times: dict[int, list[float]] = {}
     periods: dict[int, int] = {}
@@ -94,7 +98,7 @@ def pure_composites(now: datetime) -> tuple[dict[int, list[float]], dict[int, in
         for _ in range(COMPOSITES):
             sources = Sources(installed, [], evses)  # fresh each time: no cache carried over
             began = time.perf_counter()
-            result = composite_schedule(sources, evse_id, now, DAY, m.ChargingRateUnitEnumType.A)
+            result = composite_schedule(sources, evse_id, now, DAY, RateUnit.A)
             samples.append(time.perf_counter() - began)
         times[evse_id], periods[evse_id] = samples, len(result)
     return times, periods

@@ -8,6 +8,8 @@ from typing import Any
 
 from evse.clock import ocpp_timestamp
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.profiles import profile_from_201
+from evse.smartcharging.model import Profile
 
 Period = tuple[int, float] | tuple[int, float, int]  # (startPeriod, limit[, numberPhases])
 
@@ -59,9 +61,14 @@ def wire_profile(
     return profile
 
 
-def profile(profile_id: int, purpose: str, periods: Sequence[Period], **options: Any) -> m.ChargingProfileType:
-    """The same profile as the station's model."""
+def profile_201(profile_id: int, purpose: str, periods: Sequence[Period], **options: Any) -> m.ChargingProfileType:
+    """The same profile as the 2.0.1 message class."""
     return m.ChargingProfileType.model_validate(wire_profile(profile_id, purpose, periods, **options))
+
+
+def profile(profile_id: int, purpose: str, periods: Sequence[Period], **options: Any) -> Profile:
+    """The same profile as the smart-charging engine's model (read as the 2.0.1 adapter reads it)."""
+    return profile_from_201(profile_201(profile_id, purpose, periods, **options))
 
 
 def snake(data: Any) -> Any:

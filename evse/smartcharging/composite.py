@@ -29,25 +29,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from evse.ocpp.v201 import messages as m
 from evse.smartcharging.external_limits import ExternalLimit
+from evse.smartcharging.model import CompositePeriod, InstalledProfile, Purpose, RateUnit
 from evse.smartcharging.schedule import PeriodInForce, changes, period_at
 
 NOMINAL_VOLTAGE_V = 230.0
 #: How far ahead `next_change` looks: a weekly recurrence changes at least once in this window.
 HORIZON = timedelta(days=8)
 
-Purpose = m.ChargingProfilePurposeEnumType
 CABLE = "cable"
 EVSE_MAX = "evse_max"
-
-
-@dataclass(frozen=True)
-class InstalledProfile:
-    """A charging profile as installed: on the station (evse_id 0) or one EVSE."""
-
-    evse_id: int
-    profile: m.ChargingProfileType
 
 
 @dataclass(frozen=True)
@@ -94,14 +85,14 @@ class Sources:
 
 
 def _binds(item: InstalledProfile, facts: EvseFacts) -> bool:
-    purpose, profile = item.profile.chargingProfilePurpose, item.profile
+    purpose, profile = item.profile.purpose, item.profile
     if purpose is Purpose.ChargingStationMaxProfile:
         return item.evse_id == 0
     if purpose is Purpose.TxDefaultProfile:
         return item.evse_id in (0, facts.evse_id)
     if purpose is Purpose.TxProfile:
         tx = facts.transaction_id
-        return item.evse_id == facts.evse_id and tx is not None and profile.transactionId == tx
+        return item.evse_id == facts.evse_id and tx is not None and profile.transaction_id == tx
     return False  # ChargingStationExternalConstraints come as ExternalLimit, never installed by the CSMS
 
 
@@ -110,16 +101,16 @@ def floor_tenth(value: float) -> float:
     return math.floor(value * 10 + 1e-6) / 10
 
 
-def to_amps(limit: float, unit: m.ChargingRateUnitEnumType, phases: int) -> float:
+def to_amps(limit: float, unit: RateUnit, phases: int) -> float:
     """Amperes per phase of a limit in A or W, with the nominal voltage and `phases`."""
-    if unit is m.ChargingRateUnitEnumType.A:
+    if unit is RateUnit.A:
         return limit
     return limit / (NOMINAL_VOLTAGE_V * phases)
 
 
-def from_amps(amps: float, unit: m.ChargingRateUnitEnumType, phases: int) -> float:
+def from_amps(amps: float, unit: RateUnit, phases: int) -> float:
     """A limit in amperes per phase, as `unit`."""
-    if unit is m.ChargingRateUnitEnumType.A:
+    if unit is RateUnit.A:
         return floor_tenth(amps)
     return floor_tenth(amps * NOMINAL_VOLTAGE_V * phases)
 
@@ -129,8 +120,8 @@ def leading(items: Iterable[InstalledProfile], at: datetime, session_start: date
     best: tuple[int, PeriodInForce] | None = None
     for item in items:
         period = period_at(item.profile, at, session_start)
-        if period is not None and (best is None or item.profile.stackLevel > best[0]):
-            best = (item.profile.stackLevel, period)
+        if period is not None and (best is None or item.profile.stack_level > best[0]):
+            best = (item.profile.stack_level, period)
     return best[1] if best is not None else None
 
 
@@ -152,7 +143,7 @@ def evse_limit(sources: Sources, evse_id: int, at: datetime, origin: datetime | 
     )
     for purposes in by_purpose:
         for purpose in purposes:
-            period = leading((p for p in profiles if p.profile.chargingProfilePurpose is purpose), at, session_start)
+            period = leading((p for p in profiles if p.profile.purpose is purpose), at, session_start)
             if period is None:
                 continue
             used = min(period.number_phases or facts.phases, facts.phases)
@@ -181,9 +172,7 @@ def station_limit(sources: Sources, at: datetime, origin: datetime | None = None
     phases = max((limit.phases for limit in limits), default=3)
     candidates: list[tuple[float, str]] = [(floor_tenth(sum(limit.amps for limit in limits)), EVSE_MAX)]
     station_max = [
-        p
-        for p in sources.profiles
-        if p.evse_id == 0 and p.profile.chargingProfilePurpose is Purpose.ChargingStationMaxProfile
+        p for p in sources.profiles if p.evse_id == 0 and p.profile.purpose is Purpose.ChargingStationMaxProfile
     ]
     period = leading(station_max, at, origin or at)
     if period is not None:
@@ -236,15 +225,8 @@ def _whole_seconds_up(delta: timedelta) -> int:
     return delta.days * 86_400 + delta.seconds + (1 if delta.microseconds else 0)
 
 
-@dataclass(frozen=True)
-class CompositePeriod:
-    start_period: int
-    limit: float
-    phases: int
-
-
 def composite_schedule(
-    sources: Sources, evse_id: int, start: datetime, duration: int, unit: m.ChargingRateUnitEnumType
+    sources: Sources, evse_id: int, start: datetime, duration: int, unit: RateUnit
 ) -> list[CompositePeriod]:
     """The composite for [start, start + duration) in whole seconds from `start`, in `unit`; consecutive
     equal periods merged. A change between two whole seconds shows from the next whole second."""

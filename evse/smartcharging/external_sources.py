@@ -35,6 +35,7 @@ class ExternalSources:
         self.gate = SignalGate(station.external_limits, lambda: dm.get_bool(CONTROLLER, GATE_VARIABLE))
         self.reports = LimitReports(
             station.messages.enqueue,
+            station.wire,
             significance_percent=lambda: float(dm.get_decimal(CONTROLLER, "LimitChangeSignificance")),
             with_schedules=lambda: dm.get_bool(CONTROLLER, "NotifyChargingLimitWithSchedules"),
             now=station.clock.now,

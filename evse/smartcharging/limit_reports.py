@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
-from evse.ocpp.v201 import messages as m
+from evse.ocpp.calls import OcppMessage
 from evse.smartcharging.external_limits import LOAD_BALANCING, ExternalLimit
+from evse.smartcharging.model import RateUnit, Schedule, SchedulePeriod
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +42,28 @@ def significant(reported: ExternalLimit | None, new: ExternalLimit, percent: flo
     return False
 
 
+class LimitWire(Protocol):
+    """The messages of these reports, in the adapter's protocol (the station's ChargingWire is one)."""
+
+    def charging_limit(self, limit: ExternalLimit, schedules: Sequence[Schedule]) -> OcppMessage: ...
+
+    def charging_limit_cleared(self, limit: ExternalLimit) -> OcppMessage: ...
+
+
 class LimitReports:
     """Listens to the ExternalLimits registry and queues the CSMS messages."""
 
     def __init__(
         self,
-        enqueue: Callable[[m.OcppRequest], None],
+        enqueue: Callable[[OcppMessage], None],
+        wire: LimitWire,
         *,
         significance_percent: Callable[[], float],
         with_schedules: Callable[[], bool],
         now: Callable[[], datetime],
     ) -> None:
         self._enqueue = enqueue
+        self._wire = wire
         self._significance = significance_percent
         self._with_schedules = with_schedules
         self._now = now
@@ -66,12 +78,7 @@ class LimitReports:
         key = (limit.source, limit.evse_id)
         if new is None:
             if self._reported.pop(key, None) is not None:
-                self._enqueue(
-                    m.ClearedChargingLimitRequest(
-                        chargingLimitSource=m.ChargingLimitSourceEnumType(limit.source),
-                        evseId=limit.evse_id or None,
-                    )
-                )
+                self._enqueue(self._wire.charging_limit_cleared(limit))
             return
         if not significant(self._reported.get(key), new, self._significance()):
             log.debug("external limit change below LimitChangeSignificance, not reported: %s", new)
@@ -79,29 +86,20 @@ class LimitReports:
         self._reported[key] = new
         self._enqueue(self.notify(new))
 
-    def notify(self, limit: ExternalLimit) -> m.NotifyChargingLimitRequest:
-        schedules = self._schedules(limit) if self._with_schedules() else None
-        return m.NotifyChargingLimitRequest(
-            chargingLimit=m.ChargingLimitType(
-                chargingLimitSource=m.ChargingLimitSourceEnumType(limit.source),
-                isGridCritical=limit.is_grid_critical,
-            ),
-            # evseId must be > 0: a station-wide limit goes without one.
-            evseId=limit.evse_id or None,
-            chargingSchedule=schedules or None,
-        )
+    def notify(self, limit: ExternalLimit) -> OcppMessage:
+        return self._wire.charging_limit(limit, self._schedules(limit) if self._with_schedules() else [])
 
-    def _schedules(self, limit: ExternalLimit) -> list[m.ChargingScheduleType]:
+    def _schedules(self, limit: ExternalLimit) -> list[Schedule]:
         """One open-ended schedule per unit the limit has (a schedule has one chargingRateUnit)."""
         start = self._now()
         return [
-            m.ChargingScheduleType(
+            Schedule(
                 id=next(self._schedule_ids),
-                chargingRateUnit=unit,
-                startSchedule=start,
+                rate_unit=unit,
+                start=start,
                 # The schema allows one decimal in a period's limit.
-                chargingSchedulePeriod=[m.ChargingSchedulePeriodType(startPeriod=0, limit=round(value, 1))],
+                periods=(SchedulePeriod(start_period=0, limit=round(value, 1)),),
             )
-            for unit, value in ((m.ChargingRateUnitEnumType.A, limit.amps), (m.ChargingRateUnitEnumType.W, limit.watts))
+            for unit, value in ((RateUnit.A, limit.amps), (RateUnit.W, limit.watts))
             if value is not None
         ]

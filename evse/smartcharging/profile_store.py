@@ -1,6 +1,7 @@
 """The installed charging profiles, kept in the station's SQLite database: they survive a restart, a reset
 and a power cut (K01: installed profiles stay until cleared, replaced, expired or, for a TxProfile, the end
 of its transaction). Reads come from memory; every change is written (synchronous=FULL) before it counts.
+A row holds the profile's JSON (evse/smartcharging/profile_json.py: the form earlier releases wrote).
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
-from pydantic import ValidationError
-
-from evse.ocpp.v201 import messages as m
-from evse.smartcharging.composite import InstalledProfile
+from evse.smartcharging.model import InstalledProfile
+from evse.smartcharging.profile_json import profile_from_json, profile_to_json
 from evse.smartcharging.schedule import utc
 from evse.storage import Migration, migrate, transaction
 
@@ -40,8 +39,8 @@ class ProfileStore:
         self._profiles: dict[int, InstalledProfile] = {}
         for profile_id, evse_id, text in conn.execute("SELECT id, evse_id, profile FROM charging_profiles"):
             try:
-                profile = m.ChargingProfileType.model_validate(json.loads(text))
-            except (ValueError, ValidationError) as exc:
+                profile = profile_from_json(json.loads(text))
+            except ValueError as exc:  # ProfileJsonError and json's errors alike
                 # Written by another version and no longer valid: dropped, it would be refused today anyway.
                 log.error("charging profile %s unreadable, dropped: %s", profile_id, exc)
                 conn.execute("DELETE FROM charging_profiles WHERE id = ?", (profile_id,))
@@ -56,7 +55,7 @@ class ProfileStore:
 
     def put(self, item: InstalledProfile) -> None:
         """Install `item`, replacing the profile of the same id wherever it was."""
-        text = item.profile.model_dump_json(exclude_none=True)
+        text = json.dumps(profile_to_json(item.profile), separators=(",", ":"))
         with transaction(self._conn):
             self._conn.execute(
                 "INSERT INTO charging_profiles(id, evse_id, profile) VALUES(?, ?, ?) "
@@ -78,4 +77,6 @@ class ProfileStore:
 
     def expired(self, now: datetime) -> list[int]:
         """Ids of the profiles whose validTo has passed."""
-        return [i for i, p in self._profiles.items() if p.profile.validTo is not None and utc(p.profile.validTo) <= now]
+        return [
+            i for i, p in self._profiles.items() if p.profile.valid_to is not None and utc(p.profile.valid_to) <= now
+        ]

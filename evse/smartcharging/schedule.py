@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from evse.ocpp.v201 import messages as m
+from evse.smartcharging.model import Kind, Profile, RateUnit, Recurrency, SchedulePeriod
 
 DAY_S = 86_400
 WEEK_S = 7 * DAY_S
@@ -25,7 +25,7 @@ class PeriodInForce:
     """The schedule period a profile has in force at an instant, with what its schedule adds to it."""
 
     limit: float
-    unit: m.ChargingRateUnitEnumType
+    unit: RateUnit
     number_phases: int | None
     phase_to_use: int | None
     min_charging_rate: float | None
@@ -36,63 +36,63 @@ def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def valid_at(profile: m.ChargingProfileType, at: datetime) -> bool:
+def valid_at(profile: Profile, at: datetime) -> bool:
     """Inside [validFrom, validTo)."""
-    if profile.validFrom is not None and at < utc(profile.validFrom):
+    if profile.valid_from is not None and at < utc(profile.valid_from):
         return False
-    return profile.validTo is None or at < utc(profile.validTo)
+    return profile.valid_to is None or at < utc(profile.valid_to)
 
 
-def recurrence_s(profile: m.ChargingProfileType) -> int:
-    return WEEK_S if profile.recurrencyKind is m.RecurrencyKindEnumType.Weekly else DAY_S
+def recurrence_s(profile: Profile) -> int:
+    return WEEK_S if profile.recurrency is Recurrency.Weekly else DAY_S
 
 
-def schedule_origin(profile: m.ChargingProfileType, at: datetime, session_start: datetime) -> datetime:
+def schedule_origin(profile: Profile, at: datetime, session_start: datetime) -> datetime:
     """Where the schedule's startPeriod 0 lies for the instant `at` (for Recurring: the cycle covering it)."""
-    schedule = profile.chargingSchedule[0]
-    if profile.chargingProfileKind is m.ChargingProfileKindEnumType.Relative or schedule.startSchedule is None:
+    schedule = profile.schedules[0]
+    if profile.kind is Kind.Relative or schedule.start is None:
         # A RequestStartTransaction TxProfile may come Absolute without startSchedule: the session is its origin.
         return session_start
-    start = utc(schedule.startSchedule)
-    if profile.chargingProfileKind is m.ChargingProfileKindEnumType.Recurring:
+    start = utc(schedule.start)
+    if profile.kind is Kind.Recurring:
         period = recurrence_s(profile)
         cycles = math.floor((at - start).total_seconds() / period)
         return start + timedelta(seconds=cycles * period)
     return start
 
 
-def period_at(profile: m.ChargingProfileType, at: datetime, session_start: datetime) -> PeriodInForce | None:
+def period_at(profile: Profile, at: datetime, session_start: datetime) -> PeriodInForce | None:
     """The period `profile` has in force at `at`, or None (not valid then, before its start, after its
     duration)."""
     if not valid_at(profile, at):
         return None
-    schedule = profile.chargingSchedule[0]
+    schedule = profile.schedules[0]
     elapsed = (at - schedule_origin(profile, at, session_start)).total_seconds()
     if elapsed < 0 or (schedule.duration is not None and elapsed >= schedule.duration):
         return None
-    chosen: m.ChargingSchedulePeriodType | None = None
-    for period in schedule.chargingSchedulePeriod:
-        if period.startPeriod <= elapsed and (chosen is None or period.startPeriod >= chosen.startPeriod):
+    chosen: SchedulePeriod | None = None
+    for period in schedule.periods:
+        if period.start_period <= elapsed and (chosen is None or period.start_period >= chosen.start_period):
             chosen = period
     if chosen is None:
         return None
     return PeriodInForce(
-        chosen.limit, schedule.chargingRateUnit, chosen.numberPhases, chosen.phaseToUse, schedule.minChargingRate
+        chosen.limit, schedule.rate_unit, chosen.number_phases, chosen.phase_to_use, schedule.min_charging_rate
     )
 
 
-def changes(profile: m.ChargingProfileType, start: datetime, end: datetime, session_start: datetime) -> list[datetime]:
+def changes(profile: Profile, start: datetime, end: datetime, session_start: datetime) -> list[datetime]:
     """Every instant in (start, end) at which `period_at` may give another answer; sorted."""
     found: set[datetime] = set()
-    if profile.validFrom is not None:
-        found.add(utc(profile.validFrom))
-    if profile.validTo is not None:
-        found.add(utc(profile.validTo))
-    schedule = profile.chargingSchedule[0]
-    offsets = [p.startPeriod for p in schedule.chargingSchedulePeriod]
+    if profile.valid_from is not None:
+        found.add(utc(profile.valid_from))
+    if profile.valid_to is not None:
+        found.add(utc(profile.valid_to))
+    schedule = profile.schedules[0]
+    offsets = [p.start_period for p in schedule.periods]
     if schedule.duration is not None:
         offsets.append(schedule.duration)
-    if profile.chargingProfileKind is m.ChargingProfileKindEnumType.Recurring and schedule.startSchedule is not None:
+    if profile.kind is Kind.Recurring and schedule.start is not None:
         step = timedelta(seconds=recurrence_s(profile))
         origin = schedule_origin(profile, start, session_start)
         while origin < end:

@@ -3,7 +3,8 @@
 The reference is written apart from evse.smartcharging: it walks recurrences one cycle at a time, scans
 periods in order and combines the sources with plain loops. It shares only the unit arithmetic (to_amps,
 floor_tenth), whose own cases are the hand-computed examples of test_composite_schedule.py; what is checked
-here is the time logic: breakpoints, stacking, validity, recurrence, TxProfile over TxDefaultProfile.
+here is the time logic: breakpoints, stacking, validity, recurrence, TxProfile over TxDefaultProfile. The
+reference reads the profiles as the CSMS sent them (2.0.1); the engine gets them as the 2.0.1 adapter reads them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.profiles import profile_from_201
 from evse.smartcharging.composite import (
     EvseFacts,
-    InstalledProfile,
     Sources,
     composite_schedule,
     floor_tenth,
@@ -25,7 +26,8 @@ from evse.smartcharging.composite import (
     to_amps,
 )
 from evse.smartcharging.external_limits import ExternalLimit
-from tests.charging_profiles import profile
+from evse.smartcharging.model import InstalledProfile, RateUnit
+from tests.charging_profiles import profile_201
 
 START = datetime(2026, 5, 10, 8, 0, tzinfo=UTC)
 TX = "tx-1"
@@ -90,9 +92,9 @@ def ref_limit(
     for purpose, (_, (limit, unit, number_phases, min_rate)) in best.items():
         used = min(number_phases or facts.phases, facts.phases)
         phases = min(phases, used)
-        amps.append(floor_tenth(to_amps(limit, m.ChargingRateUnitEnumType(unit), used)))
+        amps.append(floor_tenth(to_amps(limit, RateUnit(unit), used)))
         if purpose != "ChargingStationMaxProfile" and min_rate is not None:
-            minimum = to_amps(min_rate, m.ChargingRateUnitEnumType(unit), used)
+            minimum = to_amps(min_rate, RateUnit(unit), used)
     for limit in external:
         if limit.evse_id in (0, facts.evse_id) and limit.amps is not None:
             amps.append(floor_tenth(limit.amps))
@@ -145,7 +147,7 @@ def profiles(draw: st.DrawFn, profile_id: int) -> tuple[int, m.ChargingProfileTy
         options["valid_to"] = draw(moments)
     if purpose == "TxProfile":
         options["transaction_id"] = draw(st.sampled_from([TX, TX, "other"]))
-    return evse_id, profile(profile_id, purpose, periods, **options)
+    return evse_id, profile_201(profile_id, purpose, periods, **options)
 
 
 @st.composite
@@ -178,8 +180,8 @@ def test_K08_composite_matches_the_second_by_second_reference(
     unit_name: str,
 ) -> None:
     installed, external, facts = situation
-    unit = m.ChargingRateUnitEnumType(unit_name)
-    sources = Sources([InstalledProfile(e, p) for e, p in installed], external, {1: facts})
+    unit = RateUnit(unit_name)
+    sources = Sources([InstalledProfile(e, profile_from_201(p)) for e, p in installed], external, {1: facts})
     got = composite_schedule(sources, 1, START, duration, unit)
     assert got[0].start_period == 0
     assert all(a.start_period < b.start_period for a, b in itertools.pairwise(got))

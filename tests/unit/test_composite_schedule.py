@@ -6,34 +6,28 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from evse.ocpp.v201 import messages as m
 from evse.smartcharging.composite import (
-    CompositePeriod,
     EvseFacts,
-    InstalledProfile,
     Sources,
     composite_schedule,
     evse_limit,
     next_change,
 )
 from evse.smartcharging.external_limits import ExternalLimit
+from evse.smartcharging.model import CompositePeriod, InstalledProfile, Profile, RateUnit
 from tests.charging_profiles import profile
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-A = m.ChargingRateUnitEnumType.A
-W = m.ChargingRateUnitEnumType.W
+A = RateUnit.A
+W = RateUnit.W
 
 
-def sources(
-    *installed: tuple[int, m.ChargingProfileType], external: tuple[ExternalLimit, ...] = (), **facts: Any
-) -> Sources:
+def sources(*installed: tuple[int, Profile], external: tuple[ExternalLimit, ...] = (), **facts: Any) -> Sources:
     evse = EvseFacts(evse_id=1, max_current_a=facts.pop("max_a", 32.0), **facts)
     return Sources([InstalledProfile(e, p) for e, p in installed], list(external), {1: evse})
 
 
-def periods(
-    src: Sources, duration: int, unit: m.ChargingRateUnitEnumType = A, evse_id: int = 1
-) -> list[tuple[int, float]]:
+def periods(src: Sources, duration: int, unit: RateUnit = A, evse_id: int = 1) -> list[tuple[int, float]]:
     return [(p.start_period, p.limit) for p in composite_schedule(src, evse_id, T0, duration, unit)]
 
 

@@ -1,4 +1,5 @@
-"""The EV's charging needs in OCPP terms and the schedule it accepts (evse.smartcharging.ev_needs, pure)."""
+"""The EV's charging needs in OCPP 2.0.1 terms (evse.ocpp.v201.wire.charging) and the schedule it accepts
+(evse.smartcharging.ev_needs, pure)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from drivers.interfaces import EnergyTransferMode, Iso15118ChargingNeeds
 from evse.ocpp.v201 import messages as m
-from evse.smartcharging.ev_needs import DEFAULT_HORIZON_S, accepted_schedule, horizon_s, needs_request, same_needs
+from evse.ocpp.v201.wire.charging import needs_request
+from evse.smartcharging.ev_needs import DEFAULT_HORIZON_S, accepted_schedule, horizon_s, same_needs
+from evse.smartcharging.model import CompositePeriod, CompositeSchedule, RateUnit
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DEPARTURE = NOW + timedelta(hours=2)
@@ -32,15 +35,13 @@ DC = Iso15118ChargingNeeds(
 )
 
 
-def composite(*periods: tuple[int, float], duration: int = 3600) -> m.CompositeScheduleType:
-    return m.CompositeScheduleType(
-        evseId=1,
+def composite(*periods: tuple[int, float], duration: int = 3600) -> CompositeSchedule:
+    return CompositeSchedule(
+        evse_id=1,
         duration=duration,
-        scheduleStart=NOW,
-        chargingRateUnit=m.ChargingRateUnitEnumType.A,
-        chargingSchedulePeriod=[
-            m.ChargingSchedulePeriodType(startPeriod=s, limit=a, numberPhases=3) for s, a in periods
-        ],
+        start=NOW,
+        rate_unit=RateUnit.A,
+        periods=tuple(CompositePeriod(start_period=s, limit=a, phases=3) for s, a in periods),
     )
 
 
@@ -92,18 +93,18 @@ def test_the_schedule_reaches_to_the_departure_or_a_day() -> None:
 def test_the_accepted_schedule_is_capped_by_the_ev_and_has_no_ac_offer_under_6_a() -> None:
     schedule = accepted_schedule(composite((0, 32.0), (600, 20.0), (1200, 4.0), (1800, 10.0)), AC, 7, 1024)
     assert schedule.id == 7
-    assert schedule.startSchedule == NOW
+    assert schedule.start == NOW
     assert schedule.duration == 3600
     # 32 and 20 A both become the EV's 16.5 A and merge; 4 A is no offer at all.
-    assert [(p.startPeriod, p.limit) for p in schedule.chargingSchedulePeriod] == [(0, 16.5), (1200, 0.0), (1800, 10.0)]
+    assert [(p.start_period, p.limit) for p in schedule.periods] == [(0, 16.5), (1200, 0.0), (1800, 10.0)]
 
 
 def test_a_dc_ev_accepts_low_currents() -> None:
     schedule = accepted_schedule(composite((0, 200.0), (60, 4.0)), DC, 1, 1024)
-    assert [(p.startPeriod, p.limit) for p in schedule.chargingSchedulePeriod] == [(0, 125.0), (60, 4.0)]
+    assert [(p.start_period, p.limit) for p in schedule.periods] == [(0, 125.0), (60, 4.0)]
 
 
 def test_past_the_period_limit_the_schedule_ends_where_the_first_period_left_out_begins() -> None:
     schedule = accepted_schedule(composite((0, 10.0), (100, 11.0), (200, 12.0)), AC, 1, 2)
-    assert [p.startPeriod for p in schedule.chargingSchedulePeriod] == [0, 100]
+    assert [p.start_period for p in schedule.periods] == [0, 100]
     assert schedule.duration == 200

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drivers.interfaces import InputChanged
+from evse.ocpp.calls import OcppMessage
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.schemas import validate_request
+from evse.ocpp.v201.wire.charging import Charging201
 from evse.smartcharging.ems_control import EmsControl
 from evse.smartcharging.ems_registers import Limit
 from evse.smartcharging.external_limits import EMS, GRID_OPERATOR, LOAD_BALANCING, ExternalLimit, ExternalLimits
@@ -101,9 +103,20 @@ def test_with_external_control_signals_disabled_the_registry_holds_none_until_th
     assert registry.in_force() == []
 
 
+class NoCalls:
+    """A CallSender for a wire that only renders: a call would be a bug."""
+
+    async def call(self, request: OcppMessage, response_type: type[Any]) -> Any:
+        raise AssertionError(f"unexpected CALL {request.ACTION}")
+
+
 def reports(sent: list[m.OcppRequest], percent: float = 5.0, schedules: bool = False) -> LimitReports:
     return LimitReports(
-        sent.append, significance_percent=lambda: percent, with_schedules=lambda: schedules, now=lambda: NOW
+        sent.append,  # type: ignore[arg-type]  # the 2.0.1 wire renders 2.0.1 requests
+        Charging201(NoCalls()),
+        significance_percent=lambda: percent,
+        with_schedules=lambda: schedules,
+        now=lambda: NOW,
     )
 
 

@@ -3,13 +3,20 @@ K10), on the pure rules."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from evse.ocpp.v201 import messages as m
-from evse.smartcharging.composite import InstalledProfile
+from evse.smartcharging.model import (
+    ClearCriteria,
+    InstalledProfile,
+    Profile,
+    Purpose,
+    ReportCriteria,
+    SchedulePeriod,
+)
 from evse.smartcharging.profile_rules import (
     StationView,
     check_remote_start_profile,
@@ -23,13 +30,13 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 VIEW = StationView(evse_ids=frozenset({1, 2}), transactions={1: "tx-1"})
 
 
-def default(profile_id: int = 1, **options: Any) -> m.ChargingProfileType:
+def default(profile_id: int = 1, **options: Any) -> Profile:
     options.setdefault("start", T0)
     return profile(profile_id, "TxDefaultProfile", options.pop("periods", [(0, 16.0)]), **options)
 
 
 def verdict(
-    evse_id: int, p: m.ChargingProfileType, installed: list[InstalledProfile] | None = None, view: StationView = VIEW
+    evse_id: int, p: Profile, installed: list[InstalledProfile] | None = None, view: StationView = VIEW
 ) -> tuple[bool, str | None]:
     result = check_set_profile(evse_id, p, installed or [], view)
     return result.accepted, result.reason
@@ -93,19 +100,9 @@ def test_K01_FR_26_an_unsupported_rate_unit_is_rejected() -> None:
 
 
 def test_K01_FR_20_phase_to_use_needs_phase_switching() -> None:
-    one_phase = m.ChargingProfileType.model_validate(
-        {
-            **default().model_dump(exclude_none=True),
-            "chargingSchedule": [
-                {
-                    "id": 1,
-                    "startSchedule": T0,
-                    "chargingRateUnit": "A",
-                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10, "numberPhases": 1, "phaseToUse": 2}],
-                }
-            ],
-        }
-    )
+    given = default()
+    period = SchedulePeriod(start_period=0, limit=10, number_phases=1, phase_to_use=2)
+    one_phase = replace(given, schedules=(replace(given.schedules[0], periods=(period,)),))
     assert verdict(1, one_phase) == (False, "UnsupportedParam")
     switching = StationView(evse_ids=frozenset({1}), transactions={}, phase_switching=True)
     assert verdict(1, one_phase, view=switching) == (True, None)
@@ -154,22 +151,21 @@ def test_K09_criteria_select_profiles() -> None:
         InstalledProfile(1, default(3, stack_level=2)),
     ]
     ids = lambda found: [p.profile.id for p in found]  # noqa: E731
-    criterion = m.ChargingProfileCriterionType
+    criterion = ReportCriteria
     assert ids(reported(installed, None, criterion())) == [1, 2, 3]
     assert ids(reported(installed, 0, criterion())) == [1, 2]
     assert ids(reported(installed, 1, criterion())) == [3]
-    assert ids(reported(installed, None, criterion(chargingProfileId=[3, 1]))) == [1, 3]
-    assert ids(reported(installed, None, criterion(stackLevel=2))) == [3]
-    assert ids(reported(installed, None, criterion(chargingProfilePurpose="TxDefaultProfile"))) == [2, 3]
-    assert ids(reported(installed, None, criterion(chargingLimitSource=["EMS"]))) == []
-    assert ids(reported(installed, None, criterion(chargingLimitSource=["CSO"]))) == [1, 2, 3]
+    assert ids(reported(installed, None, criterion(profile_ids=(3, 1)))) == [1, 3]
+    assert ids(reported(installed, None, criterion(stack_level=2))) == [3]
+    assert ids(reported(installed, None, criterion(purpose=Purpose.TxDefaultProfile))) == [2, 3]
+    assert ids(reported(installed, None, criterion(limit_sources=("EMS",)))) == []
+    assert ids(reported(installed, None, criterion(limit_sources=("CSO",)))) == [1, 2, 3]
 
 
 def test_K10_clear_by_id_or_criteria() -> None:
     installed = [InstalledProfile(0, default(2)), InstalledProfile(1, default(3, stack_level=2))]
-    request = m.ClearChargingProfileRequest
-    assert [p.profile.id for p in cleared(installed, request(chargingProfileId=3))] == [3]
-    assert cleared(installed, request(chargingProfileId=9)) == []
-    criteria = m.ClearChargingProfileType(evseId=1, stackLevel=2, chargingProfilePurpose="TxDefaultProfile")
-    assert [p.profile.id for p in cleared(installed, request(chargingProfileCriteria=criteria))] == [3]
-    assert len(cleared(installed, request())) == 2
+    assert [p.profile.id for p in cleared(installed, ClearCriteria(profile_id=3))] == [3]
+    assert cleared(installed, ClearCriteria(profile_id=9)) == []
+    criteria = ClearCriteria(evse_id=1, stack_level=2, purpose=Purpose.TxDefaultProfile)
+    assert [p.profile.id for p in cleared(installed, criteria)] == [3]
+    assert len(cleared(installed, ClearCriteria())) == 2

@@ -12,7 +12,7 @@ from evse.ocpp.v16.handlers.local_list import list_entry
 from evse.ocpp.v16.handlers.reservation import reservation_from_16
 from evse.ocpp.v16.handlers.smart_charging import tenths_down, with_start
 from evse.ocpp.v16.profiles import profile_from_16
-from evse.ocpp.v201 import messages as m
+from evse.smartcharging.model import Kind, Profile
 from evse.station.core.reservation_book import IdToken
 from evse.station.core.tokens import token_key
 from evse.station.core.tokens_neutral import TokenStatus
@@ -57,7 +57,7 @@ def test_limits_round_down_to_one_decimal(value: float, expected: float) -> None
     assert tenths_down(value) == expected
 
 
-def _profile(purpose: str, kind: str = "Absolute", start: datetime | None = None) -> m.ChargingProfileType:
+def _profile(purpose: str, kind: str = "Absolute", start: datetime | None = None) -> Profile:
     schedule: dict[str, object] = {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10}]}
     if start is not None:
         schedule["startSchedule"] = start.isoformat()
@@ -73,14 +73,14 @@ def _profile(purpose: str, kind: str = "Absolute", start: datetime | None = None
 
 def test_absolute_schedule_without_start_is_relative_to_charging() -> None:
     profile = with_start(_profile("TxDefaultProfile"), NOW)
-    assert profile.chargingProfileKind is m.ChargingProfileKindEnumType.Relative
-    assert profile.chargingSchedule[0].startSchedule is None
+    assert profile.kind is Kind.Relative
+    assert profile.schedules[0].start is None
 
 
 def test_charge_point_max_profile_without_start_starts_on_arrival() -> None:
     profile = with_start(_profile("ChargePointMaxProfile"), NOW)
-    assert profile.chargingProfileKind is m.ChargingProfileKindEnumType.Absolute
-    assert profile.chargingSchedule[0].startSchedule == NOW
+    assert profile.kind is Kind.Absolute
+    assert profile.schedules[0].start == NOW
 
 
 def test_schedule_with_start_is_left_alone() -> None:

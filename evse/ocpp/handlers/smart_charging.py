@@ -6,8 +6,17 @@ without smart charging does (TC_K_15).
 
 from __future__ import annotations
 
-from evse.ocpp.rpc import CallError, Reply, Router
+from evse.ocpp.calls import CallError
+from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.profiles import (
+    clear_criteria_from_201,
+    composite_to_201,
+    profile_from_201,
+    profile_to_201,
+    report_criteria_from_201,
+)
+from evse.smartcharging.model import RateUnit
 from evse.station.shell.station import Station
 
 _REASON_MAX = 20  # StatusInfoType.reasonCode maxLength
@@ -28,7 +37,7 @@ def register(router: Router, station: Station) -> None:
 
     async def set_profile(request: m.SetChargingProfileRequest) -> m.SetChargingProfileResponse:
         enabled(request.ACTION)
-        verdict = smart.set_profile(request.evseId, request.chargingProfile)
+        verdict = smart.set_profile(request.evseId, profile_from_201(request.chargingProfile))
         if verdict.accepted:
             return m.SetChargingProfileResponse(status=m.ChargingProfileStatusEnumType.Accepted)
         return m.SetChargingProfileResponse(
@@ -41,7 +50,7 @@ def register(router: Router, station: Station) -> None:
         # One ReportChargingProfiles holds one EVSE's profiles of one source; long lists are cut at the
         # station's report size (ItemsPerMessage of GetReport: no instance of its own in OCPP 2.0.1).
         per_message = station.dm.get_int("DeviceDataCtrlr", "ItemsPerMessage", variable_instance="GetReport")
-        reports = smart.report(request.evseId, request.chargingProfile, per_message)
+        reports = smart.report(request.evseId, report_criteria_from_201(request.chargingProfile), per_message)
         if not reports:
             return m.GetChargingProfilesResponse(status=m.GetChargingProfileStatusEnumType.NoProfiles)
 
@@ -50,9 +59,9 @@ def register(router: Router, station: Station) -> None:
                 station.messages.enqueue(
                     m.ReportChargingProfilesRequest(
                         requestId=request.requestId,
-                        chargingLimitSource=report.source,
+                        chargingLimitSource=m.ChargingLimitSourceEnumType(report.source),
                         evseId=report.evse_id,
-                        chargingProfile=report.profiles,
+                        chargingProfile=[profile_to_201(p) for p in report.profiles],
                         tbc=True if index + 1 < len(reports) else None,
                     )
                 )
@@ -63,7 +72,7 @@ def register(router: Router, station: Station) -> None:
 
     async def clear_profile(request: m.ClearChargingProfileRequest) -> m.ClearChargingProfileResponse:
         enabled(request.ACTION)
-        if smart.clear(request):
+        if smart.clear(clear_criteria_from_201(request)):
             return m.ClearChargingProfileResponse(status=m.ClearChargingProfileStatusEnumType.Accepted)
         return m.ClearChargingProfileResponse(
             status=m.ClearChargingProfileStatusEnumType.Unknown,
@@ -85,8 +94,10 @@ def register(router: Router, station: Station) -> None:
             return m.GetCompositeScheduleResponse(
                 status=rejected, statusInfo=_info("InvalidValue", "duration must be positive")
             )
-        schedule = smart.composite(request.evseId, request.duration, unit)
-        return m.GetCompositeScheduleResponse(status=m.GenericStatusEnumType.Accepted, schedule=schedule)
+        schedule = smart.composite(request.evseId, request.duration, RateUnit(unit.value) if unit is not None else None)
+        return m.GetCompositeScheduleResponse(
+            status=m.GenericStatusEnumType.Accepted, schedule=composite_to_201(schedule)
+        )
 
     router.register(m.SetChargingProfileRequest, set_profile)
     router.register(m.GetChargingProfilesRequest, get_profiles)

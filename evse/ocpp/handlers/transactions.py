@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from evse.ocpp.rpc import Router
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.profiles import profile_from_201
 from evse.station.core.reservation_book import IdToken
 from evse.station.shell.station import Station
 
@@ -16,7 +17,7 @@ def register(router: Router, station: Station) -> None:
             request.idToken.idToken,
             request.idToken.type.value,
             request.remoteStartId,
-            request.chargingProfile,
+            profile_from_201(request.chargingProfile) if request.chargingProfile is not None else None,
             # H03.FR.09/H19: a token of the reserved token's group may use the reservation.
             IdToken(request.groupIdToken.idToken, request.groupIdToken.type.value) if request.groupIdToken else None,
         )

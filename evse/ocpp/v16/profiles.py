@@ -1,8 +1,9 @@
-"""OCPP 1.6 charging profiles as the smart-charging engine's (the 2.0.1 ChargingProfileType it stores).
+"""OCPP 1.6 charging profiles as the smart-charging engine's (evse/smartcharging/model.py), and its composite
+schedule as 1.6's ChargingSchedule.
 
-The engine (evse/smartcharging) already does what 1.6 needs: stack levels, the three purposes, Absolute /
-Recurring / Relative schedules. 1.6 names the station-wide limit ChargePointMaxProfile, puts one schedule
-in a profile, and names a transaction by the CSMS's integer id (the station's own id is looked up first).
+The engine already does what 1.6 needs: stack levels, the three purposes, Absolute / Recurring / Relative
+schedules. 1.6 names the station-wide limit ChargePointMaxProfile, puts one schedule in a profile, and names a
+transaction by the CSMS's integer id (the station's own id is looked up first).
 """
 
 from __future__ import annotations
@@ -10,50 +11,60 @@ from __future__ import annotations
 from typing import Any
 
 from evse.ocpp.v16 import messages as m16
-from evse.ocpp.v201 import messages as m
+from evse.smartcharging.model import (
+    CompositeSchedule,
+    Kind,
+    Profile,
+    Purpose,
+    RateUnit,
+    Recurrency,
+    Schedule,
+    SchedulePeriod,
+)
 
-PURPOSE_TO_201 = {
-    "ChargePointMaxProfile": "ChargingStationMaxProfile",
-    "TxDefaultProfile": "TxDefaultProfile",
-    "TxProfile": "TxProfile",
+PURPOSE_FROM_16 = {
+    "ChargePointMaxProfile": Purpose.ChargingStationMaxProfile,
+    "TxDefaultProfile": Purpose.TxDefaultProfile,
+    "TxProfile": Purpose.TxProfile,
 }
-PURPOSE_TO_16 = {value: key for key, value in PURPOSE_TO_201.items()}
-UNIT_TO_201 = {"A": "A", "W": "W"}
 
 
-def profile_from_16(profile: m16.ChargingProfile, local_tx_id: str | None = None) -> m.ChargingProfileType:
-    source = profile.model_dump(mode="json", exclude_none=True)
-    schedule: dict[str, Any] = dict(source["chargingSchedule"])
-    schedule["id"] = profile.chargingProfileId  # one schedule per 1.6 profile: it takes the profile's id
-    body: dict[str, Any] = {
-        "id": profile.chargingProfileId,
-        "stackLevel": profile.stackLevel,
-        "chargingProfilePurpose": PURPOSE_TO_201[profile.chargingProfilePurpose.value],
-        "chargingProfileKind": profile.chargingProfileKind.value,
-        "chargingSchedule": [schedule],
-    }
-    for key in ("recurrencyKind", "validFrom", "validTo"):
-        if key in source:
-            body[key] = source[key]
-    if local_tx_id is not None:
-        body["transactionId"] = local_tx_id
-    return m.ChargingProfileType.model_validate(body)
+def profile_from_16(profile: m16.ChargingProfile, local_tx_id: str | None = None) -> Profile:
+    """The engine's profile; `local_tx_id` is the station's id of the transaction a TxProfile is for."""
+    schedule = profile.chargingSchedule
+    recurrency = profile.recurrencyKind
+    return Profile(
+        id=profile.chargingProfileId,
+        stack_level=profile.stackLevel,
+        purpose=PURPOSE_FROM_16[profile.chargingProfilePurpose.value],
+        kind=Kind(profile.chargingProfileKind.value),
+        schedules=(
+            Schedule(
+                id=profile.chargingProfileId,  # one schedule per 1.6 profile: it takes the profile's id
+                rate_unit=RateUnit(schedule.chargingRateUnit.value),
+                periods=tuple(
+                    SchedulePeriod(start_period=p.startPeriod, limit=p.limit, number_phases=p.numberPhases)
+                    for p in schedule.chargingSchedulePeriod
+                ),
+                start=schedule.startSchedule,
+                duration=schedule.duration,
+                min_charging_rate=schedule.minChargingRate,
+            ),
+        ),
+        recurrency=Recurrency(recurrency.value) if recurrency is not None else None,
+        valid_from=profile.validFrom,
+        valid_to=profile.validTo,
+        transaction_id=local_tx_id,
+    )
 
 
-def schedule_to_16(schedule: dict[str, Any]) -> dict[str, Any]:
-    """A 2.0.1 CompositeScheduleType/ChargingScheduleType (JSON) as a 1.6 ChargingSchedule (JSON)."""
-    out: dict[str, Any] = {
-        "chargingRateUnit": schedule["chargingRateUnit"],
+def schedule_to_16(composite: CompositeSchedule) -> dict[str, Any]:
+    """A composite schedule as a 1.6 ChargingSchedule (JSON-ready, limits as the engine computed them)."""
+    return {
+        "chargingRateUnit": composite.rate_unit.value,
         "chargingSchedulePeriod": [
-            {k: v for k, v in period.items() if k in ("startPeriod", "limit", "numberPhases")}
-            for period in schedule["chargingSchedulePeriod"]
+            {"startPeriod": p.start_period, "limit": p.limit, "numberPhases": p.phases} for p in composite.periods
         ],
+        "duration": composite.duration,
+        "startSchedule": composite.start,
     }
-    for key in ("duration", "minChargingRate"):
-        if key in schedule:
-            out[key] = schedule[key]
-    if "scheduleStart" in schedule:
-        out["startSchedule"] = schedule["scheduleStart"]
-    elif "startSchedule" in schedule:
-        out["startSchedule"] = schedule["startSchedule"]
-    return out

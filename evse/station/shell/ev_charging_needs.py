@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from drivers.interfaces import Iso15118ChargingNeeds, Iso15118SessionStarted, Iso15118SessionStopped
-from evse.ocpp.v201 import messages as m
-from evse.smartcharging.ev_needs import accepted_schedule, horizon_s, needs_request, same_needs
+from evse.smartcharging.ev_needs import accepted_schedule, horizon_s, same_needs
+from evse.smartcharging.model import Profile, Purpose, RateUnit
 from evse.station.core import evse_fsm as fsm
 from evse.station.shell.wire_tx import NeedsAnswer
 
@@ -95,16 +95,16 @@ class EvChargingNeeds:
         if answer.status == "Rejected":
             log.info("CSMS sends no schedule evse=%s: the EV charges with the station's limits", answer.evse_id)
 
-    def on_profile_installed(self, evse_id: int, profile: m.ChargingProfileType) -> None:
+    def on_profile_installed(self, evse_id: int, profile: Profile) -> None:
         """A TxProfile of the running transaction is installed (K15 reply, K16 renegotiation): the module
         gets the limit in force from the power path; the CSMS hears which schedule the EV accepted."""
         runtime = self._station.evses.get(evse_id)
         session = self._sessions.get(evse_id)
         if runtime is None or session is None or session.needs is None or runtime.state.tx is None:
             return
-        if profile.chargingProfilePurpose is not m.ChargingProfilePurposeEnumType.TxProfile:
+        if profile.purpose is not Purpose.TxProfile:
             return
-        if profile.transactionId != runtime.state.tx.transaction_id:
+        if profile.transaction_id != runtime.state.tx.transaction_id:
             return
         self._notify_schedule(runtime, session, session.needs)
 
@@ -119,18 +119,16 @@ class EvChargingNeeds:
             log.info("offline: charging needs evse=%s not sent, the local limits apply", runtime.state.evse_id)
             return
         session.sent, session.answer = session.needs, None
-        self._station.messages.enqueue(needs_request(runtime.state.evse_id, session.needs))
+        self._station.messages.enqueue(self._station.wire.ev_charging_needs(runtime.state.evse_id, session.needs))
 
     def _notify_schedule(self, runtime: EvseRuntime, session: _HlcSession, needs: Iso15118ChargingNeeds) -> None:
         smart = self._station.smart_charging
         now = self._station.clock.now()
-        composite = smart.composite(runtime.state.evse_id, horizon_s(needs, now), m.ChargingRateUnitEnumType.A)
+        composite = smart.composite(runtime.state.evse_id, horizon_s(needs, now), RateUnit.A)
         session.schedules += 1
         schedule = accepted_schedule(
             composite, needs, session.schedules, self._station.dm.get_int("SmartChargingCtrlr", "PeriodsPerSchedule")
         )
         self._station.messages.enqueue(
-            m.NotifyEVChargingScheduleRequest(
-                timeBase=composite.scheduleStart, evseId=runtime.state.evse_id, chargingSchedule=schedule
-            )
+            self._station.wire.ev_charging_schedule(runtime.state.evse_id, composite.start, schedule)
         )

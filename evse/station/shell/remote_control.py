@@ -8,7 +8,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from drivers.errors import DriverError
-from evse.ocpp.v201 import messages as m
+from evse.smartcharging.model import Profile
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.reservation_book import IdToken
 from evse.station.shell.authorization_flow import group_of
@@ -31,7 +31,7 @@ class RemoteControl:
         id_token: str,
         token_type: str,
         remote_start_id: int,
-        profile: m.ChargingProfileType | None = None,
+        profile: Profile | None = None,
         group: IdToken | None = None,
     ) -> tuple[str, str | None]:
         """RequestStartTransaction: (status, transactionId of a transaction already running there)."""

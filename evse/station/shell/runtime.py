@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from drivers.interfaces import EvseDrivers, MeterReading
-from evse.ocpp.v201 import messages as m
+from evse.smartcharging.model import Profile
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.tx_ended import TxEndedSampler
 
@@ -26,7 +26,7 @@ class EvseRuntime:
     tx_start_energy_wh: float | None = None
     energy_cap_wh: float | None = None  # MaxEnergyOnInvalidId after the CSMS refused the token
     cable_max_a: float | None = None  # the plugged cable's rating (PP): never offer more
-    pending_profile: m.ChargingProfileType | None = None  # RequestStartTransaction's, until its tx has an id
+    pending_profile: Profile | None = None  # RequestStartTransaction's, until its tx has an id
     pending_remote_start_id: int | None = None  # the remote start that brought pending_profile
     tx_started_at: datetime | None = None
     offered_a: float | None = None  # what the pilot offers now (after every limit)

@@ -14,22 +14,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from evse.devicemodel.definitions import ComponentKey, VariableDef, VariableKey
-from evse.ocpp.v201 import messages as m
-from evse.smartcharging.composite import (
-    EvseFacts,
-    InstalledProfile,
-    Limit,
-    Sources,
-    composite_schedule,
-    limit_at,
-    next_change,
-)
+from evse.smartcharging.composite import EvseFacts, Limit, Sources, composite_schedule, limit_at, next_change
 from evse.smartcharging.external_limits import ExternalLimit
+from evse.smartcharging.model import (
+    CSO,
+    ClearCriteria,
+    CompositeSchedule,
+    InstalledProfile,
+    Profile,
+    Purpose,
+    RateUnit,
+    ReportCriteria,
+)
 from evse.smartcharging.profile_rules import (
     StationView,
     Verdict,
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 MIN_OFFER_A = 6.0
 #: The longest the limit goes unchecked when no period boundary is near (a clock set by the CSMS moves them).
 RECHECK_S = 60.0
-Purpose = m.ChargingProfilePurposeEnumType
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ class ProfileReport:
     """One ReportChargingProfiles' worth: profiles of one EVSE and one source (K09)."""
 
     evse_id: int
-    source: m.ChargingLimitSourceEnumType
-    profiles: list[m.ChargingProfileType]
+    source: str  # a charging limit source: CSO for every profile the CSMS installed
+    profiles: list[Profile]
 
 
 class SmartCharging:
@@ -72,7 +72,7 @@ class SmartCharging:
         self._wake = asyncio.Event()
         self._pending_check = False
         #: Told of every profile SetChargingProfile installed (evse id, profile), e.g. ISO 15118 schedules.
-        self.installed: list[Callable[[int, m.ChargingProfileType], None]] = []
+        self.installed: list[Callable[[int, Profile], None]] = []
         station.external_limits.subscribe(self._external_changed)
         self._record_entries()
 
@@ -113,14 +113,14 @@ class SmartCharging:
         return self._station.clock.now()
 
     # ---- K01 / K05 / K09 / K10 -------------------------------------------------------------------
-    def set_profile(self, evse_id: int, profile: m.ChargingProfileType) -> Verdict:
+    def set_profile(self, evse_id: int, profile: Profile) -> Verdict:
         verdict = check_set_profile(evse_id, profile, self._store.all(), self.view())
         log.info(
             "SetChargingProfile evse=%s id=%s purpose=%s stack=%s -> %s %s",
             evse_id,
             profile.id,
-            profile.chargingProfilePurpose.value,
-            profile.stackLevel,
+            profile.purpose.value,
+            profile.stack_level,
             "Accepted" if verdict.accepted else "Rejected",
             verdict.detail or "",
         )
@@ -131,14 +131,12 @@ class SmartCharging:
                 listener(evse_id, profile)
         return verdict
 
-    def check_remote_start(self, evse_id: int | None, profile: m.ChargingProfileType) -> Verdict:
+    def check_remote_start(self, evse_id: int | None, profile: Profile) -> Verdict:
         """RequestStartTransaction's chargingProfile (F01, K05): may it be used? It is installed as a
         TxProfile once the transaction has an id (`on_transaction_event`)."""
         return check_remote_start_profile(evse_id or 0, profile, self.view())
 
-    def report(
-        self, evse_id: int | None, criteria: m.ChargingProfileCriterionType, per_message: int
-    ) -> list[ProfileReport]:
+    def report(self, evse_id: int | None, criteria: ReportCriteria, per_message: int) -> list[ProfileReport]:
         """GetChargingProfiles: the matching profiles, grouped by EVSE (one message names one EVSE and one
         source) and cut into messages of at most `per_message` profiles."""
         found = reported(self._store.all(), evse_id, criteria)
@@ -147,37 +145,26 @@ class SmartCharging:
             mine = [p.profile for p in found if p.evse_id == evse]
             for start in range(0, len(mine), max(1, per_message)):
                 chunk = mine[start : start + max(1, per_message)]
-                reports.append(ProfileReport(evse, m.ChargingLimitSourceEnumType.CSO, chunk))
+                reports.append(ProfileReport(evse, CSO, chunk))
         return reports
 
-    def clear(self, request: m.ClearChargingProfileRequest) -> bool:
+    def clear(self, criteria: ClearCriteria) -> bool:
         """ClearChargingProfile: True when something was cleared (Accepted), False for Unknown."""
-        gone = self._store.remove(p.profile.id for p in cleared(self._store.all(), request))
+        gone = self._store.remove(p.profile.id for p in cleared(self._store.all(), criteria))
         log.info("ClearChargingProfile cleared=%s", [p.profile.id for p in gone])
         if gone:
             self._changed()
         return bool(gone)
 
-    def composite(
-        self, evse_id: int, duration: int, unit: m.ChargingRateUnitEnumType | None
-    ) -> m.CompositeScheduleType:
+    def composite(self, evse_id: int, duration: int, unit: RateUnit | None) -> CompositeSchedule:
         """GetCompositeSchedule (K08) from now; in A unless W is asked for."""
         now = self._now()
         # From the next whole second: periods count whole seconds, and what began a moment ago (a session
         # started this second) must not look as if it had not begun.
         start = now.replace(microsecond=0) + (timedelta(seconds=1) if now.microsecond else timedelta(0))
-        rate_unit = unit or m.ChargingRateUnitEnumType.A
+        rate_unit = unit or RateUnit.A
         periods = composite_schedule(self.sources(), evse_id, start, duration, rate_unit)
-        return m.CompositeScheduleType(
-            evseId=evse_id,
-            duration=duration,
-            scheduleStart=start,
-            chargingRateUnit=rate_unit,
-            chargingSchedulePeriod=[
-                m.ChargingSchedulePeriodType(startPeriod=p.start_period, limit=p.limit, numberPhases=p.phases)
-                for p in periods
-            ],
-        )
+        return CompositeSchedule(evse_id, duration, start, rate_unit, tuple(periods))
 
     def on_transaction_event(self, runtime: EvseRuntime, action: fsm.SendTransactionEvent) -> None:
         """A remote start's profile becomes the TxProfile of its transaction; a transaction's TxProfiles end
@@ -185,20 +172,20 @@ class SmartCharging:
         if action.event_type == "Ended":
             runtime.pending_profile = None
             runtime.reported_limit_a = None
-            ended = [p.profile.id for p in self._store.all() if p.profile.transactionId == action.transaction_id]
+            ended = [p.profile.id for p in self._store.all() if p.profile.transaction_id == action.transaction_id]
             self._store.remove(ended)
             self._changed()
             return
         if runtime.pending_profile is not None and action.remote_start_id == runtime.pending_remote_start_id:
             # Only the transaction of that remote start: one the driver starts after it lapsed is not its.
-            profile = runtime.pending_profile.model_copy(update={"transactionId": action.transaction_id})
+            profile = replace(runtime.pending_profile, transaction_id=action.transaction_id)
             runtime.pending_profile = None
             # The remote start was accepted with it: the same id or stack level of an older TxProfile of
             # this transaction gives way to it.
             clashing = [
                 p.profile.id
                 for p in self._store.all()
-                if p.profile.transactionId == action.transaction_id and p.profile.stackLevel == profile.stackLevel
+                if p.profile.transaction_id == action.transaction_id and p.profile.stack_level == profile.stack_level
             ]
             self._store.remove(clashing)
             self._store.put(InstalledProfile(runtime.state.evse_id, profile))
@@ -249,7 +236,7 @@ class SmartCharging:
             return
         runtime.reported_limit_a = amps
         log.info("charging rate changed evse=%s %.1f A -> %.1f A", runtime.state.evse_id, before, amps)
-        self._station.messages.update(runtime, m.TriggerReasonEnumType.ChargingRateChanged, [])
+        self._station.messages.update(runtime, "ChargingRateChanged", [])
 
     async def run(self) -> None:
         """Re-evaluate at every period boundary and on every change; never returns."""
@@ -299,7 +286,7 @@ class SmartCharging:
         orphans = [
             p.profile.id
             for p in self._store.all()
-            if p.profile.chargingProfilePurpose is Purpose.TxProfile and p.profile.transactionId not in running
+            if p.profile.purpose is Purpose.TxProfile and p.profile.transaction_id not in running
         ]
         if orphans:
             log.info("TxProfiles of transactions no longer running removed: %s", orphans)

@@ -18,6 +18,7 @@ from evse.ocpp.v16.profiles import profile_from_16
 from evse.ocpp.v16.tx_ids import TxIds
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.samples import meter_values_from_samples
+from evse.smartcharging.model import Profile
 from evse.station.core import evse_fsm as fsm
 from evse.station.core.reservation_book import IdToken
 from evse.station.shell.authorization_flow import group_of
@@ -83,7 +84,7 @@ def register(
     async def remote_start(request: m16.RemoteStartTransactionRequest) -> m16.RemoteStartTransactionResponse:
         if request.connectorId == 0:
             return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus.Rejected)
-        profile: m.ChargingProfileType | None = None
+        profile: Profile | None = None
         if request.chargingProfile is not None:
             if request.chargingProfile.chargingProfilePurpose is not m16.ChargingProfilePurposeType.TxProfile:
                 return m16.RemoteStartTransactionResponse(status=m16.RemoteStartStopStatus.Rejected)

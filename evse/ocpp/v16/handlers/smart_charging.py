@@ -20,14 +20,16 @@ versions. What is 1.6's own (OCPP 1.6 sections 3.13, 5.5, 5.7, 5.16):
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from evse.ocpp.rpc import CallError, Router
+from evse.ocpp.calls import CallError
+from evse.ocpp.rpc import Router
 from evse.ocpp.v16 import messages as m16
-from evse.ocpp.v16.profiles import PURPOSE_TO_201, profile_from_16, schedule_to_16
+from evse.ocpp.v16.profiles import PURPOSE_FROM_16, profile_from_16, schedule_to_16
 from evse.ocpp.v16.tx_ids import TxIds
-from evse.ocpp.v201 import messages as m
+from evse.smartcharging.model import ClearCriteria, Kind, Profile, Purpose, RateUnit
 from evse.station.shell.station import Station
 
 _Purpose16 = m16.ChargingProfilePurposeType
@@ -73,23 +75,14 @@ def register(router: Router, station: Station, tx_ids: TxIds) -> None:
     async def clear_profile(request: m16.ClearChargingProfileRequest) -> m16.ClearChargingProfileResponse:
         if not enabled():
             raise CallError("NotSupported", "ClearChargingProfile: smart charging is disabled")
-        criteria = None
-        if (
-            request.connectorId is not None
-            or request.chargingProfilePurpose is not None
-            or request.stackLevel is not None
-        ):
-            purpose = request.chargingProfilePurpose
-            criteria = m.ClearChargingProfileType(
-                evseId=request.connectorId,
-                chargingProfilePurpose=(
-                    m.ChargingProfilePurposeEnumType(PURPOSE_TO_201[purpose.value]) if purpose is not None else None
-                ),
-                stackLevel=request.stackLevel,
-            )
-        cleared = smart.clear(
-            m.ClearChargingProfileRequest(chargingProfileId=request.id, chargingProfileCriteria=criteria)
+        purpose = request.chargingProfilePurpose
+        criteria = ClearCriteria(
+            profile_id=request.id,
+            evse_id=request.connectorId,
+            purpose=PURPOSE_FROM_16[purpose.value] if purpose is not None else None,
+            stack_level=request.stackLevel,
         )
+        cleared = smart.clear(criteria)
         status = m16.ClearChargingProfileStatus.Accepted if cleared else m16.ClearChargingProfileStatus.Unknown
         return m16.ClearChargingProfileResponse(status=status)
 
@@ -100,13 +93,13 @@ def register(router: Router, station: Station, tx_ids: TxIds) -> None:
             return rejected
         if unit16 is not None and unit16.value not in station.dm.get_list("SmartChargingCtrlr", "RateUnit"):
             return rejected  # ChargingScheduleAllowedChargingRateUnit
-        unit = m.ChargingRateUnitEnumType(unit16.value) if unit16 is not None else None
+        unit = RateUnit(unit16.value) if unit16 is not None else None
         schedule = smart.composite(connector, request.duration, unit)
-        charging_schedule = _tenths(schedule_to_16(schedule.model_dump(mode="json", exclude_none=True)))
+        charging_schedule = _tenths(schedule_to_16(schedule))
         return m16.GetCompositeScheduleResponse(
             status=m16.GetCompositeScheduleStatus.Accepted,
             connectorId=connector,
-            scheduleStart=schedule.scheduleStart,
+            scheduleStart=schedule.start,
             chargingSchedule=m16.ChargingSchedule.model_validate(charging_schedule),
         )
 
@@ -115,15 +108,14 @@ def register(router: Router, station: Station, tx_ids: TxIds) -> None:
     router.register(m16.GetCompositeScheduleRequest, composite)
 
 
-def with_start(profile: m.ChargingProfileType, now: datetime) -> m.ChargingProfileType:
+def with_start(profile: Profile, now: datetime) -> Profile:
     """1.6's reading of a schedule without startSchedule (see the module docstring); `now` is its arrival."""
-    schedule = profile.chargingSchedule[0]
-    if profile.chargingProfileKind is not m.ChargingProfileKindEnumType.Absolute or schedule.startSchedule is not None:
+    schedule = profile.schedules[0]
+    if profile.kind is not Kind.Absolute or schedule.start is not None:
         return profile
-    if profile.chargingProfilePurpose is m.ChargingProfilePurposeEnumType.ChargingStationMaxProfile:
-        started = schedule.model_copy(update={"startSchedule": now})
-        return profile.model_copy(update={"chargingSchedule": [started]})
-    return profile.model_copy(update={"chargingProfileKind": m.ChargingProfileKindEnumType.Relative})
+    if profile.purpose is Purpose.ChargingStationMaxProfile:
+        return replace(profile, schedules=(replace(schedule, start=now), *profile.schedules[1:]))
+    return replace(profile, kind=Kind.Relative)
 
 
 def _tenths(schedule: dict[str, Any]) -> dict[str, Any]:
