@@ -29,25 +29,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from evse.ocpp.calls import CallError, CallSender, CallTimeout, NotConnected, OcppMessage, Req, Resp
+from evse.ocpp.calls import CallError, CallTimeout, NotConnected, OcppMessage, Req, Resp
 from evse.ocpp.dialect import V201, Dialect
 from evse.ocpp.v201 import schemas
 
 log = logging.getLogger(__name__)
-
-# Defined with the calls, re-exported for the callers that have always imported them from here.
-__all__ = [
-    "CallError",
-    "CallSender",
-    "CallTimeout",
-    "NotConnected",
-    "OcppMessage",
-    "Reply",
-    "Req",
-    "Resp",
-    "Router",
-    "RpcSession",
-]
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 #: "1": check every outgoing payload against its schema too (tests set it; see the module docstring).
