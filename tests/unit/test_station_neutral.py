@@ -81,3 +81,12 @@ def test_the_check_sees_a_message_layer_behind_another_module(tmp_path: Path) ->
         "evse.engine -> evse.ocpp.rpc",
         "evse.engine -> evse.ocpp.v16.messages",
     ]
+
+
+def test_the_core_imports_nothing_of_ocpp_at_all() -> None:
+    """The core (evse/station/core) is stricter still: not even the call shapes or the outbox."""
+    core = [name for name in station_modules() if name.startswith("evse.station.core.")]
+    assert "evse.station.core.evse_fsm" in core
+    assert {name: sorted(i for i in _imports(name, ROOT) if i.startswith("evse.ocpp")) for name in core} == {
+        name: [] for name in core
+    }
