@@ -9,6 +9,7 @@ writing the JSON the CSMS sent, and entries stored before the neutral values exi
 from __future__ import annotations
 
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.custom_data import custom_data, vendor_data
 from evse.station.core.tokens_neutral import (
     AdditionalToken,
     LocalListEntry,
@@ -21,38 +22,30 @@ from evse.station.core.tokens_neutral import (
 )
 
 
-def _vendor_data(custom: m.CustomDataType | None) -> str | None:
-    return custom.model_dump_json() if custom is not None else None
-
-
-def _custom_data(vendor_data: str | None) -> m.CustomDataType | None:
-    return m.CustomDataType.model_validate_json(vendor_data) if vendor_data is not None else None
-
-
 def token_from_id_token(id_token: m.IdTokenType) -> Token:
     additional = tuple(
-        AdditionalToken(item.additionalIdToken, item.type, _vendor_data(item.customData))
+        AdditionalToken(item.additionalIdToken, item.type, vendor_data(item.customData))
         for item in id_token.additionalInfo or ()
     )
-    return Token(id_token.idToken, TokenKind(id_token.type.value), additional, _vendor_data(id_token.customData))
+    return Token(id_token.idToken, TokenKind(id_token.type.value), additional, vendor_data(id_token.customData))
 
 
 def id_token_from_token(token: Token) -> m.IdTokenType:
     additional = [
-        m.AdditionalInfoType(additionalIdToken=item.value, type=item.kind, customData=_custom_data(item.vendor_data))
+        m.AdditionalInfoType(additionalIdToken=item.value, type=item.kind, customData=custom_data(item.vendor_data))
         for item in token.additional
     ]
     return m.IdTokenType(
         idToken=token.value,
         type=m.IdTokenEnumType(token.kind.value),
-        customData=_custom_data(token.vendor_data),
+        customData=custom_data(token.vendor_data),
         additionalInfo=additional or None,
     )
 
 
 def personal_message(content: m.MessageContentType) -> PersonalMessage:
     return PersonalMessage(
-        content.content, MessageFormat(content.format.value), content.language, _vendor_data(content.customData)
+        content.content, MessageFormat(content.format.value), content.language, vendor_data(content.customData)
     )
 
 
@@ -61,7 +54,7 @@ def _message_content(message: PersonalMessage) -> m.MessageContentType:
         format=m.MessageFormatEnumType(message.format.value),
         content=message.content,
         language=message.language,
-        customData=_custom_data(message.vendor_data),
+        customData=custom_data(message.vendor_data),
     )
 
 
@@ -76,14 +69,14 @@ def verdict_from_info(info: m.IdTokenInfoType) -> TokenVerdict:
         language=info.language1,
         second_language=info.language2,
         charging_priority=info.chargingPriority,
-        vendor_data=_vendor_data(info.customData),
+        vendor_data=vendor_data(info.customData),
     )
 
 
 def info_from_verdict(verdict: TokenVerdict) -> m.IdTokenInfoType:
     return m.IdTokenInfoType(
         status=m.AuthorizationStatusEnumType(verdict.status.value),
-        customData=_custom_data(verdict.vendor_data),
+        customData=custom_data(verdict.vendor_data),
         cacheExpiryDateTime=verdict.expires,
         chargingPriority=verdict.charging_priority,
         language1=verdict.language,
