@@ -11,7 +11,7 @@ import pytest
 
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.display import DisplayRecords201, info_from_message, message_from_info
-from evse.station.core.display_rules import MessageState, Priority
+from evse.station.core.display_rules import DisplayMessage, MessageState, Priority
 from evse.station.shell.display_messages import CsmsDisplayMessage, DisplayMessageStore, DisplayTarget, as_rule
 from evse.storage import open_database
 
@@ -53,7 +53,7 @@ def full_info() -> m.MessageInfoType:
 def test_every_field_survives_the_round_trip() -> None:
     info = full_info()
     message = message_from_info(info)
-    assert message.priority is Priority.InFront and message.state is MessageState.Charging
+    assert message.shown.priority is Priority.InFront and message.shown.state is MessageState.Charging
     assert message.display == DisplayTarget(
         "Display",
         "front",
@@ -101,15 +101,18 @@ def test_a_record_of_the_previous_release_loads_and_is_reported_as_set(tmp_path:
     store = DisplayMessageStore(conn, DisplayRecords201())
     message = store.message(7)
     assert message == CsmsDisplayMessage(
-        id=7,
-        priority=Priority.AlwaysFront,
-        content="Closed at 22:00",
-        format="UTF8",
-        language="en",
-        state=MessageState.Idle,
-        start=datetime(2025, 3, 1, 12, tzinfo=UTC),
-        end=datetime(2025, 3, 2, 12, tzinfo=UTC),
-        transaction_id="tx-9",
+        DisplayMessage(
+            id=7,
+            priority=Priority.AlwaysFront,
+            content="Closed at 22:00",
+            format="UTF8",
+            language="en",
+            state=MessageState.Idle,
+            start=datetime(2025, 3, 1, 12, tzinfo=UTC),
+            end=datetime(2025, 3, 2, 12, tzinfo=UTC),
+            transaction_id="tx-9",
+            evse_id=2,
+        ),
         display=DisplayTarget("Display", evse_id=2, connector_id=1),
     )
     assert [rule.set_at for rule in store.rules()] == [3.0]

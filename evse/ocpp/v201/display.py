@@ -13,16 +13,9 @@ from __future__ import annotations
 import json
 
 from evse.ocpp.v201 import messages as m
-from evse.station.core.display_rules import MessageState, Priority
+from evse.ocpp.v201.custom_data import custom_data, vendor_data
+from evse.station.core.display_rules import DisplayMessage, MessageState, Priority
 from evse.station.shell.display_messages import CsmsDisplayMessage, DisplayTarget
-
-
-def _vendor_data(custom: m.CustomDataType | None) -> str | None:
-    return custom.model_dump_json() if custom is not None else None
-
-
-def _custom_data(vendor_data: str | None) -> m.CustomDataType | None:
-    return m.CustomDataType.model_validate_json(vendor_data) if vendor_data is not None else None
 
 
 def _target(display: m.ComponentType) -> DisplayTarget:
@@ -32,25 +25,26 @@ def _target(display: m.ComponentType) -> DisplayTarget:
         instance=display.instance,
         evse_id=evse.id if evse is not None else None,
         connector_id=evse.connectorId if evse is not None else None,
-        vendor_data=_vendor_data(display.customData),
-        evse_vendor_data=_vendor_data(evse.customData) if evse is not None else None,
+        vendor_data=vendor_data(display.customData),
+        evse_vendor_data=vendor_data(evse.customData) if evse is not None else None,
     )
 
 
 def _component(target: DisplayTarget) -> m.ComponentType:
     evse = (
-        m.EVSEType(id=target.evse_id, connectorId=target.connector_id, customData=_custom_data(target.evse_vendor_data))
+        m.EVSEType(id=target.evse_id, connectorId=target.connector_id, customData=custom_data(target.evse_vendor_data))
         if target.evse_id is not None
         else None
     )
     return m.ComponentType(
-        name=target.component, instance=target.instance, evse=evse, customData=_custom_data(target.vendor_data)
+        name=target.component, instance=target.instance, evse=evse, customData=custom_data(target.vendor_data)
     )
 
 
 def message_from_info(info: m.MessageInfoType) -> CsmsDisplayMessage:
     """The neutral display message of a SetDisplayMessage's MessageInfoType."""
-    return CsmsDisplayMessage(
+    display = _target(info.display) if info.display is not None else None
+    shown = DisplayMessage(
         id=info.id,
         priority=Priority(info.priority.value),
         content=info.message.content,
@@ -60,29 +54,34 @@ def message_from_info(info: m.MessageInfoType) -> CsmsDisplayMessage:
         start=info.startDateTime,
         end=info.endDateTime,
         transaction_id=info.transactionId,
-        display=_target(info.display) if info.display is not None else None,
-        vendor_data=_vendor_data(info.customData),
-        content_vendor_data=_vendor_data(info.message.customData),
+        evse_id=display.evse_id if display is not None else None,
+    )
+    return CsmsDisplayMessage(
+        shown=shown,
+        display=display,
+        vendor_data=vendor_data(info.customData),
+        content_vendor_data=vendor_data(info.message.customData),
     )
 
 
 def info_from_message(message: CsmsDisplayMessage) -> m.MessageInfoType:
     """The MessageInfoType NotifyDisplayMessages reports for a stored message."""
+    shown = message.shown
     return m.MessageInfoType(
-        id=message.id,
-        priority=m.MessagePriorityEnumType(message.priority.value),
+        id=shown.id,
+        priority=m.MessagePriorityEnumType(shown.priority.value),
         message=m.MessageContentType(
-            format=m.MessageFormatEnumType(message.format),
-            language=message.language,
-            content=message.content,
-            customData=_custom_data(message.content_vendor_data),
+            format=m.MessageFormatEnumType(shown.format),
+            language=shown.language,
+            content=shown.content,
+            customData=custom_data(message.content_vendor_data),
         ),
         display=_component(message.display) if message.display is not None else None,
-        state=m.MessageStateEnumType(message.state.value) if message.state is not None else None,
-        startDateTime=message.start,
-        endDateTime=message.end,
-        transactionId=message.transaction_id,
-        customData=_custom_data(message.vendor_data),
+        state=m.MessageStateEnumType(shown.state.value) if shown.state is not None else None,
+        startDateTime=shown.start,
+        endDateTime=shown.end,
+        transactionId=shown.transaction_id,
+        customData=custom_data(message.vendor_data),
     )
 
 

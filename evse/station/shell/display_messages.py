@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from evse.station.core.display_rules import DisplayMessage, MessageState, Priority
+from evse.station.core.display_rules import DisplayMessage
 from evse.storage import Migration, migrate, transaction
 
 log = logging.getLogger(__name__)
@@ -47,23 +46,20 @@ class DisplayTarget:
 
 @dataclass(frozen=True)
 class CsmsDisplayMessage:
-    """A display message as the CSMS set it: what the display rules need and what GetDisplayMessages reports.
+    """A display message as the CSMS set it: what the display rules work on (`shown`, whose `evse_id` is the
+    display's EVSE and whose arrival order the store gives) and what else GetDisplayMessages reports.
 
     ``vendor_data`` / ``content_vendor_data``: the CSMS's vendor extensions on the message and on its
     content, as the JSON text received."""
 
-    id: int
-    priority: Priority
-    content: str
-    format: str = "UTF8"
-    language: str | None = None
-    state: MessageState | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    transaction_id: str | None = None
+    shown: DisplayMessage
     display: DisplayTarget | None = None
     vendor_data: str | None = None
     content_vendor_data: str | None = None
+
+    @property
+    def id(self) -> int:
+        return self.shown.id
 
 
 class DisplayRecords(Protocol):
@@ -77,21 +73,8 @@ class DisplayRecords(Protocol):
 
 
 def as_rule(message: CsmsDisplayMessage, set_at: float) -> DisplayMessage:
-    """The view of a display message the display rules work on."""
-    display = message.display
-    return DisplayMessage(
-        id=message.id,
-        priority=message.priority,
-        content=message.content,
-        format=message.format,
-        language=message.language,
-        state=message.state,
-        start=message.start,
-        end=message.end,
-        transaction_id=message.transaction_id,
-        evse_id=display.evse_id if display is not None else None,
-        set_at=set_at,
-    )
+    """The view of a display message the display rules work on, in its order of arrival."""
+    return replace(message.shown, set_at=set_at)
 
 
 class DisplayMessageStore:
