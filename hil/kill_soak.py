@@ -54,6 +54,8 @@ class SoakResult:
     events: int = 0
     resends: int = 0
     problems: list[str] = field(default_factory=list)
+    #: 1.6: transactionIds the CSMS gave a StartTransaction resent byte for byte (see check16).
+    resent_starts: list[int] = field(default_factory=list)
 
 
 def write_config(state: Path, port: int, ocpp_version: str = "2.0.1") -> Path:
@@ -219,12 +221,27 @@ def check(csms: DevCsms, result: SoakResult) -> None:
 
 def check16(csms: DevCsms16, result: SoakResult) -> None:
     """The 1.6 record: one StartTransaction and one StopTransaction per CSMS transactionId, meterStop >=
-    meterStart, no id named that the CSMS never gave. A StopTransaction received twice byte for byte is a
-    resend (a SIGKILL between the CSMS's answer and the station's record of it; the transactionId makes it
-    recognisable, as seqNo does under 2.0.1) and counted as such; two that differ are a problem."""
+    meterStart, no id named that the CSMS never gave. A StartTransaction or StopTransaction received twice
+    byte for byte is a resend (a SIGKILL between the CSMS's answer and the station's record of it; the
+    payload's timestamp and meterStart make it recognisable, as seqNo does under 2.0.1) and counted as such:
+    a resent start is the id nothing else ever names, its twin carries the transaction. Two that differ
+    are a problem."""
     records = csms.transactions16
-    result.transactions = len(records)
-    for record in records.values():
+    starts: dict[str, list[int]] = defaultdict(list)
+    for transaction_id, record in sorted(records.items()):
+        starts[json.dumps(record.start, sort_keys=True)].append(transaction_id)
+    resent = {
+        transaction_id
+        for ids in starts.values()
+        for transaction_id in ids
+        if len(ids) > 1 and not records[transaction_id].stops and not records[transaction_id].meter_values
+    }
+    result.transactions = len(records) - len(resent)
+    result.resends += len(resent)
+    result.resent_starts = sorted(resent)
+    for transaction_id, record in records.items():
+        if transaction_id in resent:
+            continue
         result.events += 1 + len(record.stops) + len(record.meter_values)
         # Identical copies fold into one before the CSMS's own check (one stop, meter not backwards).
         distinct = list({json.dumps(stop, sort_keys=True): stop for stop in record.stops}.values())
@@ -251,6 +268,8 @@ def main() -> int:
         f"TransactionEvents, {result.resends} identical resends, {len(result.problems)} problems, "
         f"{time.monotonic() - started:.0f} s"
     )
+    if result.resent_starts:
+        print("   StartTransactions resent (their ids are named by nothing else):", result.resent_starts)
     for problem in result.problems[:20]:
         print("  ", problem)
     return 1 if result.problems else 0
