@@ -48,7 +48,14 @@ from evse.ocpp import version_switch
 from evse.ocpp.calls import CallSender
 from evse.ocpp.connection import Backoff, CsmsConnection, Endpoint
 from evse.ocpp.dialect import V16, V201
-from evse.ocpp.handlers import (
+from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles
+from evse.ocpp.network_slots import NetworkSlots
+from evse.ocpp.outbox import Outbox
+from evse.ocpp.rpc import Router
+from evse.ocpp.signing_requests import SigningRequests
+from evse.ocpp.v16 import authorization_key
+from evse.ocpp.v201.display import DisplayRecords201
+from evse.ocpp.v201.handlers import (
     authorization,
     availability,
     customer_information,
@@ -63,14 +70,7 @@ from evse.ocpp.handlers import (
     smart_charging,
     transactions,
 )
-from evse.ocpp.handlers import device_model as device_model_handlers
-from evse.ocpp.network_profiles import YAML_SLOT, NetworkProfiles
-from evse.ocpp.network_slots import NetworkSlots
-from evse.ocpp.outbox import Outbox
-from evse.ocpp.rpc import Router
-from evse.ocpp.signing_requests import SigningRequests
-from evse.ocpp.v16 import authorization_key
-from evse.ocpp.v201.display import DisplayRecords201
+from evse.ocpp.v201.handlers import device_model as device_model_handlers
 from evse.ocpp.v201.tokens import IdTokenInfoJson
 from evse.ocpp.v201.wire import Wire201
 from evse.security.client_certificate import ClientCertificateChoice

@@ -19,10 +19,10 @@ from evse.config import Settings
 from evse.devicemodel.model import DeviceModel
 from evse.devicemodel.operations import SetVariableResult, SetVariableStatus
 from evse.ocpp.connection import CsmsConnection
-from evse.ocpp.handlers import device_model as device_model_handlers
 from evse.ocpp.network_slots import NetworkSlots
 from evse.ocpp.rpc import Router
 from evse.ocpp.signing_requests import SigningRequests
+from evse.ocpp.v201.handlers import device_model as device_model_handlers
 from evse.security.events import SecurityEvents
 from evse.security.paths import station_chain_path
 from evse.station.shell.station import Station
@@ -107,7 +107,7 @@ def signing_requests(
     station certificate exists or a request is made."""
 
     async def send() -> bool | None:
-        from evse.ocpp.handlers import station_certificate
+        from evse.ocpp.v201.handlers import station_certificate
 
         return await station_certificate.send_sign_request(
             settings.station.id, dm, own_certificate(), station.call_direct
@@ -161,7 +161,7 @@ def register_certificates(
         if not loaded.actions:
             from cryptography import x509
 
-            from evse.ocpp.handlers import certificates, station_certificate
+            from evse.ocpp.v201.handlers import certificates, station_certificate
             from evse.security.cert_store import CertificateStore, CertificateUse
             from evse.security.tls import csms_root_files
 

@@ -1,7 +1,7 @@
 """The device model's side of the OCPP provisioning operations, free of the wire format.
 
 GetVariables, SetVariables, GetBaseReport and GetReport are expressed here as small frozen values. The
-OCPP handlers (evse/ocpp/handlers/device_model.py) translate the generated message models to and from
+OCPP handlers (evse/ocpp/v201/handlers/device_model.py) translate the generated message models to and from
 these, so the core stays testable without the message layer and the message layer stays thin.
 """
 

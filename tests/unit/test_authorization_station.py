@@ -16,9 +16,9 @@ import pytest
 from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.calls import NotConnected
-from evse.ocpp.handlers.authorization import register
 from evse.ocpp.rpc import Router, RpcSession
 from evse.ocpp.v201 import schemas
+from evse.ocpp.v201.handlers.authorization import register
 from evse.ocpp.v201.tokens import IdTokenInfoJson
 from evse.station.core.authorization import AuthorizationResult, AuthorizationSource
 from evse.station.core.tokens_neutral import ListUpdate, LocalListEntry, Token, TokenKind, TokenStatus, TokenVerdict

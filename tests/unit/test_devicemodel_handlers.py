@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.handlers.device_model import register
 from evse.ocpp.rpc import Router, RpcSession
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
+from evse.ocpp.v201.handlers.device_model import register
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "device_model"
 DEFINITIONS = load_definitions(CONFIG_DIR, [(1, [1]), (2, [1, 2])])

@@ -33,7 +33,7 @@ from evse.devicemodel.monitoring import (
     reported,
 )
 from evse.devicemodel.operations import ComponentVariableSelector, GetVariableStatus
-from evse.ocpp.handlers.customer_information import chunks
+from evse.ocpp.v201.handlers.customer_information import chunks
 
 EVSE1 = ComponentKey("EVSE", evse_id=1)
 POWER = VariableKey("Power")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from evse.devicemodel.definitions import ComponentKey, VariableKey
 from evse.devicemodel.monitoring import Monitor, MonitorType
-from evse.ocpp.handlers.monitoring import report_batches
+from evse.ocpp.v201.handlers.monitoring import report_batches
 from evse.ocpp.v201.schemas import validate_request
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,9 +10,9 @@ from typing import Any
 
 from evse.devicemodel.loader import load_definitions
 from evse.devicemodel.model import DeviceModel
-from evse.ocpp.handlers.reservation import register, reservation_from_request
 from evse.ocpp.rpc import Router, RpcSession
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.handlers.reservation import register, reservation_from_request
 from evse.station.core.reservation_book import EvseView, IdToken
 from evse.station.shell.reservations import Reservations
 from evse.storage import open_database

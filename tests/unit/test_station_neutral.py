@@ -13,8 +13,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The message layers: the generated models and schemas of both versions, their handlers, the RPC dialects.
-PROTOCOL = ("evse.ocpp.v201", "evse.ocpp.v16", "evse.ocpp.dialect", "evse.ocpp.handlers", "evse.ocpp.rpc")
+#: The message layers: each version's models, schemas and handlers (evse.ocpp.v201, .v16), dialects, RPC session.
+PROTOCOL = ("evse.ocpp.v201", "evse.ocpp.v16", "evse.ocpp.dialect", "evse.ocpp.rpc")
 
 
 def _source(module: str, root: Path) -> Path | None:

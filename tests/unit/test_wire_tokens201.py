@@ -11,8 +11,8 @@ import pytest
 
 from drivers.interfaces import HashAlgorithm, OcspRequestData
 from evse.ocpp.calls import OcppMessage, Resp
-from evse.ocpp.handlers.station_certificate import signed_response
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.handlers.station_certificate import signed_response
 from evse.ocpp.v201.wire.tokens import Tokens201
 from evse.station.core.contract_auth import CertificateStatus
 from evse.station.core.tokens_neutral import Token, TokenKind, TokenStatus

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from evse.firmware.updater import FirmwareUpdater
 from evse.logs.retrieval import LogRetrieval
 from evse.ocpp.calls import CallSender
-from evse.ocpp.handlers.data_transfer import VendorRegistry
 from evse.ocpp.rpc import Router
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.configuration_view import ConfigurationChange
@@ -27,6 +26,7 @@ from evse.ocpp.v16.handlers.services import ServiceHandlers
 from evse.ocpp.v16.security_upgrade import SecurityProfileUpgrade
 from evse.ocpp.v16.sender import V16Sender
 from evse.ocpp.v16.tx_ids import TxIds
+from evse.ocpp.v201.handlers.data_transfer import VendorRegistry
 from evse.station.core.evse_status import EvseStatus
 from evse.station.shell.fine_status import FineStatus
 from evse.station.shell.station import Station
@@ -137,7 +137,7 @@ def _attach_services(
     """Firmware Management and the security whitepaper: their handlers, on a private router of the 2.0.1
     handlers of the same services; returns the Firmware Management TriggerMessage jobs."""
     from evse import security_wiring
-    from evse.ocpp.handlers import firmware, logs
+    from evse.ocpp.v201.handlers import firmware, logs
 
     inner = Router()
     firmware.register(inner, services.updater, services.security)

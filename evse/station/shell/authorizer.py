@@ -3,7 +3,7 @@ the AuthStore, asks the CSMS when the decision says so, and writes answers back 
 
 The station core holds one `Authorizer` and calls `authorize` when a token is presented, `record` when the
 CSMS gives a verdict on a transaction's token (in its answer to a transaction event), and `may_stop` to
-decide whether a token ends a transaction. The OCPP handlers (evse.ocpp.handlers.authorization) use
+decide whether a token ends a transaction. The OCPP handlers (evse.ocpp.v201.handlers.authorization) use
 `clear_cache`, `send_local_list` and `local_list_version`. SQLite calls are small and run on the event
 loop, like the rest of the station database.
 """

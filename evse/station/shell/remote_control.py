@@ -1,5 +1,5 @@
 """Remote control of transactions (F01-F05, E14): RequestStart/StopTransaction, UnlockConnector and
-GetTransactionStatus, as the station decides them. The handlers in evse/ocpp/handlers/transactions.py only
+GetTransactionStatus, as the station decides them. The handlers in evse/ocpp/v201/handlers/transactions.py only
 translate messages to these calls."""
 
 from __future__ import annotations

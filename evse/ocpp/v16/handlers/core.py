@@ -11,12 +11,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from evse.errors import StorageError
-from evse.ocpp.handlers.data_transfer import VendorRegistry
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.profiles import profile_from_16
 from evse.ocpp.v16.tx_ids import TxIds
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.handlers.data_transfer import VendorRegistry
 from evse.ocpp.v201.samples import meter_values_from_samples
 from evse.smartcharging.model import Profile
 from evse.station.core import evse_fsm as fsm

@@ -1,7 +1,7 @@
 """The station's services as the 2.0.1 handlers offer them, asked by the 1.6 handlers.
 
 Firmware updates, log uploads and the certificate store already have handlers that decide every answer
-(evse/ocpp/handlers/firmware.py, logs.py, certificates.py, station_certificate.py). The 1.6 handlers say
+(evse/ocpp/v201/handlers/firmware.py, logs.py, certificates.py, station_certificate.py). The 1.6 handlers say
 the 1.6 request in 2.0.1, ask the handler registered on a private router (never the connection's), and
 say its answer in 1.6, so a rule lives in one place for both versions.
 """
