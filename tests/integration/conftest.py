@@ -14,6 +14,7 @@ from evse.config import Settings, parse_settings
 from evse.daemon import Daemon, Exit, build
 from evse.devcsms.server import DevCsms
 from evse.devcsms.server16 import DevCsms16
+from tests.tls_certs import CertificateAuthority, TestPki
 
 STATION_ID = "CS001"
 PASSWORD = "test-password-0001"
@@ -154,3 +155,27 @@ async def station16(make_station16: Factory, csms16: DevCsms16) -> StationUnderT
     await csms16.wait_for("BootNotification", timeout=10)
     await csms16.wait_for("StatusNotification", timeout=10)
     return sut
+
+
+# ---- TLS and security-profile tests: their Central System root, the stations and 1.6 CSMSs they start ------
+@pytest.fixture
+def ca(tmp_path: Path) -> CertificateAuthority:
+    return TestPki(tmp_path / "pki").ca("Test Central System Root")
+
+
+@pytest.fixture
+async def stations() -> AsyncIterator[list[StationUnderTest]]:
+    """Every station a test starts with its own settings, stopped at its end."""
+    running: list[StationUnderTest] = []
+    yield running
+    for sut in running:
+        await sut.stop()
+
+
+@pytest.fixture
+async def servers16() -> AsyncIterator[list[DevCsms16]]:
+    """Every 1.6 Central System a test starts, stopped at its end."""
+    started: list[DevCsms16] = []
+    yield started
+    for server in started:
+        await server.stop()

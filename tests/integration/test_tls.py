@@ -66,14 +66,6 @@ async def start_csms() -> AsyncIterator[StartCsms]:
         await server.stop()
 
 
-@pytest.fixture
-async def stations() -> AsyncIterator[list[StationUnderTest]]:
-    running: list[StationUnderTest] = []
-    yield running
-    for sut in running:
-        await sut.stop()
-
-
 def tls_settings(tmp_path: Path, port: int, profile: int, ca: CertificateAuthority, client: Issued | None) -> Any:
     csms: dict[str, Any] = {"url": f"wss://127.0.0.1:{port}/ocpp", "security_profile": profile, "ca_file": str(ca.path)}
     if profile == 2:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +23,12 @@ from websockets.typing import Subprotocol
 from evse.devcsms.server16 import DevCsms16
 from tests.csr_signing import pem, sign_csr
 from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest, station_settings
-from tests.tls_certs import CertificateAuthority, KeyType, TestPki, server_context
+from tests.tls_certs import CertificateAuthority, KeyType, server_context
 
 #: A 20-byte password that is not text on purpose, and its hex spelling, the AuthorizationKey a Central
 #: System sends.
 KEY_BYTES = b"\x00\xff\x10\xe2" + b"OCA_OCTT_admin_t"
 HEX_KEY = KEY_BYTES.hex()
-
-
-@pytest.fixture
-def ca(tmp_path: Path) -> CertificateAuthority:
-    return TestPki(tmp_path / "pki").ca("Test Central System Root")
-
-
-@pytest.fixture
-async def stations() -> AsyncIterator[list[StationUnderTest]]:
-    running: list[StationUnderTest] = []
-    yield running
-    for sut in running:
-        await sut.stop()
 
 
 async def start_station(stations: list[StationUnderTest], tmp_path: Path, port: int, **csms: Any) -> StationUnderTest:
@@ -109,19 +95,12 @@ async def test_TC_085_CS_hex_authorization_key_set_by_the_central_system(
 # ---- TC_086_CS / TC_087_CS -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def servers() -> AsyncIterator[list[DevCsms16]]:
-    """Every Central System a test starts, stopped at its end."""
-    started: list[DevCsms16] = []
-    yield started
-    for server in started:
-        await server.stop()
-
-
-async def serve16(servers: list[DevCsms16], context: ssl.SSLContext | None, port: int = 0, **kwargs: Any) -> DevCsms16:
+async def serve16(
+    servers16: list[DevCsms16], context: ssl.SSLContext | None, port: int = 0, **kwargs: Any
+) -> DevCsms16:
     server = DevCsms16(boot_interval=300, **kwargs)
     await server.start("127.0.0.1", port, ssl=context)
-    servers.append(server)
+    servers16.append(server)
     return server
 
 
@@ -152,7 +131,7 @@ SUITES = [
 async def test_TC_086_CS_tls_server_side_certificate_valid(
     tmp_path: Path,
     ca: CertificateAuthority,
-    servers: list[DevCsms16],
+    servers16: list[DevCsms16],
     stations: list[StationUnderTest],
     suite: str,
     key_type: KeyType,
@@ -161,7 +140,7 @@ async def test_TC_086_CS_tls_server_side_certificate_valid(
     certificate issued under the configured root, the Charge Point completes the handshake, then sends the
     upgrade request with Basic credentials ChargePointId:AuthorizationKey (checked by the Central System),
     and boots."""
-    csms = await serve16(servers, tls12_only(ca, suite, key_type), basic_auth={STATION_ID: PASSWORD})
+    csms = await serve16(servers16, tls12_only(ca, suite, key_type), basic_auth={STATION_ID: PASSWORD})
     url = f"wss://127.0.0.1:{csms.port}/ocpp"
     await start_station(
         stations, tmp_path, csms.port, url=url, security_profile=2, ca_file=str(ca.path), basic_auth_password=PASSWORD
@@ -172,14 +151,14 @@ async def test_TC_086_CS_tls_server_side_certificate_valid(
 
 
 async def test_TC_087_CS_tls_client_side_certificate_valid(
-    tmp_path: Path, ca: CertificateAuthority, servers: list[DevCsms16], stations: list[StationUnderTest]
+    tmp_path: Path, ca: CertificateAuthority, servers16: list[DevCsms16], stations: list[StationUnderTest]
 ) -> None:
     """Whitepaper A00 (1.6, profile 3): the Charge Point's own certificate (its key made by the station, the
     CSR signed by the Central System's CA through ExtendedTriggerMessage / CertificateSigned) is presented
     to a Central System that requires one and speaks TLS 1.2 only: an X.509 certificate with a serial
     number, its subject's commonName the Charge Point's identity, an EC key of at least 224 bits or an RSA
     key of at least 2048 bits; no password is sent."""
-    plain = await serve16(servers, None, basic_auth={STATION_ID: PASSWORD})
+    plain = await serve16(servers16, None, basic_auth={STATION_ID: PASSWORD})
     port = plain.port
     await start_station(stations, tmp_path, port, basic_auth_password=PASSWORD)
     await plain.wait_for("BootNotification", timeout=15)
@@ -193,7 +172,7 @@ async def test_TC_087_CS_tls_client_side_certificate_valid(
     raise_to_3 = call.ChangeConfiguration(key="SecurityProfile", value="3")
     assert (await plain.call(STATION_ID, raise_to_3)).status == "Accepted"
     await plain.stop()
-    secure = await serve16(servers, tls12_only(ca, "ECDHE-ECDSA-AES128-GCM-SHA256", "ec", client_ca=ca), port)
+    secure = await serve16(servers16, tls12_only(ca, "ECDHE-ECDSA-AES128-GCM-SHA256", "ec", client_ca=ca), port)
     await secure.wait_connected(STATION_ID, timeout=20)
     record = secure.connections[-1]
     assert record.username is None  # profile 3: the certificate is the credential

@@ -6,7 +6,7 @@ Every certificate is made in the test."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +18,13 @@ from ocpp.v16 import call
 from evse.devcsms.server16 import DevCsms16
 from tests.csr_signing import pem, sign_csr
 from tests.integration.conftest import PASSWORD, STATION_ID, StationUnderTest, station_settings
-from tests.tls_certs import CertificateAuthority, TestPki, server_context
+from tests.tls_certs import CertificateAuthority, server_context
 
 
-@pytest.fixture
-def ca(tmp_path: Path) -> CertificateAuthority:
-    return TestPki(tmp_path / "pki").ca("Test Central System Root")
-
-
-@pytest.fixture
-async def servers() -> AsyncIterator[list[DevCsms16]]:
-    """Every Central System a test starts, stopped at its end."""
-    started: list[DevCsms16] = []
-    yield started
-    for server in started:
-        await server.stop()
-
-
-async def serve(servers: list[DevCsms16], port: int = 0, ca: CertificateAuthority | None = None) -> DevCsms16:
+async def serve(servers16: list[DevCsms16], port: int = 0, ca: CertificateAuthority | None = None) -> DevCsms16:
     server = DevCsms16(basic_auth={STATION_ID: PASSWORD}, boot_interval=300)
     await server.start("127.0.0.1", port, ssl=server_context(ca.issue_server()) if ca is not None else None)
-    servers.append(server)
+    servers16.append(server)
     return server
 
 
@@ -66,11 +52,11 @@ def station(tmp_path: Path, port: int, **csms: Any) -> StationUnderTest:
 
 
 async def test_a_1_6_station_connects_with_security_profile_2(
-    tmp_path: Path, ca: CertificateAuthority, servers: list[DevCsms16]
+    tmp_path: Path, ca: CertificateAuthority, servers16: list[DevCsms16]
 ) -> None:
     """Whitepaper security profile 2 under 1.6: TLS with the Central System's certificate checked against
     ca_file, Basic auth inside the tunnel, subprotocol ocpp1.6; SecurityProfile reads 2."""
-    csms = await serve(servers, ca=ca)
+    csms = await serve(servers16, ca=ca)
     sut = station(
         tmp_path, csms.port, url=f"wss://127.0.0.1:{csms.port}/ocpp", security_profile=2, ca_file=str(ca.path)
     )
@@ -97,13 +83,13 @@ async def raise_to(csms: DevCsms16, profile: int) -> str:
 
 
 async def test_TC_083_CS_upgrade_security_profile_1_to_2(
-    tmp_path: Path, ca: CertificateAuthority, servers: list[DevCsms16]
+    tmp_path: Path, ca: CertificateAuthority, servers16: list[DevCsms16]
 ) -> None:
     """Whitepaper A05 (1.6): with a CentralSystemRootCertificate installed, ChangeConfiguration(SecurityProfile=2)
     is Accepted; the station then reconnects to wss:// of the same URL, and once that connection is up
     SecurityProfile reads 2, and after a restart the station connects with profile 2 again (never below the
     profile in use)."""
-    plain = await serve(servers)
+    plain = await serve(servers16)
     port = plain.port
     sut = station(tmp_path, port)
     await sut.start()
@@ -114,7 +100,7 @@ async def test_TC_083_CS_upgrade_security_profile_1_to_2(
         assert await raise_to(plain, 2) == "Accepted"
         # The operator moves the Central System to TLS on the same address.
         await plain.stop()
-        secure = await serve(servers, port, ca)
+        secure = await serve(servers16, port, ca)
         await until(lambda: secure.connected(STATION_ID))
         assert await security_profile(secure) == "2"
         await sut.stop()
@@ -127,12 +113,12 @@ async def test_TC_083_CS_upgrade_security_profile_1_to_2(
 
 
 async def test_upgrade_that_cannot_connect_falls_back_to_the_profile_in_use(
-    tmp_path: Path, ca: CertificateAuthority, servers: list[DevCsms16]
+    tmp_path: Path, ca: CertificateAuthority, servers16: list[DevCsms16]
 ) -> None:
     """Whitepaper A05.FR.08 (1.6): when no connection comes up with the new profile (the Central System still
     serves ws:// only), the station goes back to the old one after NetworkProfileConnectionAttempts
     attempts; SecurityProfile still reads 1."""
-    plain = await serve(servers)
+    plain = await serve(servers16)
     sut = station(tmp_path, plain.port)
     await sut.start()
     try:
@@ -146,10 +132,10 @@ async def test_upgrade_that_cannot_connect_falls_back_to_the_profile_in_use(
         await sut.stop()
 
 
-async def test_upgrade_without_a_central_system_root_is_rejected(tmp_path: Path, servers: list[DevCsms16]) -> None:
+async def test_upgrade_without_a_central_system_root_is_rejected(tmp_path: Path, servers16: list[DevCsms16]) -> None:
     """Whitepaper A05.FR.03 (1.6): profile 2 needs a valid CentralSystemRootCertificate: Rejected without one,
     and the station stays connected as it was."""
-    plain = await serve(servers)
+    plain = await serve(servers16)
     sut = station(tmp_path, plain.port)
     await sut.start()
     try:
@@ -164,12 +150,12 @@ async def test_upgrade_without_a_central_system_root_is_rejected(tmp_path: Path,
 
 
 async def test_TC_083_CS_upgrade_security_profile_1_to_3_with_the_signed_charge_point_certificate(
-    tmp_path: Path, ca: CertificateAuthority, servers: list[DevCsms16]
+    tmp_path: Path, ca: CertificateAuthority, servers16: list[DevCsms16]
 ) -> None:
     """Whitepaper A05.FR.04 (1.6): profile 3 needs a valid Charge Point certificate: Rejected before one is
     installed; after ExtendedTriggerMessage(SignChargePointCertificate) and CertificateSigned, Accepted, and
     the station reconnects to wss:// presenting that certificate to a Central System that requires it."""
-    plain = await serve(servers)
+    plain = await serve(servers16)
     port = plain.port
     sut = station(tmp_path, port)
     await sut.start()
@@ -186,7 +172,7 @@ async def test_TC_083_CS_upgrade_security_profile_1_to_3_with_the_signed_charge_
         await plain.stop()
         secure = DevCsms16(basic_auth=None, boot_interval=300)  # profile 3: the certificate is the credential
         await secure.start("127.0.0.1", port, ssl=server_context(ca.issue_server(), client_ca=ca))
-        servers.append(secure)
+        servers16.append(secure)
         await until(lambda: secure.connected(STATION_ID))
         assert await security_profile(secure) == "3"
     finally:
@@ -195,14 +181,14 @@ async def test_TC_083_CS_upgrade_security_profile_1_to_3_with_the_signed_charge_
 
 @pytest.mark.parametrize("profile", [2, 3])
 async def test_TC_084_CS_downgrade_security_profile_rejected(
-    tmp_path: Path, ca: CertificateAuthority, servers: list[DevCsms16], profile: int
+    tmp_path: Path, ca: CertificateAuthority, servers16: list[DevCsms16], profile: int
 ) -> None:
     """Whitepaper A05.FR.01 (1.6): connected with SecurityProfile 2 or 3, a ChangeConfiguration(SecurityProfile)
     one level lower is Rejected; the station keeps the connection it has (no new attempt) and SecurityProfile
     still reads the profile in use."""
     secure = DevCsms16(basic_auth={STATION_ID: PASSWORD} if profile == 2 else None, boot_interval=300)
     await secure.start("127.0.0.1", 0, ssl=server_context(ca.issue_server(), client_ca=ca if profile == 3 else None))
-    servers.append(secure)
+    servers16.append(secure)
     section: dict[str, Any] = {"url": f"wss://127.0.0.1:{secure.port}/ocpp", "security_profile": profile}
     section["ca_file"] = str(ca.path)
     if profile == 3:
