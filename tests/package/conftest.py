@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from evse.devcsms.server import DevCsms
-from tests.integration.conftest import PASSWORD, STATION_ID
+# The dev CSMS the installed station talks to: the integration tests' fixture.
+from tests.integration.conftest import csms  # noqa: F401
 from tests.package.debian_root import in_root, unpack_root
 from tests.package.helpers import build_package, project_version
 
@@ -35,11 +35,3 @@ def root(tmp_path: Path, debs: dict[str, Path]) -> Iterator[Path]:
     in_root(path, f"dpkg -i /tmp/{first.name}")
     yield path
     shutil.rmtree(path)  # a root is ~300 MB and pytest keeps three runs of tmp_path
-
-
-@pytest.fixture
-async def csms() -> AsyncIterator[DevCsms]:
-    server = DevCsms(basic_auth={STATION_ID: PASSWORD}, boot_interval=300)
-    await server.start()
-    yield server
-    await server.stop()
