@@ -137,6 +137,10 @@ class FirmwareSection(_Section):
     max_image_bytes: int = Field(default=512 * 1024 * 1024, ge=1024, le=16 * 1024 * 1024 * 1024)
     # A ManufacturerRootCertificate (PEM) trusted besides those InstallCertificate installs.
     factory_root: Path | None = None
+    # A 2.0.1 UpdateFirmware without signingCertificate and signature (L02, non-secure) is Rejected unless
+    # this is true (OCTT TC_L_18_CS, mandatory for certification). 1.6's UpdateFirmware has no signature by
+    # definition and is always run; its SignedUpdateFirmware always has one.
+    allow_unsigned: bool = False
 
     @model_validator(mode="after")
     def _command_given(self) -> FirmwareSection:

@@ -607,7 +607,7 @@ def build(
         )
     else:
         logs.register(router, station_logs.retrieval)
-        firmware.register(router, updater, security)
+        firmware.register(router, updater, security, allow_unsigned=settings.firmware.allow_unsigned)
         provisioning.register(
             router,
             station,

@@ -98,6 +98,7 @@ async def reboot(sut: StationUnderTest, csms: DevCsms) -> dict[str, Any]:
     return await csms.wait_for("BootNotification", timeout=10)
 
 
+UNSIGNED_ALLOWED = {"installer": "sim", "allow_unsigned": True}
 SIGNED_SEQUENCE = ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting"]
 
 
@@ -392,12 +393,54 @@ async def test_TC_L_15_CS_install_waits_for_the_session_new_sessions_not_allowed
     assert statuses(csms)[-2:] == ["Installing", "InstallRebooting"]
 
 
+async def test_TC_L_18_CS_secure_firmware_update_missing_signing_certificate_and_signature(
+    csms: DevCsms, make_station: Any, tmp_path: Path, http: LoopbackHttpServer, maker: Manufacturer
+) -> None:
+    """TC_L_18_CS: a station doing secure updates (the default) answers an UpdateFirmware without
+    signingCertificate and signature Rejected, downloads nothing and says no FirmwareStatusNotification;
+    one with a certificate but no signature is refused the same way, and a signed one still goes through."""
+    await firmware_station(csms, make_station, tmp_path)
+    await install_root(csms, maker)
+    answer = await csms.call(STATION_ID, update_firmware(140, http.url("/fw.bin")))
+    assert (answer.status, answer.status_info["reason_code"]) == ("Rejected", "UnsignedFirmware")
+    signed = update_firmware(141, http.url("/fw.bin"), manufacturer=maker, image=IMAGE)
+    unsigned_firmware = {key: value for key, value in signed.firmware.items() if key != "signature"}
+    no_signature = call.UpdateFirmware(request_id=142, firmware=unsigned_firmware)
+    assert (await csms.call(STATION_ID, no_signature)).status == "Rejected"
+    assert not http.requests and statuses(csms) == []
+    assert (await csms.call(STATION_ID, signed)).status == "Accepted"
+    await reached(csms, "InstallRebooting", 141)
+    assert statuses(csms) == SIGNED_SEQUENCE
+
+
+async def test_TC_F_19_CS_trigger_firmware_status_notification_downloading(
+    csms: DevCsms, make_station: Any, tmp_path: Path, http: LoopbackHttpServer, maker: Manufacturer
+) -> None:
+    """F06.FR.04/05, L01.FR.26: TriggerMessage(FirmwareStatusNotification) while the image is downloading
+    (its first attempt broke; the next one waits retryInterval): Accepted, then FirmwareStatusNotification
+    Downloading with the update's requestId."""
+    await firmware_station(csms, make_station, tmp_path)
+    await install_root(csms, maker)
+    http.behaviour.break_after = len(IMAGE) // 2
+    request = update_firmware(143, http.url("/fw.bin"), manufacturer=maker, image=IMAGE, retries=1, retry_interval=60)
+    assert (await csms.call(STATION_ID, request)).status == "Accepted"
+    await reached(csms, "Downloading", 143)
+    await until(lambda: len(http.requests) == 1 and http.behaviour.break_times == 0, "the first attempt broken")
+    seen = len(statuses(csms))
+    trigger = call.TriggerMessage(requested_message="FirmwareStatusNotification")
+    assert (await csms.call(STATION_ID, trigger)).status == "Accepted"
+    await until(lambda: len(statuses(csms)) > seen, "the triggered FirmwareStatusNotification")
+    triggered = csms.received("FirmwareStatusNotification")[seen]
+    assert triggered == {"status": "Downloading", "requestId": 143}
+    assert len(http.requests) == 1  # still waiting out retryInterval: the status is the download's own
+
+
 async def test_L02_non_secure_update_has_no_signature_step(
     csms: DevCsms, make_station: Any, tmp_path: Path, http: LoopbackHttpServer
 ) -> None:
     """L02: without signingCertificate and signature there is no signature step (Downloaded, then
-    Installing), and the new version boots and reports Installed."""
-    sut = await firmware_station(csms, make_station, tmp_path)
+    Installing), and the new version boots and reports Installed (a station set to allow unsigned updates)."""
+    sut = await firmware_station(csms, make_station, tmp_path, firmware=UNSIGNED_ALLOWED)
     request = update_firmware(120, http.url("/fw.bin"))
     assert (await csms.call(STATION_ID, request)).status == "Accepted"
     await reached(csms, "InstallRebooting", 120)
@@ -442,7 +485,7 @@ async def test_https_location_is_checked_against_the_installed_csms_roots(
     ca = pki.ca("Firmware Server Root")
     with LoopbackHttpServer(tls=server_context(ca.issue_server())) as https:
         https.files["/fw.bin"] = IMAGE
-        await firmware_station(csms, make_station, tmp_path)
+        await firmware_station(csms, make_station, tmp_path, firmware=UNSIGNED_ALLOWED)
         assert (await csms.call(STATION_ID, update_firmware(130, https.url("/fw.bin")))).status == "Accepted"
         await reached(csms, "DownloadFailed", 130)
         assert not version_file(tmp_path).exists()

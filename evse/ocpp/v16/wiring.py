@@ -140,7 +140,8 @@ def _attach_services(
     from evse.ocpp.v201.handlers import firmware, logs
 
     inner = Router()
-    firmware.register(inner, services.updater, services.security)
+    # 1.6's UpdateFirmware carries no signature (it is run as L02); SignedUpdateFirmware always has one.
+    firmware.register(inner, services.updater, services.security, allow_unsigned=True)
     logs.register(inner, services.retrieval)
     security_wiring.register_certificates(
         inner,

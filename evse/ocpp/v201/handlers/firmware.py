@@ -15,11 +15,22 @@ from evse.security.events import SecurityEvents
 log = logging.getLogger(__name__)
 
 
-def register(router: Router, updater: FirmwareUpdater, security: SecurityEvents) -> None:
-    """Attach the UpdateFirmware handler."""
+def register(router: Router, updater: FirmwareUpdater, security: SecurityEvents, *, allow_unsigned: bool) -> None:
+    """Attach the UpdateFirmware handler; `allow_unsigned` runs an update without signature (L02)."""
 
     async def update_firmware(request: m.UpdateFirmwareRequest) -> m.UpdateFirmwareResponse | Reply:
         firmware = request.firmware
+        if not allow_unsigned and (firmware.signingCertificate is None or firmware.signature is None):
+            # OCTT TC_L_18_CS: a station doing secure updates (L01) refuses one it could not verify. Checked
+            # first: a refused request leaves any running update alone.
+            missing = "signature" if firmware.signingCertificate is not None else "signingCertificate"
+            log.warning(
+                "UpdateFirmware request=%s refused: no %s (firmware.allow_unsigned)", request.requestId, missing
+            )
+            return m.UpdateFirmwareResponse(
+                status=m.UpdateFirmwareStatusEnumType.Rejected,
+                statusInfo=m.StatusInfoType(reasonCode="UnsignedFirmware", additionalInfo=f"no {missing}"),
+            )
         if firmware.signingCertificate is not None:
             # L01.FR.22: the certificate is checked before the request is accepted; a refused one leaves any
             # running update alone (L01.FR.02: InvalidFirmwareSigningCertificate).
