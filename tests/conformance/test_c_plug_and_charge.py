@@ -1,6 +1,6 @@
 """OCTT block C, Plug & Charge (C07: TC_C_50, 51, 54, 55) and EIM over ISO 15118 (C08), with the OCSP status
-of the contract chain asked through the CSMS (GetCertificateStatus). TC_M_24/25, the OCSP status of the
-station's own V2G certificate (M06), are not built.
+of the contract chain asked through the CSMS (GetCertificateStatus), and the EV ending its session (E15:
+TC_E_46). TC_M_24/25, the OCSP status of the station's own V2G certificate (M06), are not built.
 
 The EV side is the emulated SECC module on a python-can virtual bus: the station's real CAN bridge driver
 talks to it, the rest of the board is simulated. The CSMS is the dev CSMS over loopback.
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from ocpp.v201 import call
 
-from drivers.interfaces import HashAlgorithm, OcspRequestData
+from drivers.interfaces import HashAlgorithm, Iso15118StopReason, OcspRequestData
 from evse.devcsms.server import DevCsms
 from hil.emulators.iso15118 import EmulatedSecc
 from tests.conformance.octt import (
@@ -123,6 +123,53 @@ async def test_TC_C_50_CS_contract_accepted_online_charges_to_ended(
     ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
     assert ended["transactionInfo"]["transactionId"] == authorized["transactionInfo"]["transactionId"]
     assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+    csms.assert_no_failures()
+
+
+async def test_TC_E_46_CS_end_of_charging_process_15118(csms: DevCsms, make_station: Any, module: EmulatedSecc) -> None:
+    """E15: while charging on its contract the EV ends its ISO 15118 session (SessionStopReq Terminate): the
+    authorization ends, TransactionEvent with triggerReason StopAuthorized, chargingState EVConnected and
+    stoppedReason StoppedByEV; the power path opens. TxStopPoint holds Authorized here, so that event is
+    the Ended one, before the cable leaves."""
+    sut = await pnc_station(make_station, csms, module)
+    await present(sut, module, EMAID)
+    assert await answered(module)
+    sut.d.board.set_ev_state(1, "C")
+    await until(contactor_closed(sut))
+    await csms.wait_for("TransactionEvent", predicate=tx("Updated", chargingState="Charging"), timeout=5)
+    await module.stop_session(Iso15118StopReason.STOPPED_BY_EV)
+    ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
+    assert ended["triggerReason"] == "StopAuthorized"
+    assert ended["transactionInfo"]["chargingState"] == "EVConnected"
+    assert ended["transactionInfo"]["stoppedReason"] == "StoppedByEV"
+    assert not sut.d.board.contactor(1).is_closed
+    csms.assert_no_failures()
+
+
+async def test_E15_ev_ends_its_session_the_transaction_waits_for_the_cable(
+    csms: DevCsms, make_station: Any, module: EmulatedSecc
+) -> None:
+    """E15 with TxStopPoint EVConnected only: the EV's SessionStop Terminate ends the authorization
+    (Updated, StopAuthorized, chargingState EVConnected, no energy); the transaction ends when the cable
+    leaves, with the reason of the authorization's end. A session that stops otherwise (a timeout) leaves
+    the authorization alone."""
+    sut = await pnc_station(make_station, csms, module, **{"TxCtrlr.TxStopPoint": "EVConnected"})
+    await present(sut, module, EMAID)
+    assert await answered(module)
+    sut.d.board.set_ev_state(1, "C")
+    await until(contactor_closed(sut))
+    await module.stop_session(Iso15118StopReason.TIMEOUT)
+    await module.start_session(EVCC_ID)
+    await settle()
+    stops = [p for p in csms.received("TransactionEvent") if p["triggerReason"] == "StopAuthorized"]
+    assert sut.d.board.contactor(1).is_closed and stops == []
+    await module.stop_session(Iso15118StopReason.STOPPED_BY_EV)
+    update = await csms.wait_for("TransactionEvent", predicate=tx("Updated", triggerReason="StopAuthorized"), timeout=5)
+    assert update["transactionInfo"]["chargingState"] == "EVConnected"
+    assert not sut.d.board.contactor(1).is_closed
+    sut.d.board.unplug(1)
+    ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
+    assert ended["transactionInfo"]["stoppedReason"] == "StoppedByEV"
     csms.assert_no_failures()
 
 

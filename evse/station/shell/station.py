@@ -30,6 +30,7 @@ from drivers.interfaces import (
     Iso15118ContractPresented,
     Iso15118SessionStarted,
     Iso15118SessionStopped,
+    Iso15118StopReason,
     Iso15118V2gCsrPresented,
     PilotStateChanged,
 )
@@ -242,6 +243,20 @@ class Station:
             self.ev_needs.on_needs(event)
         elif isinstance(event, Iso15118SessionStopped):
             self.ev_needs.on_session_stopped(event)
+            if event.reason is Iso15118StopReason.STOPPED_BY_EV:
+                self._ev_ended_authorization(event.evse_id)
+
+    def _ev_ended_authorization(self, evse_id: int) -> None:
+        """E15: the EV ended its ISO 15118 session (SessionStopReq Terminate): its authorization ends as when
+        the driver presents the token again (StopAuthorized, stoppedReason StoppedByEV); TxStopPoint decides
+        whether that ends the transaction. A session that was never authorized only drops a waiting token."""
+        runtime = self.evses.get(evse_id)
+        if runtime is None:
+            return
+        tx, token = runtime.state.tx, runtime.state.token
+        running = tx is not None and tx.deauthorized is None and tx.id_token is not None
+        if running or (tx is None and token is not None):
+            self.spawn(self.stop_with_fresh_reading(runtime, fsm.StopRequested("StopAuthorized", "StoppedByEV")))
 
     def _report_fault(self, evse_id: int, name: str, active: bool, detail: str | None) -> None:
         """Set the component's variable and tell the CSMS (NotifyEvent, HardWiredNotification)."""
