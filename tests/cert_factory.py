@@ -34,8 +34,10 @@ def make_certificate(
     valid_from: datetime | None = None,
     valid_days: float = 365,
     serial: int | None = None,
+    ocsp_url: str | None = None,
 ) -> Issued:
-    """A certificate for CN=`name`, self-signed unless `issuer` is given."""
+    """A certificate for CN=`name`, self-signed unless `issuer` is given; `ocsp_url` names its OCSP
+    responder (Authority Information Access)."""
     key = ec.generate_private_key(ec.SECP256R1())
     start = valid_from or datetime.now(UTC) - timedelta(hours=1)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -49,6 +51,11 @@ def make_certificate(
         .not_valid_after(start + timedelta(days=valid_days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
+    if ocsp_url is not None:
+        access = x509.AccessDescription(
+            x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)
+        )
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
     return Issued(builder.sign(issuer.key if issuer else key, hashes.SHA256()), key)
 
 

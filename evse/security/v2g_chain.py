@@ -21,9 +21,11 @@ from pathlib import Path
 
 from cryptography import x509
 
+from drivers.interfaces import HashAlgorithm, OcspRequestData
 from evse.security.atomic_file import write_atomically
 from evse.security.cert_store import CertificateRejected, CertificateStoreError, parse_pem_certificates
 from evse.security.chain import ChainInvalid, spki, verify_path
+from evse.security.hash_data import find_issuer, hash_data
 
 _FILE = re.compile(r"evse(\d+)\.pem")
 
@@ -56,6 +58,44 @@ def check_v2g_chain(
     except ChainInvalid as exc:
         raise CertificateRejected("InvalidCertificate", f"{subject}: no path to an installed V2G root: {exc}") from None
     return CheckedChain(evse_id, chain_pem, chain)
+
+
+def sub_ca_request_data(chain_pem: str, roots: Sequence[x509.Certificate]) -> list[OcspRequestData]:
+    """M06: the OCSP request data of each Sub-CA certificate of a V2G chain (leaf first), in chain order.
+
+    The Sub-CAs are what the module staples for the EV (the OCTT's TC_M_24 asks for them); each one's issuer
+    is the next certificate of the chain or, for the last, an installed V2G root. A Sub-CA without an OCSP
+    responder (Authority Information Access) or whose issuer the station does not hold is left out: OCPP's
+    OCSPRequestDataType needs both. Raises ValueError for a chain that is not PEM.
+    """
+    chain = x509.load_pem_x509_certificates(chain_pem.encode())
+    entries: list[OcspRequestData] = []
+    for index, certificate in enumerate(chain[1:], start=1):
+        issuer = find_issuer(certificate, [*chain[index + 1 :], *roots])
+        responder = ocsp_responder(certificate)
+        if issuer is None or responder is None:
+            continue
+        names = hash_data(certificate, issuer)
+        entries.append(
+            OcspRequestData(
+                HashAlgorithm.SHA256, names.issuer_name_hash, names.issuer_key_hash, names.serial_number, responder
+            )
+        )
+    return entries
+
+
+def ocsp_responder(certificate: x509.Certificate) -> str | None:
+    """The certificate's first OCSP responder URL (Authority Information Access), if it names one that
+    fits OCPP's responderURL (512 characters)."""
+    try:
+        access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except x509.ExtensionNotFound:
+        return None
+    for description in access:
+        if description.access_method == x509.oid.AuthorityInformationAccessOID.OCSP:
+            url = str(description.access_location.value)
+            return url if len(url) <= 512 else None
+    return None
 
 
 class V2gChainStore:
