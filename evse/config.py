@@ -151,6 +151,13 @@ class FirmwareSection(_Section):
         return self
 
 
+class V2gOcspSection(_Section):
+    """How often the OCSP responses of the ISO 15118 modules' V2G Sub-CA certificates are renewed (M06)."""
+
+    update_interval_s: int = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600)  # and before nextUpdate
+    retry_interval_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)  # after the CSMS could not answer
+
+
 class EmsModbusSection(_Section):
     """Where the Modbus TCP server for a local energy manager listens (docs/ems-modbus.md)."""
 
@@ -238,6 +245,7 @@ class Settings(_Section):
     # Messages kept for the CSMS during an outage; see evse/ocpp/outbox.py for what goes first when full.
     outbox_max_messages: int = Field(default=100_000, ge=100, le=10_000_000)
     firmware: FirmwareSection = Field(default_factory=FirmwareSection)
+    v2g_ocsp: V2gOcspSection = Field(default_factory=V2gOcspSection)
     ems: EmsSection | None = None  # off unless configured: a Modbus server is a door into the station
     grid_limit: GridLimitSection = Field(default_factory=GridLimitSection)
     site: SiteSection | None = None  # no site section: no load balancing, each EVSE may use its maximum

@@ -93,6 +93,7 @@ from evse.station.shell.station import Station
 from evse.station.shell.storage_fault import StorageFault
 from evse.station.shell.tx_journal import TxJournal
 from evse.station.shell.v2g_certificates import V2gCertificates
+from evse.station.shell.v2g_ocsp import V2gOcsp, V2gOcspTiming
 from evse.station.shell.variable_monitors import MonitorSink, VariableMonitors
 from evse.storage import StorageHealth, open_state, seal
 
@@ -560,6 +561,16 @@ def build(
         clock=clock,
     )
     station.iso15118_certificates = v2g.on_event
+    v2g_ocsp = V2gOcsp(
+        cache=station.pnc.ocsp,
+        wire=station.wire,
+        bridges=v2g.bridges,
+        chain_entries=v2g.sub_ca_entries,
+        is_online=station.is_online,
+        clock=clock,
+        timing=V2gOcspTiming(settings.v2g_ocsp.update_interval_s, settings.v2g_ocsp.retry_interval_s),
+    )
+    v2g.chain_changed = v2g_ocsp.chain_changed
 
     async def sign_station_certificate() -> None:
         signing.request()
@@ -658,7 +669,7 @@ def build(
         signing,
         logs=station_logs,
         firmware=updater,
-        background=[monitors.run, station.screen.run, v2g.start, *_switch(version_plan, station)],
+        background=[monitors.run, station.screen.run, v2g.start, v2g_ocsp.run, *_switch(version_plan, station)],
         external=ExternalSources(settings, station, dm),
     )
     if settings.web.enabled:

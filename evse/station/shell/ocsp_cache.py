@@ -131,11 +131,13 @@ class OcspCache:
         for entry in entries:
             cached = self.lookup(entry)
             if cached is None:
-                cached = await self._ask(entry, ask)
+                cached = await self.fetch(entry, ask)
             results.append(cached)
         return results
 
-    async def _ask(self, entry: OcspRequestData, ask: AskStatus) -> OcspEntry | None:
+    async def fetch(self, entry: OcspRequestData, ask: AskStatus) -> OcspEntry | None:
+        """Ask the CSMS now, whatever is cached; a usable answer replaces the cached one. None when the
+        CSMS could not answer (Failed, unreadable, no answer): the cached answer, if any, stays."""
         now = self._clock.now()
         try:
             answer = await ask(entry)

@@ -27,7 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import DriverError
-from drivers.interfaces import Iso15118CertificateBridge, Iso15118CertificateRequested, Iso15118V2gCsrPresented
+from drivers.interfaces import (
+    Iso15118CertificateBridge,
+    Iso15118CertificateRequested,
+    Iso15118V2gCsrPresented,
+    OcspRequestData,
+)
 from evse.clock import Clock
 from evse.devicemodel.model import DeviceModel
 from evse.ocpp.calls import CallError, CallTimeout, NotConnected
@@ -71,6 +76,8 @@ class V2gCertificates:
         self._state_dir = state_dir
         self._clock = clock
         self.pending_csrs: dict[int, str] = {}  # EVSE id -> the CSR sent to the CSMS, awaiting its chain
+        #: Told when a module's chain or the V2G roots change (M06: their OCSP responses are renewed).
+        self.chain_changed: Callable[[], None] = lambda: None
 
     def bridges(self) -> dict[int, Iso15118CertificateBridge]:
         """The EVSEs whose ISO 15118 module speaks bridge version 2 (certificates)."""
@@ -184,7 +191,22 @@ class V2gCertificates:
         bridge = self.bridges().get(checked.evse_id)
         if bridge is not None:
             self._spawn(bridge.set_v2g_certificate_chain(chain_pem))  # state: repeated at every handshake
+        self.chain_changed()
         return ChainOutcome(True)
+
+    def sub_ca_entries(self) -> dict[int, list[OcspRequestData]]:
+        """M06: per EVSE with a stored V2G chain, the OCSP request data of its Sub-CAs (blocking: files, X.509)."""
+        from evse.security.cert_store import CertificateStore, CertificateUse
+        from evse.security.v2g_chain import V2gChainStore, sub_ca_request_data
+
+        roots = [e.certificate for e in CertificateStore(self._state_dir).installed([CertificateUse.V2G_ROOT])]
+        found: dict[int, list[OcspRequestData]] = {}
+        for evse_id, pem in V2gChainStore(self._state_dir).load_all().items():
+            try:
+                found[evse_id] = sub_ca_request_data(pem, roots)
+            except ValueError as exc:
+                log.warning("evse=%s stored V2G chain unreadable: %s", evse_id, exc)
+        return found
 
     # --- roots and stored chains -----------------------------------------------------------------------
 
@@ -202,6 +224,7 @@ class V2gCertificates:
             return v2g, mo
 
         v2g_roots, mo_roots = await asyncio.to_thread(read)
+        self.chain_changed()  # a Sub-CA's issuer may have come or gone with the V2G roots
         for evse_id, bridge in bridges.items():
             try:
                 await bridge.set_root_certificates(v2g_roots, mo_roots)
