@@ -83,7 +83,7 @@ class CertificateRelay:
     def set_ocsp_responses(self, responses: V2gOcspResponses) -> None:
         self._ocsp = responses
 
-    def after_handshake(self, module_version: int = 2) -> list[Message]:
+    def after_handshake(self, module_version: int) -> list[Message]:
         """What a (re)connected module gets besides the limit: roots, its chain, then (version 3) its OCSP set."""
         chain: list[Message] = [V2gCertificateChain(self._chain)] if self._chain is not None else []
         ocsp: list[Message] = [self._ocsp] if self._ocsp is not None and module_version >= 3 else []
