@@ -502,8 +502,9 @@ class Iso15118Bridge(Driver, Protocol):
 class Iso15118CertificateBridge(Protocol):
     """What a bridge of message set version 2 adds: Plug & Charge certificate work, relayed to the module.
 
-    Reports :class:`Iso15118CertificateRequested` and :class:`Iso15118V2gCsrPresented`. Roots and the
-    V2G chain are state: remembered and sent again after every handshake with the module.
+    Reports :class:`Iso15118CertificateRequested` and :class:`Iso15118V2gCsrPresented`. Roots, the
+    V2G chain and (version 3) the chain's OCSP responses are state: remembered and sent again after
+    every handshake with the module.
     """
 
     async def send_ev_certificate_response(self, request_id: int, accepted: bool, exi_response: bytes) -> None:
@@ -520,4 +521,13 @@ class Iso15118CertificateBridge(Protocol):
 
     async def set_root_certificates(self, v2g_roots: Sequence[str], mo_roots: Sequence[str]) -> None:
         """Hand the module the complete sets of V2G and MO roots (PEM each)."""
+        ...
+
+    async def set_v2g_ocsp_responses(self, responses: Sequence[bytes]) -> None:
+        """Hand the module the DER OCSP responses of its V2G chain's Sub-CA certificates (chain order).
+
+        For OCSP stapling to the EV; state, repeated after every handshake. Raises DriverError when the
+        module speaks bridge protocol 1 or 2, or for a response that does not fit (empty or > 4125
+        bytes, more than 4).
+        """
         ...

@@ -54,3 +54,8 @@ class LinkedBridge:
 
     async def set_root_certificates(self, v2g_roots: Sequence[str], mo_roots: Sequence[str]) -> None:
         await self._link.set_root_certificates(v2g_roots, mo_roots)
+
+    # Version 3: OCSP responses for the module's V2G chain.
+
+    async def set_v2g_ocsp_responses(self, responses: Sequence[bytes]) -> None:
+        await self._link.set_v2g_ocsp_responses(responses)

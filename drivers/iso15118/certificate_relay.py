@@ -8,6 +8,7 @@ its own:
   already answered gets the same answer again, so the CSMS is asked once per request.
 * Roots and the V2G chain are state, like the current limit: sent when they change and after every
   handshake, so a module that rebooted or missed a message holds them again within one handshake.
+  So are the OCSP responses of the chain's Sub-CAs (version 3), for a module that speaks version 3.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from drivers.iso15118.certificate_messages import (
     V2gCsr,
 )
 from drivers.iso15118.messages import Message
+from drivers.iso15118.ocsp_messages import V2gOcspResponses
 
 _ACTIONS: Final = {CertificateAction.INSTALL: "Install", CertificateAction.UPDATE: "Update"}
 
@@ -40,6 +42,7 @@ class CertificateRelay:
         self._csr: str | None = None  # the last CSR reported
         self._roots: dict[RootKind, tuple[str, ...]] = {}
         self._chain: str | None = None
+        self._ocsp: V2gOcspResponses | None = None  # None: never set, nothing to repeat
 
     def on_module_message(self, message: Message) -> tuple[list[DriverEvent], list[Message]]:
         """(events to report, messages to send back) for a certificate message from the module."""
@@ -77,7 +80,11 @@ class CertificateRelay:
         self._chain = chain_pem
         return V2gCertificateChain(chain_pem)
 
-    def after_handshake(self) -> list[Message]:
-        """What a (re)connected module of version 2 gets besides the limit: roots, then its chain."""
+    def set_ocsp_responses(self, responses: V2gOcspResponses) -> None:
+        self._ocsp = responses
+
+    def after_handshake(self, module_version: int) -> list[Message]:
+        """What a (re)connected module gets besides the limit: roots, its chain, then (version 3) its OCSP set."""
         chain: list[Message] = [V2gCertificateChain(self._chain)] if self._chain is not None else []
-        return self.roots_messages() + chain
+        ocsp: list[Message] = [self._ocsp] if self._ocsp is not None and module_version >= 3 else []
+        return self.roots_messages() + chain + ocsp

@@ -60,6 +60,7 @@ from drivers.iso15118.messages import (
     decode,
     encode,
 )
+from drivers.iso15118.ocsp_messages import V2gOcspResponses, ocsp_responses_problem
 from drivers.iso15118.segments import Reassembler, split
 from drivers.iso15118.transport import Lost, MessageTransport
 
@@ -142,7 +143,8 @@ class ModuleLink:
         self._contract: Contract | None = None
         self._needs: Iso15118ChargingNeeds | None = None
         self.module_name: str | None = None
-        self.module_version = PROTOCOL_VERSION  # what the module's HELLO said; 1 gets no version 2 message
+        # What the module's HELLO said: no module gets a message of a version above its own.
+        self.module_version = PROTOCOL_VERSION
         self._certs = CertificateRelay(evse_id)
         self._reassembler = Reassembler(timeout_s)
         self._transfer_id = 0
@@ -209,6 +211,24 @@ class ModuleLink:
             for message in messages:
                 await self._send(message)
 
+    # --- commands of version 3: OCSP stapling -------------------------------------------------------------
+
+    async def set_v2g_ocsp_responses(self, responses: Sequence[bytes]) -> None:
+        """State: remembered and sent now if possible, else after the next handshake with a version 3 module.
+
+        The set is remembered even when the module speaks 1 or 2 (the call then raises), so a module
+        updated to version 3 gets it at its next handshake.
+        """
+        problem = ocsp_responses_problem(responses)
+        if problem is not None:
+            raise DriverError(self.device, problem)
+        message = V2gOcspResponses(tuple(bytes(r) for r in responses))
+        self._certs.set_ocsp_responses(message)
+        if self.module_version < 3:
+            raise DriverError(self.device, f"module speaks bridge protocol {self.module_version}: no OCSP stapling")
+        if self._up:
+            await self._send(message)
+
     async def _send(self, message: Message) -> None:
         data = encode(message)
         async with self._send_lock:
@@ -256,7 +276,7 @@ class ModuleLink:
                 self._limit_due = False
                 await self._send(self._limit)
                 if self.module_version >= 2:
-                    self._replies += self._certs.after_handshake()
+                    self._replies += self._certs.after_handshake(self.module_version)
             replies, self._replies = self._replies, []
             for reply in replies:
                 await self._send(reply)
@@ -365,7 +385,7 @@ class ModuleLink:
                 for event in events:
                     self._emit(event)
                 self._replies += replies
-            case CurrentLimit() | Authorization():
+            case CurrentLimit() | Authorization() | V2gOcspResponses():
                 log.info("device=%s ignored station-bound %s from the module", self.device, type(message).__name__)
 
     def _on_session_started(self, started: SessionStarted) -> None:

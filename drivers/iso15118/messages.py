@@ -1,4 +1,6 @@
-"""The bridge's message set (version 1), the same over CAN and serial: one type byte, then the fields.
+"""The bridge's message set, the same over CAN and serial: one type byte, then the fields.
+
+Version 1 is defined here; versions 2 and 3 add :mod:`.certificate_messages` and :mod:`.ocsp_messages`.
 
 The transports (:mod:`.can_segmentation`, :mod:`.serial_framing`) carry these bytes unchanged, so one
 encoder/decoder serves both. Field values are kept as they travel (deci-amperes, seconds from now,
@@ -35,10 +37,11 @@ from drivers.iso15118.codes import (
     PROTOCOL_CODES,
     STOP_REASON_CODES,
 )
+from drivers.iso15118.ocsp_messages import OCSP_DECODERS, V2gOcspResponses, encode_ocsp_message
 
 #: The version this code speaks; a module of an older supported version is served in its version.
-PROTOCOL_VERSION: Final = 2
-SUPPORTED_VERSIONS: Final = frozenset({1, 2})
+PROTOCOL_VERSION: Final = 3
+SUPPORTED_VERSIONS: Final = frozenset({1, 2, 3})
 #: Longest encoded message (type byte included); both transports carry up to this many bytes.
 MAX_MESSAGE_BYTES: Final = 4095
 #: Longest message of version 2, carried in SEGMENT messages when above MAX_MESSAGE_BYTES.
@@ -173,6 +176,7 @@ Message: TypeAlias = (
     | CurrentLimit
     | Authorization
     | CertificateMessage
+    | V2gOcspResponses
 )
 
 
@@ -239,6 +243,8 @@ def encode(message: Message) -> bytes:
             | RootCertificates()
         ):
             w = encode_certificate_message(message)
+        case V2gOcspResponses():
+            w = encode_ocsp_message(message)
     data = w.done()
     if len(data) > MAX_LONG_MESSAGE_BYTES:  # unreachable with the limits above; guards a future field
         raise ValueError(f"message of {len(data)} bytes, at most {MAX_LONG_MESSAGE_BYTES}")
@@ -392,7 +398,21 @@ _DECODERS: Final[Mapping[int, Callable[[Reader], Message]]] = {
     MessageType.CURRENT_LIMIT: _current_limit,
     MessageType.AUTHORIZATION: _authorization,
     **CERTIFICATE_DECODERS,
+    **OCSP_DECODERS,
 }
+
+#: The version that introduced each message type not in version 1: a module of an older version
+#: never gets one (the station's rule) and reads one as an unknown type (what its decoder would do).
+_INTRODUCED_IN: Final[Mapping[int, int]] = {
+    0x03: 2,  # SEGMENT (segments.SEGMENT_TYPE; segments imports this module)
+    **dict.fromkeys(CERTIFICATE_DECODERS, 2),
+    **dict.fromkeys(OCSP_DECODERS, 3),
+}
+
+
+def introduced_in(type_byte: int) -> int:
+    """The protocol version that introduced the message type ``type_byte`` (1 for the base set)."""
+    return _INTRODUCED_IN.get(type_byte, 1)
 
 
 def decode(data: bytes) -> Message:

@@ -4,7 +4,8 @@ Like a mock pin of gpiozero it works at the level of the real wire: the station'
 to it over the same virtual CAN channel or a real pty pair, so everything between the driver and the
 bytes is exercised. A test scripts the EV side (start a session, present a contract, send charging
 needs, stop) and reads back what the station sent (current limits, authorization results). Fault
-hooks: :attr:`EmulatedSecc.silent`, :meth:`~EmulatedSecc.send_raw` (garbage),
+hooks: :attr:`EmulatedSecc.silent`, :attr:`EmulatedSecc.version` (an older or incompatible module: types
+of later versions are unknown to it), :meth:`~EmulatedSecc.send_raw` (garbage),
 :meth:`~EmulatedSecc.send_out_of_order` and :meth:`~EmulatedSecc.send_corrupted`.
 
 ``python -m hil.emulators.iso15118 --channel vcan0`` runs it for a HIL rig, scripted on stdin
@@ -53,7 +54,9 @@ from drivers.iso15118.messages import (
     SessionStopped,
     decode,
     encode,
+    introduced_in,
 )
+from drivers.iso15118.ocsp_messages import V2gOcspResponses
 from drivers.iso15118.segments import Reassembler, split
 from drivers.iso15118.serial_framing import frame
 from drivers.iso15118.serial_transport import SerialTransport
@@ -98,7 +101,7 @@ class EmulatedSecc:
         self.transport = transport
         self.heartbeat_s = heartbeat_ms / 1000
         self.name = name
-        self.version = PROTOCOL_VERSION  # set another value to play an incompatible module
+        self.version = PROTOCOL_VERSION  # 1 or 2: an older module; 0 or above 3: an incompatible one
         self.silent = False  # True: sends nothing, answers nothing (a hung module)
         self.port: str | None = None  # the station's end, for a module on a pty
         # What the station sent, in order of arrival.
@@ -114,6 +117,9 @@ class EmulatedSecc:
         self.roots: dict[RootKind, tuple[str, ...]] = {}
         self.roots_received = 0
         self.v2g_private_key_pem: bytes | None = None  # made here, never sent: the module's TLS key
+        # Version 3: the OCSP responses to staple (the last set received; chain order).
+        self.ocsp_responses: list[bytes] = []
+        self.ocsp_messages_received = 0
         self._pending_requests: dict[int, EvCertificateRequest] = {}
         self._pending_csr: V2gCsr | None = None
         self._next_request_id = 1
@@ -390,6 +396,11 @@ class EmulatedSecc:
             await self._repeat_pending()
         if whole is None:
             return
+        if whole and introduced_in(whole[0]) > self.version:
+            # A module of an older version does not know this type: its decoder refuses it.
+            log.info("emulated SECC: unknown message type 0x%02X for bridge protocol %d", whole[0], self.version)
+            self.garbage_received += 1
+            return
         try:
             message = decode(whole)
         except MalformedMessage as exc:
@@ -420,6 +431,9 @@ class EmulatedSecc:
             case RootCertificates(kind, pems):
                 self.roots_received += 1
                 self.roots[kind] = pems
+            case V2gOcspResponses(responses):
+                self.ocsp_messages_received += 1
+                self.ocsp_responses = list(responses)
             case _:
                 log.info("emulated SECC: ignored module-bound %s from the station", type(message).__name__)
 

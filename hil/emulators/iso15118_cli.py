@@ -41,6 +41,7 @@ from drivers.iso15118.certificate_messages import (
     V2gCsrRequest,
 )
 from drivers.iso15118.messages import Authorization, CurrentLimit, Hello, Message
+from drivers.iso15118.ocsp_messages import V2gOcspResponses
 from drivers.iso15118.serial_transport import ByteStream, SerialTransport
 from hil.emulators.iso15118 import DEFAULT_BASE_ID, DEFAULT_NAME, EmulatedSecc
 
@@ -200,6 +201,10 @@ def _report(message: Message) -> None:
         _print({"station": "v2g_chain", "certificates": message.chain_pem.count("BEGIN CERTIFICATE")})
     elif isinstance(message, RootCertificates):
         _print({"station": "roots", "kind": message.kind.name, "count": len(message.certificates_pem)})
+    elif isinstance(message, V2gOcspResponses):
+        _print(
+            {"station": "ocsp_responses", "count": len(message.responses), "bytes": [len(r) for r in message.responses]}
+        )
 
 
 def build_module(args: argparse.Namespace) -> EmulatedSecc:

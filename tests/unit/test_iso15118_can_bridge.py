@@ -347,12 +347,12 @@ async def test_module_faults_are_raised_and_cleared(
 async def test_a_module_speaking_another_version_is_a_fault(
     bridge: CanIso15118Bridge, module: EmulatedSecc, log: EventLog
 ) -> None:
-    module.version = 3
+    module.version = 4
     async with running(bridge, log):
         fault = await log.wait_for(FaultRaised)
         await module.start_session(EVCC_ID)
         await asyncio.sleep(0.2)
-    assert fault.detail == "module speaks bridge protocol 3, station 2"
+    assert fault.detail == "module speaks bridge protocol 4, station 3"
     assert not bridge.connected
     assert log.of(Iso15118SessionStarted) == []  # nothing is believed from a module we do not understand
     assert module.limits == []

@@ -10,6 +10,10 @@ from datetime import UTC, datetime
 from typing import Final, Protocol, TypeVar
 
 from drivers.interfaces import DriverEvent, EventSink, FaultRaised, HashAlgorithm, OcspRequestData
+from drivers.iso15118.bridge import LinkedBridge
+from drivers.iso15118.can_bridge import CanIso15118Bridge
+from drivers.iso15118.serial_bridge import SerialIso15118Bridge
+from hil.emulators.iso15118 import EmulatedSecc
 
 HEARTBEAT_MS: Final = 50
 #: Silence timeout of tests whose flow must raise no fault: slack for a loaded 2-core machine.
@@ -88,3 +92,24 @@ async def running(driver: Runnable, sink: EventSink) -> AsyncIterator[asyncio.Ta
         with contextlib.suppress(asyncio.CancelledError):
             await task  # re-raises whatever run() raised
         assert not ended_early, "run() returned before it was cancelled"
+
+
+def bridge_and_module(wire: str) -> tuple[LinkedBridge, EmulatedSecc]:
+    """A bridge and the emulated module at its far end: ``can`` (python-can virtual bus) or ``serial`` (pty)."""
+    if wire == "can":
+        channel = unique_channel()
+        can_bridge = CanIso15118Bridge(
+            evse_id=1,
+            channel=channel,
+            interface="virtual",
+            heartbeat_ms=HEARTBEAT_MS,
+            timeout_ms=TIMEOUT_MS,
+            wall_clock=lambda: NOW,
+        )
+        return can_bridge, EmulatedSecc.on_can(channel, heartbeat_ms=HEARTBEAT_MS)
+    module = EmulatedSecc.on_pty(heartbeat_ms=HEARTBEAT_MS)
+    assert module.port is not None
+    serial_bridge = SerialIso15118Bridge(
+        evse_id=1, port=module.port, heartbeat_ms=HEARTBEAT_MS, timeout_ms=TIMEOUT_MS, wall_clock=lambda: NOW
+    )
+    return serial_bridge, module
