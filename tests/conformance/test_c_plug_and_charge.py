@@ -1,6 +1,6 @@
 """OCTT block C, Plug & Charge (C07: TC_C_50, 51, 54, 55) and EIM over ISO 15118 (C08), with the OCSP status
 of the contract chain asked through the CSMS (GetCertificateStatus), and the EV ending its session (E15:
-TC_E_46). TC_M_24/25, the OCSP status of the station's own V2G certificate (M06), are not built.
+TC_E_46). The OCSP status of the station's own V2G chain (M06, TC_M_24/25) is test_m_v2g_ocsp.py's.
 
 The EV side is the emulated SECC module on a python-can virtual bus: the station's real CAN bridge driver
 talks to it, the rest of the board is simulated. The CSMS is the dev CSMS over loopback.

@@ -22,8 +22,9 @@ from evse.devcsms.journal import Direction
 from evse.devcsms.server import DevCsms
 from hil.emulators.iso15118 import EmulatedSecc
 from tests.cert_factory import Issued, make_certificate, reference_hash_data
-from tests.conformance.octt import settle, until
+from tests.conformance.octt import settle
 from tests.conformance.test_m_ev_certificates import board, sign_csr
+from tests.conformance.wire import until
 from tests.integration.conftest import STATION_ID, StationUnderTest
 from tests.unit.test_iso15118_support import unique_channel
 
