@@ -8,22 +8,16 @@ they travel segmented (docs/iso15118-bridge.md, section 5 of version 2).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from cryptography import x509
 
 from drivers.errors import DriverError
 from drivers.interfaces import Iso15118CertificateBridge, Iso15118CertificateRequested, Iso15118V2gCsrPresented
-from drivers.iso15118.bridge import LinkedBridge
-from drivers.iso15118.can_bridge import CanIso15118Bridge
 from drivers.iso15118.certificate_messages import CertificateAction, EvCertificateRequest, RootKind
 from drivers.iso15118.messages import MAX_MESSAGE_BYTES, encode
 from drivers.iso15118.segments import split
-from drivers.iso15118.serial_bridge import SerialIso15118Bridge
-from hil.emulators.iso15118 import EmulatedSecc
-from tests.unit.test_iso15118_support import HEARTBEAT_MS, NOW, TIMEOUT_MS, EventLog, running, unique_channel
+from tests.unit.test_iso15118_support import Rig, rig
 
 EXI_REQUEST = os.urandom(4200)  # the longest exiRequest OCPP carries (5600 base64 characters)
 EXI_RESPONSE = os.urandom(5625)  # the longest exiResponse (7500 base64 characters)
@@ -31,38 +25,7 @@ V2G_ROOT = "-----BEGIN CERTIFICATE-----\n" + "A" * 1200 + "\n-----END CERTIFICAT
 MO_ROOT = "-----BEGIN CERTIFICATE-----\n" + "B" * 1100 + "\n-----END CERTIFICATE-----\n"
 
 
-@dataclass
-class Rig:
-    bridge: LinkedBridge
-    module: EmulatedSecc
-    log: EventLog
-
-
-@pytest.fixture(params=["can", "serial"])
-async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
-    bridge: LinkedBridge
-    if request.param == "can":
-        channel = unique_channel()
-        module = EmulatedSecc.on_can(channel, heartbeat_ms=HEARTBEAT_MS)
-        bridge = CanIso15118Bridge(
-            evse_id=1,
-            channel=channel,
-            interface="virtual",
-            heartbeat_ms=HEARTBEAT_MS,
-            timeout_ms=TIMEOUT_MS,
-            wall_clock=lambda: NOW,
-        )
-    else:
-        module = EmulatedSecc.on_pty(heartbeat_ms=HEARTBEAT_MS)
-        assert module.port is not None
-        bridge = SerialIso15118Bridge(
-            evse_id=1, port=module.port, heartbeat_ms=HEARTBEAT_MS, timeout_ms=TIMEOUT_MS, wall_clock=lambda: NOW
-        )
-    async with module:
-        log = EventLog()
-        async with running(bridge, log):
-            await module.wait_until(lambda: bool(module.limits))  # handshake done
-            yield Rig(bridge, module, log)
+__all__ = ["rig"]  # the fixture, shared with the other bridge tests
 
 
 def test_the_payloads_need_segments() -> None:

@@ -8,14 +8,11 @@ segmented when long, is refused for a module of version 1 or 2, and bad argument
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 
 from drivers.errors import DriverError
 from drivers.interfaces import FaultRaised
-from drivers.iso15118.bridge import LinkedBridge
 from drivers.iso15118.messages import (
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -27,8 +24,7 @@ from drivers.iso15118.messages import (
 )
 from drivers.iso15118.ocsp_messages import MAX_OCSP_RESPONSE, MAX_OCSP_RESPONSES, V2gOcspResponses
 from drivers.iso15118.segments import split
-from hil.emulators.iso15118 import EmulatedSecc
-from tests.unit.test_iso15118_support import EventLog, bridge_and_module, running
+from tests.unit.test_iso15118_support import Rig, rig
 
 #: The longest set: four responses at OCPP's ocspResult limit (5500 base64 characters each).
 LONGEST = [os.urandom(MAX_OCSP_RESPONSE) for _ in range(MAX_OCSP_RESPONSES)]
@@ -93,21 +89,7 @@ def test_versions() -> None:
 # --- over the real transports -------------------------------------------------------------------------
 
 
-@dataclass
-class Rig:
-    bridge: LinkedBridge
-    module: EmulatedSecc
-    log: EventLog
-
-
-@pytest.fixture(params=["can", "serial"])
-async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
-    bridge, module = bridge_and_module(request.param)
-    async with module:
-        log = EventLog()
-        async with running(bridge, log):
-            await module.wait_until(lambda: bool(module.limits))  # handshake done
-            yield Rig(bridge, module, log)
+__all__ = ["rig"]  # the fixture, shared with the other bridge tests
 
 
 async def play_version(rig: Rig, version: int) -> None:

@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol, TypeVar
+
+import pytest
 
 from drivers.interfaces import DriverEvent, EventSink, FaultRaised, HashAlgorithm, OcspRequestData
 from drivers.iso15118.bridge import LinkedBridge
@@ -113,3 +116,23 @@ def bridge_and_module(wire: str) -> tuple[LinkedBridge, EmulatedSecc]:
         evse_id=1, port=module.port, heartbeat_ms=HEARTBEAT_MS, timeout_ms=TIMEOUT_MS, wall_clock=lambda: NOW
     )
     return serial_bridge, module
+
+
+@dataclass
+class Rig:
+    """A running bridge, the emulated module at its far end (handshake done) and the bridge's events."""
+
+    bridge: LinkedBridge
+    module: EmulatedSecc
+    log: EventLog
+
+
+@pytest.fixture(params=["can", "serial"])
+async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    """The Rig over each transport in turn; import it into a test module to use it."""
+    bridge, module = bridge_and_module(request.param)
+    async with module:
+        log = EventLog()
+        async with running(bridge, log):
+            await module.wait_until(lambda: bool(module.limits))  # handshake done
+            yield Rig(bridge, module, log)
