@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
+from drivers.interfaces import OcspRequestData
+
 ALGORITHMS = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}
 
 
@@ -57,6 +59,16 @@ def make_certificate(
         )
         builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
     return Issued(builder.sign(issuer.key if issuer else key, hashes.SHA256()), key)
+
+
+def hash_data_fields(entry: OcspRequestData) -> dict[str, str]:
+    """The CertID part of the station's OCSPRequestData, in reference_hash_data's form, to compare the two."""
+    return {
+        "hash_algorithm": entry.hash_algorithm.value,
+        "issuer_name_hash": entry.issuer_name_hash,
+        "issuer_key_hash": entry.issuer_key_hash,
+        "serial_number": entry.serial_number,
+    }
 
 
 def reference_hash_data(

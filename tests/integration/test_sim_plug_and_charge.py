@@ -10,7 +10,7 @@ from typing import Any
 from drivers.sim.iso15118 import hash_data_of_chain
 from evse import control
 from evse.devcsms.server import DevCsms
-from tests.cert_factory import make_certificate, reference_hash_data
+from tests.cert_factory import hash_data_fields, make_certificate, reference_hash_data
 from tests.conformance.octt import contactor_closed, tx, until
 from tests.integration.conftest import StationUnderTest
 
@@ -65,15 +65,7 @@ def test_the_sim_ev_computes_the_hash_data_an_ocsp_client_would() -> None:
         reference_hash_data(leaf.certificate, sub.certificate),
         reference_hash_data(sub.certificate, root.certificate),
     ]
-    got = [
-        {
-            "hash_algorithm": e.hash_algorithm.value,
-            "issuer_name_hash": e.issuer_name_hash,
-            "issuer_key_hash": e.issuer_key_hash,
-            "serial_number": e.serial_number,
-        }
-        for e in entries
-    ]
+    got = [hash_data_fields(e) for e in entries]
     assert got == reference
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from evse.security.v2g_chain import sub_ca_request_data
-from tests.cert_factory import make_certificate, reference_hash_data
+from tests.cert_factory import hash_data_fields, make_certificate, reference_hash_data
 
 URL1, URL2 = "http://ocsp.root.example/", "http://ocsp.sub1.example/"
 
@@ -22,15 +22,7 @@ def test_every_sub_ca_in_chain_order_with_its_issuer_hashes_and_responder() -> N
         reference_hash_data(sub2.certificate, sub1.certificate),
         reference_hash_data(sub1.certificate, root.certificate),
     ]
-    got = [
-        {
-            "hash_algorithm": e.hash_algorithm.value,
-            "issuer_name_hash": e.issuer_name_hash,
-            "issuer_key_hash": e.issuer_key_hash,
-            "serial_number": e.serial_number,
-        }
-        for e in entries
-    ]
+    got = [hash_data_fields(e) for e in entries]
     assert got == expected
     assert [e.responder_url for e in entries] == [URL2, URL1]
 
