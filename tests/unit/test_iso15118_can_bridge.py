@@ -33,8 +33,8 @@ from tests.unit.test_iso15118_support import (
     HEARTBEAT_MS,
     LONGEST_HASH_DATA,
     NOW,
-    TIMEOUT_MS,
     EventLog,
+    can_bridge,
     running,
     unique_channel,
 )
@@ -45,26 +45,15 @@ def channel() -> str:
     return unique_channel()
 
 
-def make_bridge(channel: str, timeout_ms: int = TIMEOUT_MS) -> CanIso15118Bridge:
-    return CanIso15118Bridge(
-        evse_id=1,
-        channel=channel,
-        interface="virtual",
-        heartbeat_ms=HEARTBEAT_MS,
-        timeout_ms=timeout_ms,
-        wall_clock=lambda: NOW,
-    )
-
-
 @pytest.fixture
 def bridge(channel: str) -> CanIso15118Bridge:
-    return make_bridge(channel)
+    return can_bridge(channel)
 
 
 @pytest.fixture
 def quick_to_fault(channel: str) -> CanIso15118Bridge:
     """A bridge that gives up on a silent module after FAULT_TIMEOUT_MS."""
-    return make_bridge(channel, FAULT_TIMEOUT_MS)
+    return can_bridge(channel, FAULT_TIMEOUT_MS)
 
 
 @pytest.fixture

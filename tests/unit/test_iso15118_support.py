@@ -97,19 +97,23 @@ async def running(driver: Runnable, sink: EventSink) -> AsyncIterator[asyncio.Ta
         assert not ended_early, "run() returned before it was cancelled"
 
 
+def can_bridge(channel: str, timeout_ms: int = TIMEOUT_MS) -> CanIso15118Bridge:
+    """The CAN bridge on a python-can virtual bus, with the tests' timing and clock."""
+    return CanIso15118Bridge(
+        evse_id=1,
+        channel=channel,
+        interface="virtual",
+        heartbeat_ms=HEARTBEAT_MS,
+        timeout_ms=timeout_ms,
+        wall_clock=lambda: NOW,
+    )
+
+
 def bridge_and_module(wire: str) -> tuple[LinkedBridge, EmulatedSecc]:
     """A bridge and the emulated module at its far end: ``can`` (python-can virtual bus) or ``serial`` (pty)."""
     if wire == "can":
         channel = unique_channel()
-        can_bridge = CanIso15118Bridge(
-            evse_id=1,
-            channel=channel,
-            interface="virtual",
-            heartbeat_ms=HEARTBEAT_MS,
-            timeout_ms=TIMEOUT_MS,
-            wall_clock=lambda: NOW,
-        )
-        return can_bridge, EmulatedSecc.on_can(channel, heartbeat_ms=HEARTBEAT_MS)
+        return can_bridge(channel), EmulatedSecc.on_can(channel, heartbeat_ms=HEARTBEAT_MS)
     module = EmulatedSecc.on_pty(heartbeat_ms=HEARTBEAT_MS)
     assert module.port is not None
     serial_bridge = SerialIso15118Bridge(
