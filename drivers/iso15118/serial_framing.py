@@ -68,21 +68,25 @@ class FrameDecoder:
                 self.skipped_bytes += start
                 del self._buf[:start]
             if len(self._buf) < _HEADER:
+                # A start byte whose length has not arrived is a partial frame too: its clock starts now,
+                # else a false start just before a silence would swallow the header of the next real frame.
+                if self._stalled(now, _HEADER):
+                    out.append(LOST)
+                    del self._buf[:1]
+                    continue
                 break
             length = struct.unpack(">H", self._buf[1:3])[0]
             if not 1 <= length <= MAX_MESSAGE_BYTES:
                 out.append(LOST)
                 del self._buf[:1]
+                self._partial_since = None  # the clock was this false start's, not the next candidate's
                 continue
             total = _HEADER + length + _TRAILER
             if len(self._buf) < total:
-                if self._partial_since is None:
-                    self._partial_since = now
-                if now - self._partial_since <= _GAP_ALLOWANCE_S + total * self._byte_time_s:
+                if not self._stalled(now, total):
                     break
                 out.append(LOST)  # stalled: give up its first byte, hunt again from the next one
                 del self._buf[:1]
-                self._partial_since = None
                 continue
             self._partial_since = None
             body = bytes(self._buf[1 : _HEADER + length])
@@ -94,3 +98,13 @@ class FrameDecoder:
             out.append(body[2:])
             del self._buf[:total]
         return out
+
+    def _stalled(self, now: float, total: int) -> bool:
+        """Whether the partial frame at the head of the buffer, `total` bytes long, stopped arriving (its
+        clock starts at the first call); a stalled one's clock is reset for the hunt that follows."""
+        if self._partial_since is None:
+            self._partial_since = now
+        if now - self._partial_since <= _GAP_ALLOWANCE_S + total * self._byte_time_s:
+            return False
+        self._partial_since = None
+        return True
