@@ -42,7 +42,6 @@ async def test_hil_session_passes_every_step_and_the_csms_records_the_energy(tmp
     begin, end = energy_of(started[0]), energy_of(ended[0])
     assert begin is not None and end is not None and end > begin
     assert len([e for e in events if e["eventType"] == "Updated" and energy_of(e) is not None]) >= 2
-    assert result.seconds < 30
 
 
 async def test_a_stuck_contactor_fails_the_session_at_its_step(tmp_path: Path) -> None:
