@@ -155,6 +155,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
     elif args.sim_cmd == "input":
         request["name"] = args.name
         request["active"] = args.state == "on"
+    elif args.sim_cmd == "iso15118" and args.stop:
+        request["stop"] = True
     elif args.sim_cmd == "iso15118":
         request.update(emaid=args.emaid, energy_wh=args.energy_wh, departure_s=args.departure_s)
         if args.certificate is not None:
@@ -325,6 +327,7 @@ def parser() -> argparse.ArgumentParser:
     iso15118.add_argument("--certificate", type=Path, metavar="FILE", help="the contract chain, PEM, leaf first")
     iso15118.add_argument("--energy-wh", type=int, metavar="N", help="energy the EV asks for, Wh")
     iso15118.add_argument("--departure-s", type=int, metavar="N", help="departure in N seconds")
+    iso15118.add_argument("--stop", action="store_true", help="the EV ends its session (SessionStop Terminate)")
     for child in sim_sub.choices.values():
         child.add_argument("--config", type=Path, default=argparse.SUPPRESS)
     sim.set_defaults(func=cmd_sim)

@@ -75,6 +75,9 @@ def add_sim_commands(control: ControlServer, board: SimBoard) -> None:
 
     async def iso15118(request: dict[str, Any]) -> dict[str, Any]:
         # A Plug & Charge EV (issue 12): the certificate travels as text, the CLI read the file.
+        if request.get("stop") is True:  # the EV ends its session (E15)
+            board.iso15118_stop(_evse(request, board))
+            return {}
         emaid, certificate = request.get("emaid"), request.get("certificate")
         if (emaid is not None and not isinstance(emaid, str)) or (
             certificate is not None and not isinstance(certificate, str)

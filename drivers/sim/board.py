@@ -336,6 +336,18 @@ class SimBoard:
             evcc_id=evcc_id,
         )
 
+    def iso15118_stop(self, evse_id: int) -> None:
+        """The Plug & Charge EV ends its ISO 15118 session (SessionStop Terminate, E15): it stops drawing
+        (pilot C -> B) and its module reports the end; the cable stays in."""
+        state = self._simulated(evse_id, "pilot", "iso15118")
+        bridge = self._evse(evse_id).iso15118
+        if bridge.session is None:
+            raise DriverError(_BOARD, f"`sim iso15118 --stop`: no ISO 15118 session on EVSE {evse_id}")
+        log.info("evse=%s sim=iso15118_stop", evse_id)
+        if state.ev_state is PilotState.C:
+            self._change_ev_state(state, PilotState.B)
+        bridge.end(Iso15118StopReason.STOPPED_BY_EV)
+
     def iso15118(self, evse_id: int) -> SimIso15118Bridge:
         return self._evse(evse_id).iso15118
 

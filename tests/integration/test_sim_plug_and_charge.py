@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from drivers.sim.iso15118 import hash_data_of_chain
 from evse import control
 from evse.devcsms.server import DevCsms
+from evse.errors import ControlError
 from tests.cert_factory import hash_data_fields, make_certificate, reference_hash_data
 from tests.conformance.octt import contactor_closed, tx, until
 from tests.integration.conftest import StationUnderTest
@@ -44,6 +47,23 @@ async def test_a_simulated_pnc_ev_charges_with_its_emaid(csms: DevCsms, make_sta
     ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
     assert ended["transactionInfo"]["transactionId"] == authorized["transactionInfo"]["transactionId"]
     assert (await sim(sut, "status"))["sim"]["iso15118"] is None
+
+
+async def test_the_simulated_ev_ends_its_session_E15(csms: DevCsms, make_station: Any) -> None:
+    """`evse sim iso15118 1 --stop`: the EV stops drawing and ends its session (SessionStop Terminate): the
+    authorization ends, StopAuthorized with stoppedReason StoppedByEV, the contactor opens while the cable
+    is still in; without a session the command fails with a one-line reason."""
+    sut: StationUnderTest = await make_station()
+    await csms.wait_for("StatusNotification", timeout=10)
+    await sim(sut, "iso15118", emaid=EMAID)
+    await until(contactor_closed(sut))
+    await sim(sut, "iso15118", stop=True)
+    ended = await csms.wait_for("TransactionEvent", predicate=tx("Ended"), timeout=5)
+    assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("StopAuthorized", "StoppedByEV")
+    assert ended["transactionInfo"]["chargingState"] == "EVConnected"
+    assert not sut.d.board.contactor(1).is_closed and sut.d.board.evse_state(1).ev_state.value == "B"
+    with pytest.raises(ControlError, match="no ISO 15118 session on EVSE 1"):
+        await sim(sut, "iso15118", stop=True)
 
 
 async def test_an_unknown_contract_is_refused_and_the_ev_gives_up(csms: DevCsms, make_station: Any) -> None:
