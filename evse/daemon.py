@@ -571,6 +571,8 @@ def build(
         timing=V2gOcspTiming(settings.v2g_ocsp.update_interval_s, settings.v2g_ocsp.retry_interval_s),
     )
     v2g.chain_changed = v2g_ocsp.chain_changed
+    # 1.6 has GetCertificateStatus only inside the Plug & Charge whitepaper's DataTransfer, not built here.
+    v2g_ocsp_tasks = [] if ocpp16 else [v2g_ocsp.run]
 
     async def sign_station_certificate() -> None:
         signing.request()
@@ -669,7 +671,7 @@ def build(
         signing,
         logs=station_logs,
         firmware=updater,
-        background=[monitors.run, station.screen.run, v2g.start, v2g_ocsp.run, *_switch(version_plan, station)],
+        background=[monitors.run, station.screen.run, v2g.start, *v2g_ocsp_tasks, *_switch(version_plan, station)],
         external=ExternalSources(settings, station, dm),
     )
     if settings.web.enabled:
