@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from ocpp.v201 import call
 
-from evse.devcsms.journal import Direction
+from evse.devcsms.frames import Direction
 from evse.devcsms.server import DevCsms
 from hil.emulators.iso15118 import EmulatedSecc
 from tests.cert_factory import Issued, make_certificate, reference_hash_data
@@ -132,3 +132,22 @@ async def test_TC_M_25_CS_get_charging_station_certificate_status_rejected(
     await secc.wait_until(lambda: len(secc.ocsp_responses) == 2)
     assert [s for _, s in stapled(secc)] == [ocsp.OCSPCertStatus.GOOD] * 2
     csms.assert_no_failures()
+
+
+async def test_M06_a_restart_while_offline_hands_the_module_what_is_still_valid(
+    csms: DevCsms, rig: tuple[EmulatedSecc, StationUnderTest]
+) -> None:
+    """The answers live in the station database: a station that restarts with no CSMS to ask hands the
+    module the responses that are still valid (the dev CSMS gives an hour), without a GetCertificateStatus."""
+    secc, station = rig
+    await sign_module_chain(csms, Chain())
+    await secc.wait_until(lambda: len(secc.ocsp_responses) == 2)
+    held = list(secc.ocsp_responses)
+    await station.stop()
+    asked = len(csms.received("GetCertificateStatus"))
+    await csms.stop()
+    secc.ocsp_responses, secc.ocsp_messages_received = [], 0  # as a module that restarted meanwhile
+    await station.start()
+    await secc.wait_until(lambda: secc.ocsp_messages_received > 0)
+    assert secc.ocsp_responses == held
+    assert len(csms.received("GetCertificateStatus")) == asked
