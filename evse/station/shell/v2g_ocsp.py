@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 RENEW_MARGIN = timedelta(minutes=5)
 #: How often an offline station looks whether the CSMS is back (and withdraws responses that ran out).
 OFFLINE_POLL_S = 1.0
-#: The shortest wait between two rounds, whatever the responses' nextUpdate say (retry_interval_s aside).
+#: The shortest wait between two rounds that went well, whatever the responses' nextUpdate say.
 MIN_WAIT_S = 10.0
 
 
@@ -119,8 +119,9 @@ class V2gOcsp:
         if full:
             self._last_full_round = now
         await self._hand_over(entries)
-        wait_s = max((next_due - self._clock.now()).total_seconds(), MIN_WAIT_S)
-        return min(wait_s, self._timing.retry_interval_s) if failed else wait_s
+        if failed:  # the CSMS's trouble decides the pace, not how close the responses are to running out
+            return float(self._timing.retry_interval_s)
+        return max((next_due - self._clock.now()).total_seconds(), MIN_WAIT_S)
 
     async def _hand_over(self, entries: Mapping[int, Sequence[OcspRequestData]]) -> None:
         """Give each module the valid responses of its chain, in chain order, when they changed."""
