@@ -74,7 +74,7 @@ def renewal(clock: MovingClock, csms: Csms, module: Module) -> V2gOcsp:
         chain_entries=lambda: {1: CHAIN},
         is_online=lambda: True,
         clock=clock,
-        timing=V2gOcspTiming(update_interval_s=7 * 24 * 3600, retry_interval_s=60),
+        timing=V2gOcspTiming(update_interval_s=7 * 24 * 3600, retry_interval_s=3600),
     )
 
 
@@ -92,11 +92,11 @@ async def test_renewed_before_next_update_retried_after_a_failure_withdrawn_when
 
     clock.at += timedelta(minutes=46)  # within RENEW_MARGIN of nextUpdate
     csms.failing = True
-    assert await v2g.renew({1: CHAIN}) == 60  # retry_interval_s
+    assert await v2g.renew({1: CHAIN}) == 4 * 60  # retry_interval_s (an hour), but the responses end in 4 min
     assert csms.asked[2:] == ["2a", "1a"] and len(module.sets) == 1  # the module keeps what is valid
 
     clock.at += timedelta(minutes=5)  # past nextUpdate, the CSMS still failing
-    await v2g.renew({1: CHAIN})
+    assert await v2g.renew({1: CHAIN}) == 3600  # nothing left to run out: retry_interval_s
     assert module.sets[-1] == ()  # withdrawn: a stale response must not be stapled
 
     csms.failing = False

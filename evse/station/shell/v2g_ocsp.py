@@ -4,7 +4,7 @@ with the EV.
 
 The station asks when a module gets a new chain, at start once online, every `update_interval_s` and before
 a response runs out (its nextUpdate); a round in which the CSMS could not answer for every certificate is
-tried again after `retry_interval_s`. The answers live in the Plug & Charge OCSP cache (evse.station.shell.
+tried again after `retry_interval_s` (or when a response runs out, if sooner). The answers live in the Plug & Charge OCSP cache (evse.station.shell.
 ocsp_cache: the station database), so a station that restarts offline still hands the module what is valid.
 A response the CSMS could not renew stays with the module until its nextUpdate, then is withdrawn.
 """
@@ -106,6 +106,7 @@ class V2gOcsp:
         full = self._last_full_round is None or now - self._last_full_round >= interval
         failed = False
         next_due = now + interval
+        runs_out = now + timedelta(seconds=self._timing.retry_interval_s)  # the first response to expire
         for evse_id, chain in entries.items():
             if evse_id not in bridges:
                 continue
@@ -116,12 +117,14 @@ class V2gOcsp:
                     failed = failed or cached is None or cached.next_update - RENEW_MARGIN <= now
                 if cached is not None:
                     next_due = min(next_due, cached.next_update - RENEW_MARGIN)
+                    runs_out = min(runs_out, cached.next_update)
         if full:
             self._last_full_round = now
         await self._hand_over(entries)
-        if failed:  # the CSMS's trouble decides the pace, not how close the responses are to running out
-            return float(self._timing.retry_interval_s)
-        return max((next_due - self._clock.now()).total_seconds(), MIN_WAIT_S)
+        until = self._clock.now()
+        if failed:  # the CSMS's trouble sets the pace, but a response that runs out meanwhile is withdrawn then
+            return max((runs_out - until).total_seconds(), OFFLINE_POLL_S)
+        return max((next_due - until).total_seconds(), MIN_WAIT_S)
 
     async def _hand_over(self, entries: Mapping[int, Sequence[OcspRequestData]]) -> None:
         """Give each module the valid responses of its chain, in chain order, when they changed."""
