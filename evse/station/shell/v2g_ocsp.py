@@ -4,9 +4,10 @@ with the EV.
 
 The station asks when a module gets a new chain, at start once online, every `update_interval_s` and before
 a response runs out (its nextUpdate); a round in which the CSMS could not answer for every certificate is
-tried again after `retry_interval_s` (or when a response runs out, if sooner). The answers live in the Plug & Charge OCSP cache (evse.station.shell.
-ocsp_cache: the station database), so a station that restarts offline still hands the module what is valid.
-A response the CSMS could not renew stays with the module until its nextUpdate, then is withdrawn.
+tried again after `retry_interval_s` (or when a response runs out, if sooner). The answers live in the Plug &
+Charge OCSP cache (evse.station.shell.ocsp_cache: the station database), so a station that restarts offline
+still hands the module what is valid. A response the CSMS could not renew stays with the module until its
+nextUpdate, then is withdrawn.
 """
 
 from __future__ import annotations
