@@ -4,6 +4,7 @@ that addresses a component/variable: GetVariables, reports, monitoring."""
 from __future__ import annotations
 
 from evse.devicemodel.definitions import ComponentKey, VariableKey
+from evse.devicemodel.operations import ComponentVariableSelector
 from evse.ocpp.v201 import messages as m
 
 
@@ -24,3 +25,12 @@ def component_type(key: ComponentKey) -> m.ComponentType:
 
 def variable_type(key: VariableKey) -> m.VariableType:
     return m.VariableType(name=key.name, instance=key.instance)
+
+
+def selector(item: m.ComponentVariableType) -> ComponentVariableSelector:
+    """A GetReport / GetMonitoringReport componentVariable: the component, and the variable when named."""
+    variable = item.variable
+    return ComponentVariableSelector(
+        component_key(item.component),
+        VariableKey(variable.name, variable.instance) if variable is not None else None,
+    )

@@ -21,7 +21,6 @@ from evse.clock import Clock
 from evse.devicemodel.definitions import AttributeType, VariableKey
 from evse.devicemodel.model import DeviceModel
 from evse.devicemodel.operations import (
-    ComponentVariableSelector,
     GetVariableData,
     ReportEntry,
     SetVariableData,
@@ -31,7 +30,7 @@ from evse.devicemodel.reports import base_report, custom_report, notify_report_b
 from evse.ocpp.calls import CallError, CallSender
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.keys import component_key, component_type, variable_type
+from evse.ocpp.v201.keys import component_key, component_type, selector, variable_type
 
 log = logging.getLogger(__name__)
 
@@ -206,15 +205,7 @@ def register(
         entries = custom_report(
             model,
             criteria,
-            [
-                ComponentVariableSelector(
-                    component_key(selector.component),
-                    VariableKey(selector.variable.name, selector.variable.instance)
-                    if selector.variable is not None
-                    else None,
-                )
-                for selector in selectors
-            ],
+            [selector(item) for item in selectors],
         )
         if not entries:
             return m.GetReportResponse(status=m.GenericDeviceModelStatusEnumType.EmptyResultSet)

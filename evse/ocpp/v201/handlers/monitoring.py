@@ -29,12 +29,11 @@ from evse.devicemodel.monitoring import (
     MonitoringBase,
     MonitorType,
 )
-from evse.devicemodel.operations import ComponentVariableSelector
 from evse.errors import DeviceModelError
 from evse.ocpp.calls import CallError, CallSender
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
-from evse.ocpp.v201.keys import component_key, component_type, variable_type
+from evse.ocpp.v201.keys import component_key, component_type, selector, variable_type
 from evse.station.shell.variable_monitors import VariableMonitors
 
 log = logging.getLogger(__name__)
@@ -201,13 +200,7 @@ def register(router: Router, monitors: VariableMonitors, model: DeviceModel, sen
 
     async def get_monitoring_report(request: m.GetMonitoringReportRequest) -> m.GetMonitoringReportResponse | Reply:
         criteria = [Criterion(criterion.value) for criterion in request.monitoringCriteria or []]
-        selectors = [
-            ComponentVariableSelector(
-                component_key(item.component),
-                VariableKey(item.variable.name, item.variable.instance) if item.variable is not None else None,
-            )
-            for item in request.componentVariable or []
-        ]
+        selectors = [selector(item) for item in request.componentVariable or []]
         items = monitors.report(criteria, selectors)
         if not items:
             return m.GetMonitoringReportResponse(status=m.GenericDeviceModelStatusEnumType.EmptyResultSet)
