@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from evse.ocpp.calls import OcppMessage
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.samples import meter_values_from_samples
@@ -141,25 +142,20 @@ def _triggered(
 
         return transaction_event
     if what is T.LogStatusNotification:
-
-        async def log_status() -> None:
-            request = (
-                log_report()
-                if log_report is not None
-                else m.LogStatusNotificationRequest(status=m.UploadLogStatusEnumType.Idle)
-            )
-            await call(request, m.LogStatusNotificationResponse)
-
-        return log_status
+        idle_log = m.LogStatusNotificationRequest(status=m.UploadLogStatusEnumType.Idle)
+        return _status_job(station, log_report, idle_log, m.LogStatusNotificationResponse)
     if what is T.FirmwareStatusNotification:
-
-        async def firmware_status() -> None:
-            request = (
-                firmware_report()
-                if firmware_report is not None
-                else m.FirmwareStatusNotificationRequest(status=m.FirmwareStatusEnumType.Idle)
-            )
-            await call(request, m.FirmwareStatusNotificationResponse)
-
-        return firmware_status
+        idle_firmware = m.FirmwareStatusNotificationRequest(status=m.FirmwareStatusEnumType.Idle)
+        return _status_job(station, firmware_report, idle_firmware, m.FirmwareStatusNotificationResponse)
     return None
+
+
+def _status_job(
+    station: Station, report: Callable[[], OcppMessage] | None, idle: OcppMessage, answer: type[OcppMessage]
+) -> Job:
+    """Sends the job's current status (`report`), or Idle where the station runs no such job."""
+
+    async def send() -> None:
+        await station.call_direct(report() if report is not None else idle, answer)
+
+    return send
