@@ -9,9 +9,9 @@ for DeviceDataCtrlr's limits.
 
 from __future__ import annotations
 
-from evse.ocpp.calls import CallError
 from evse.ocpp.rpc import Router
 from evse.ocpp.v201 import messages as m
+from evse.ocpp.v201.message_limits import enforce_message_limits
 from evse.ocpp.v201.tokens import list_entry_from_authorization_data
 from evse.station.core.tokens_neutral import ListUpdate
 from evse.station.shell.authorizer import Authorizer
@@ -27,16 +27,13 @@ def register(router: Router, authorizer: Authorizer) -> None:
 
     async def send_local_list(request: m.SendLocalListRequest) -> m.SendLocalListResponse:
         entries = request.localAuthorizationList or []
-        limits = authorizer.local_list_message_limits()
-        if limits.items is not None and len(entries) > limits.items:
-            raise CallError(
-                "OccurrenceConstraintViolation",
-                f"{len(entries)} entries exceed LocalAuthListCtrlr.ItemsPerMessage = {limits.items}",
-            )
-        if limits.bytes is not None:
-            size = len(request.model_dump_json(exclude_none=True).encode())
-            if size > limits.bytes:
-                raise CallError("FormatViolation", f"{size} bytes exceed LocalAuthListCtrlr.BytesPerMessage")
+        enforce_message_limits(
+            authorizer.local_list_message_limits(),
+            len(entries),
+            request,
+            "LocalAuthListCtrlr.ItemsPerMessage",
+            "LocalAuthListCtrlr.BytesPerMessage",
+        )
         outcome = authorizer.send_local_list(
             request.versionNumber,
             ListUpdate(request.updateType.value),

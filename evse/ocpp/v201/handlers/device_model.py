@@ -27,10 +27,11 @@ from evse.devicemodel.operations import (
     SetVariableResult,
 )
 from evse.devicemodel.reports import base_report, custom_report, notify_report_batches, unsupported_criteria
-from evse.ocpp.calls import CallError, CallSender
+from evse.ocpp.calls import CallSender
 from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.keys import component_key, component_type, selector, variable_type
+from evse.ocpp.v201.message_limits import enforce_message_limits
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +49,13 @@ def _status_info(reason_code: str | None, info: str | None) -> m.StatusInfoType 
 
 
 def _check_limits(model: DeviceModel, message: str, items: int, payload: m.OcppRequest) -> None:
-    limits = model.message_limits(message)
-    if limits.items is not None and items > limits.items:
-        raise CallError(
-            "OccurrenceConstraintViolation",
-            f"{items} items exceed DeviceDataCtrlr.ItemsPerMessage[{message}] = {limits.items}",
-        )
-    if limits.bytes is not None:
-        size = len(payload.model_dump_json(exclude_none=True).encode())
-        if size > limits.bytes:
-            raise CallError(
-                "FormatViolation", f"{size} bytes exceed DeviceDataCtrlr.BytesPerMessage[{message}] = {limits.bytes}"
-            )
+    enforce_message_limits(
+        model.message_limits(message),
+        items,
+        payload,
+        f"DeviceDataCtrlr.ItemsPerMessage[{message}]",
+        f"DeviceDataCtrlr.BytesPerMessage[{message}]",
+    )
 
 
 def _report_data(entry: ReportEntry) -> m.ReportDataType:
