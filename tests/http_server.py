@@ -58,7 +58,9 @@ class LoopbackHttpServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         if tls is not None:
-            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            # The handshake happens on the first read, in the request's own thread: a client that stalls or
+            # aborts its handshake cannot hold up the accept loop for the next one.
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._scheme = "https" if tls is not None else "http"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

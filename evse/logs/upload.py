@@ -169,14 +169,22 @@ async def _send(method: str, target: Target, file: Path, filename: str, context:
         ]
         if target.authorization:
             headers.append(f"Authorization: {target.authorization}")
-        writer.write(("\r\n".join(headers) + "\r\n\r\n").encode("latin-1") + head)
-        with file.open("rb") as data:
-            while chunk := await asyncio.to_thread(data.read, CHUNK):
-                writer.write(chunk)
-                await writer.drain()
-        writer.write(tail)
-        await writer.drain()
+        lost: ConnectionError | None = None
+        try:
+            writer.write(("\r\n".join(headers) + "\r\n\r\n").encode("latin-1") + head)
+            with file.open("rb") as data:
+                while chunk := await asyncio.to_thread(data.read, CHUNK):
+                    writer.write(chunk)
+                    await writer.drain()
+            writer.write(tail)
+            await writer.drain()
+        except ConnectionError as exc:
+            # The server answered and closed before our last drain (a refusal such as 413, or simply a fast
+            # server: over TLS its close ends the whole transport). Its answer is in the reader if it sent one.
+            lost = exc
         status_line = await reader.readline()
+        if not status_line and lost is not None:
+            raise lost
         fields = status_line.decode("latin-1").split(maxsplit=2)
         if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
             raise ValueError(f"not an HTTP answer: {status_line[:80]!r}")
