@@ -571,8 +571,6 @@ def build(
         timing=V2gOcspTiming(settings.v2g_ocsp.update_interval_s, settings.v2g_ocsp.retry_interval_s),
     )
     v2g.chain_changed = v2g_ocsp.chain_changed
-    # 1.6 has GetCertificateStatus only inside the Plug & Charge whitepaper's DataTransfer, not built here.
-    v2g_ocsp_tasks = [] if ocpp16 else [v2g_ocsp.run]
 
     async def sign_station_certificate() -> None:
         signing.request()
@@ -607,7 +605,13 @@ def build(
             ),
         )
         services16 = wiring16.Services16(
-            updater, station_logs.retrieval, security, own_certificate, signing.signed, sign_station_certificate
+            updater,
+            station_logs.retrieval,
+            security,
+            own_certificate,
+            signing.signed,
+            sign_station_certificate,
+            v2g if v2g.bridges() else None,
         )
         wiring16.attach(
             router,
@@ -671,7 +675,7 @@ def build(
         signing,
         logs=station_logs,
         firmware=updater,
-        background=[monitors.run, station.screen.run, v2g.start, *v2g_ocsp_tasks, *_switch(version_plan, station)],
+        background=[monitors.run, station.screen.run, v2g.start, v2g_ocsp.run, *_switch(version_plan, station)],
         external=ExternalSources(settings, station, dm),
     )
     if settings.web.enabled:

@@ -8,13 +8,20 @@ start and stop): exactly one StartTransaction and one StopTransaction per chargi
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, ClassVar
 
+from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.v16 import call_result, datatypes
+from ocpp.v201 import call_result as call_result201
+from ocpp.v201 import datatypes as datatypes201
 
-from evse.devcsms.responses import ScriptedAnswers
+from evse.devcsms.pnc import PlugAndChargeCsms
+from evse.devcsms.responses import ScriptedAnswers, to_call_result
+from evse.ocpp.v16.pnc import VENDOR_ID as PNC_VENDOR_ID
 
 #: Every request a Charge Point may send to the Central System in OCPP 1.6J, with those the 1.6
 #: security whitepaper (edition 3) adds; DataTransfer goes both ways.
@@ -81,14 +88,25 @@ class CsmsBehaviour16(ScriptedAnswers):
     """
 
     call_results: ClassVar[ModuleType] = call_result
+    #: Plug & Charge (the OCA 1.6 whitepaper, 2.0.1 messages in DataTransfer): the same contracts, OCSP
+    #: responder and Get15118EVCertificate hook as the 2.0.1 CSMS.
+    pnc: PlugAndChargeCsms = field(init=False)
+    #: messageId -> the 2.0.1 answer (camelCase dict or ocpp.v201 call_result) to a whitepaper DataTransfer, in
+    #: place of the default; SignCertificate is Rejected by default (this CSMS has no CA), as under 2.0.1.
+    pnc_overrides: dict[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
     transactions: dict[int, Transaction16] = field(default_factory=dict)
     #: (station, action, payload) of StopTransaction/MeterValues naming an unknown transactionId.
     strays: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     next_transaction_id: int = _FIRST_TRANSACTION_ID
 
+    def __post_init__(self) -> None:
+        self.pnc = PlugAndChargeCsms(self.clock)
+
     def id_tag_info(self, id_tag: str) -> datatypes.IdTagInfo:
-        """Accepted for a listed idTag, Invalid otherwise (1.6 has no Unknown status)."""
-        return datatypes.IdTagInfo(status="Accepted" if id_tag in self.tokens else "Invalid")
+        """Accepted for a listed idTag or a known contract's eMAID (Plug & Charge), Invalid otherwise (1.6 has
+        no Unknown status)."""
+        known = id_tag in self.tokens or self.pnc.knows(id_tag)
+        return datatypes.IdTagInfo(status="Accepted" if known else "Invalid")
 
     def _default(self, action: str, payload: dict[str, Any]) -> Any:
         if action == "BootNotification":
@@ -109,6 +127,8 @@ class CsmsBehaviour16(ScriptedAnswers):
             id_tag = payload.get("idTag")
             return call_result.StopTransaction(id_tag_info=None if id_tag is None else self.id_tag_info(id_tag))
         if action == "DataTransfer":
+            if payload.get("vendorId") == PNC_VENDOR_ID:
+                return self._plug_and_charge(str(payload.get("messageId")), payload.get("data"))
             # The spec's answer when no vendor extension is known to this Central System.
             return call_result.DataTransfer(status="UnknownVendorId")
         if action == "SignCertificate":
@@ -116,6 +136,33 @@ class CsmsBehaviour16(ScriptedAnswers):
             return call_result.SignCertificate(status="Accepted")
         # Every other Charge Point request is a notification with an empty confirmation.
         return {}
+
+    def _plug_and_charge(self, message_id: str, data: Any) -> call_result.DataTransfer:
+        """The whitepaper's DataTransfer: the 2.0.1 request in `data`, answered as the 2.0.1 CSMS would."""
+        try:
+            request = json.loads(data)
+        except (TypeError, ValueError):
+            return call_result.DataTransfer(status="Rejected")
+        if not isinstance(request, dict):
+            return call_result.DataTransfer(status="Rejected")
+        override = self.pnc_overrides.get(message_id)
+        if override is not None:
+            result = override(request)
+        elif message_id == "Authorize":
+            emaid = str(request.get("idToken", {}).get("idToken", ""))
+            info = datatypes201.IdTokenInfoType(status=self.id_tag_info(emaid).status)
+            result = self.pnc.authorize(request, info)
+        elif message_id == "Get15118EVCertificate":
+            result = self.pnc.ev_certificate(request)
+        elif message_id == "GetCertificateStatus":
+            result = self.pnc.certificate_status(request)
+        elif message_id == "SignCertificate":
+            result = call_result201.SignCertificate(status="Rejected")
+        else:
+            return call_result.DataTransfer(status="UnknownMessageId")
+        answer = to_call_result(call_result201, message_id, result)
+        text = json.dumps(snake_to_camel_case(remove_nones(serialize_as_dict(answer))), separators=(",", ":"))
+        return call_result.DataTransfer(status="Accepted", data=text)
 
     def _answered(self, station: str, action: str, payload: dict[str, Any], response: Any) -> None:
         if action == "StartTransaction":

@@ -7,9 +7,12 @@ and the record of the transactionIds this Central System hands out.
 
 from __future__ import annotations
 
+import json
 import string
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import Any
 
+from ocpp.v16 import call
 from websockets.asyncio.server import ServerConnection
 from websockets.typing import Subprotocol
 
@@ -19,6 +22,7 @@ from evse.devcsms.responses import RegistrationStatus
 from evse.devcsms.responses16 import CsmsBehaviour16, Transaction16
 from evse.devcsms.session import StationSession
 from evse.devcsms.session16 import StationSession16
+from evse.ocpp.v16.pnc import VENDOR_ID as PNC_VENDOR_ID
 
 OCPP16 = Subprotocol("ocpp1.6")
 
@@ -46,6 +50,13 @@ class DevCsms16(CsmsServer[CsmsBehaviour16]):
 
     def _create_session(self, station: str, websocket: ServerConnection) -> StationSession:
         return StationSession16(station, websocket, self.journal, self.behaviour)
+
+    async def call_pnc(self, station_id: str, action: str, payload: Mapping[str, Any]) -> tuple[str, Any]:
+        """A 2.0.1 `action` request sent as the Plug & Charge whitepaper says (DataTransfer); returns the
+        DataTransfer.conf status and its data parsed from JSON (None when there is none)."""
+        data = json.dumps(payload, separators=(",", ":"))
+        answer = await self.call(station_id, call.DataTransfer(vendor_id=PNC_VENDOR_ID, message_id=action, data=data))
+        return str(answer.status), json.loads(answer.data) if answer.data else None
 
     @property
     def transactions16(self) -> dict[int, Transaction16]:

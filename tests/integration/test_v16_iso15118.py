@@ -6,7 +6,7 @@ from evse.devcsms.server16 import DevCsms16
 from tests.conformance.wire import until
 from tests.integration.conftest import StationUnderTest
 
-TAG = "AABBCCDD"
+TAG = "DE8EOCAET5E43X1"  # a contract the dev CSMS knows (Plug & Charge whitepaper Authorize)
 
 
 async def test_E15_under_16_the_ev_ending_its_session_stops_the_transaction(

@@ -96,10 +96,9 @@ async def test_a_message_1_6_lacks_gets_an_empty_answer_or_not_supported(tmp_pat
     )
     assert await sender.call(notify, m.NotifyEventResponse) == m.NotifyEventResponse()
     assert line.sent == []
-    ocsp = m.GetCertificateStatusRequest.model_validate(
-        {"ocspRequestData": {"hashAlgorithm": "SHA256", "issuerNameHash": "a", "issuerKeyHash": "b",
-                             "serialNumber": "1", "responderURL": "http://127.0.0.1/"}}
-    )  # fmt: skip
+    needs = m.NotifyEVChargingNeedsRequest.model_validate(
+        {"evseId": 1, "chargingNeeds": {"requestedEnergyTransfer": "AC_three_phase"}}
+    )
     with pytest.raises(CallError) as refused:  # its answer needs a status 1.6 cannot give
-        await sender.call(ocsp, m.GetCertificateStatusResponse)
+        await sender.call(needs, m.NotifyEVChargingNeedsResponse)
     assert refused.value.code == "NotSupported" and line.sent == []

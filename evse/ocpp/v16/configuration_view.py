@@ -32,8 +32,11 @@ SAMPLED_DATA = "MeterValuesSampledData"
 NUMBER_OF_CONNECTORS = "NumberOfConnectors"
 FEATURE_PROFILES = "SupportedFeatureProfiles"
 SECURITY_PROFILE = "SecurityProfile"
-CONVERTED = frozenset(
-    {PER_CONNECTOR, RATE_UNIT, SAMPLED_DATA, NUMBER_OF_CONNECTORS, FEATURE_PROFILES, SECURITY_PROFILE}
+# Plug & Charge whitepaper keys: one value for the station, a variable of each EVSE's ISO15118Ctrlr in 2.0.1.
+PER_EVSE = frozenset({"ISO15118PnCEnabled", "CentralContractValidationAllowed", "ContractValidationOffline"})
+CONVERTED = (
+    frozenset({PER_CONNECTOR, RATE_UNIT, SAMPLED_DATA, NUMBER_OF_CONNECTORS, FEATURE_PROFILES, SECURITY_PROFILE})
+    | PER_EVSE
 )
 
 # The feature profiles of 1.6 edition 2, 3.3, as SupportedFeatureProfiles spells them.
@@ -124,6 +127,11 @@ class ConfigurationView:
         found = [c for c in self._dm.components() if c.name == "Connector" and c.evse_id and c.connector_id]
         return sorted(found, key=lambda c: (c.evse_id or 0, c.connector_id or 0))
 
+    def _evse_components(self, mapping: KeyMapping) -> list[ComponentKey]:
+        """The EVSEs' instances of a PER_EVSE key's component, in EVSE order."""
+        found = [c for c in self._dm.components() if c.name == mapping.component and c.evse_id and not c.connector_id]
+        return sorted(found, key=lambda c: c.evse_id or 0)
+
     def _definition(self, mapping: KeyMapping, component: ComponentKey | None = None) -> VariableDef | None:
         assert mapping.component is not None and mapping.variable is not None
         found = self._dm.find(
@@ -138,6 +146,8 @@ class ConfigurationView:
             return False
         if mapping.key == PER_CONNECTOR:
             return any(self._definition(mapping, c) is not None for c in self.connectors())
+        if mapping.key in PER_EVSE:
+            return any(self._definition(mapping, c) is not None for c in self._evse_components(mapping))
         definition = self._definition(mapping)
         if definition is None or not self._component_available(definition.component):
             return False
@@ -173,6 +183,14 @@ class ConfigurationView:
             return ",".join(self._profiles)
         if mapping.key == PER_CONNECTOR:
             return self._phase_rotations(mapping)
+        if mapping.key in PER_EVSE:
+            # Set through 1.6, every EVSE has the same value; should a 2.0.1 SetVariables have made them
+            # differ, the first EVSE's is shown (1.6 has one value for the charge point).
+            for component in self._evse_components(mapping):
+                found = self._definition(mapping, component)
+                if found is not None:
+                    return self._reported(found)
+            return None
         definition = self._definition(mapping)
         if definition is None:
             return None
@@ -229,6 +247,9 @@ class ConfigurationView:
             outcome = self._security_profile(mapping, value)
         elif mapping.key == PER_CONNECTOR:
             outcome = self._set(self._phase_rotation_writes(mapping, value))
+        elif mapping.key in PER_EVSE:
+            components = [c for c in self._evse_components(mapping) if self._definition(mapping, c) is not None]
+            outcome = self._set([self._write(mapping, value, component=c) for c in components])
         elif mapping.key == SAMPLED_DATA:
             # 1.6 has one list for the samples of a transaction; 2.0.1 splits it into the values at the
             # start and the periodic ones, so both follow the 1.6 key.

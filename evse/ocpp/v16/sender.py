@@ -5,7 +5,9 @@ events, firmware and log status) calls a `CallSender` with the station's message
 Under 1.6 the daemon hands them this one instead of the connection: each CALL is said in 1.6
 (`translate.py`), sent on the 1.6 connection, and the 1.6 answer is returned as the station expects it.
 A message 1.6 has no word for (NotifyEvent, NotifyReport ...) is not sent and gets an empty answer when
-the station's answer type has no required field, a CALLERROR NotSupported otherwise.
+the station's answer type has no required field, a CALLERROR NotSupported otherwise. Plug & Charge
+(a contract's Authorize, Get15118EVCertificate, GetCertificateStatus, the V2G SignCertificate) goes out as
+the OCA whitepaper says: the 2.0.1 message inside DataTransfer (`pnc.py`).
 
 Transactions: the CSMS gives the transactionId in StartTransaction.conf; `TxIds` keeps it for the
 transaction's later MeterValues and StopTransaction (sent strictly after it by the in-order outbox), and
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from evse.ocpp.calls import CallError, CallSender, OcppMessage
 from evse.ocpp.v16 import messages as m16
-from evse.ocpp.v16 import translate
+from evse.ocpp.v16 import pnc, translate
 from evse.ocpp.v16.tx_ids import TxIds
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ class V16Sender:
             "FirmwareStatusNotification": self._firmware_status,
             "LogStatusNotification": self._log_status,
             "DataTransfer": self._data_transfer,
+            "Get15118EVCertificate": lambda payload: self._plug_and_charge("Get15118EVCertificate", payload),
+            "GetCertificateStatus": lambda payload: self._plug_and_charge("GetCertificateStatus", payload),
         }
 
     async def call(self, request: OcppMessage, response_type: type[Resp]) -> Resp:
@@ -101,8 +105,28 @@ class V16Sender:
         return await self._send(m16.HeartbeatRequest())
 
     async def _authorize(self, payload: Payload) -> Payload:
+        if "iso15118CertificateHashData" in payload or "certificate" in payload:
+            # A contract (C07): the Plug & Charge whitepaper's Authorize, so the CSMS sees the certificate data.
+            # A CSMS without the whitepaper gets the eMAID as a plain idTag, as 1.6 stations without it send.
+            answer = await self._wrapped("Authorize", payload)
+            if answer is not None:
+                return answer
         answer = await self._send(m16.AuthorizeRequest(idTag=translate.id_tag(payload["idToken"]) or ""))
         return {"idTokenInfo": translate.id_token_info(answer["idTagInfo"])}
+
+    # ---- Plug & Charge (the 1.6 whitepaper: 2.0.1 messages in DataTransfer) ----------------------
+    async def _wrapped(self, action: str, payload: Payload) -> Payload | None:
+        answer = await self._send(m16.DataTransferRequest.model_validate(pnc.wrap(action, payload)))
+        response = pnc.unwrap(action, answer)
+        if response is None:
+            log.info("the CSMS took no Plug & Charge %s (DataTransfer %s)", action, answer.get("status"))
+        return response
+
+    async def _plug_and_charge(self, action: str, payload: Payload) -> Payload:
+        response = await self._wrapped(action, payload)
+        if response is None:
+            raise CallError("NotSupported", f"the CSMS does not take Plug & Charge {action} (1.6 whitepaper)")
+        return response
 
     # ---- transactions ----------------------------------------------------------------------------
     async def _transaction_event(self, payload: Payload) -> Payload | None:
@@ -176,7 +200,8 @@ class V16Sender:
 
     async def _sign_certificate(self, payload: Payload) -> Payload | None:
         if payload.get("certificateType", "ChargingStationCertificate") != "ChargingStationCertificate":
-            return None  # the V2G certificate: 1.6 signs it over DataTransfer (the 1.6 PnC whitepaper), not here
+            # The V2G certificate of an ISO 15118 module: the Plug & Charge whitepaper's DataTransfer.
+            return await self._plug_and_charge("SignCertificate", payload)
         return await self._send(m16.SignCertificateRequest(csr=payload["csr"]))
 
     async def _firmware_status(self, payload: Payload) -> Payload | None:

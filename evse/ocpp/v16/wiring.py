@@ -35,6 +35,7 @@ from evse.station.shell.tx_journal import TxJournal
 if TYPE_CHECKING:
     from evse.security.events import SecurityEvents
     from evse.security.station_certificate import StationCertificate
+    from evse.station.shell.v2g_certificates import V2gCertificates
 
 #: The 1.6 feature profiles whose handlers `register` installs (SupportedFeatureProfiles).
 PROFILES = ["Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging", "RemoteTrigger"]
@@ -59,6 +60,8 @@ class Services16:
     certificate_signed: Callable[[], None]
     #: A new SignCertificate series (ExtendedTriggerMessage SignChargePointCertificate).
     sign_certificate: Callable[[], Awaitable[None]]
+    #: The ISO 15118 modules' certificates (Plug & Charge whitepaper); None on a station without a module.
+    v2g: V2gCertificates | None = None
 
 
 def build_sender(
@@ -102,7 +105,7 @@ def attach(
     station.fine_status = FineStatus(station, report)
     jobs = dict(triggers or {})
     if services is not None:
-        jobs |= _attach_services(router, station, services)
+        jobs |= _attach_services(router, station, services, vendors)
     core.register(router, station, adapter.tx_ids, vendors, triggers=jobs)
     local_list.register(router, station.authorizer)
     smart_charging.register(router, station, adapter.tx_ids)
@@ -132,11 +135,13 @@ def _raise_profile(
 
 
 def _attach_services(
-    router: Router, station: Station, services: Services16
+    router: Router, station: Station, services: Services16, vendors: VendorRegistry
 ) -> dict[str, Callable[[], Awaitable[None]]]:
-    """Firmware Management and the security whitepaper: their handlers, on a private router of the 2.0.1
-    handlers of the same services; returns the Firmware Management TriggerMessage jobs."""
+    """Firmware Management, the security whitepaper and the Plug & Charge whitepaper: their handlers, on a
+    private router of the 2.0.1 handlers of the same services; returns the Firmware Management
+    TriggerMessage jobs."""
     from evse import security_wiring
+    from evse.ocpp.v16 import pnc
     from evse.ocpp.v201.handlers import firmware, logs
 
     inner = Router()
@@ -151,7 +156,10 @@ def _attach_services(
         station,
         services.own_certificate,
         services.certificate_signed,
+        services.v2g,
     )
+    pnc.register_trigger(inner, services.v2g.request_csrs if services.v2g is not None else None)
+    vendors.add(pnc.VENDOR_ID, pnc.PncDataTransfer(inner))
     asked = ServiceHandlers(inner)
 
     async def send(request: m16.OcppRequest) -> None:

@@ -112,15 +112,18 @@ def register(
             status=m16.ClearCacheStatus.Accepted if accepted else m16.ClearCacheStatus.Rejected
         )
 
-    async def data_transfer(request: m16.DataTransferRequest) -> m16.DataTransferResponse:
+    async def data_transfer(request: m16.DataTransferRequest) -> m16.DataTransferResponse | Reply:
         handler = vendors.get(request.vendorId)
         if handler is None:
             return m16.DataTransferResponse(status=m16.DataTransferStatus.UnknownVendorId)
-        answer = await handler(
+        outcome = await handler(
             m.DataTransferRequest(vendorId=request.vendorId, messageId=request.messageId, data=request.data)
         )
+        answer, then = (outcome.payload, outcome.then) if isinstance(outcome, Reply) else (outcome, None)
+        assert isinstance(answer, m.DataTransferResponse)
         data = answer.data if answer.data is None or isinstance(answer.data, str) else str(answer.data)
-        return m16.DataTransferResponse(status=m16.DataTransferStatus(answer.status.value), data=data)
+        response = m16.DataTransferResponse(status=m16.DataTransferStatus(answer.status.value), data=data)
+        return response if then is None else Reply(response, then=then)
 
     jobs = dict(triggers or {})
 

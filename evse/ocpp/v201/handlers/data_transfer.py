@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from evse.ocpp.rpc import Router
+from evse.ocpp.rpc import Reply, Router
 from evse.ocpp.v201 import messages as m
 
-VendorHandler = Callable[[m.DataTransferRequest], Awaitable[m.DataTransferResponse]]
+#: A Reply when work must follow the answer (a triggered message, say).
+VendorHandler = Callable[[m.DataTransferRequest], Awaitable[m.DataTransferResponse | Reply]]
 
 
 class VendorRegistry:
@@ -28,7 +29,7 @@ class VendorRegistry:
 
 
 def register(router: Router, vendors: VendorRegistry) -> None:
-    async def data_transfer(request: m.DataTransferRequest) -> m.DataTransferResponse:
+    async def data_transfer(request: m.DataTransferRequest) -> m.DataTransferResponse | Reply:
         handler = vendors.get(request.vendorId)
         if handler is None:
             return m.DataTransferResponse(status=m.DataTransferStatusEnumType.UnknownVendorId)
