@@ -30,6 +30,7 @@ from tests.cert_factory import make_certificate, reference_hash_data
 from tests.conformance.octt import settle
 from tests.conformance.test_c_plug_and_charge import CHAIN, EMAID, EVCC_ID, UNKNOWN_EMAID, channel_of, pnc_board
 from tests.conformance.test_m_ev_certificates import EXI_REQUEST, SCHEMA, sign_csr
+from tests.conformance.test_m_v2g_ocsp import Chain, serials, stapled
 from tests.conformance.wire import until
 from tests.integration.conftest import STATION_ID, StationUnderTest
 
@@ -205,6 +206,29 @@ async def test_A02_under_16_v2g_certificate_signed_and_listed_through_data_trans
     assert listed["certificateHashDataChain"][0]["certificateHashData"] == _camel(
         reference_hash_data(leaf, sub_ca.certificate)
     )
+    csms16.assert_no_failures()
+
+
+async def test_M06_under_16_v2g_chain_ocsp_asked_through_data_transfer_and_stapled(
+    csms16: DevCsms16, sut: StationUnderTest, module: EmulatedSecc
+) -> None:
+    """M06 through the whitepaper: once the module has its V2G chain (signed through DataTransfer), the OCSP
+    status of each Sub-CA is asked in a 2.0.1 GetCertificateStatusRequest inside DataTransfer, and the DER
+    responses from the answers' data reach the module in chain order."""
+    chain = Chain()
+    install = {"certificateType": "V2GRootCertificate", "certificate": chain.root.pem}
+    assert (await csms16.call_pnc(STATION_ID, "InstallCertificate", install))[0] == "Accepted"
+    csms16.behaviour.pnc_overrides["SignCertificate"] = lambda _request: {"status": "Accepted"}
+    await csms16.call_pnc(STATION_ID, "TriggerMessage", {"requestedMessage": "SignV2GCertificate"})
+    sign = await wrapped(csms16, "SignCertificate")
+    chain.leaf = sign_csr(sign["csr"], chain.sub2)
+    pem = chain.leaf.public_bytes(Encoding.PEM).decode() + chain.sub2.pem + chain.sub1.pem
+    signed = {"certificateChain": pem, "certificateType": "V2GCertificate"}
+    assert (await csms16.call_pnc(STATION_ID, "CertificateSigned", signed)) == ("Accepted", {"status": "Accepted"})
+    asked = [(await wrapped(csms16, "GetCertificateStatus"))["ocspRequestData"] for _ in range(2)]
+    assert asked == chain.expected_requests()
+    await module.wait_until(lambda: len(module.ocsp_responses) == 2)
+    assert stapled(module) == serials(chain.sub2, chain.sub1)
     csms16.assert_no_failures()
 
 
