@@ -171,6 +171,8 @@ def render_16() -> str:
         "",
         "The OCPP 1.6 OCTT Charge Point cases listed in `docs/octt16-cp-testcases.tsv` (its header names the",
         "sources), by feature profile, under the same rules: a wire test named after the case covers it.",
+        "The Plug & Charge whitepaper for 1.6 has no OCTT cases; its wire tests, named after the 2.0.1 use",
+        "cases they carry (C07, M01, M04-M06, A02), are `tests/integration/test_v16_plug_and_charge.py`.",
         "",
         "| feature profile | covered over the wire | not applicable | not yet |",
         "|---|---|---|---|",
