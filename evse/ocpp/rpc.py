@@ -113,7 +113,7 @@ def _is_unicode(value: Any) -> bool:
     return True
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
+def depth_exceeds(value: Any, limit: int) -> bool:
     """True when `value` nests deeper than `limit` arrays/objects."""
     level = [value]
     for _ in range(limit + 1):
@@ -335,7 +335,7 @@ class RpcSession:
         request_type, handler = entry
         if not _is_unicode(payload):
             raise CallError("FormatViolation", f"{action}: payload holds a string that is not Unicode")
-        if _depth_exceeds(payload, MAX_PAYLOAD_DEPTH):
+        if depth_exceeds(payload, MAX_PAYLOAD_DEPTH):
             raise CallError("FormatViolation", f"{action}: payload nested deeper than {MAX_PAYLOAD_DEPTH} levels")
         try:
             self._dialect.validate_request(action, payload)

@@ -265,6 +265,8 @@ async def test_under_16_whitepaper_data_transfer_that_breaks_the_rules_is_refuse
     assert broken.status == "Rejected" and broken.data.startswith("InstallCertificate:")
     wrong = await send("InstallCertificate", json.dumps({"certificateType": "Nonsense", "certificate": "x"}))
     assert wrong.status == "Rejected" and "certificateType" in wrong.data
+    deep = await send("InstallCertificate", "[" * 50_000 + "]" * 50_000)  # past the JSON decoder's recursion
+    assert deep.status == "Rejected" and "nested too deep" in deep.data
     assert (await send("InstallCertificate", "{}", vendor="com.example")).status == "UnknownVendorId"
     status, listed = await csms16.call_pnc(STATION_ID, "GetInstalledCertificateIds", {})
     assert (status, listed["status"]) == ("Accepted", "NotFound")

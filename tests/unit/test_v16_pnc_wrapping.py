@@ -11,6 +11,13 @@ from evse.ocpp.calls import CallError
 from evse.ocpp.v16.pnc import VENDOR_ID, unwrap, wrap
 
 
+def _nested(depth: int) -> object:
+    value: object = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
 def test_wrap_carries_the_201_payload_as_json_text() -> None:
     payload = {"idToken": {"idToken": "DE8EOCAET5E43X1", "type": "eMAID"}}
     wrapped = wrap("Authorize", payload)
@@ -36,6 +43,8 @@ def test_an_accepted_answer_gives_the_201_response() -> None:
         ('{"idTokenInfo":{}}', "status"),  # a required field missing
         ('{"idTokenInfo":{"status":"Maybe"}}', "must be one of"),
         ("[1, 2]", "JSON object"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deep"),  # past the JSON decoder's recursion
+        (json.dumps({"idTokenInfo": {"status": "Accepted", "x": _nested(40)}}), "deeper than 32"),
     ],
 )
 def test_an_accepted_answer_that_is_no_201_response_is_a_call_error(data: str | None, why: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from evse.ocpp.calls import CallError, OcppMessage
-from evse.ocpp.rpc import Reply, Router
+from evse.ocpp.rpc import MAX_PAYLOAD_DEPTH, Reply, Router, depth_exceeds
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
 
@@ -44,6 +44,17 @@ def wrap(action: str, payload: Payload) -> Payload:
     return {"vendorId": VENDOR_ID, "messageId": action, "data": json.dumps(payload, separators=(",", ":"))}
 
 
+def _parse(action: str, data: Any) -> Any:
+    """`data` (JSON text) as a value no deeper than a frame may be: ValueError naming the problem."""
+    try:
+        value = json.loads(data) if isinstance(data, str) else data
+    except RecursionError:  # json's decoder recurses per nesting level
+        raise ValueError(f"{action}: data nested too deep") from None
+    if depth_exceeds(value, MAX_PAYLOAD_DEPTH):
+        raise ValueError(f"{action}: data nested deeper than {MAX_PAYLOAD_DEPTH} levels")
+    return value
+
+
 def unwrap(action: str, answer: Payload) -> Payload | None:
     """The 2.0.1 response inside a DataTransfer.conf; None when the CSMS does not take the whitepaper's
     message (UnknownVendorId, UnknownMessageId, Rejected). CallError for an Accepted answer whose data is
@@ -51,7 +62,7 @@ def unwrap(action: str, answer: Payload) -> Payload | None:
     if answer.get("status") != "Accepted":
         return None
     try:
-        response = json.loads(answer.get("data") or "")
+        response = _parse(action, answer.get("data") or "")
         schemas.validate_response(action, response)
     except (ValueError, schemas.PayloadViolation) as exc:  # ValueError: not JSON
         raise CallError("FormatViolation", f"DataTransfer {action}: data is no {action}Response: {exc}") from None
@@ -76,7 +87,7 @@ class PncDataTransfer:
         if found is None:
             return m.DataTransferResponse(status=m.DataTransferStatusEnumType.UnknownMessageId)
         try:
-            payload = json.loads(request.data) if isinstance(request.data, str) else request.data
+            payload = _parse(action, request.data)
             schemas.validate_request(action, payload)
             inner = request_type.model_validate(payload)  # type: ignore[union-attr]  # found implies a type
         except (ValueError, schemas.PayloadViolation, ValidationError) as exc:  # ValueError: not JSON
