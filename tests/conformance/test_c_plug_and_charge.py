@@ -51,8 +51,9 @@ def hash_entry(serial: str = "1a2b3c") -> OcspRequestData:
 CHAIN = (hash_entry("1a2b3c"), hash_entry("4d5e6f"))
 
 
-@pytest.fixture
-async def module() -> AsyncIterator[EmulatedSecc]:
+@pytest.fixture(name="module")
+async def emulated_module() -> AsyncIterator[EmulatedSecc]:
+    """The emulated SECC on its own virtual CAN channel (imported by the 1.6 Plug & Charge tests too)."""
     secc = EmulatedSecc.on_can(f"pnc-{uuid.uuid4().hex}")
     await secc.start()
     try:

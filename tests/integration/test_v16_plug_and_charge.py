@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -28,23 +26,21 @@ from evse.ocpp.v201 import schemas
 from hil.emulators.iso15118 import EmulatedSecc
 from tests.cert_factory import make_certificate, reference_hash_data
 from tests.conformance.octt import settle
-from tests.conformance.test_c_plug_and_charge import CHAIN, EMAID, EVCC_ID, UNKNOWN_EMAID, channel_of, pnc_board
+from tests.conformance.test_c_plug_and_charge import (  # noqa: F401 - emulated_module: the `module` fixture
+    CHAIN,
+    EMAID,
+    EVCC_ID,
+    UNKNOWN_EMAID,
+    channel_of,
+    emulated_module,
+    pnc_board,
+)
 from tests.conformance.test_m_ev_certificates import EXI_REQUEST, SCHEMA, sign_csr
 from tests.conformance.test_m_v2g_ocsp import Chain, serials, stapled
 from tests.conformance.wire import until
 from tests.integration.conftest import STATION_ID, StationUnderTest
 
 Payload = dict[str, Any]
-
-
-@pytest.fixture
-async def module() -> AsyncIterator[EmulatedSecc]:
-    secc = EmulatedSecc.on_can(f"pnc16-{uuid.uuid4().hex}")
-    await secc.start()
-    try:
-        yield secc
-    finally:
-        await secc.close()
 
 
 @pytest.fixture
