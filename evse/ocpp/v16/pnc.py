@@ -82,14 +82,13 @@ class PncDataTransfer:
 
     async def __call__(self, request: m.DataTransferRequest) -> m.DataTransferResponse | Reply:
         action = request.messageId or ""
-        request_type = INCOMING.get(action)
-        found = self._router.lookup(action) if request_type is not None else None
-        if found is None:
+        request_type, found = INCOMING.get(action), self._router.lookup(action)
+        if request_type is None or found is None:
             return m.DataTransferResponse(status=m.DataTransferStatusEnumType.UnknownMessageId)
         try:
             payload = _parse(action, request.data)
             schemas.validate_request(action, payload)
-            inner = request_type.model_validate(payload)  # type: ignore[union-attr]  # found implies a type
+            inner = request_type.model_validate(payload)
         except (ValueError, schemas.PayloadViolation, ValidationError) as exc:  # ValueError: not JSON
             log.info("pnc DataTransfer %s refused: %s", action, exc)
             return m.DataTransferResponse(
