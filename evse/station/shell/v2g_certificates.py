@@ -7,7 +7,8 @@
   is never left waiting for the whole of its timeout.
 * The V2G certificate (A02/A03 with V2GCertificate): the module makes its key and CSR (why: see
   evse.security.v2g_chain), the station sends SignCertificate(V2GCertificate) and hands the chain of a
-  CertificateSigned(V2GCertificate) to the module after checking it.
+  CertificateSigned(V2GCertificate) to the module after checking it. An accepted request that no chain
+  follows is repeated with a new CSR as A02 says (CertSigningWaitMinimum, CertSigningRepeatTimes).
 * Roots: the installed V2GRootCertificates and MORootCertificates are handed to every module at start
   and after each InstallCertificate/DeleteCertificate of those types (the bridge repeats them after
   every handshake).
@@ -76,6 +77,7 @@ class V2gCertificates:
         self._state_dir = state_dir
         self._clock = clock
         self.pending_csrs: dict[int, str] = {}  # EVSE id -> the CSR sent to the CSMS, awaiting its chain
+        self._attempt: dict[int, int] = {}  # EVSE id -> which request of its A02 series is out (0: the first)
         #: Told when a module's chain or the V2G roots change (M06: their OCSP responses are renewed).
         self.chain_changed: Callable[[], None] = lambda: None
 
@@ -138,19 +140,42 @@ class V2gCertificates:
     # --- the V2G certificate -------------------------------------------------------------------------
 
     async def request_csrs(self, evse_id: int | None = None) -> None:
-        """TriggerMessage(SignV2GCertificate): ask the module(s) for a new key and CSR."""
+        """TriggerMessage(SignV2GCertificate): ask the module(s) for a new key and CSR (a new A02 series)."""
         for target, bridge in self.bridges().items():
             if evse_id is not None and target != evse_id:
                 continue
             if not self._enabled("V2GCertificateInstallationEnabled", target):
                 continue
-            common_name = self._dm.get_str(_CTRLR, "SeccId", evse_id=target) or self._station_id
-            organization = self._dm.get_str(_CTRLR, "OrganizationName", evse_id=target)
-            country = self._dm.get_str(_CTRLR, "CountryName", evse_id=target)
-            try:
-                await bridge.request_v2g_csr(common_name, organization, country)
-            except DriverError as exc:
-                log.warning("evse=%s V2G CSR not asked: %s", target, exc)
+            self._attempt[target] = 0
+            await self._ask_csr(target, bridge)
+
+    async def _ask_csr(self, evse_id: int, bridge: Iso15118CertificateBridge) -> None:
+        common_name = self._dm.get_str(_CTRLR, "SeccId", evse_id=evse_id) or self._station_id
+        organization = self._dm.get_str(_CTRLR, "OrganizationName", evse_id=evse_id)
+        country = self._dm.get_str(_CTRLR, "CountryName", evse_id=evse_id)
+        try:
+            await bridge.request_v2g_csr(common_name, organization, country)
+        except DriverError as exc:
+            log.warning("evse=%s V2G CSR not asked: %s", evse_id, exc)
+
+    async def _await_signed(self, evse_id: int, csr_pem: str, attempt: int) -> None:
+        """A02 for the V2G certificate, as for the station's own: no CertificateSigned for this CSR within
+        SecurityCtrlr.CertSigningWaitMinimum seconds (doubled for each repeat) and the module is asked for a
+        new key and CSR, which goes out again; CertSigningRepeatTimes repeats at most."""
+        wait = max(1, self._dm.get_int("SecurityCtrlr", "CertSigningWaitMinimum")) * 2**attempt
+        await asyncio.sleep(wait)
+        if self.pending_csrs.get(evse_id) != csr_pem:
+            return  # signed, or a newer CSR replaced this one
+        repeats = self._dm.get_int("SecurityCtrlr", "CertSigningRepeatTimes")
+        if attempt >= repeats:
+            log.error("evse=%s no V2G certificate after %d SignCertificate requests", evse_id, attempt + 1)
+            return
+        bridge = self.bridges().get(evse_id)
+        if bridge is None:
+            return
+        log.warning("evse=%s no CertificateSigned(V2GCertificate) within %ss: asking again", evse_id, wait)
+        self._attempt[evse_id] = attempt + 1
+        await self._ask_csr(evse_id, bridge)
 
     async def send_sign_request(self, evse_id: int, csr_pem: str) -> bool | None:
         """SignCertificate(V2GCertificate) with the module's CSR: True accepted, False rejected, None unanswered."""
@@ -164,6 +189,8 @@ class V2gCertificates:
             log.warning("evse=%s SignCertificate(V2GCertificate) not answered: %s", evse_id, exc)
             return None
         log.info("evse=%s SignCertificate(V2GCertificate): %s", evse_id, "Accepted" if accepted else "Rejected")
+        if accepted:  # a Rejected answer ends the series
+            self._spawn(self._await_signed(evse_id, csr_pem, self._attempt.get(evse_id, 0)))
         return accepted
 
     async def certificate_signed(self, chain_pem: str) -> ChainOutcome:
@@ -188,6 +215,7 @@ class V2gCertificates:
             log.error("V2G chain not stored: %s", exc)
             return ChainOutcome(False, "WriteError")
         del self.pending_csrs[checked.evse_id]
+        self._attempt.pop(checked.evse_id, None)
         bridge = self.bridges().get(checked.evse_id)
         if bridge is not None:
             self._spawn(bridge.set_v2g_certificate_chain(chain_pem))  # state: repeated at every handshake
