@@ -3,7 +3,8 @@
 It is deliberately not the dev CSMS: it must send frames no OCPP library would send (oversized headers,
 unterminated fragments, broken JSON), read the station's answers raw, and keep no journal of a run's
 worth of frames. It answers the station's own CALLs (boot, status, events) with minimal valid payloads,
-or, through an AnswerMutator, with odd ones, so the station behaves as in the field.
+or, through an AnswerMutator, with odd ones, so the station behaves as in the field. For a 1.6 station it
+offers the ocpp1.6 subprotocol and answers in 1.6 (BootNotification.conf, StartTransaction.conf ...).
 """
 
 from __future__ import annotations
@@ -24,16 +25,17 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from tests.fuzz.payloads import PayloadFactory
-
-OCPP201 = Subprotocol("ocpp2.0.1")
+from tests.fuzz.versions import V201, FuzzVersion
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _answer_for(action: str) -> dict[str, Any]:
+def _answer_for(action: str, version: FuzzVersion = V201) -> dict[str, Any]:
     """A minimal valid answer to a CALL the station sends."""
+    if version is not V201:
+        return _answer_16(action)
     if action == "BootNotification":
         return {"currentTime": _now(), "interval": 300, "status": "Accepted"}
     if action == "Heartbeat":
@@ -43,14 +45,33 @@ def _answer_for(action: str) -> dict[str, Any]:
     return {}
 
 
+_TRANSACTION_IDS = iter(range(1, 2**31))
+
+
+def _answer_16(action: str) -> dict[str, Any]:
+    """A minimal valid 1.6 .conf to a CALL the station sends."""
+    if action in ("BootNotification", "Heartbeat"):  # the same fields as their 2.0.1 answers
+        return _answer_for(action)
+    if action == "Authorize":
+        return {"idTagInfo": {"status": "Accepted"}}
+    if action == "StartTransaction":
+        return {"idTagInfo": {"status": "Accepted"}, "transactionId": next(_TRANSACTION_IDS)}
+    if action == "DataTransfer":
+        return {"status": "UnknownVendorId"}
+    if action == "SignCertificate":
+        return {"status": "Accepted"}
+    return {}
+
+
 class AnswerMutator:
     """Answers the station's own CALLs badly now and then: a random but valid answer (a BootNotification
     may come back Pending or Rejected), a schema-breaking one, or a CALLERROR. Its own Random, so the
     frames sent to the station stay those of the seed."""
 
-    def __init__(self, seed: int, rate: float) -> None:
+    def __init__(self, seed: int, rate: float, version: FuzzVersion = V201) -> None:
         self._rng = random.Random(seed)
         self._rate = rate
+        self._version = version
         self._factories: dict[str, PayloadFactory] = {}
         self.counts: Counter[str] = Counter()
 
@@ -61,7 +82,7 @@ class AnswerMutator:
             return None
         if action not in self._factories:
             try:
-                self._factories[action] = PayloadFactory(action, rng, kind="Response")
+                self._factories[action] = PayloadFactory(action, rng, kind="Response", version=self._version)
             except FileNotFoundError:
                 return None
         choice = rng.randrange(3)
@@ -77,8 +98,9 @@ class AnswerMutator:
 class BareCsms:
     """A websocket server speaking just enough OCPP-J to keep one station registered, and raw otherwise."""
 
-    def __init__(self, answers: AnswerMutator | None = None) -> None:
+    def __init__(self, answers: AnswerMutator | None = None, version: FuzzVersion = V201) -> None:
         self.answers = answers
+        self.version = version
         self.connections = 0
         self.close_codes: list[int | None] = []  # what the station sent when a connection ended
         self.connected = asyncio.Event()
@@ -91,7 +113,8 @@ class BareCsms:
 
     async def start(self) -> int:
         # No compression: the frame-limit test must put its bytes on the wire as they are.
-        self._server = await serve(self._serve, "127.0.0.1", 0, subprotocols=[OCPP201], compression=None)
+        subprotocol = Subprotocol(self.version.dialect.subprotocol)
+        self._server = await serve(self._serve, "127.0.0.1", 0, subprotocols=[subprotocol], compression=None)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -150,7 +173,7 @@ class BareCsms:
         if isinstance(frame, list) and len(frame) == 4 and frame[0] == 2:
             self.station_calls.append(str(frame[2]))
             answer = self.answers.answer(frame[1], str(frame[2])) if self.answers is not None else None
-            await socket.send(json.dumps(answer or [3, frame[1], _answer_for(str(frame[2]))]))
+            await socket.send(json.dumps(answer or [3, frame[1], _answer_for(str(frame[2]), self.version)]))
             return
         await self.replies.put(text)
 

@@ -3,6 +3,10 @@
 Each generator returns `Probe`s: the text (or bytes) to feed and the answer OCPP-J prescribes for it. A
 probe knows its own expected answer; the oracle (`oracle.py`) only compares. Message ids are unique per
 run (`f<index>`), except where a generator makes a duplicate or an unreadable one on purpose.
+
+The version (versions.py) decides the schemas, the known actions and the configuration generator (2.0.1
+SetVariables/GetVariables on device-model variables, 1.6 ChangeConfiguration/GetConfiguration on its keys);
+expected codes are in 2.0.1 spelling and translated by the oracle.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evse.ocpp.v201 import schemas
-from tests.fuzz.payloads import FORMAT, Hints, Mutated, PayloadFactory
+from tests.fuzz.payloads import FORMAT, PROPERTY, Hints, Mutated, PayloadFactory
+from tests.fuzz.versions import V201, FuzzVersion
 
 RPC = "RpcFrameworkError"
 # Codes a CALL whose payload is unknown to the generator may get before any handler runs.
@@ -61,14 +65,17 @@ class Generators:
     registered: Sequence[str]
     hints: Hints = field(default_factory=dict)
     no_handler: frozenset[str] = frozenset()  # actions that must never reach their handler (Reset on the wire)
-    targets: Sequence[dict[str, Any]] = ()  # device-model addresses for SetVariables/GetVariables
+    # 2.0.1: device-model addresses for SetVariables/GetVariables; 1.6: configuration key names.
+    targets: Sequence[Any] = ()
+    version: FuzzVersion = V201
     _factories: dict[str, PayloadFactory] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for action in self.registered:
-            self._factories[action] = PayloadFactory(action, self.rng, self.hints)
-        known = schemas.known_actions()
-        self.unregistered = sorted(known - set(self.registered))
+            self._factories[action] = PayloadFactory(action, self.rng, self.hints, version=self.version)
+        self.known = self.version.dialect.known_actions()
+        self.unregistered = sorted(self.known - set(self.registered))
+        configuration = self.device_model_call if self.version is V201 else self.configuration_call
         self._table: list[tuple[Callable[[str], list[Probe]], int, bool]] = [
             # (generator, weight, may change state when valid)
             (self.random_bytes, 4, False),
@@ -80,7 +87,7 @@ class Generators:
             (self.answer_nobody_waits_for, 8, False),
             (self.duplicate_ids, 2, False),
             (self.valid_call, 24, True),
-            (self.device_model_call, 6 if self.targets else 0, True),
+            (configuration, 6 if self.targets else 0, True),
         ]
 
     def factory(self, action: str) -> PayloadFactory:
@@ -100,7 +107,7 @@ class Generators:
         rng = self.rng
         raw = rng.randbytes(rng.choice([0, 1, 2, 8, 64, 1024]))
         data: str | bytes = raw if rng.random() < 0.5 else raw.decode("utf-8", errors="replace")
-        return [Probe(data, _expect_for_text(data, self.registered), "random_bytes")]
+        return [Probe(data, _expect_for_text(data, self.registered, self.known), "random_bytes")]
 
     def broken_json(self, message_id: str) -> list[Probe]:
         rng = self.rng
@@ -126,7 +133,7 @@ class Generators:
             text = f'[2,"{message_id}\\ud800","{action}",{{}}]'
         else:
             text = "\ufeff" + text
-        return [Probe(text, _expect_for_text(text, self.registered), "broken_json", str(choice))]
+        return [Probe(text, _expect_for_text(text, self.registered, self.known), "broken_json", str(choice))]
 
     def bad_envelope(self, message_id: str) -> list[Probe]:
         rng = self.rng
@@ -157,15 +164,18 @@ class Generators:
             ]
         )
         text = json.dumps(frame)
-        return [Probe(text, _expect_for_text(text, self.registered), "bad_envelope")]
+        return [Probe(text, _expect_for_text(text, self.registered, self.known), "bad_envelope")]
 
     def unknown_action(self, message_id: str) -> list[Probe]:
-        action = self.rng.choice(["Bogus", "reset", "Reset ", "", "GetVariablesRequest", "\u00c9t\u00e9", "x" * 500])
+        unknown = ["Bogus", "reset", "Reset ", "", "GetVariablesRequest", "\u00c9t\u00e9", "x" * 500]
+        if self.version is not V201:
+            unknown += ["GetVariables", "RequestStartTransaction", "Reset.req"]  # 2.0.1's names, 1.6's suffix
+        action = self.rng.choice(unknown)
         text = json.dumps([2, message_id, action, {}])
         return [Probe(text, Expect(message_id, frozenset({"NotImplemented"})), "unknown_action")]
 
     def unsupported_action(self, message_id: str) -> list[Probe]:
-        # Actions OCPP 2.0.1 defines that this station does not serve (including those only a station sends).
+        # Actions the version defines that this station does not serve (including those only a station sends).
         action = self.rng.choice(self.unregistered)
         text = json.dumps([2, message_id, action, {}])
         return [Probe(text, Expect(message_id, frozenset({"NotSupported"})), "unsupported_action")]
@@ -211,6 +221,24 @@ class Generators:
             action, key = "GetVariables", "getVariableData"
         text = json.dumps([2, message_id, action, {key: items}])
         return [Probe(text, Expect(message_id, frozenset(), action), "device_model_call", action)]
+
+    def configuration_call(self, message_id: str) -> list[Probe]:
+        """1.6: ChangeConfiguration/GetConfiguration on real keys (configuration_keys.yaml) with values from
+        sensible to hostile: the configuration view and the device model behind it answer."""
+        rng = self.rng
+        if rng.random() < 0.5:
+            action = "ChangeConfiguration"
+            value = rng.choice(_SET_VALUES)
+            payload: dict[str, Any] = {"key": rng.choice(self.targets), "value": value}
+            # ChangeConfiguration.req value has maxLength 500.
+            codes = frozenset({PROPERTY}) if len(value) > 500 else frozenset()
+        else:
+            action = "GetConfiguration"
+            keys = [rng.choice(self.targets) for _ in range(rng.randint(0, 4))]
+            payload = {"key": keys} if keys or rng.random() < 0.5 else {}
+            codes = frozenset()
+        text = json.dumps([2, message_id, action, payload])
+        return [Probe(text, Expect(message_id, codes, action), "configuration_call", action)]
 
     def answer_nobody_waits_for(self, message_id: str) -> list[Probe]:
         rng = self.rng
@@ -291,7 +319,7 @@ def _unicode_ok(value: Any) -> bool:
     return True
 
 
-def _expect_for_text(data: str | bytes, registered: Sequence[str]) -> Expect:
+def _expect_for_text(data: str | bytes, registered: Sequence[str], known: frozenset[str]) -> Expect:
     """The answer OCPP-J prescribes for an arbitrary message, decided from its parsed form."""
     try:
         frame = strict_loads(data)
@@ -310,7 +338,7 @@ def _expect_for_text(data: str | bytes, registered: Sequence[str]) -> Expect:
     if len(frame) != 4 or not isinstance(frame[2], str):
         return Expect(message_id, frozenset({RPC}))
     action, payload = frame[2], frame[3]
-    if action not in schemas.known_actions():
+    if action not in known:
         return Expect(message_id, frozenset({"NotImplemented"}))
     if action not in registered:
         return Expect(message_id, frozenset({"NotSupported"}))

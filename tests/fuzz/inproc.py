@@ -28,7 +28,9 @@ from tests.fuzz.station import (
     seeded_generators,
     state,
     state_difference,
+    station_version,
 )
+from tests.fuzz.versions import V201, FuzzVersion
 
 MAX_REPORTED = 40
 
@@ -125,23 +127,32 @@ async def run_in_process(
     batch: int = 2_000,
     sample_every: int = 100_000,
     progress: Callable[[str], None] | None = None,
+    ocpp_version: str | None = None,
 ) -> Report:
-    """Feed `frames` generated frames to a fresh station built under `tmp`."""
+    """Feed `frames` generated frames to a fresh station built under `tmp`, speaking `ocpp_version`
+    ("1.6"; None: the default, 2.0.1)."""
     logging.disable(logging.CRITICAL)  # a million CALLERROR log lines would measure logging, not the station
     try:
-        return await _run(frames, seed, tmp, batch, sample_every, progress)
+        return await _run(frames, seed, tmp, batch, sample_every, progress, ocpp_version)
     finally:
         logging.disable(logging.NOTSET)
 
 
 async def _run(
-    frames: int, seed: int, tmp: Path, batch: int, sample_every: int, progress: Callable[[str], None] | None
+    frames: int,
+    seed: int,
+    tmp: Path,
+    batch: int,
+    sample_every: int,
+    progress: Callable[[str], None] | None,
+    ocpp_version: str | None,
 ) -> Report:
-    daemon = build_station(tmp)
+    daemon = build_station(tmp, ocpp_version=ocpp_version)
+    version = station_version(daemon)
     capture = Capture()
     session = fuzz_session(daemon, capture)
     generators = seeded_generators(daemon, seed)
-    report = Report("in-process", seed)
+    report = Report(run_name("in-process", version), seed)
     gc.collect()
     report.memory.append((0, rss_bytes()))
     started = time.perf_counter()
@@ -153,7 +164,7 @@ async def _run(
         end = min(index + batch, frames)
         while index < end:
             probes = generators.next(f"f{index}", invalid_only=invalid_only)
-            await _step(session, capture, probes, seed, index, report)
+            await _step(session, capture, probes, seed, index, report, version)
             index += 1
             if index % sample_every == 0:
                 gc.collect()
@@ -177,8 +188,19 @@ async def _run(
     return report
 
 
+def run_name(name: str, version: FuzzVersion) -> str:
+    """The report's name: the 2.0.1 runs keep their plain names."""
+    return name if version is V201 else f"{name} OCPP {version.name}"
+
+
 async def _step(
-    session: RpcSession, capture: Capture, probes: list[Probe], seed: int, index: int, report: Report
+    session: RpcSession,
+    capture: Capture,
+    probes: list[Probe],
+    seed: int,
+    index: int,
+    report: Report,
+    version: FuzzVersion = V201,
 ) -> None:
     capture.sent.clear()
     for probe in probes:
@@ -189,7 +211,7 @@ async def _step(
             problem = f"uncaught {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"
             report.fail(Failure(seed, index, probe.kind, probe.detail, _text(probe.data), problem))
     await session.drain()
-    problems, replies = check_step(probes, capture.sent)
+    problems, replies = check_step(probes, capture.sent, version)
     report.count(probes, replies)
     for problem in problems:
         first = probes[0]

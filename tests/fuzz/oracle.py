@@ -1,4 +1,8 @@
-"""Compares what the station sent back for one step with what the probes of that step expect."""
+"""Compares what the station sent back for one step with what the probes of that step expect.
+
+Expected codes come in 2.0.1 spelling; they are compared in the station's version's spelling, and a
+CALLRESULT is validated against that version's response schema.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from evse.ocpp.v201 import schemas
 from tests.fuzz.frames import PAYLOAD_CODES, Expect, Probe, strict_loads
 from tests.fuzz.payloads import FORMAT, OCCURRENCE
+from tests.fuzz.versions import V201, FuzzVersion
 
 # CALLERRORs a handler itself may answer with: DeviceDataCtrlr / LocalAuthListCtrlr ItemsPerMessage and
 # BytesPerMessage (B06.FR.16/17, B08.FR.17/18, D01), MonitoringCtrlr Items/BytesPer(Set|Clear)VariableMonitoring.
@@ -22,6 +27,8 @@ HANDLER_CODES: dict[str, frozenset[str]] = {
         "ClearVariableMonitoring",
     )
 }
+# 1.6: SendLocalList longer than SendLocalListMaxLength (evse/ocpp/v16/handlers/local_list.py).
+HANDLER_CODES_16: dict[str, frozenset[str]] = {"SendLocalList": frozenset({OCCURRENCE, FORMAT})}
 
 
 def reply_code(reply: Any) -> str:
@@ -49,18 +56,20 @@ def _shape_problem(reply: Any) -> str | None:
     return f"reply of message type {reply[0]!r}: a station only answers with 3 or 4"
 
 
-def _content_problem(expect: Expect, reply: list[Any]) -> str | None:
+def _content_problem(expect: Expect, reply: list[Any], version: FuzzVersion) -> str | None:
     code = reply_code(reply)
     if expect.codes and not expect.loose:
-        if code not in expect.codes:
-            return f"expected CALLERROR {sorted(expect.codes)}, got {code}"
+        codes = version.codes(expect.codes)
+        if code not in codes:
+            return f"expected CALLERROR {sorted(codes)}, got {code}"
         return None
-    allowed = HANDLER_CODES.get(expect.action or "", frozenset())
+    allowed = (HANDLER_CODES if version is V201 else HANDLER_CODES_16).get(expect.action or "", frozenset())
     if expect.loose:
         allowed = allowed | PAYLOAD_CODES
+    allowed = version.codes(allowed)
     if code == "CALLRESULT":
         try:
-            schemas.validate_response(expect.action or "", reply[2])
+            version.dialect.validate_response(expect.action or "", reply[2])
         except schemas.PayloadViolation as exc:
             return f"CALLRESULT does not match {expect.action}Response: {exc.description}"
         return None
@@ -69,7 +78,9 @@ def _content_problem(expect: Expect, reply: list[Any]) -> str | None:
     return None
 
 
-def check_step(probes: Sequence[Probe], sent: Sequence[str]) -> tuple[list[str], list[Any]]:
+def check_step(
+    probes: Sequence[Probe], sent: Sequence[str], version: FuzzVersion = V201
+) -> tuple[list[str], list[Any]]:
     """Problems found (empty when all is right) and the parsed replies, for counting."""
     problems: list[str] = []
     replies: list[Any] = []
@@ -89,10 +100,11 @@ def check_step(probes: Sequence[Probe], sent: Sequence[str]) -> tuple[list[str],
             continue
         # With duplicate ids, take the reply that fits this probe if there is one.
         chosen = next(
-            (r for r in matching if _shape_problem(r) is None and _content_problem(expect, r) is None), matching[0]
+            (r for r in matching if _shape_problem(r) is None and _content_problem(expect, r, version) is None),
+            matching[0],
         )
         remaining.remove(chosen)
-        problem = _shape_problem(chosen) or _content_problem(expect, chosen)
+        problem = _shape_problem(chosen) or _content_problem(expect, chosen, version)
         if problem is not None:
             problems.append(problem)
     for reply in remaining:

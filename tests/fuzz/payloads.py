@@ -1,4 +1,5 @@
-"""Random payloads from the official OCPP 2.0.1 schemas, and single mutations with the answer they must get.
+"""Random payloads from the official OCPP schemas (2.0.1, or 1.6 with `version=V16`), and single mutations with
+the answer they must get.
 
 The generator reads the schema itself (the JSON files of the `ocpp` package), so it knows what each
 mutation breaks without asking the station's validator: one mutation of an otherwise valid payload breaks
@@ -14,6 +15,11 @@ exactly one constraint, and OCPP-J (Part 4, 4.3) names the CALLERROR for each ki
 
 Mutations that keep the payload valid (odd but legal Unicode, extra customData properties, long arrays
 without maxItems, deep JSON inside customData) are marked as reaching the handler.
+
+The codes are spelled as 2.0.1 spells them whatever the version; the oracle translates (versions.py). The 1.6
+schemas have keywords the 2.0.1 ones lack (`multipleOf` 0.1 on charging-rate limits, `format: uri` on
+locations): valid values respect them, and 1.6 gets a mutation for each (a value off the 0.1 grid, a location
+that is no URI -> PropertyConstraintViolation). 2.0.1 payloads are drawn exactly as before for the same seed.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from typing import Any
+
+from tests.fuzz.versions import V201, FuzzVersion
 
 TYPE = "TypeConstraintViolation"
 OCCURRENCE = "OccurrenceConstraintViolation"
@@ -64,9 +72,15 @@ _WRONG_VALUES: dict[str, list[Any]] = {
 }
 
 
+# Locations (1.6 UpdateFirmware, GetDiagnostics): loopback ports nothing listens on, so a valid CALL that
+# starts a transfer fails fast and never leaves the machine.
+URIS = ["ftp://127.0.0.1:9/fw.bin", "https://127.0.0.1:9/upload", "http://[::1]:9/x", "sftp://user@127.0.0.1:9/"]
+
+
 @cache
-def load_schema(name: str) -> dict[str, Any]:
-    text = (files("ocpp") / "v201" / "schemas" / f"{name}.json").read_text(encoding="utf-8")
+def load_schema(name: str, directory: str = "v201") -> dict[str, Any]:
+    """One schema file of the `ocpp` package: ocpp/<directory>/schemas/<name>.json."""
+    text = (files("ocpp") / directory / "schemas" / f"{name}.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -99,9 +113,18 @@ Hints = Mapping[str, Sequence[Any]]
 class PayloadFactory:
     """Valid and mutated payloads for one action's request (or, with kind="Response", response) schema."""
 
-    def __init__(self, action: str, rng: random.Random, hints: Hints | None = None, *, kind: str = "Request") -> None:
+    def __init__(
+        self,
+        action: str,
+        rng: random.Random,
+        hints: Hints | None = None,
+        *,
+        kind: str = "Request",
+        version: FuzzVersion = V201,
+    ) -> None:
         self.action = action
-        self.schema = load_schema(f"{action}{kind}")
+        self.schema = load_schema(version.schema_name(action, kind), version.schema_dir)
+        self._mutations = _MUTATIONS if version is V201 else _MUTATIONS_16
         self._rng = rng
         self._hints = hints or {}
 
@@ -141,6 +164,8 @@ class PayloadFactory:
         if kind == "string":
             if node.get("format") == "date-time":
                 return _timestamp(rng)
+            if node.get("format") == "uri":  # 1.6 only
+                return rng.choice(URIS)
             limit = int(node.get("maxLength", 40))
             return _text(rng, rng.randint(1 if limit else 0, min(limit, 24)))
         if kind == "integer":
@@ -149,6 +174,8 @@ class PayloadFactory:
             return rng.randint(low, high) if rng.random() < 0.9 else rng.randint(max(low, 0), INT32_MAX)
         if kind == "number":
             floor = float(node.get("minimum", 0.0))
+            if "multipleOf" in node:  # 1.6 only: 0.1 on charging-rate limits
+                return round(floor + rng.random() * 100, 1)
             return round(floor + rng.random() * 100, rng.randint(0, 3))
         if kind == "boolean":
             return rng.random() < 0.5
@@ -174,7 +201,7 @@ class PayloadFactory:
         while True:
             payload = self.valid()
             sites = self._sites(payload, self.schema, ())
-            mutation = self._rng.choice(_MUTATIONS)
+            mutation = self._rng.choice(self._mutations)
             result = mutation(self, payload, sites)
             if result is not None:
                 return result
@@ -342,8 +369,12 @@ def _deep_nesting(factory: PayloadFactory, payload: dict[str, Any], sites: list[
     if site is None or factory._rng.random() < 0.3:
         # customData takes any extra property: deep JSON there is legal and reaches the handler, up to
         # the station's nesting limit (rpc.MAX_PAYLOAD_DEPTH, 32), past which it is a FormatViolation.
+        # 1.6 has no customData and allows no extra field: there it is a FormatViolation at any depth.
         payload["customData"] = {"vendorId": "org.fuzz", "deep": _nested(depth)}
-        return Mutated(payload, f"deep_custom_data:{depth}", frozenset() if depth < 30 else frozenset({FORMAT}))
+        legal = "customData" in factory.schema.get("properties", {})
+        return Mutated(
+            payload, f"deep_custom_data:{depth}", frozenset() if depth < 30 and legal else frozenset({FORMAT})
+        )
     top = "object" if site.node["type"] == "array" else "array"
     codes = frozenset({TYPE}) if depth < 30 else frozenset({TYPE, FORMAT})
     return Mutated(_replace(payload, site.path, _nested(depth, top)), f"deep:{depth}", codes)
@@ -369,6 +400,22 @@ def _unchanged(factory: PayloadFactory, payload: dict[str, Any], sites: list[_Si
     return Mutated(payload, "valid", frozenset())
 
 
+def _off_grid(factory: PayloadFactory, payload: dict[str, Any], sites: list[_Site]) -> Mutated | None:
+    site = factory._pick(sites, lambda s: "multipleOf" in s.node)
+    if site is None:
+        return None
+    value = factory._rng.choice([0.05, 7.25, 16.01, 1e-7])
+    return Mutated(_replace(payload, site.path, value), f"off_grid:{value}", frozenset({PROPERTY}))
+
+
+def _bad_uri(factory: PayloadFactory, payload: dict[str, Any], sites: list[_Site]) -> Mutated | None:
+    site = factory._pick(sites, lambda s: s.node.get("format") == "uri")
+    if site is None:
+        return None
+    value = factory._rng.choice(["", "firmware.bin", "ftp:// spaced", "://x", "\\\\server\\share"])
+    return Mutated(_replace(payload, site.path, value), "bad_uri", frozenset({PROPERTY}))
+
+
 _MUTATIONS: list[Mutation] = [
     _wrong_type,
     _wrong_type,
@@ -388,3 +435,5 @@ _MUTATIONS: list[Mutation] = [
     _odd_unicode,
     _unchanged,
 ]
+# 1.6: the same, plus its schema keywords 2.0.1 lacks. A separate list, so 2.0.1 draws stay as they were.
+_MUTATIONS_16: list[Mutation] = [*_MUTATIONS, _off_grid, _bad_uri]

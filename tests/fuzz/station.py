@@ -2,10 +2,14 @@
 
 Its Router (with every real handler) is served by an RpcSession whose websocket is replaced by a list
 that records what the session sends. Nothing runs but the session and what the handlers start.
+
+The station speaks OCPP 2.0.1 or, built with `ocpp_version="1.6"`, 1.6J (YAML `csms.ocpp_version`); the
+session, the generators' schemas and hints, and the oracle follow the version the daemon was built with.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sqlite3
@@ -16,10 +20,13 @@ from typing import Any
 from evse.daemon import Daemon, build
 from evse.devicemodel.definitions import AttributeAddress
 from evse.ocpp.rpc import Reply, Router, RpcSession
+from evse.ocpp.v16 import pnc
+from evse.ocpp.v16.configuration_keys import load_key_table
 from evse.ocpp.v201 import messages as m
 from evse.storage import DB_FILENAME
-from tests.fuzz.frames import Generators
-from tests.fuzz.payloads import Hints
+from tests.fuzz.frames import _SET_VALUES, Generators
+from tests.fuzz.payloads import Hints, PayloadFactory, _nested
+from tests.fuzz.versions import V201, FuzzVersion, fuzz_version
 from tests.integration.conftest import station_settings
 
 # Values that change by themselves while the station runs, so they are not part of the compared state.
@@ -31,22 +38,42 @@ _LIVE = {("ClockCtrlr", "DateTime")}
 # it fires in. The fuzz station sets it beyond any run and the generators never write it.
 _FROZEN_VARIABLES = frozenset({"EVConnectionTimeOut"})
 _FROZEN_VALUES = {"TxCtrlr.EVConnectionTimeOut": 1_000_000}
+# The same variable under 1.6 is the ConnectionTimeOut key.
+_FROZEN_KEYS = frozenset({"ConnectionTimeOut"})
 
 
-def build_station(tmp: Path, port: int = 9, **extra: Any) -> Daemon:
-    """A daemon as the integration tests build it; port 9 (discard) when nothing connects."""
+def build_station(tmp: Path, port: int = 9, *, ocpp_version: str | None = None, **extra: Any) -> Daemon:
+    """A daemon as the integration tests build it; port 9 (discard) when nothing connects. `ocpp_version`
+    "1.6" makes it speak OCPP 1.6J; None keeps the settings' default (2.0.1)."""
     extra["device_model"] = {**_FROZEN_VALUES, **extra.get("device_model", {})}
+    if ocpp_version is not None:
+        extra["ocpp_version"] = ocpp_version
     return build(station_settings(tmp, port, **extra))
+
+
+def station_version(daemon: Daemon) -> FuzzVersion:
+    """The OCPP version the daemon was built to speak."""
+    return fuzz_version(daemon.settings.csms.ocpp_version)
 
 
 def seeded_generators(daemon: Daemon, seed: int, *, no_handler: frozenset[str] = frozenset()) -> Generators:
     """The frame generators for this station, seeded; same seed, same frames."""
+    version = station_version(daemon)
+    if version is V201:
+        return Generators(
+            random.Random(seed),
+            sorted(daemon.connection.router.actions),
+            hints(daemon),
+            no_handler=no_handler,
+            targets=device_model_targets(daemon),
+        )
     return Generators(
         random.Random(seed),
         sorted(daemon.connection.router.actions),
-        hints(daemon),
+        hints_16(daemon),
         no_handler=no_handler,
-        targets=device_model_targets(daemon),
+        targets=configuration_key_targets(),
+        version=version,
     )
 
 
@@ -82,7 +109,13 @@ class Capture:
 
 
 def fuzz_session(daemon: Daemon, capture: Capture) -> RpcSession:
-    return RpcSession(capture.send, guarded_router(daemon.connection.router), message_timeout=lambda: 5.0)
+    """The station's router served in the station's OCPP version, answers going to `capture`."""
+    return RpcSession(
+        capture.send,
+        guarded_router(daemon.connection.router),
+        message_timeout=lambda: 5.0,
+        dialect=station_version(daemon).dialect,
+    )
 
 
 def hints(daemon: Daemon) -> Hints:
@@ -100,6 +133,41 @@ def hints(daemon: Daemon) -> Hints:
         "connectorType": ["cType2", "cCCS2"],
         "expiryDateTime": [_in(minutes) for minutes in (5, 60, 24 * 60, 365 * 24 * 60)],
     }
+
+
+def hints_16(daemon: Daemon) -> Hints:
+    """The 1.6 counterpart of `hints`: 1.6 field names, its configuration keys, and DataTransfer aimed at
+    the Plug & Charge whitepaper's vendorId with `data` that is a valid 2.0.1 request, or not."""
+    return {
+        "connectorId": [0, 1, 2],
+        "idTag": ["TOKEN-1", "04A1B2C3D4", "DEADBEEF"],
+        "parentIdTag": ["TOKEN-1", "PARENT-1"],
+        "key": configuration_key_targets(),
+        "value": [value for value in _SET_VALUES if len(value) <= 500],  # ChangeConfiguration.req maxLength
+        "vendorId": ["org.openchargealliance", "com.example", pnc.VENDOR_ID, pnc.VENDOR_ID],
+        "messageId": [*sorted(pnc.INCOMING), "Authorize", "Bogus"],
+        "data": pnc_data(),
+        "expiryDate": [_in(minutes) for minutes in (5, 60, 24 * 60, 365 * 24 * 60)],
+    }
+
+
+def configuration_key_targets() -> list[str]:
+    """Every 1.6 configuration key of the station's table but those the fuzz station keeps frozen."""
+    return sorted(set(load_key_table()) - _FROZEN_KEYS)
+
+
+def pnc_data() -> list[str]:
+    """DataTransfer.data for the Plug & Charge vendorId: each whitepaper request's 2.0.1 payload (valid,
+    drawn from the 2.0.1 schemas with a fixed seed), and text that is no such payload: not JSON, the wrong
+    JSON, JSON nested past the frame limit."""
+    rng = random.Random(15118)
+    valid = [
+        json.dumps(PayloadFactory(action, rng, version=V201).valid(), separators=(",", ":"))
+        for action in sorted(pnc.INCOMING)
+        for _ in range(2)
+    ]
+    invalid = ["", "not json", "null", "{}", "[]", '{"certificateType":5}', json.dumps(_nested(40)), "[" * 5000]
+    return valid + invalid
 
 
 def device_model_targets(daemon: Daemon) -> list[dict[str, Any]]:

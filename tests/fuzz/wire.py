@@ -19,9 +19,10 @@ from websockets.exceptions import ConnectionClosed
 from evse.daemon import Daemon, Exit
 from tests.fuzz.bare_csms import AnswerMutator, BareCsms
 from tests.fuzz.frames import Probe
-from tests.fuzz.inproc import Failure, Report
+from tests.fuzz.inproc import Failure, Report, run_name
 from tests.fuzz.oracle import check_step
-from tests.fuzz.station import build_station, rss_bytes, seeded_generators
+from tests.fuzz.station import build_station, rss_bytes, seeded_generators, station_version
+from tests.fuzz.versions import FuzzVersion, fuzz_version
 
 
 async def start_daemon(tmp: Path, server: BareCsms, **extra: Any) -> tuple[Daemon, asyncio.Task[Exit]]:
@@ -59,18 +60,23 @@ async def run_over_websocket(
     sample_every: int = 5_000,
     answer_mutation: float = 0.2,
     progress: Callable[[str], None] | None = None,
+    ocpp_version: str | None = None,
 ) -> Report:
     """`frames` generated frames from a raw CSMS to the running daemon; the station must answer each as
     OCPP-J prescribes, keep its one connection and keep running, while a share (`answer_mutation`) of
-    the answers to its own CALLs are odd, broken or CALLERRORs."""
+    the answers to its own CALLs are odd, broken or CALLERRORs. `ocpp_version` "1.6": a 1.6J station and
+    a CSMS offering ocpp1.6 (None: 2.0.1)."""
     logging.disable(logging.CRITICAL)
-    answers = AnswerMutator(seed + 1, answer_mutation) if answer_mutation > 0 else None
-    csms = BareCsms(answers)
+    version = fuzz_version(ocpp_version)
+    answers = AnswerMutator(seed + 1, answer_mutation, version) if answer_mutation > 0 else None
+    csms = BareCsms(answers, version)
     await csms.start()
-    report = Report("websocket", seed)
+    report = Report(run_name("websocket", version), seed)
     try:
         # No state is compared here, so a remote start may time out and free the EVSE for the next one.
-        daemon, task = await start_daemon(tmp, csms, device_model={"TxCtrlr.EVConnectionTimeOut": 5})
+        daemon, task = await start_daemon(
+            tmp, csms, ocpp_version=ocpp_version, device_model={"TxCtrlr.EVConnectionTimeOut": 5}
+        )
         try:
             await _fuzz(daemon, task, csms, frames, seed, reply_timeout, sample_every, report, progress)
         finally:
@@ -100,6 +106,7 @@ async def _fuzz(
 ) -> None:
     # A valid Reset would restart the daemon and end the run: Reset is only sent broken.
     generators = seeded_generators(daemon, seed, no_handler=frozenset({"Reset"}))
+    version: FuzzVersion = station_version(daemon)
     gc.collect()
     report.memory.append((0, rss_bytes()))
     started = time.perf_counter()
@@ -125,7 +132,7 @@ async def _fuzz(
             pass  # check_step reports the missing answer
         while not csms.replies.empty():  # answers nobody expected arrive with the next step at the latest
             sent.append(csms.replies.get_nowait())
-        problems, replies = check_step(probes, sent)
+        problems, replies = check_step(probes, sent, version)
         report.count(probes, replies)
         for problem in problems:
             first = probes[0]
