@@ -29,8 +29,9 @@ lint: $(STAMP)
 bench: $(STAMP)        ## the figures quoted in issue notes
 	PYTHONPATH=. $(BIN)/python bench/run.py  # the emulators (hil/) are test equipment, not installed
 
-fuzz: $(STAMP)         ## 1,000,000 generated frames in process + 20,000 over the websocket; prints the summary
+fuzz: $(STAMP)         ## 1,000,000 generated frames in process + 20,000 over the websocket, OCPP 2.0.1 then 1.6J; prints the summaries
 	$(BIN)/python -m tests.fuzz.run --frames 1000000 --websocket-frames 20000 $(if $(SEED),--seed $(SEED))
+	$(BIN)/python -m tests.fuzz.run --ocpp 1.6 --frames 1000000 --websocket-frames 20000 $(if $(SEED),--seed $(SEED))
 
 soak: $(STAMP)         ## >= 200 SIGKILLs during charging sessions, CSMS on and off; prints the result
 	$(BIN)/python -m hil.kill_soak --rounds 200
