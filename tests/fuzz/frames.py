@@ -41,6 +41,8 @@ class Expect:
     codes: frozenset[str] = frozenset()
     action: str | None = None
     loose: bool = False
+    # Non-empty: a CALLRESULT must carry one of these statuses (the Plug & Charge DataTransfer's).
+    statuses: frozenset[str] = frozenset()
 
     @property
     def reaches_handler(self) -> bool:
@@ -68,6 +70,9 @@ class Generators:
     # 2.0.1: device-model addresses for SetVariables/GetVariables; 1.6: configuration key names.
     targets: Sequence[Any] = ()
     version: FuzzVersion = V201
+    # 1.6 Plug & Charge: the whitepaper's vendorId and the 2.0.1 requests a CSMS may wrap in DataTransfer.
+    pnc_vendor: str = ""
+    pnc_actions: Sequence[str] = ()
     _factories: dict[str, PayloadFactory] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,6 +94,9 @@ class Generators:
             (self.valid_call, 24, True),
             (configuration, 6 if self.targets else 0, True),
         ]
+        if self.pnc_actions:  # appended, not weighted 0 in the 2.0.1 table: 2.0.1 draws stay as they were
+            self._pnc_factories = {a: PayloadFactory(a, self.rng, version=V201) for a in self.pnc_actions}
+            self._table.append((self.pnc_call, 3, True))
 
     def factory(self, action: str) -> PayloadFactory:
         return self._factories[action]
@@ -239,6 +247,27 @@ class Generators:
             codes = frozenset()
         text = json.dumps([2, message_id, action, payload])
         return [Probe(text, Expect(message_id, codes, action), "configuration_call", action)]
+
+    def pnc_call(self, message_id: str) -> list[Probe]:
+        """1.6 DataTransfer for the Plug & Charge whitepaper: `data` a 2.0.1 request of the messageId, valid
+        or with one mutation, as JSON text. The station must answer Accepted (the 2.0.1 handler's answer in
+        data) when the inner request is valid, Rejected when it is not, UnknownMessageId for a messageId
+        outside the whitepaper; never a CALLERROR, since the DataTransfer itself is valid."""
+        rng = self.rng
+        if rng.random() < 0.1:
+            inner = rng.choice(["Authorize", "Bogus", "certificateSigned", "Get15118EVCertificate"])
+            data, mutation, statuses = "{}", "unknown_message", frozenset({"UnknownMessageId"})
+        else:
+            inner = rng.choice(self.pnc_actions)
+            factory = self._pnc_factories[inner]
+            mutated = factory.mutated() if rng.random() < 0.6 else Mutated(factory.valid(), "valid", frozenset())
+            # ensure_ascii: a lone surrogate travels as a \u escape inside the (valid Unicode) data text.
+            data, mutation = json.dumps(mutated.payload), mutated.mutation
+            statuses = frozenset({"Accepted" if mutated.reaches_handler else "Rejected"})
+        payload = {"vendorId": self.pnc_vendor, "messageId": inner, "data": data}
+        text = json.dumps([2, message_id, "DataTransfer", payload])
+        expect = Expect(message_id, frozenset(), "DataTransfer", statuses=statuses)
+        return [Probe(text, expect, "pnc_call", f"{inner} {mutation}")]
 
     def answer_nobody_waits_for(self, message_id: str) -> list[Probe]:
         rng = self.rng

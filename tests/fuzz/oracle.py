@@ -72,6 +72,8 @@ def _content_problem(expect: Expect, reply: list[Any], version: FuzzVersion) -> 
             version.dialect.validate_response(expect.action or "", reply[2])
         except schemas.PayloadViolation as exc:
             return f"CALLRESULT does not match {expect.action}Response: {exc.description}"
+        if expect.statuses and reply[2].get("status") not in expect.statuses:
+            return f"{expect.action} answered {reply[2].get('status')!r}, expected {sorted(expect.statuses)}"
         return None
     if code not in allowed:
         return f"handler answered CALLERROR {code} ({reply[3]!r}); allowed: {sorted(allowed) or 'none'}"

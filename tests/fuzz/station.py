@@ -74,6 +74,8 @@ def seeded_generators(daemon: Daemon, seed: int, *, no_handler: frozenset[str] =
         no_handler=no_handler,
         targets=configuration_key_targets(),
         version=version,
+        pnc_vendor=pnc.VENDOR_ID,
+        pnc_actions=sorted(pnc.INCOMING),
     )
 
 

@@ -91,7 +91,9 @@ async def test_fuzz_16_in_process_20k_frames(tmp_path: Path) -> None:
     assert report.frames == 20_000
     assert report.state_checks == 10  # every other batch of 1,000 holds only invalid frames
     assert set(report.replies) == EXPECTED_CODES_16, report.summary()
+    # The 1.6 generators reached the configuration keys and the Plug & Charge whitepaper's 2.0.1 handlers.
     assert report.kinds["configuration_call"] > 0, report.summary()
+    assert report.handled["DataTransfer:Accepted"] > 0 and report.handled["DataTransfer:Rejected"] > 0, report.summary()
 
 
 async def test_fuzz_16_over_websocket_2k_frames(tmp_path: Path) -> None:
