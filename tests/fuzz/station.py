@@ -40,6 +40,10 @@ _FROZEN_VARIABLES = frozenset({"EVConnectionTimeOut"})
 _FROZEN_VALUES = {"TxCtrlr.EVConnectionTimeOut": 1_000_000}
 # The same variable under 1.6 is the ConnectionTimeOut key.
 _FROZEN_KEYS = frozenset({"ConnectionTimeOut"})
+# Keys whose accepted change makes the station reconnect, as the 1.6 security whitepaper wants (a new
+# AuthorizationKey: reconnect with it; a higher SecurityProfile: reconnect under it). Over the websocket
+# that would drop frames in flight, so the websocket run never writes them (as it never sends a valid Reset).
+RECONNECTING_KEYS = frozenset({"AuthorizationKey", "SecurityProfile"})
 
 
 def build_station(tmp: Path, port: int = 9, *, ocpp_version: str | None = None, **extra: Any) -> Daemon:
@@ -56,8 +60,11 @@ def station_version(daemon: Daemon) -> FuzzVersion:
     return fuzz_version(daemon.settings.csms.ocpp_version)
 
 
-def seeded_generators(daemon: Daemon, seed: int, *, no_handler: frozenset[str] = frozenset()) -> Generators:
-    """The frame generators for this station, seeded; same seed, same frames."""
+def seeded_generators(
+    daemon: Daemon, seed: int, *, no_handler: frozenset[str] = frozenset(), keep_connection: bool = False
+) -> Generators:
+    """The frame generators for this station, seeded; same seed, same frames. `keep_connection`: nothing
+    that makes the station reconnect on purpose (1.6: RECONNECTING_KEYS)."""
     version = station_version(daemon)
     if version is V201:
         return Generators(
@@ -67,12 +74,13 @@ def seeded_generators(daemon: Daemon, seed: int, *, no_handler: frozenset[str] =
             no_handler=no_handler,
             targets=device_model_targets(daemon),
         )
+    keys = configuration_key_targets(RECONNECTING_KEYS if keep_connection else frozenset())
     return Generators(
         random.Random(seed),
         sorted(daemon.connection.router.actions),
-        hints_16(daemon),
+        hints_16(keys),
         no_handler=no_handler,
-        targets=configuration_key_targets(),
+        targets=keys,
         version=version,
         pnc_vendor=pnc.VENDOR_ID,
         pnc_actions=sorted(pnc.INCOMING),
@@ -137,14 +145,14 @@ def hints(daemon: Daemon) -> Hints:
     }
 
 
-def hints_16(daemon: Daemon) -> Hints:
-    """The 1.6 counterpart of `hints`: 1.6 field names, its configuration keys, and DataTransfer aimed at
+def hints_16(keys: list[str]) -> Hints:
+    """The 1.6 counterpart of `hints`: 1.6 field names, its configuration `keys`, and DataTransfer aimed at
     the Plug & Charge whitepaper's vendorId with `data` that is a valid 2.0.1 request, or not."""
     return {
         "connectorId": [0, 1, 2],
         "idTag": ["TOKEN-1", "04A1B2C3D4", "DEADBEEF"],
         "parentIdTag": ["TOKEN-1", "PARENT-1"],
-        "key": configuration_key_targets(),
+        "key": keys,
         "value": [value for value in _SET_VALUES if len(value) <= 500],  # ChangeConfiguration.req maxLength
         "vendorId": ["org.openchargealliance", "com.example", pnc.VENDOR_ID, pnc.VENDOR_ID],
         "messageId": [*sorted(pnc.INCOMING), "Authorize", "Bogus"],
@@ -153,9 +161,10 @@ def hints_16(daemon: Daemon) -> Hints:
     }
 
 
-def configuration_key_targets() -> list[str]:
-    """Every 1.6 configuration key of the station's table but those the fuzz station keeps frozen."""
-    return sorted(set(load_key_table()) - _FROZEN_KEYS)
+def configuration_key_targets(leave_out: frozenset[str] = frozenset()) -> list[str]:
+    """Every 1.6 configuration key of the station's table but those the fuzz station keeps frozen and
+    `leave_out`."""
+    return sorted(set(load_key_table()) - _FROZEN_KEYS - leave_out)
 
 
 def pnc_data() -> list[str]:

@@ -104,8 +104,9 @@ async def _fuzz(
     report: Report,
     progress: Callable[[str], None] | None,
 ) -> None:
-    # A valid Reset would restart the daemon and end the run: Reset is only sent broken.
-    generators = seeded_generators(daemon, seed, no_handler=frozenset({"Reset"}))
+    # A valid Reset would restart the daemon and end the run: Reset is only sent broken. A key whose change
+    # reconnects (1.6 AuthorizationKey) would drop the frames in flight: not written.
+    generators = seeded_generators(daemon, seed, no_handler=frozenset({"Reset"}), keep_connection=True)
     version: FuzzVersion = station_version(daemon)
     gc.collect()
     report.memory.append((0, rss_bytes()))
