@@ -236,7 +236,7 @@ class Generators:
         rng = self.rng
         if rng.random() < 0.5:
             action = "ChangeConfiguration"
-            value = rng.choice(_SET_VALUES)
+            value = rng.choice(CONFIGURATION_VALUES)
             payload: dict[str, Any] = {"key": rng.choice(self.targets), "value": value}
             # ChangeConfiguration.req value has maxLength 500.
             codes = frozenset({PROPERTY}) if len(value) > 500 else frozenset()
@@ -322,6 +322,21 @@ _SET_VALUES = [
     "9" * 40,
     "NaN",
     "-0",
+]
+
+# 1.6 ChangeConfiguration values: the same, and what 1.6's own keys take (ConnectorPhaseRotation's per-connector
+# list, a CSL with spaces, a profile list, a 40-character AuthorizationKey-like hex string).
+CONFIGURATION_VALUES = [
+    *_SET_VALUES,
+    "1.RST",
+    "0.NotApplicable,1.RTS",
+    "1.Unknown,2.RST",
+    "1.XYZ",
+    "Energy.Active.Import.Register, Voltage",
+    "Core,SmartCharging",
+    "60",
+    "3600",
+    "0A1B2C3D4E5F60718293A4B5C6D7E8F901234567",
 ]
 
 

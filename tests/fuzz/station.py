@@ -24,7 +24,7 @@ from evse.ocpp.v16 import pnc
 from evse.ocpp.v16.configuration_keys import load_key_table
 from evse.ocpp.v201 import messages as m
 from evse.storage import DB_FILENAME
-from tests.fuzz.frames import _SET_VALUES, Generators
+from tests.fuzz.frames import CONFIGURATION_VALUES, Generators
 from tests.fuzz.payloads import Hints, PayloadFactory, _nested
 from tests.fuzz.versions import V201, FuzzVersion, fuzz_version
 from tests.integration.conftest import station_settings
@@ -153,7 +153,7 @@ def hints_16(keys: list[str]) -> Hints:
         "idTag": ["TOKEN-1", "04A1B2C3D4", "DEADBEEF"],
         "parentIdTag": ["TOKEN-1", "PARENT-1"],
         "key": keys,
-        "value": [value for value in _SET_VALUES if len(value) <= 500],  # ChangeConfiguration.req maxLength
+        "value": [value for value in CONFIGURATION_VALUES if len(value) <= 500],  # ChangeConfiguration maxLength
         "vendorId": ["org.openchargealliance", "com.example", pnc.VENDOR_ID, pnc.VENDOR_ID],
         "messageId": [*sorted(pnc.INCOMING), "Authorize", "Bogus"],
         "data": pnc_data(),
