@@ -41,8 +41,9 @@ class Expect:
     codes: frozenset[str] = frozenset()
     action: str | None = None
     loose: bool = False
-    # Non-empty: a CALLRESULT must carry one of these statuses (the Plug & Charge DataTransfer's).
-    statuses: frozenset[str] = frozenset()
+    # Non-empty: a CALLRESULT must carry one of these statuses (the Plug & Charge DataTransfer's). Out of the
+    # repr, so `--show` prints a 2.0.1 probe as it always did.
+    statuses: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def reaches_handler(self) -> bool:

@@ -26,7 +26,8 @@ def _show(seed: int, index: int, batch: int, ocpp_version: str | None) -> None:
         for n in range(index + 1):
             probes = generators.next(f"f{n}", invalid_only=(n // batch) % 2 == 0)
         for probe in probes:
-            print(f"kind={probe.kind} {probe.detail}\nexpect={probe.expect}\n{probe.data!r}")
+            statuses = f" statuses={sorted(probe.expect.statuses)}" if probe.expect.statuses else ""
+            print(f"kind={probe.kind} {probe.detail}\nexpect={probe.expect}{statuses}\n{probe.data!r}")
 
 
 async def _main(args: argparse.Namespace) -> int:
