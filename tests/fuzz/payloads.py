@@ -416,6 +416,29 @@ def _bad_uri(factory: PayloadFactory, payload: dict[str, Any], sites: list[_Site
     return Mutated(_replace(payload, site.path, value), "bad_uri", frozenset({PROPERTY}))
 
 
+def _edge_value(factory: PayloadFactory, payload: dict[str, Any], sites: list[_Site]) -> Mutated | None:
+    # Legal by the schema, odd for the station: 32-bit extremes and negative ids (1.6 sets no minimum),
+    # floats at the ends of the double range, timestamps at the ends of the calendar. The handler answers.
+    site = factory._pick(
+        sites,
+        lambda s: (
+            bool(s.path)
+            and "enum" not in s.node
+            and (s.node.get("type") in ("integer", "number") or s.node.get("format") == "date-time")
+        ),
+    )
+    if site is None:
+        return None
+    rng = factory._rng
+    if site.node.get("type") == "integer":
+        value: Any = rng.choice([INT32_MAX, INT32_MIN, -1, 0])
+    elif site.node.get("type") == "number":
+        value = rng.choice([1e300, -1e300, 0.0, -0.1, 2147483647.0])
+    else:
+        value = rng.choice(["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "1970-01-01T00:00:00+14:00"])
+    return Mutated(_replace(payload, site.path, value), f"edge:{'.'.join(map(str, site.path))}={value}", frozenset())
+
+
 _MUTATIONS: list[Mutation] = [
     _wrong_type,
     _wrong_type,
@@ -436,4 +459,4 @@ _MUTATIONS: list[Mutation] = [
     _unchanged,
 ]
 # 1.6: the same, plus its schema keywords 2.0.1 lacks. A separate list, so 2.0.1 draws stay as they were.
-_MUTATIONS_16: list[Mutation] = [*_MUTATIONS, _off_grid, _bad_uri]
+_MUTATIONS_16: list[Mutation] = [*_MUTATIONS, _off_grid, _bad_uri, _edge_value, _edge_value]
