@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from evse.config import StationSection
-from evse.ocpp.calls import OcppMessage
+from evse.ocpp.calls import CallError, OcppMessage
 from evse.ocpp.dialect import message_models
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.samples import meter_values_from_samples
@@ -61,6 +61,26 @@ def transaction_event_request(event: TxEvent, seq_no: int) -> m.TransactionEvent
     )
 
 
+# The station's wall clock is the system time plus the CSMS's offset (evse/clock.py), and timers, schedules and
+# validity checks add to it and subtract from it. A schema-valid currentTime at an end of the calendar
+# (9999-12-31T23:59:59Z, 0001-01-01T00:00:00Z: found by the 1.6 fuzz) made the clock itself raise OverflowError
+# a second later, and a valid GetCompositeSchedule an InternalError. Such an answer is unusable, as one holding
+# a lone surrogate is: the boot is retried and the heartbeat skipped, the clock keeps the time it has.
+EARLIEST_CSMS_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_CSMS_TIME = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def usable_csms_time(action: str, moment: datetime) -> datetime:
+    """`moment` (a CSMS's currentTime) if the station can keep time from it; CallError if not."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if not EARLIEST_CSMS_TIME <= aware < LATEST_CSMS_TIME:
+        raise CallError(
+            "PropertyConstraintViolation",
+            f"{action}: currentTime {moment.isoformat()} is outside the years the station keeps time in",
+        )
+    return moment
+
+
 def _tx_answer(payload: dict[str, Any], answer: m.TransactionEventResponse) -> TxAnswer:
     token = payload.get("idToken")
     updated = answer.updatedPersonalMessage
@@ -88,10 +108,13 @@ class Tx201(WireBase):
             reason=m.BootReasonEnumType(reason),
         )
         answer = await self._sender.call(request, m.BootNotificationResponse)
-        return BootAnswer(answer.status.value, answer.interval, answer.currentTime)
+        return BootAnswer(
+            answer.status.value, answer.interval, usable_csms_time("BootNotification", answer.currentTime)
+        )
 
     async def heartbeat(self) -> datetime:
-        return (await self._sender.call(m.HeartbeatRequest(), m.HeartbeatResponse)).currentTime
+        answer = await self._sender.call(m.HeartbeatRequest(), m.HeartbeatResponse)
+        return usable_csms_time("Heartbeat", answer.currentTime)
 
     def transaction_event(self, event: TxEvent, seq_no: int) -> OcppMessage:
         return transaction_event_request(event, seq_no)
