@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from evse.config import StationSection
-from evse.ocpp.calls import CallError, OcppMessage
+from evse.ocpp.calls import OcppMessage
 from evse.ocpp.dialect import message_models
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201.samples import meter_values_from_samples
@@ -21,6 +22,8 @@ from evse.station.shell.wire_tx import Answer, BootAnswer, NeedsAnswer, TxAnswer
 #: customData's vendorId for a stop reason 2.0.1 has no value for (1.6's SoftReset ...): the 2.0.1 event says
 #: Other, and the 1.6 adapter reads the reason from here.
 REASON_VENDOR = "org.openevse.StoppedReason"
+
+log = logging.getLogger(__name__)
 
 
 def _reason(reason: str | None) -> m.ReasonEnumType | None:
@@ -64,21 +67,19 @@ def transaction_event_request(event: TxEvent, seq_no: int) -> m.TransactionEvent
 # The station's wall clock is the system time plus the CSMS's offset (evse/clock.py), and timers, schedules and
 # validity checks add to it and subtract from it. A schema-valid currentTime at an end of the calendar
 # (9999-12-31T23:59:59Z, 0001-01-01T00:00:00Z: found by the 1.6 fuzz) made the clock itself raise OverflowError
-# a second later, and a valid GetCompositeSchedule an InternalError. Such an answer is unusable, as one holding
-# a lone surrogate is: the boot is retried and the heartbeat skipped, the clock keeps the time it has.
+# a second later, and a valid GetCompositeSchedule an InternalError. Such a time is not adopted: the clock keeps
+# the time it has, and the answer otherwise counts (a boot is accepted, a heartbeat answered).
 EARLIEST_CSMS_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_CSMS_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 
 
-def usable_csms_time(action: str, moment: datetime) -> datetime:
-    """`moment` (a CSMS's currentTime) if the station can keep time from it; CallError if not."""
+def usable_csms_time(action: str, moment: datetime) -> datetime | None:
+    """`moment` (a CSMS's currentTime) if the station can keep time from it, else None (logged)."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    if not EARLIEST_CSMS_TIME <= aware < LATEST_CSMS_TIME:
-        raise CallError(
-            "PropertyConstraintViolation",
-            f"{action}: currentTime {moment.isoformat()} is outside the years the station keeps time in",
-        )
-    return moment
+    if EARLIEST_CSMS_TIME <= aware < LATEST_CSMS_TIME:
+        return moment
+    log.warning("%s currentTime %s is outside the years the station keeps time in: not adopted", action, moment)
+    return None
 
 
 def _tx_answer(payload: dict[str, Any], answer: m.TransactionEventResponse) -> TxAnswer:
@@ -112,7 +113,7 @@ class Tx201(WireBase):
             answer.status.value, answer.interval, usable_csms_time("BootNotification", answer.currentTime)
         )
 
-    async def heartbeat(self) -> datetime:
+    async def heartbeat(self) -> datetime | None:
         answer = await self._sender.call(m.HeartbeatRequest(), m.HeartbeatResponse)
         return usable_csms_time("Heartbeat", answer.currentTime)
 
