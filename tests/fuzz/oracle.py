@@ -27,6 +27,12 @@ HANDLER_CODES: dict[str, frozenset[str]] = {
         "ClearVariableMonitoring",
     )
 }
+# With SmartChargingCtrlr.Enabled false (a SetVariables of the run may turn it off) the smart-charging messages
+# are answered NotSupported (evse/ocpp/v201/handlers/smart_charging.py).
+HANDLER_CODES |= {
+    action: frozenset({"NotSupported"})
+    for action in ("SetChargingProfile", "GetChargingProfiles", "ClearChargingProfile", "GetCompositeSchedule")
+}
 # 1.6: SendLocalList longer than SendLocalListMaxLength (evse/ocpp/v16/handlers/local_list.py).
 HANDLER_CODES_16: dict[str, frozenset[str]] = {"SendLocalList": frozenset({OCCURRENCE, FORMAT})}
 

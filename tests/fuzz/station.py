@@ -44,6 +44,8 @@ _FROZEN_KEYS = frozenset({"ConnectionTimeOut"})
 # AuthorizationKey: reconnect with it; a higher SecurityProfile: reconnect under it). Over the websocket
 # that would drop frames in flight, so the websocket run never writes them (as it never sends a valid Reset).
 RECONNECTING_KEYS = frozenset({"AuthorizationKey", "SecurityProfile"})
+# The 2.0.1 variable whose accepted change reconnects the station (A01: a new Basic-auth password is used at once).
+RECONNECTING_VARIABLES = frozenset({"BasicAuthPassword"})
 
 
 def build_station(tmp: Path, port: int = 9, *, ocpp_version: str | None = None, **extra: Any) -> Daemon:
@@ -64,7 +66,7 @@ def seeded_generators(
     daemon: Daemon, seed: int, *, no_handler: frozenset[str] = frozenset(), keep_connection: bool = False
 ) -> Generators:
     """The frame generators for this station, seeded; same seed, same frames. `keep_connection`: nothing
-    that makes the station reconnect on purpose (1.6: RECONNECTING_KEYS)."""
+    that makes the station reconnect on purpose (RECONNECTING_VARIABLES, 1.6: RECONNECTING_KEYS)."""
     version = station_version(daemon)
     if version is V201:
         return Generators(
@@ -72,7 +74,7 @@ def seeded_generators(
             sorted(daemon.connection.router.actions),
             hints(daemon),
             no_handler=no_handler,
-            targets=device_model_targets(daemon),
+            targets=device_model_targets(daemon, RECONNECTING_VARIABLES if keep_connection else frozenset()),
         )
     keys = configuration_key_targets(RECONNECTING_KEYS if keep_connection else frozenset())
     return Generators(
@@ -181,11 +183,12 @@ def pnc_data() -> list[str]:
     return valid + invalid
 
 
-def device_model_targets(daemon: Daemon) -> list[dict[str, Any]]:
-    """Every variable of the station's device model as a SetVariableData/GetVariableData address."""
+def device_model_targets(daemon: Daemon, leave_out: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Every variable of the station's device model (but those named in `leave_out`) as a
+    SetVariableData/GetVariableData address."""
     targets = []
     for definition in daemon.dm.definitions():
-        if definition.variable.name in _FROZEN_VARIABLES:
+        if definition.variable.name in _FROZEN_VARIABLES | leave_out:
             continue
         key = definition.component
         component: dict[str, Any] = {"name": key.name}

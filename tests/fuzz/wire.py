@@ -105,7 +105,7 @@ async def _fuzz(
     progress: Callable[[str], None] | None,
 ) -> None:
     # A valid Reset would restart the daemon and end the run: Reset is only sent broken. A key whose change
-    # reconnects (1.6 AuthorizationKey) would drop the frames in flight: not written.
+    # reconnects (2.0.1 BasicAuthPassword, 1.6 AuthorizationKey) would drop the frames in flight: not written.
     generators = seeded_generators(daemon, seed, no_handler=frozenset({"Reset"}), keep_connection=True)
     version: FuzzVersion = station_version(daemon)
     gc.collect()
