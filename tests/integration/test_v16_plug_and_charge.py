@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
+from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
 from ocpp.v16 import call
 
 from drivers.iso15118.certificate_messages import CertificateAction, RootKind
@@ -123,6 +124,23 @@ async def test_C07_under_16_a_csms_without_the_whitepaper_gets_the_emaid_as_a_pl
     assert module.authorizations[0].accepted
     assert (await csms16.wait_for("StartTransaction", timeout=5))["idTag"] == EMAID
     csms16.assert_no_failures()
+
+
+async def test_C07_under_16_a_csms_without_data_transfer_gets_the_emaid_as_a_plain_authorize(
+    csms16: DevCsms16, sut: StationUnderTest, module: EmulatedSecc
+) -> None:
+    """A 1.6 CSMS that answers DataTransfer itself with a CALLERROR (NotImplemented) is one without the
+    whitepaper too: the plain Authorize follows, not the offline rules."""
+
+    def no_data_transfer(_payload: Payload) -> Any:
+        raise OcppNotImplementedError(description="DataTransfer is not implemented")
+
+    csms16.respond("DataTransfer", no_data_transfer)
+    await present(sut, module, EMAID)
+    assert await csms16.wait_for("Authorize", timeout=5) == {"idTag": EMAID}
+    await module.wait_until(lambda: bool(module.authorizations))
+    assert module.authorizations[0].accepted
+    assert (await csms16.wait_for("StartTransaction", timeout=5))["idTag"] == EMAID
 
 
 async def test_M01_under_16_ev_certificate_installation_through_data_transfer(

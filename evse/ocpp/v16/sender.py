@@ -116,7 +116,11 @@ class V16Sender:
 
     # ---- Plug & Charge (the 1.6 whitepaper: 2.0.1 messages in DataTransfer) ----------------------
     async def _wrapped(self, action: str, payload: Payload) -> Payload | None:
-        answer = await self._send(m16.DataTransferRequest.model_validate(pnc.wrap(action, payload)))
+        try:
+            answer = await self._send(m16.DataTransferRequest.model_validate(pnc.wrap(action, payload)))
+        except CallError as exc:  # a CSMS without DataTransfer at all answers NotImplemented or NotSupported
+            log.info("the CSMS took no Plug & Charge %s (DataTransfer CALLERROR %s)", action, exc.code)
+            return None
         response = pnc.unwrap(action, answer)
         if response is None:
             log.info("the CSMS took no Plug & Charge %s (DataTransfer %s)", action, answer.get("status"))
