@@ -56,6 +56,11 @@ class Reply:
 Handler = Callable[[Any], Awaitable[OcppMessage | Reply]]
 
 
+def as_reply(outcome: OcppMessage | Reply) -> Reply:
+    """A handler's outcome as a Reply: a bare answer has no work to follow it."""
+    return outcome if isinstance(outcome, Reply) else Reply(outcome)
+
+
 class Router:
     """Maps actions to handlers. Registration is by request class, so a type checker sees the pairing."""
 
@@ -346,7 +351,7 @@ class RpcSession:
         except ValidationError as exc:  # schema-valid but not parseable, e.g. an impossible date
             raise CallError("TypeConstraintViolation", str(exc.errors()[0]["msg"])[:255]) from None
         result = await handler(request)
-        reply = result if isinstance(result, Reply) else Reply(result)
+        reply = as_reply(result)
         if self._validate_outgoing:
             self._dialect.validate_response(action, reply.payload.model_dump(mode="json", exclude_none=True))
         return reply

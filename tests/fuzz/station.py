@@ -19,10 +19,9 @@ from typing import Any
 
 from evse.daemon import Daemon, build
 from evse.devicemodel.definitions import AttributeAddress
-from evse.ocpp.rpc import Reply, Router, RpcSession
+from evse.ocpp.rpc import Router, RpcSession, as_reply
 from evse.ocpp.v16 import pnc
 from evse.ocpp.v16.configuration_keys import load_key_table
-from evse.ocpp.v201 import messages as m
 from evse.storage import DB_FILENAME
 from tests.fuzz.frames import CONFIGURATION_VALUES, Generators
 from tests.fuzz.payloads import Hints, PayloadFactory, _nested
@@ -99,9 +98,8 @@ def guarded_router(router: Router) -> Router:
         request_type, handler = entry
         if action == "Reset":
 
-            async def reset(request: Any, handler: Any = handler) -> m.OcppResponse:
-                answer = await handler(request)
-                return answer.payload if isinstance(answer, Reply) else answer
+            async def reset(request: Any, handler: Any = handler) -> Any:
+                return as_reply(await handler(request)).payload
 
             guarded.register(request_type, reset)
         else:

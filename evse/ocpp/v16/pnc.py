@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from evse.ocpp.calls import CallError, OcppMessage
-from evse.ocpp.rpc import MAX_PAYLOAD_DEPTH, Reply, Router, depth_exceeds
+from evse.ocpp.rpc import MAX_PAYLOAD_DEPTH, Reply, Router, as_reply, depth_exceeds
 from evse.ocpp.v201 import messages as m
 from evse.ocpp.v201 import schemas
 
@@ -94,11 +94,10 @@ class PncDataTransfer:
             return m.DataTransferResponse(
                 status=m.DataTransferStatusEnumType.Rejected, data=f"{action}: {str(exc)[:200]}"
             )
-        outcome = await found[1](inner)
-        answer, then = (outcome.payload, outcome.then) if isinstance(outcome, Reply) else (outcome, None)
-        data = json.dumps(answer.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
+        outcome = as_reply(await found[1](inner))
+        data = json.dumps(outcome.payload.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
         response = m.DataTransferResponse(status=m.DataTransferStatusEnumType.Accepted, data=data)
-        return response if then is None else Reply(response, then=then)
+        return Reply(response, then=outcome.then)
 
 
 def register_trigger(router: Router, sign_v2g_certificate: Callable[[int | None], Awaitable[None]] | None) -> None:

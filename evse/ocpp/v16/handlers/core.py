@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from evse.errors import StorageError
-from evse.ocpp.rpc import Reply, Router
+from evse.ocpp.rpc import Reply, Router, as_reply
 from evse.ocpp.v16 import messages as m16
 from evse.ocpp.v16.profiles import profile_from_16
 from evse.ocpp.v16.tx_ids import TxIds
@@ -116,14 +116,16 @@ def register(
         handler = vendors.get(request.vendorId)
         if handler is None:
             return m16.DataTransferResponse(status=m16.DataTransferStatus.UnknownVendorId)
-        outcome = await handler(
-            m.DataTransferRequest(vendorId=request.vendorId, messageId=request.messageId, data=request.data)
+        outcome = as_reply(
+            await handler(
+                m.DataTransferRequest(vendorId=request.vendorId, messageId=request.messageId, data=request.data)
+            )
         )
-        answer, then = (outcome.payload, outcome.then) if isinstance(outcome, Reply) else (outcome, None)
+        answer = outcome.payload
         assert isinstance(answer, m.DataTransferResponse)
         data = answer.data if answer.data is None or isinstance(answer.data, str) else str(answer.data)
         response = m16.DataTransferResponse(status=m16.DataTransferStatus(answer.status.value), data=data)
-        return response if then is None else Reply(response, then=then)
+        return Reply(response, then=outcome.then)
 
     jobs = dict(triggers or {})
 

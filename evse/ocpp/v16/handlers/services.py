@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from evse.ocpp.calls import OcppMessage
-from evse.ocpp.rpc import Reply, Router
+from evse.ocpp.rpc import Reply, Router, as_reply
 
 Answer = TypeVar("Answer", bound=OcppMessage)
 Then = Callable[[], Awaitable[None]] | None
@@ -29,10 +29,9 @@ class ServiceHandlers:
         found = self.router.lookup(request.ACTION)
         if found is None:
             raise LookupError(f"no 2.0.1 handler for {request.ACTION}")
-        outcome = await found[1](request)
-        payload, then = (outcome.payload, outcome.then) if isinstance(outcome, Reply) else (outcome, None)
-        assert isinstance(payload, answer_type)
-        return payload, then
+        outcome = as_reply(await found[1](request))
+        assert isinstance(outcome.payload, answer_type)
+        return outcome.payload, outcome.then
 
 
 def reply(payload: OcppMessage, then: Then) -> OcppMessage | Reply:
