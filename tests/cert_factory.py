@@ -3,6 +3,7 @@ independently of the station (an OCSP CertID, built by the library's OCSP reques
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
-from drivers.interfaces import OcspRequestData
+from drivers.interfaces import HashAlgorithm, OcspRequestData
 
 ALGORITHMS = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}
 
@@ -59,6 +60,18 @@ def make_certificate(
         )
         builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
     return Issued(builder.sign(issuer.key if issuer else key, hashes.SHA256()), key)
+
+
+def stand_in_request_data(serial: str, issuer: str, responder: str) -> OcspRequestData:
+    """The OCSP data of a certificate `issuer` signed, without making it: hashes of SHA-256's real length (of
+    "CN=<issuer>" and "<issuer> key"), so a real OCSP responder can answer for it."""
+    return OcspRequestData(
+        HashAlgorithm.SHA256,
+        hashlib.sha256(f"CN={issuer}".encode()).hexdigest(),
+        hashlib.sha256(f"{issuer} key".encode()).hexdigest(),
+        serial,
+        responder,
+    )
 
 
 def hash_data_fields(entry: OcspRequestData) -> dict[str, str]:

@@ -8,7 +8,6 @@ talks to it, the rest of the board is simulated. The CSMS is the dev CSMS over l
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,9 +15,10 @@ from typing import Any
 import pytest
 from ocpp.v201 import call
 
-from drivers.interfaces import HashAlgorithm, Iso15118StopReason, OcspRequestData
+from drivers.interfaces import Iso15118StopReason
 from evse.devcsms.server import DevCsms
 from hil.emulators.iso15118 import EmulatedSecc
+from tests.cert_factory import stand_in_request_data
 from tests.conformance.octt import (
     VALID,
     back_online,
@@ -37,18 +37,10 @@ UNKNOWN_EMAID = "DE8EOCAET5E43X9"
 EVCC_ID = "0A1B2C3D4E5F"
 
 
-def hash_entry(serial: str = "1a2b3c") -> OcspRequestData:
-    """The OCSP data of one certificate of the contract chain, with hashes of SHA-256's real length."""
-    return OcspRequestData(
-        hash_algorithm=HashAlgorithm.SHA256,
-        issuer_name_hash=hashlib.sha256(b"CN=MO Sub-CA 2").hexdigest(),
-        issuer_key_hash=hashlib.sha256(b"MO Sub-CA 2 key").hexdigest(),
-        serial_number=serial,
-        responder_url="http://ocsp.mo.example/",
-    )
-
-
-CHAIN = (hash_entry("1a2b3c"), hash_entry("4d5e6f"))
+# The OCSP data of the contract chain's certificates.
+CHAIN = tuple(
+    stand_in_request_data(serial, "MO Sub-CA 2", "http://ocsp.mo.example/") for serial in ("1a2b3c", "4d5e6f")
+)
 
 
 @pytest.fixture(name="module")

@@ -3,11 +3,10 @@ nextUpdate; a stale one is not taken back."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from pathlib import Path
 
-from drivers.interfaces import HashAlgorithm, OcspRequestData
+from drivers.interfaces import OcspRequestData
 from evse.clock import SystemClock
 from evse.devcsms.pnc import PlugAndChargeCsms
 from evse.ocpp.v201.wire.tokens import request_data
@@ -15,16 +14,11 @@ from evse.station.core.contract_auth import OcspStatus
 from evse.station.shell.ocsp_cache import OcspCache
 from evse.station.shell.wire_tokens import OcspAnswer
 from evse.storage import open_database
+from tests.cert_factory import stand_in_request_data
 
 
 def entry(serial: str) -> OcspRequestData:
-    return OcspRequestData(
-        HashAlgorithm.SHA256,
-        hashlib.sha256(b"CN=MO Sub-CA|2").hexdigest(),
-        hashlib.sha256(b"key").hexdigest(),
-        serial,
-        "http://ocsp.example/",
-    )
+    return stand_in_request_data(serial, "MO Sub-CA 2", "http://ocsp.example/")
 
 
 async def test_answers_survive_a_restart_until_their_next_update(tmp_path: Path) -> None:

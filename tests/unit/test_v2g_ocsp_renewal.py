@@ -6,16 +6,16 @@ responder; the module's side is a recording bridge (the bridge itself is tested 
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from drivers.interfaces import HashAlgorithm, OcspRequestData
+from drivers.interfaces import OcspRequestData
 from evse.devcsms.pnc import PlugAndChargeCsms
 from evse.ocpp.v201.wire.tokens import request_data
 from evse.station.shell.ocsp_cache import OcspCache
 from evse.station.shell.v2g_ocsp import RENEW_MARGIN, V2gOcsp, V2gOcspTiming
 from evse.station.shell.wire_tokens import OcspAnswer
+from tests.cert_factory import stand_in_request_data
 
 
 class MovingClock:
@@ -29,17 +29,7 @@ class MovingClock:
         return self.at.timestamp()
 
 
-def sub_ca(serial: str) -> OcspRequestData:
-    return OcspRequestData(
-        HashAlgorithm.SHA256,
-        hashlib.sha256(b"CPO Sub-CA 1").hexdigest(),
-        hashlib.sha256(b"CPO Sub-CA 1 key").hexdigest(),
-        serial,
-        "http://ocsp.cpo.example/",
-    )
-
-
-CHAIN = (sub_ca("2a"), sub_ca("1a"))
+CHAIN = tuple(stand_in_request_data(serial, "CPO Sub-CA 1", "http://ocsp.cpo.example/") for serial in ("2a", "1a"))
 
 
 class Csms:
