@@ -76,8 +76,7 @@ class Registrar:
                 log.warning("BootNotification failed: %s", exc)
                 self.retry_interval = 30
                 return
-            if answer.current_time is not None:
-                self._clock.set_now(answer.current_time)
+            self._clock.set_now(answer.current_time)
             self.retry_interval = answer.interval
             status = answer.status
             if status == Registration.Accepted:
@@ -90,10 +89,8 @@ class Registrar:
                 self.state = Registration(status)
 
     async def heartbeat(self) -> None:
-        """Send one Heartbeat and take the CSMS time (unless it is one the station cannot keep)."""
-        now = await self._wire.heartbeat()
-        if now is not None:
-            self._clock.set_now(now)
+        """Send one Heartbeat and take the CSMS time."""
+        self._clock.set_now(await self._wire.heartbeat())
 
     def interval_changed(self) -> None:
         """HeartbeatInterval was changed (SetVariables): restart the wait with the new value."""

@@ -67,7 +67,7 @@ Answer = TxAnswer | NeedsAnswer | None
 class BootAnswer:
     status: str  # Accepted | Pending | Rejected
     interval: int
-    current_time: datetime | None  # None: a time the station cannot keep (see usable_csms_time)
+    current_time: datetime
 
 
 class Undeliverable(Exception):
@@ -79,8 +79,8 @@ class TxWire(Protocol):
 
     async def boot(self, station: StationSection, reason: str) -> BootAnswer: ...
 
-    async def heartbeat(self) -> datetime | None:
-        """One Heartbeat; the CSMS's time, None when it is one the station cannot keep."""
+    async def heartbeat(self) -> datetime:
+        """One Heartbeat; the CSMS's time."""
         ...
 
     def transaction_event(self, event: TxEvent, seq_no: int) -> OcppMessage: ...

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,8 +21,6 @@ from evse.station.shell.wire_tx import Answer, BootAnswer, NeedsAnswer, TxAnswer
 #: customData's vendorId for a stop reason 2.0.1 has no value for (1.6's SoftReset ...): the 2.0.1 event says
 #: Other, and the 1.6 adapter reads the reason from here.
 REASON_VENDOR = "org.openevse.StoppedReason"
-
-log = logging.getLogger(__name__)
 
 
 def _reason(reason: str | None) -> m.ReasonEnumType | None:
@@ -64,24 +61,6 @@ def transaction_event_request(event: TxEvent, seq_no: int) -> m.TransactionEvent
     )
 
 
-# The station's wall clock is the system time plus the CSMS's offset (evse/clock.py), and timers, schedules and
-# validity checks add to it and subtract from it. A schema-valid currentTime at an end of the calendar
-# (9999-12-31T23:59:59Z, 0001-01-01T00:00:00Z: found by the 1.6 fuzz) made the clock itself raise OverflowError
-# a second later, and a valid GetCompositeSchedule an InternalError. Such a time is not adopted: the clock keeps
-# the time it has, and the answer otherwise counts (a boot is accepted, a heartbeat answered).
-EARLIEST_CSMS_TIME = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST_CSMS_TIME = datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def usable_csms_time(action: str, moment: datetime) -> datetime | None:
-    """`moment` (a CSMS's currentTime) if the station can keep time from it, else None (logged)."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    if EARLIEST_CSMS_TIME <= aware < LATEST_CSMS_TIME:
-        return moment
-    log.warning("%s currentTime %s is outside the years the station keeps time in: not adopted", action, moment)
-    return None
-
-
 def _tx_answer(payload: dict[str, Any], answer: m.TransactionEventResponse) -> TxAnswer:
     token = payload.get("idToken")
     updated = answer.updatedPersonalMessage
@@ -109,13 +88,10 @@ class Tx201(WireBase):
             reason=m.BootReasonEnumType(reason),
         )
         answer = await self._sender.call(request, m.BootNotificationResponse)
-        return BootAnswer(
-            answer.status.value, answer.interval, usable_csms_time("BootNotification", answer.currentTime)
-        )
+        return BootAnswer(answer.status.value, answer.interval, answer.currentTime)
 
-    async def heartbeat(self) -> datetime | None:
-        answer = await self._sender.call(m.HeartbeatRequest(), m.HeartbeatResponse)
-        return usable_csms_time("Heartbeat", answer.currentTime)
+    async def heartbeat(self) -> datetime:
+        return (await self._sender.call(m.HeartbeatRequest(), m.HeartbeatResponse)).currentTime
 
     def transaction_event(self, event: TxEvent, seq_no: int) -> OcppMessage:
         return transaction_event_request(event, seq_no)
